@@ -1,0 +1,333 @@
+//! The public API: load a program, ask queries, run tests.
+//!
+//! ```
+//! use warden::{Engine, RequestOptions};
+//! let engine = Engine::from_source("policy.warden", r#"
+//!     role viewer { read; }
+//!     assign alice viewer on project:apollo;
+//!     page:7 in project:apollo;
+//! "#).unwrap();
+//! let answer = engine.query("allowed(alice, read, page:7)", &RequestOptions::default()).unwrap();
+//! assert!(answer.holds());
+//! ```
+
+use crate::analyze::{self, Checked};
+use crate::diagnostics::{self, Diagnostic};
+use crate::eval::functions::{Env, ExternFn, Externs};
+use crate::eval::{self, Additions, Limits, Model, render};
+use crate::lower::intern::Symbols;
+use crate::lower::ir::{self, Origin, Value, VarId};
+use crate::syntax::ast;
+use crate::syntax::span::SourceMap;
+use crate::{lower, syntax, time};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A program that failed to load: every diagnostic, with the sources to render them.
+#[derive(Debug)]
+pub struct LoadError {
+    /// What went wrong.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The files, for rendering.
+    pub sources: SourceMap,
+}
+
+impl LoadError {
+    /// The diagnostics rendered as text.
+    pub fn render(&self, colour: bool) -> String {
+        diagnostics::render(&self.diagnostics, &self.sources, colour)
+    }
+}
+
+/// The request a query is evaluated at: time and context.
+#[derive(Clone, Debug, Default)]
+pub struct RequestOptions {
+    /// The request time in microseconds since the epoch; `None` is the wall clock.
+    pub at: Option<i64>,
+    /// `ctx.KEY` values; each value is written as a policy constant (`10.0.0.1`
+    /// that is no constant stays a string).
+    pub ctx: BTreeMap<String, String>,
+}
+
+/// The answer to a query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The named variables of the query, in order of first occurrence.
+    pub variables: Vec<String>,
+    /// One row per distinct binding of the variables, sorted, rendered as policy text.
+    pub rows: Vec<Vec<String>>,
+    /// Errors raised inside conditions while deciding (they never grant).
+    pub errors: Vec<String>,
+}
+
+impl Answer {
+    /// Whether the query has at least one answer.
+    pub fn holds(&self) -> bool {
+        !self.rows.is_empty()
+    }
+}
+
+/// A test's outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestOutcome {
+    /// The test's name.
+    pub name: String,
+    /// `None` when it passed; otherwise what failed, with its location.
+    pub failure: Option<String>,
+}
+
+/// A loaded, checked program. Cheap to clone; safe to share between threads.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    checked: Arc<Checked>,
+    sources: Arc<SourceMap>,
+    externs: Externs,
+    limits: Limits,
+}
+
+impl Engine {
+    /// Loads files and directories (a directory means every `*.warden`,
+    /// `*.yaml` and `*.yml` below it).
+    pub fn from_paths(paths: &[PathBuf]) -> Result<Engine, LoadError> {
+        let failed = |d: Diagnostic| LoadError { diagnostics: vec![d], sources: SourceMap::new() };
+        let files = syntax::collect_files(paths).map_err(failed)?;
+        let sources = syntax::read_files(&files).map_err(failed)?;
+        Engine::from_sources(sources)
+    }
+
+    /// Loads one policy (or, when `name` ends in `.yaml`, data) text.
+    pub fn from_source(name: &str, text: &str) -> Result<Engine, LoadError> {
+        let mut sources = SourceMap::new();
+        sources.add(name, text);
+        Engine::from_sources(sources)
+    }
+
+    /// Parses, lowers and analyses the files of a source map.
+    pub fn from_sources(sources: SourceMap) -> Result<Engine, LoadError> {
+        let (ast, mut errors) = syntax::parse(&sources);
+        let (lowered, lower_errors) = lower::lower(&ast);
+        errors.extend(lower_errors);
+        if !errors.is_empty() {
+            return Err(LoadError { diagnostics: errors, sources });
+        }
+        let checked = match analyze::analyze(lowered) {
+            Ok(checked) => checked,
+            Err(diagnostics) => return Err(LoadError { diagnostics, sources }),
+        };
+        Ok(Engine { checked: Arc::new(checked), sources: Arc::new(sources), externs: Externs::new(), limits: Limits::default() })
+    }
+
+    /// Registers the implementation of an `extern fn`.
+    pub fn register_extern(&mut self, name: &str, f: ExternFn) {
+        self.externs.register(name, f);
+    }
+
+    /// Sets the evaluation limits.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The checked program.
+    pub fn program(&self) -> &ir::Program {
+        &self.checked.program
+    }
+
+    /// The source files.
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+
+    /// Answers a query atom such as `allowed(alice, P, page:7)`.
+    pub fn query(&self, query: &str, options: &RequestOptions) -> Result<Answer, LoadError> {
+        let mut query_sources = SourceMap::new();
+        let file = query_sources.add("<query>", query);
+        let atom = syntax::parser::parse_query(file, query).map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources.clone() })?;
+        let program = &self.checked.program;
+        let symbols = Symbols::new(&program.symbols);
+        let (atom, names) = resolve_atom(program, &symbols, &atom).map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources })?;
+        let ctx = context(&symbols, &options.ctx);
+        let now = options.at.unwrap_or_else(time::now);
+        let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
+        let additions = Additions { facts: Vec::new(), domain: atom_constants(&atom) };
+        let model = match eval::evaluate(&self.checked, &env, &additions, self.limits) {
+            Ok(model) => model,
+            Err(e) => {
+                // A failed evaluation never grants: no answers, and the reason.
+                return Ok(Answer { variables: named(&names), rows: Vec::new(), errors: vec![e.to_string()] });
+            }
+        };
+        Ok(self.answer(&model, &atom, &names, &symbols))
+    }
+
+    /// Projects a model's answers to an atom onto its named variables.
+    fn answer(&self, model: &Model, atom: &ir::Atom, names: &[String], symbols: &Symbols) -> Answer {
+        let positions = named_positions(atom, names);
+        let mut rows: Vec<Vec<Value>> = eval::answers(model, atom).into_iter().map(|row| positions.iter().filter_map(|p| row.get(*p).copied()).collect()).collect();
+        rows.sort_by(|a, b| render::compare_rows(a, b, symbols));
+        rows.dedup();
+        let rendered = rows.into_iter().map(|row| row.into_iter().map(|v| render::value(v, symbols)).collect()).collect();
+        Answer { variables: named(names), rows: rendered, errors: self.render_errors(model) }
+    }
+
+    fn render_errors(&self, model: &Model) -> Vec<String> {
+        model
+            .errors
+            .iter()
+            .map(|(origin, message)| match self.checked.program.origin(*origin) {
+                Some(Origin::Source(span)) => format!("{}: {message}", self.sources.location(*span)),
+                Some(Origin::Builtin(label, _)) => format!("built-in rule {label}: {message}"),
+                None => message.clone(),
+            })
+            .collect()
+    }
+
+    /// Runs every `test` block.
+    pub fn run_tests(&self) -> Vec<TestOutcome> {
+        self.checked.program.tests.iter().map(|case| TestOutcome { name: case.name.clone(), failure: self.run_test(case).err() }).collect()
+    }
+
+    fn run_test(&self, case: &ir::TestCase) -> Result<(), String> {
+        let program = &self.checked.program;
+        let mut models: BTreeMap<i64, Model> = BTreeMap::new();
+        let default_now = case.at.unwrap_or_else(time::now);
+        let symbols = Symbols::new(&program.symbols);
+        let domain: Vec<Value> = case.asserts.iter().flat_map(|a| atom_constants(&a.atom)).collect();
+        let additions = Additions { facts: case.facts.clone(), domain };
+        for assertion in &case.asserts {
+            let now = assertion.at.unwrap_or(default_now);
+            if !models.contains_key(&now) {
+                let env = Env { program, symbols: &symbols, now, ctx: &case.ctx, externs: &self.externs };
+                let model = eval::evaluate(&self.checked, &env, &additions, self.limits).map_err(|e| format!("{}: {e}", self.sources.location(assertion.span)))?;
+                models.insert(now, model);
+            }
+            let Some(model) = models.get(&now) else { continue };
+            let answer = self.answer(model, &assertion.atom, &assertion.var_names, &symbols);
+            let count = answer.rows.len() as i64;
+            let failure = match assertion.expect {
+                ir::Expectation::Holds if count == 0 => Some("expected it to hold, but it does not".to_string()),
+                ir::Expectation::NotHolds if count > 0 => Some(format!("expected it not to hold, but it does{}", witness(&answer))),
+                ir::Expectation::Count(n) if n != count => Some(format!("expected {n} answers, found {count}{}", witness(&answer))),
+                _ => None,
+            };
+            if let Some(why) = failure {
+                let location = self.sources.location(assertion.span);
+                let text = self.sources.snippet(assertion.span).split_whitespace().collect::<Vec<_>>().join(" ");
+                let at = match assertion.at.or(case.at) {
+                    Some(t) => format!(" (at {})", time::format_timestamp(t)),
+                    None => String::new(),
+                };
+                return Err(format!("{location}: `{text}` failed{at}: {why}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The answers of a failed assert, briefly.
+fn witness(answer: &Answer) -> String {
+    if answer.variables.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = answer.rows.iter().take(10).map(|r| r.join(", ")).collect();
+    let more = if answer.rows.len() > 10 { ", ..." } else { "" };
+    format!(": {}{more}", shown.join("; "))
+}
+
+fn named(names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        if n != "_" && !out.contains(n) {
+            out.push(n.clone());
+        }
+    }
+    out
+}
+
+/// Positions in an atom of the first occurrence of each named variable.
+fn named_positions(atom: &ir::Atom, names: &[String]) -> Vec<usize> {
+    let mut seen = Vec::new();
+    let mut positions = Vec::new();
+    for (i, term) in atom.args.iter().enumerate() {
+        if let ir::Term::Var(v) = term {
+            let name = names.get(v.0 as usize).map_or("_", String::as_str);
+            if name != "_" && !seen.contains(v) {
+                seen.push(*v);
+                positions.push(i);
+            }
+        }
+    }
+    positions
+}
+
+fn atom_constants(atom: &ir::Atom) -> Vec<Value> {
+    atom.args.iter().filter_map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect()
+}
+
+/// A query atom over the program's relations, its constants interned for this request.
+fn resolve_atom(program: &ir::Program, symbols: &Symbols, atom: &ast::Atom) -> Result<(ir::Atom, Vec<String>), Diagnostic> {
+    let name = &atom.relation.node;
+    let rel = program.relation_id(name).filter(|r| program.relation(*r).is_some_and(|r| r.kind != ir::RelationKind::Internal));
+    let Some(rel) = rel else {
+        let names: Vec<String> = program.relations.iter().filter(|r| r.kind != ir::RelationKind::Internal).map(|r| r.name.clone()).collect();
+        let mut d = Diagnostic::error(format!("unknown relation `{name}`"), atom.relation.span, "not a relation of the program");
+        if let Some(near) = lower::closest(name, names.iter()) {
+            d = d.with_help(format!("did you mean `{near}`?"));
+        }
+        return Err(d);
+    };
+    let arity = program.relation(rel).map_or(0, |r| r.arity);
+    if arity != atom.args.len() {
+        return Err(Diagnostic::error(
+            format!("arity mismatch: `{name}` has {arity} arguments, the query has {}", atom.args.len()),
+            atom.span,
+            "wrong number of arguments",
+        ));
+    }
+    let mut names: Vec<String> = Vec::new();
+    let mut args = Vec::new();
+    for arg in &atom.args {
+        let term = match &arg.node {
+            ast::Term::Var(n) => {
+                let id = names.iter().position(|m| m == n).unwrap_or_else(|| {
+                    names.push(n.clone());
+                    names.len() - 1
+                });
+                ir::Term::Var(VarId(id as u32))
+            }
+            ast::Term::Anon => {
+                names.push("_".into());
+                ir::Term::Var(VarId(names.len() as u32 - 1))
+            }
+            ast::Term::Const(c) => ir::Term::Const(constant_value(symbols, c)),
+            ast::Term::Now | ast::Term::Ctx(_) => {
+                return Err(Diagnostic::error("a query takes variables and constants only", arg.span, "not allowed in a query"));
+            }
+        };
+        args.push(term);
+    }
+    Ok((ir::Atom { rel, args }, names))
+}
+
+fn constant_value(symbols: &Symbols, c: &ast::Constant) -> Value {
+    match c {
+        ast::Constant::Str(s) => Value::Sym(symbols.intern(s)),
+        ast::Constant::Int(n) => Value::Int(*n),
+        ast::Constant::Time(t) => Value::Time(*t),
+        ast::Constant::Dur(d) => Value::Dur(*d),
+        ast::Constant::Bool(b) => Value::Bool(*b),
+    }
+}
+
+/// The request context: each value parsed as a constant, or kept as a string.
+fn context(symbols: &Symbols, ctx: &BTreeMap<String, String>) -> BTreeMap<crate::lower::intern::Sym, Value> {
+    ctx.iter()
+        .map(|(k, v)| {
+            let value = match syntax::parser::parse_constant(v) {
+                Some(c) => constant_value(symbols, &c),
+                None => Value::Sym(symbols.intern(v)),
+            };
+            (symbols.intern(k), value)
+        })
+        .collect()
+}

@@ -1,0 +1,195 @@
+//! Stage 4, evaluation: the checked program plus a request → a model.
+//!
+//! Strata are evaluated in order, each semi-naively on datafrog
+//! ([`seminaive`]). The request time `now`, the context `ctx`, the query's
+//! constants and a test's local facts enter here, so time-dependent rules are
+//! right for the request given. Conditions follow SPEC section 5: a missing
+//! `ctx` key makes its literal false; an error is false in allow rules and
+//! true in deny rules, and is recorded in [`Model::errors`].
+
+pub mod functions;
+pub mod render;
+pub mod seminaive;
+
+use crate::analyze::Checked;
+use crate::lower::builtins;
+use crate::lower::ir::{Atom, ErrorPolicy, Expr, Fact, Literal, OriginId, Program, Rule, Term, Value, VarId};
+use functions::{Env, Fault, Val};
+use std::collections::BTreeSet;
+
+/// A tuple of a relation.
+pub type Row = Vec<Value>;
+
+/// Bounds on one evaluation; exceeding one is an error (and so a deny).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The most tuples all relations together may hold.
+    pub max_tuples: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_tuples: 20_000_000 }
+    }
+}
+
+/// Why an evaluation stopped without a model.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    /// The program derived more tuples than [`Limits::max_tuples`].
+    #[error("evaluation stopped: more than {0} derived tuples (raise the limit or narrow the rules)")]
+    TooManyTuples(usize),
+}
+
+/// What a request adds to the program: a test's local facts and the query's constants.
+#[derive(Clone, Debug, Default)]
+pub struct Additions {
+    /// Facts that hold for this request only.
+    pub facts: Vec<Fact>,
+    /// Constants that join the active domain.
+    pub domain: Vec<Value>,
+}
+
+/// The result of an evaluation: every relation, sorted, plus condition errors.
+#[derive(Clone, Debug, Default)]
+pub struct Model {
+    /// Tuples of each relation, indexed by `RelId`, sorted and deduplicated.
+    pub relations: Vec<Vec<Row>>,
+    /// Errors raised inside conditions, with the rule they happened in.
+    pub errors: BTreeSet<(OriginId, String)>,
+}
+
+/// The base tuples of every relation: facts, a request's additions, and the
+/// active domain in `$adom`.
+pub fn base_relations(program: &Program, additions: &Additions) -> Vec<Vec<Row>> {
+    let mut relations: Vec<Vec<Row>> = vec![Vec::new(); program.relations.len()];
+    let mut domain: BTreeSet<Value> = program.domain.iter().copied().collect();
+    domain.extend(additions.domain.iter().copied());
+    for fact in program.facts.iter().chain(&additions.facts) {
+        if let Some(rows) = relations.get_mut(fact.rel.0 as usize) {
+            rows.push(fact.tuple.clone());
+        }
+    }
+    for fact in &additions.facts {
+        let columns = program.relation(fact.rel).map_or(0, |r| r.domain_columns);
+        domain.extend(fact.tuple.iter().take(columns).copied());
+    }
+    domain.remove(&Value::Sym(builtins::STAR));
+    if let Some(rows) = relations.get_mut(builtins::ADOM.0 as usize) {
+        rows.extend(domain.into_iter().map(|v| vec![v]));
+    }
+    for rows in &mut relations {
+        rows.sort();
+        rows.dedup();
+    }
+    relations
+}
+
+/// Evaluates the program for one request with the semi-naive engine.
+pub fn evaluate(checked: &Checked, env: &Env, additions: &Additions, limits: Limits) -> Result<Model, EvalError> {
+    let mut model = Model { relations: base_relations(&checked.program, additions), errors: BTreeSet::new() };
+    for stratum in &checked.strata {
+        let rules: Vec<Rule> = stratum
+            .rules
+            .iter()
+            .filter_map(|id| checked.program.rules.get(id.0 as usize))
+            .filter_map(|rule| prepare_rule(env, rule))
+            .collect();
+        seminaive::eval_stratum(stratum, &rules, &mut model, env, limits)?;
+    }
+    Ok(model)
+}
+
+/// A rule with `now` and `ctx.KEY` in its atoms replaced by their values for
+/// this request; `None` when an atom reads a missing `ctx` key (its literal is
+/// false, so the rule cannot fire).
+pub fn prepare_rule(env: &Env, rule: &Rule) -> Option<Rule> {
+    let fix = |atom: &Atom| -> Option<Atom> {
+        let mut args = Vec::with_capacity(atom.args.len());
+        for t in &atom.args {
+            args.push(match t {
+                Term::Now | Term::Ctx(_) => Term::Const(env.term(t, &|_| None).ok()?),
+                other => other.clone(),
+            });
+        }
+        Some(Atom { rel: atom.rel, args })
+    };
+    let mut body = Vec::with_capacity(rule.body.len());
+    for literal in &rule.body {
+        body.push(match literal {
+            Literal::Pos(a) => Literal::Pos(fix(a)?),
+            Literal::Neg(a) => Literal::Neg(fix(a)?),
+            other => other.clone(),
+        });
+    }
+    Some(Rule { body, ..rule.clone() })
+}
+
+/// Decides a condition literal under `bindings`, applying the rule's error
+/// policy; errors are recorded in `errors`.
+pub fn condition(
+    env: &Env,
+    rule: &Rule,
+    expr: &Expr,
+    bindings: &dyn Fn(VarId) -> Option<Value>,
+    errors: &mut BTreeSet<(OriginId, String)>,
+) -> bool {
+    let fault = match env.eval(expr, bindings) {
+        Ok(Val::Bool(b)) => return b,
+        Ok(other) => Fault::Error(format!("type error: a condition must be a boolean, found `{other}`")),
+        Err(fault) => fault,
+    };
+    match fault {
+        Fault::MissingCtx(_) => false,
+        Fault::Error(message) => {
+            errors.insert((rule.origin, message));
+            rule.on_error == ErrorPolicy::FailTrue
+        }
+    }
+}
+
+/// The values a `X in [a, b]` literal allows for `X` (errors recorded; a deny
+/// rule's erroring item cannot bind a value, so it contributes nothing).
+pub fn member_values(
+    env: &Env,
+    rule: &Rule,
+    items: &[Expr],
+    bindings: &dyn Fn(VarId) -> Option<Value>,
+    errors: &mut BTreeSet<(OriginId, String)>,
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    for item in items {
+        match env.eval(item, bindings) {
+            Ok(v) => out.push(env.value(&v)),
+            Err(Fault::MissingCtx(_)) => {}
+            Err(Fault::Error(message)) => {
+                errors.insert((rule.origin, message));
+            }
+        }
+    }
+    out
+}
+
+/// The answers to an atom: rows of its relation matching its constants and
+/// repeated variables, sorted for output.
+pub fn answers(model: &Model, atom: &Atom) -> Vec<Row> {
+    let rows = model.relations.get(atom.rel.0 as usize).map_or(&[][..], Vec::as_slice);
+    rows.iter().filter(|row| matches(atom, row)).cloned().collect()
+}
+
+/// Whether a row matches an atom's constants and repeated variables.
+pub fn matches(atom: &Atom, row: &[Value]) -> bool {
+    let mut seen: Vec<(VarId, Value)> = Vec::new();
+    atom.args.len() == row.len()
+        && atom.args.iter().zip(row).all(|(term, value)| match term {
+            Term::Const(c) => c == value,
+            Term::Var(v) => match seen.iter().find(|(w, _)| w == v) {
+                Some((_, bound)) => bound == value,
+                None => {
+                    seen.push((*v, *value));
+                    true
+                }
+            },
+            Term::Now | Term::Ctx(_) => false,
+        })
+}

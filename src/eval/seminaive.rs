@@ -1,0 +1,341 @@
+//! Semi-naive evaluation of one stratum on datafrog.
+//!
+//! Each rule becomes a pipeline over datafrog `Variable`s: it starts from the
+//! single empty binding, joins one positive atom at a time (`from_join`, keyed
+//! by the variables already bound), filters by conditions as soon as their
+//! variables are bound, and removes bindings with `from_antijoin` for every
+//! `not` atom (a relation of an earlier stratum, so complete). datafrog
+//! tracks which tuples are new in each round, so every join only combines new
+//! tuples with old ones: the semi-naive discipline, to a fixpoint.
+
+use super::functions::Env;
+use super::{EvalError, Limits, Model, Row, condition, member_values};
+use crate::analyze::{Stratum, expr_vars};
+use crate::lower::builtins;
+use crate::lower::ir::{Atom, Expr, Literal, RelId, Rule, Term, Value, VarId};
+use datafrog::{Iteration, Relation, Variable};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One operation of a rule's pipeline, from the bindings so far to the next.
+enum Step {
+    /// Join with a positive atom (or `Domain(X)`, an atom of `$adom`).
+    Join {
+        /// The relation's variable.
+        source: Variable<Row>,
+        /// The atom's arguments.
+        args: Vec<Term>,
+        /// Positions in the binding row of the variables the atom shares.
+        key_from_row: Vec<usize>,
+        /// Positions in the atom of those same variables.
+        key_from_atom: Vec<usize>,
+        /// Positions in the atom of the variables it binds for the first time.
+        new_from_atom: Vec<usize>,
+        left: Variable<(Row, Row)>,
+        right: Variable<(Row, Row)>,
+    },
+    /// Keep bindings for which a condition holds.
+    Filter(Expr),
+    /// Remove bindings that match a `not` atom.
+    Anti {
+        /// Positions in the binding row of the atom's (non-anonymous) variables.
+        key_from_row: Vec<usize>,
+        relation: Relation<Row>,
+        keyed: Variable<(Row, Row)>,
+    },
+    /// `X in [..]`: bind `X` to each item (or check it, when `X` is bound).
+    Member { position: Option<usize>, items: Vec<Expr> },
+}
+
+/// A rule compiled to a pipeline of steps; `stages[i]` feeds `steps[i]`.
+struct Pipeline<'r> {
+    rule: &'r Rule,
+    steps: Vec<Step>,
+    stages: Vec<Variable<Row>>,
+    /// Variable order of the final binding row.
+    order: Vec<VarId>,
+}
+
+/// Evaluates the rules of one stratum to a fixpoint, storing its relations in `model`.
+pub fn eval_stratum(stratum: &Stratum, rules: &[Rule], model: &mut Model, env: &Env, limits: Limits) -> Result<(), EvalError> {
+    let mut iteration = Iteration::new();
+    let mut sources: BTreeMap<RelId, Variable<Row>> = BTreeMap::new();
+    let mut source = |rel: RelId, iteration: &mut Iteration, model: &Model| -> Variable<Row> {
+        sources
+            .entry(rel)
+            .or_insert_with(|| {
+                let variable = iteration.variable::<Row>("relation");
+                variable.extend(model.relations.get(rel.0 as usize).into_iter().flatten().cloned());
+                variable
+            })
+            .clone()
+    };
+    for rel in &stratum.relations {
+        source(*rel, &mut iteration, model);
+    }
+    let mut pipelines = Vec::new();
+    for rule in rules {
+        pipelines.push(compile(rule, &mut iteration, model, &mut source));
+    }
+    let heads: Vec<Variable<Row>> = pipelines.iter().map(|p| source(p.rule.head.rel, &mut iteration, model)).collect();
+    let mut errors = std::mem::take(&mut model.errors);
+    let budget = limits.max_tuples.saturating_sub(model.relations.iter().map(Vec::len).sum());
+    while iteration.changed() {
+        for (pipeline, head) in pipelines.iter().zip(&heads) {
+            run(pipeline, head, env, &mut errors);
+        }
+        let size: usize = stratum
+            .relations
+            .iter()
+            .filter_map(|r| sources.get(r))
+            .map(|v| v.stable.borrow().iter().map(|r| r.elements.len()).sum::<usize>() + v.recent.borrow().len())
+            .sum();
+        if size > budget {
+            return Err(EvalError::TooManyTuples(limits.max_tuples));
+        }
+    }
+    model.errors = errors;
+    for rel in &stratum.relations {
+        if let Some(variable) = sources.remove(rel) {
+            if let Some(slot) = model.relations.get_mut(rel.0 as usize) {
+                *slot = variable.complete().elements;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Plans a rule: positive atoms in an order that joins on shared variables,
+/// each condition and `not` as soon as its variables are bound, active-domain
+/// joins last.
+fn compile<'r>(
+    rule: &'r Rule,
+    iteration: &mut Iteration,
+    model: &Model,
+    source: &mut dyn FnMut(RelId, &mut Iteration, &Model) -> Variable<Row>,
+) -> Pipeline<'r> {
+    let mut order: Vec<VarId> = Vec::new();
+    let mut steps = Vec::new();
+    let start = iteration.variable::<Row>("start");
+    start.extend([Vec::new()]);
+    let mut stages = vec![start];
+    let mut pending: Vec<&Literal> = rule.body.iter().collect();
+    let position = |order: &[VarId], v: VarId| order.iter().position(|w| *w == v);
+    loop {
+        // Conditions, negations and checks whose variables are all bound.
+        let mut progressed = true;
+        while progressed {
+            progressed = false;
+            let mut i = 0;
+            while let Some(literal) = pending.get(i) {
+                let ready = match literal {
+                    Literal::Cond(e) => vars_of(e).iter().all(|v| order.contains(v)),
+                    Literal::Neg(a) => atom_vars(a, rule).iter().all(|v| order.contains(v)),
+                    Literal::Member(v, items) => {
+                        let needs: BTreeSet<VarId> = items.iter().flat_map(vars_of).collect();
+                        needs.iter().all(|w| order.contains(w)) && (order.contains(v) || !bound_by_atom(*v, &pending))
+                    }
+                    _ => false,
+                };
+                if !ready {
+                    i += 1;
+                    continue;
+                }
+                let literal = pending.remove(i);
+                let step = match literal {
+                    Literal::Cond(e) => Step::Filter(e.clone()),
+                    Literal::Neg(a) => {
+                        let named = atom_vars(a, rule);
+                        let key_from_row = named.iter().filter_map(|v| position(&order, *v)).collect();
+                        let rows = model.relations.get(a.rel.0 as usize).map_or(&[][..], Vec::as_slice);
+                        let projected = rows.iter().filter_map(|row| project(a, &named, row)).collect::<Vec<_>>();
+                        Step::Anti { key_from_row, relation: Relation::from_vec(projected), keyed: iteration.variable("anti") }
+                    }
+                    Literal::Member(v, items) => {
+                        let at = position(&order, *v);
+                        if at.is_none() {
+                            order.push(*v);
+                        }
+                        Step::Member { position: at, items: items.clone() }
+                    }
+                    _ => continue,
+                };
+                steps.push(step);
+                stages.push(iteration.variable("stage"));
+                progressed = true;
+            }
+        }
+        // The next atom: the first sharing a bound variable, else the first
+        // positive atom, else an active-domain literal.
+        let shares = |l: &&Literal| match l {
+            Literal::Pos(a) => a.args.iter().any(|t| matches!(t, Term::Var(v) if order.contains(v))) || a.args.iter().all(|t| !matches!(t, Term::Var(_))),
+            _ => false,
+        };
+        let pick = pending
+            .iter()
+            .position(shares)
+            .or_else(|| pending.iter().position(|l| matches!(l, Literal::Pos(_))))
+            .or_else(|| pending.iter().position(|l| matches!(l, Literal::Domain(_))));
+        let Some(pick) = pick else { break };
+        let atom = match pending.remove(pick) {
+            Literal::Pos(a) => a.clone(),
+            Literal::Domain(v) => Atom { rel: builtins::ADOM, args: vec![Term::Var(*v)] },
+            _ => break,
+        };
+        let mut key_from_row = Vec::new();
+        let mut key_from_atom = Vec::new();
+        let mut new_from_atom = Vec::new();
+        let mut fresh: Vec<VarId> = Vec::new();
+        for (i, term) in atom.args.iter().enumerate() {
+            if let Term::Var(v) = term {
+                if let Some(p) = position(&order, *v) {
+                    key_from_row.push(p);
+                    key_from_atom.push(i);
+                } else if !fresh.contains(v) {
+                    fresh.push(*v);
+                    new_from_atom.push(i);
+                }
+            }
+        }
+        order.extend(fresh);
+        let right = iteration.variable("right");
+        steps.push(Step::Join {
+            source: source(atom.rel, iteration, model),
+            args: atom.args,
+            key_from_row,
+            key_from_atom,
+            new_from_atom,
+            left: iteration.variable("left"),
+            right,
+        });
+        stages.push(iteration.variable("stage"));
+    }
+    Pipeline { rule, steps, stages, order }
+}
+
+/// One round of a rule: every step reads the new tuples of its input stage.
+fn run(pipeline: &Pipeline, head: &Variable<Row>, env: &Env, errors: &mut BTreeSet<(crate::lower::ir::OriginId, String)>) {
+    let rule = pipeline.rule;
+    for (i, step) in pipeline.steps.iter().enumerate() {
+        let (Some(input), Some(output)) = (pipeline.stages.get(i), pipeline.stages.get(i + 1)) else { return };
+        match step {
+            Step::Join { source, args, key_from_row, key_from_atom, new_from_atom, left, right } => {
+                // bindings(order ++ new) :- bindings(order), rel(args), joined on the shared variables.
+                left.from_map(input, |row| (pick(row, key_from_row), row.clone()));
+                let matching: Vec<(Row, Row)> = source
+                    .recent
+                    .borrow()
+                    .iter()
+                    .filter(|row| consistent(args, row))
+                    .map(|row| (pick(row, key_from_atom), pick(row, new_from_atom)))
+                    .collect();
+                right.insert(Relation::from_vec(matching));
+                output.from_join(left, right, |_, l, r| {
+                    let mut row = l.clone();
+                    row.extend_from_slice(r);
+                    row
+                });
+            }
+            Step::Filter(e) => {
+                let results: Vec<Row> = input
+                    .recent
+                    .borrow()
+                    .iter()
+                    .filter(|row| condition(env, rule, e, &|v| lookup(&pipeline.order, row, v), errors))
+                    .cloned()
+                    .collect();
+                output.insert(Relation::from_vec(results));
+            }
+            Step::Anti { key_from_row, relation, keyed } => {
+                keyed.from_map(input, |row| (pick(row, key_from_row), row.clone()));
+                output.from_antijoin(keyed, relation, |_, row| row.clone());
+            }
+            Step::Member { position, items } => {
+                let mut results = Vec::new();
+                for row in input.recent.borrow().iter() {
+                    let values = member_values(env, rule, items, &|v| lookup(&pipeline.order, row, v), errors);
+                    match position {
+                        Some(p) => {
+                            if row.get(*p).is_some_and(|x| values.contains(x)) {
+                                results.push(row.clone());
+                            }
+                        }
+                        None => results.extend(values.into_iter().map(|value| {
+                            let mut extended = row.clone();
+                            extended.push(value);
+                            extended
+                        })),
+                    }
+                }
+                output.insert(Relation::from_vec(results));
+            }
+        }
+    }
+    // The head: project the final bindings onto the head's terms.
+    if let Some(last) = pipeline.stages.last() {
+        head.from_map(last, |row| {
+            rule.head
+                .args
+                .iter()
+                .map(|t| match t {
+                    Term::Var(v) => lookup(&pipeline.order, row, *v).unwrap_or(Value::Bool(false)),
+                    Term::Const(c) => *c,
+                    Term::Now | Term::Ctx(_) => Value::Bool(false),
+                })
+                .collect()
+        });
+    }
+}
+
+/// Whether a tuple agrees with an atom's constants and repeated variables.
+fn consistent(args: &[Term], row: &[Value]) -> bool {
+    args.iter().enumerate().all(|(i, term)| match term {
+        Term::Const(c) => row.get(i) == Some(c),
+        Term::Var(v) => {
+            let first = args.iter().position(|t| t == &Term::Var(*v));
+            first.is_none_or(|f| row.get(f) == row.get(i))
+        }
+        Term::Now | Term::Ctx(_) => false,
+    })
+}
+
+fn pick(row: &[Value], positions: &[usize]) -> Row {
+    positions.iter().filter_map(|p| row.get(*p).copied()).collect()
+}
+
+fn lookup(order: &[VarId], row: &[Value], v: VarId) -> Option<Value> {
+    order.iter().position(|w| *w == v).and_then(|p| row.get(p).copied())
+}
+
+fn vars_of(e: &Expr) -> BTreeSet<VarId> {
+    let mut out = BTreeSet::new();
+    expr_vars(e, &mut out);
+    out
+}
+
+/// The named (non-`_`) variables of a negated atom, in order of first occurrence.
+fn atom_vars(a: &Atom, rule: &Rule) -> Vec<VarId> {
+    let mut out = Vec::new();
+    for t in &a.args {
+        if let Term::Var(v) = t {
+            let anonymous = rule.var_names.get(v.0 as usize).is_some_and(|n| n == "_");
+            if !anonymous && !out.contains(v) {
+                out.push(*v);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a positive atom still pending will bind `v`.
+fn bound_by_atom(v: VarId, pending: &[&Literal]) -> bool {
+    pending.iter().any(|l| matches!(l, Literal::Pos(a) if a.args.contains(&Term::Var(v))))
+}
+
+/// A tuple of a negated relation projected onto the atom's named variables,
+/// when it matches the atom's constants and repeated variables.
+fn project(a: &Atom, named: &[VarId], row: &[Value]) -> Option<Row> {
+    if !consistent(&a.args, row) {
+        return None;
+    }
+    named.iter().map(|v| a.args.iter().position(|t| t == &Term::Var(*v)).and_then(|p| row.get(p).copied())).collect()
+}

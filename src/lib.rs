@@ -1,0 +1,51 @@
+//! # Warden
+//!
+//! An authorization engine: a small policy language (roles that extend roles,
+//! scoped and expiring assignments, groups, per-object grants, allow and deny
+//! rules, conditions on time and context) lowered to Datalog and evaluated
+//! semi-naively on datafrog.
+//!
+//! ## The pipeline
+//!
+//! ```text
+//!  text ──► syntax ──► lower ──► analyze ──► eval ──► answers
+//!  (.warden, .yaml)  AST       Datalog IR  strata    model
+//!                    + spans   + origins
+//! ```
+//!
+//! 1. [`syntax`] — the pest grammar (`grammar/warden.pest`) and the YAML data
+//!    loader produce one typed AST; every node keeps its span.
+//! 2. [`lower`] — sugar becomes facts and rules over interned constants; the
+//!    built-in relations of SPEC section 4 are ordinary rules
+//!    ([`lower::builtins`]).
+//! 3. [`analyze`] — whole-program checks and stratification.
+//! 4. [`eval`] — semi-naive evaluation per stratum, for one request (time,
+//!    context, query constants).
+//! 5. [`engine`] — the public API over the stages; the CLI is a thin shell.
+//!
+//! ## Architecture invariants
+//!
+//! - `eval` never sees a span or a pest pair; only `syntax` imports pest,
+//!   logos and serde_yaml; only `diagnostics` imports ariadne; only `eval`
+//!   imports datafrog.
+//! - Deny by default; deny overrides allow; an error while deciding never
+//!   grants.
+//! - The same inputs give the same output bytes: answers are sorted by their
+//!   text, never by hash or interning order.
+//! - Library code does not panic on input: it returns errors with spans.
+
+#![forbid(unsafe_code)]
+#![forbid(missing_docs)]
+
+pub mod time;
+pub mod diagnostics;
+pub mod syntax;
+pub mod lower;
+pub mod analyze;
+pub mod eval;
+pub mod engine;
+
+pub use diagnostics::{Diagnostic, Severity};
+pub use engine::{Answer, Engine, LoadError, RequestOptions, TestOutcome};
+pub use eval::functions::{ExternFn, Val};
+pub use eval::Limits;

@@ -1,0 +1,104 @@
+//! Interned constants: tuples hold `Sym(u32)`, never strings.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// An interned string constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sym(pub u32);
+
+/// A table of strings, each with a stable id in order of first appearance.
+#[derive(Clone, Debug, Default)]
+pub struct Interner {
+    names: Vec<Arc<str>>,
+    index: HashMap<Arc<str>, Sym>,
+    /// Ids start here (a request-local table continues after the program's).
+    first: u32,
+}
+
+impl Interner {
+    /// An empty table.
+    pub fn new() -> Self {
+        Interner::default()
+    }
+
+    /// The id of `name`, adding it when new.
+    pub fn intern(&mut self, name: &str) -> Sym {
+        if let Some(&sym) = self.index.get(name) {
+            return sym;
+        }
+        let sym = Sym(self.first.saturating_add(u32::try_from(self.names.len()).unwrap_or(u32::MAX)));
+        let name: Arc<str> = Arc::from(name);
+        self.names.push(name.clone());
+        self.index.insert(name, sym);
+        sym
+    }
+
+    /// The id of `name` if it is already interned.
+    pub fn get(&self, name: &str) -> Option<Sym> {
+        self.index.get(name).copied()
+    }
+
+    /// The string of an id of this table.
+    pub fn resolve(&self, sym: Sym) -> Option<&Arc<str>> {
+        self.names.get(sym.0.checked_sub(self.first)? as usize)
+    }
+
+    /// How many strings the table holds.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Every id of this table, in order.
+    pub fn syms(&self) -> impl Iterator<Item = Sym> + '_ {
+        (0..self.names.len()).map(|i| Sym(self.first + i as u32))
+    }
+}
+
+/// The program's symbols plus the strings one request adds (query constants,
+/// `ctx` values, strings computed by `lower`). The program's table is never changed.
+#[derive(Debug)]
+pub struct Symbols<'p> {
+    program: &'p Interner,
+    extra: RefCell<Interner>,
+}
+
+impl<'p> Symbols<'p> {
+    /// A request-local view over the program's table.
+    pub fn new(program: &'p Interner) -> Self {
+        let first = u32::try_from(program.len()).unwrap_or(u32::MAX);
+        Symbols { program, extra: RefCell::new(Interner { first, ..Interner::default() }) }
+    }
+
+    /// The id of `name`, adding it to the request's table when new.
+    pub fn intern(&self, name: &str) -> Sym {
+        if let Some(sym) = self.program.get(name) {
+            return sym;
+        }
+        self.extra.borrow_mut().intern(name)
+    }
+
+    /// The id of `name` if known.
+    pub fn get(&self, name: &str) -> Option<Sym> {
+        self.program.get(name).or_else(|| self.extra.borrow().get(name))
+    }
+
+    /// The string of an id.
+    pub fn resolve(&self, sym: Sym) -> Arc<str> {
+        if let Some(name) = self.program.resolve(sym) {
+            return name.clone();
+        }
+        self.extra.borrow().resolve(sym).cloned().unwrap_or_else(|| Arc::from("<unknown>"))
+    }
+
+    /// The ids the request added.
+    pub fn extra_syms(&self) -> Vec<Sym> {
+        self.extra.borrow().syms().collect()
+    }
+}

@@ -1,0 +1,536 @@
+//! Stage 2, lowering: AST → Datalog IR.
+//!
+//! Sugar becomes ordinary facts and rules: `role` → `$role`, `role_extends` and
+//! `$role_perm`; `assign`/`grant` → `$assign`/`$grant` (with their `from`/`until`
+//! bounds); `X in Y` → `parent`; `allow`/`deny` → rules for `permitted`/`denied`.
+//! The built-in relations are the rules of [`builtins`]. Names are resolved
+//! here (relations, roles, functions), so the errors that need a span to
+//! explain themselves (unknown names, arity, wrong argument counts, duplicates)
+//! are reported here; whole-program checks live in `analyze`.
+
+pub mod builtins;
+mod exprs;
+pub mod intern;
+pub mod ir;
+
+use crate::diagnostics::Diagnostic;
+use crate::syntax::ast::{self, Constant, StatementKind};
+use crate::syntax::span::{Span, Spanned};
+use builtins::{FOREVER_AFTER, FOREVER_BEFORE, STAR};
+use exprs::VarTable;
+use ir::{Callee, ErrorPolicy, Fact, Literal, Origin, OriginId, Program, RelId, RelationKind, Rule, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A declared role, for the `extends` cycle check in `analyze`.
+#[derive(Clone, Debug)]
+pub struct RoleDecl {
+    /// The role's name.
+    pub name: String,
+    /// The declaration.
+    pub span: Span,
+    /// The roles it extends, with where each is named.
+    pub extends: Vec<(String, Span)>,
+}
+
+/// The output of lowering: the IR plus what analysis needs to explain itself.
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    /// The program.
+    pub program: Program,
+    /// The role declarations.
+    pub roles: Vec<RoleDecl>,
+}
+
+/// Lowers a whole AST. Every error found is returned; the program is only
+/// meaningful when there are none.
+pub fn lower(ast: &ast::Ast) -> (Lowered, Vec<Diagnostic>) {
+    let mut lowerer = Lowerer::default();
+    lowerer.program.symbols.intern("*");
+    for (name, arity, kind, domain_columns) in builtins::RELATIONS {
+        lowerer.add_relation(name, arity, kind, domain_columns, None);
+    }
+    lowerer.declare_names(ast);
+    lowerer.declare_relations(ast);
+    for statement in &ast.statements {
+        lowerer.statement(statement);
+    }
+    for (rule, origin) in builtins::rules() {
+        let origin = lowerer.origin(origin);
+        lowerer.program.rules.push(Rule { origin, ..rule });
+    }
+    lowerer.program.domain = domain_of(&lowerer.program);
+    let Lowerer { program, roles, diagnostics, .. } = lowerer;
+    (Lowered { program, roles }, diagnostics)
+}
+
+/// The active domain of a program: entity columns of facts, constants of rule atoms.
+fn domain_of(program: &Program) -> Vec<Value> {
+    let mut domain = BTreeSet::new();
+    for fact in &program.facts {
+        let columns = program.relation(fact.rel).map_or(0, |r| r.domain_columns);
+        domain.extend(fact.tuple.iter().take(columns).copied());
+    }
+    for rule in &program.rules {
+        let atoms = std::iter::once(&rule.head).chain(rule.body.iter().filter_map(|l| match l {
+            Literal::Pos(a) | Literal::Neg(a) => Some(a),
+            _ => None,
+        }));
+        for atom in atoms {
+            for term in &atom.args {
+                if let ir::Term::Const(value) = term {
+                    domain.insert(*value);
+                }
+            }
+        }
+    }
+    domain.remove(&Value::Sym(STAR));
+    domain.into_iter().collect()
+}
+
+#[derive(Default)]
+struct Lowerer {
+    program: Program,
+    diagnostics: Vec<Diagnostic>,
+    relations: HashMap<String, RelId>,
+    /// Relations with at least one fact or rule (besides the built-ins).
+    defined: BTreeSet<RelId>,
+    roles: Vec<RoleDecl>,
+    role_index: BTreeMap<String, Span>,
+    functions: HashMap<String, (Callee, usize, Span)>,
+}
+
+impl Lowerer {
+    fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn origin(&mut self, origin: Origin) -> OriginId {
+        self.program.origins.push(origin);
+        OriginId(self.program.origins.len() as u32 - 1)
+    }
+
+    fn add_relation(&mut self, name: &str, arity: usize, kind: RelationKind, domain_columns: usize, span: Option<Span>) -> RelId {
+        let id = RelId(self.program.relations.len() as u32);
+        self.program.relations.push(ir::Relation { name: name.to_string(), arity, kind, domain_columns, first_use: span });
+        self.relations.insert(name.to_string(), id);
+        id
+    }
+
+    fn value(&mut self, constant: &Constant) -> Value {
+        match constant {
+            Constant::Str(s) => Value::Sym(self.program.symbols.intern(s)),
+            Constant::Int(n) => Value::Int(*n),
+            Constant::Time(t) => Value::Time(*t),
+            Constant::Dur(d) => Value::Dur(*d),
+            Constant::Bool(b) => Value::Bool(*b),
+        }
+    }
+
+    fn sym(&mut self, name: &str) -> Value {
+        Value::Sym(self.program.symbols.intern(name))
+    }
+
+    // ------------------------------------------------------------ pass 1: names
+
+    /// Roles and functions, with duplicate checks.
+    fn declare_names(&mut self, ast: &ast::Ast) {
+        for statement in &ast.statements {
+            match &statement.kind {
+                StatementKind::Role { name, extends, .. } => {
+                    if let Some(first) = self.role_index.get(&name.node).copied() {
+                        self.error(
+                            Diagnostic::error(format!("role `{}` is defined twice", name.node), name.span, "second definition")
+                                .with_note(first, "first defined here")
+                                .with_help("merge the two role bodies into one"),
+                        );
+                        continue;
+                    }
+                    self.role_index.insert(name.node.clone(), name.span);
+                    let extends = extends.iter().map(|e| (e.node.clone(), e.span)).collect();
+                    self.roles.push(RoleDecl { name: name.node.clone(), span: name.span, extends });
+                }
+                StatementKind::Fn { name, params, .. } | StatementKind::ExternFn { name, params } => {
+                    let is_extern = matches!(statement.kind, StatementKind::ExternFn { .. });
+                    if ir::Builtin::lookup(&name.node).is_some() {
+                        self.error(Diagnostic::error(
+                            format!("`{}` is a built-in function and cannot be redefined", name.node),
+                            name.span,
+                            "already a built-in",
+                        ));
+                        continue;
+                    }
+                    if let Some((_, _, first)) = self.functions.get(&name.node) {
+                        let first = *first;
+                        self.error(
+                            Diagnostic::error(format!("function `{}` is defined twice", name.node), name.span, "second definition")
+                                .with_note(first, "first defined here"),
+                        );
+                        continue;
+                    }
+                    let callee = if is_extern {
+                        self.program.externs.push(ir::ExternDef { name: name.node.clone(), arity: params.len(), span: name.span });
+                        Callee::Extern(self.program.externs.len() as u32 - 1)
+                    } else {
+                        let placeholder = ir::Expr::Term(ir::Term::Const(Value::Bool(false)));
+                        self.program.fns.push(ir::FnDef { name: name.node.clone(), arity: params.len(), body: placeholder, span: name.span });
+                        Callee::Fn(self.program.fns.len() as u32 - 1)
+                    };
+                    self.functions.insert(name.node.clone(), (callee, params.len(), name.span));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn is_function(&self, name: &str) -> bool {
+        self.functions.contains_key(name) || ir::Builtin::lookup(name).is_some()
+    }
+
+    /// Every relation use, in source order: the first fixes the arity.
+    fn declare_relations(&mut self, ast: &ast::Ast) {
+        let mut uses = Vec::new();
+        for statement in &ast.statements {
+            self.collect_uses(statement, &mut uses);
+        }
+        uses.sort_by_key(|u: &Use| (u.span.file, u.span.start));
+        for u in &uses {
+            match self.relations.get(&u.name).copied() {
+                None => {
+                    let id = self.add_relation(&u.name, u.arity, RelationKind::User, u.arity, Some(u.span));
+                    if u.defines {
+                        self.defined.insert(id);
+                    }
+                }
+                Some(id) => {
+                    let Some(rel) = self.program.relation(id).cloned() else { continue };
+                    if rel.arity != u.arity {
+                        let mut d = Diagnostic::error(
+                            format!("arity mismatch: `{}` has {} argument{}, here it has {}", u.name, rel.arity, plural(rel.arity), u.arity),
+                            u.span,
+                            format!("{} argument{}", u.arity, plural(u.arity)),
+                        );
+                        d = match rel.first_use {
+                            Some(first) => d.with_note(first, format!("first used with {} here", rel.arity)),
+                            None => d.with_help(format!("`{}` is a built-in relation with {} arguments", u.name, rel.arity)),
+                        };
+                        self.error(d);
+                        continue;
+                    }
+                    if u.defines {
+                        if rel.kind == RelationKind::BuiltinDerived {
+                            self.error(
+                                Diagnostic::error(format!("`{}` is derived by Warden and cannot be defined", u.name), u.span, "defined here")
+                                    .with_help("define a relation of your own, or use `allow`/`deny` rules"),
+                            );
+                        }
+                        self.defined.insert(id);
+                    }
+                }
+            }
+        }
+    }
+
+    fn collect_uses(&self, statement: &ast::Statement, uses: &mut Vec<Use>) {
+        let atom = |a: &ast::Atom, defines: bool, uses: &mut Vec<Use>| {
+            uses.push(Use { name: a.relation.node.clone(), arity: a.args.len(), span: a.span, defines });
+        };
+        match &statement.kind {
+            StatementKind::Fact(a) => atom(a, true, uses),
+            StatementKind::Rule { head, body } => {
+                atom(head, true, uses);
+                self.literal_uses(body, uses);
+            }
+            StatementKind::Access { body, .. } => self.literal_uses(body, uses),
+            StatementKind::Role { entries, .. } => {
+                for entry in entries {
+                    self.literal_uses(&entry.conditions, uses);
+                }
+            }
+            StatementKind::Test { items, .. } => {
+                for item in items {
+                    match item {
+                        ast::TestItem::Fact(s) => self.collect_uses(s, uses),
+                        ast::TestItem::Assert(a) => {
+                            let (ast::AssertKind::Holds(x) | ast::AssertKind::NotHolds(x) | ast::AssertKind::Count(x, _)) = &a.kind;
+                            atom(x, false, uses);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn literal_uses(&self, body: &[ast::Literal], uses: &mut Vec<Use>) {
+        for literal in body {
+            match literal {
+                ast::Literal::Not(a) if !self.is_function(&a.relation.node) => {
+                    uses.push(Use { name: a.relation.node.clone(), arity: a.args.len(), span: a.span, defines: false });
+                }
+                ast::Literal::Expr(e) => self.expr_uses(e, uses),
+                _ => {}
+            }
+        }
+    }
+
+    fn expr_uses(&self, e: &Spanned<ast::Expr>, uses: &mut Vec<Use>) {
+        match &e.node {
+            ast::Expr::Binary(ast::BinOp::And, a, b) => {
+                self.expr_uses(a, uses);
+                self.expr_uses(b, uses);
+            }
+            ast::Expr::Call(name, args) if !self.is_function(&name.node) => {
+                uses.push(Use { name: name.node.clone(), arity: args.len(), span: e.span, defines: false });
+            }
+            _ => {}
+        }
+    }
+
+    // ------------------------------------------------------------ pass 2: lowering
+
+    fn statement(&mut self, statement: &ast::Statement) {
+        let span = statement.span;
+        match &statement.kind {
+            StatementKind::Role { name, extends, entries } => self.role(name, extends, entries, span),
+            StatementKind::Access { effect, subject, perm, object, body } => {
+                let (head_rel, on_error) = match effect {
+                    ast::Effect::Allow => (builtins::PERMITTED, ErrorPolicy::FailFalse),
+                    ast::Effect::Deny => (builtins::DENIED, ErrorPolicy::FailTrue),
+                };
+                let mut vars = VarTable::default();
+                let mut head_args = Vec::new();
+                for term in [Some(subject), Some(perm), object.as_ref()] {
+                    let arg = match term {
+                        Some(t) => self.head_term(t, &mut vars, true),
+                        None => Some(ir::Term::Var(vars.fresh(span))),
+                    };
+                    head_args.extend(arg);
+                }
+                let body = self.body(body, &mut vars);
+                if head_args.len() == 3 {
+                    let head = ir::Atom { rel: head_rel, args: head_args };
+                    self.push_rule(head, body, vars, on_error, span);
+                }
+            }
+            StatementKind::Rule { head, body } => {
+                let mut vars = VarTable::default();
+                let Some(rel) = self.relations.get(&head.relation.node).copied() else { return };
+                let args: Vec<_> = head.args.iter().filter_map(|t| self.head_term(t, &mut vars, false)).collect();
+                let body = self.body(body, &mut vars);
+                if args.len() == head.args.len() {
+                    self.push_rule(ir::Atom { rel, args }, body, vars, ErrorPolicy::FailFalse, span);
+                }
+            }
+            StatementKind::Fn { name, params, body } => {
+                let Some((Callee::Fn(index), _, first)) = self.functions.get(&name.node).copied() else { return };
+                if first != name.span {
+                    return; // a duplicate, already reported
+                }
+                let names: Vec<String> = params.iter().map(|p| p.node.clone()).collect();
+                if let Some(lowered) = self.fn_body(body, &names) {
+                    if let Some(def) = self.program.fns.get_mut(index as usize) {
+                        def.body = lowered;
+                    }
+                }
+            }
+            StatementKind::ExternFn { .. } => {}
+            StatementKind::Test { name, items } => self.test(name, items, span),
+            _ => {
+                let facts = self.statement_facts(statement);
+                self.program.facts.extend(facts);
+            }
+        }
+    }
+
+    fn push_rule(&mut self, head: ir::Atom, body: Vec<(Literal, Span)>, vars: VarTable, on_error: ErrorPolicy, span: Span) {
+        let origin = self.origin(Origin::Source(span));
+        let (body, spans): (Vec<_>, Vec<_>) = body.into_iter().map(|(l, s)| (l, Some(s))).unzip();
+        let (var_names, var_spans) = vars.into_parts();
+        self.program.rules.push(Rule { head, body, body_spans: spans, var_names, var_spans, on_error, origin });
+    }
+
+    fn role(&mut self, name: &Spanned<String>, extends: &[Spanned<String>], entries: &[ast::RoleEntry], span: Span) {
+        if self.role_index.get(&name.node) != Some(&name.span) {
+            return; // a duplicate, already reported
+        }
+        let origin = self.origin(Origin::Source(span));
+        let role = self.sym(&name.node);
+        self.program.facts.push(Fact { rel: builtins::ROLE, tuple: vec![role], origin });
+        for junior in extends {
+            if self.check_role(junior) {
+                let junior_value = self.sym(&junior.node);
+                let origin = self.origin(Origin::Source(junior.span));
+                self.program.facts.push(Fact { rel: builtins::ROLE_EXTENDS, tuple: vec![role, junior_value], origin });
+            }
+        }
+        for entry in entries {
+            let perm = self.sym(&entry.perm.node);
+            let on_type = match &entry.on_type {
+                Some(t) => self.sym(&t.node),
+                None => Value::Sym(STAR),
+            };
+            let tuple = vec![role, perm, on_type];
+            if entry.conditions.is_empty() {
+                let origin = self.origin(Origin::Source(entry.span));
+                self.program.facts.push(Fact { rel: builtins::ROLE_PERM, tuple, origin });
+                continue;
+            }
+            let mut vars = VarTable::default();
+            let body = self.body(&entry.conditions, &mut vars);
+            if let Some(first) = vars.spans().first() {
+                self.error(
+                    Diagnostic::error("a role entry's condition cannot use variables", *first, "a variable")
+                        .with_help("role conditions may use `now`, `ctx` and constants; conditions on the subject or object belong in an `allow` rule"),
+                );
+                continue;
+            }
+            let head = ir::Atom { rel: builtins::ROLE_PERM, args: tuple.into_iter().map(ir::Term::Const).collect() };
+            self.push_rule(head, body, vars, ErrorPolicy::FailFalse, entry.span);
+        }
+    }
+
+    /// Whether a named role is declared; reports it when not.
+    fn check_role(&mut self, role: &Spanned<String>) -> bool {
+        if self.role_index.contains_key(&role.node) {
+            return true;
+        }
+        let mut d = Diagnostic::error(format!("unknown role `{}`", role.node), role.span, "no role of this name is declared");
+        if let Some(near) = closest(&role.node, self.role_index.keys()) {
+            d = d.with_help(format!("did you mean `{near}`?"));
+        } else {
+            d = d.with_help(format!("declare it: `role {} {{ ... }}`", role.node));
+        }
+        self.error(d);
+        false
+    }
+
+    /// The base facts of a fact-like statement (top level or local to a test).
+    fn statement_facts(&mut self, statement: &ast::Statement) -> Vec<Fact> {
+        let origin = self.origin(Origin::Source(statement.span));
+        let mut facts = Vec::new();
+        match &statement.kind {
+            StatementKind::In(member, container) => {
+                let tuple = vec![self.sym(&member.node), self.sym(&container.node)];
+                facts.push(Fact { rel: builtins::PARENT, tuple, origin });
+            }
+            StatementKind::Assign(h) | StatementKind::Grant(h) => {
+                let is_assign = matches!(statement.kind, StatementKind::Assign(_));
+                if is_assign && !self.check_role(&h.what) {
+                    return facts;
+                }
+                let scope = match &h.on {
+                    Some(o) => self.sym(&o.node),
+                    None => Value::Sym(STAR),
+                };
+                let from = h.from.as_ref().map_or(FOREVER_BEFORE, |t| Value::Time(t.node));
+                let until = h.until.as_ref().map_or(FOREVER_AFTER, |t| Value::Time(t.node));
+                let tuple = vec![self.sym(&h.subject.node), self.sym(&h.what.node), scope, from, until];
+                let rel = if is_assign { builtins::ASSIGN } else { builtins::GRANT };
+                facts.push(Fact { rel, tuple, origin });
+            }
+            StatementKind::Superuser(u) => facts.push(Fact { rel: builtins::SUPERUSER, tuple: vec![self.sym(&u.node)], origin }),
+            StatementKind::Inactive(u) => facts.push(Fact { rel: builtins::INACTIVE, tuple: vec![self.sym(&u.node)], origin }),
+            StatementKind::Fact(atom) => {
+                let Some(rel) = self.relations.get(&atom.relation.node).copied() else { return facts };
+                let mut tuple = Vec::new();
+                for arg in &atom.args {
+                    match &arg.node {
+                        ast::Term::Const(c) => tuple.push(self.value(c)),
+                        _ => self.error(
+                            Diagnostic::error("a fact holds constants only", arg.span, "not a constant")
+                                .with_help("to derive facts from others, write a rule: `head(X) :- body(X);`"),
+                        ),
+                    }
+                }
+                if tuple.len() == atom.args.len() {
+                    facts.push(Fact { rel, tuple, origin });
+                }
+            }
+            _ => {}
+        }
+        facts
+    }
+
+    fn test(&mut self, name: &Spanned<String>, items: &[ast::TestItem], span: Span) {
+        let mut case = ir::TestCase { name: name.node.clone(), facts: Vec::new(), at: None, ctx: BTreeMap::new(), asserts: Vec::new(), span };
+        for item in items {
+            match item {
+                ast::TestItem::At(t) => case.at = Some(*t),
+                ast::TestItem::Ctx(key, value) => {
+                    let key = self.program.symbols.intern(key);
+                    let value = self.value(value);
+                    case.ctx.insert(key, value);
+                }
+                ast::TestItem::Fact(statement) => {
+                    let facts = self.statement_facts(statement);
+                    case.facts.extend(facts);
+                }
+                ast::TestItem::Assert(a) => {
+                    let (atom, expect) = match &a.kind {
+                        ast::AssertKind::Holds(x) => (x, ir::Expectation::Holds),
+                        ast::AssertKind::NotHolds(x) => (x, ir::Expectation::NotHolds),
+                        ast::AssertKind::Count(x, n) => (x, ir::Expectation::Count(*n)),
+                    };
+                    let mut vars = VarTable::default();
+                    if let Some(atom) = self.query_atom(atom, &mut vars) {
+                        let (var_names, _) = vars.into_parts();
+                        case.asserts.push(ir::TestAssert { atom, var_names, expect, at: a.at, span: a.span });
+                    }
+                }
+            }
+        }
+        self.program.tests.push(case);
+    }
+
+    /// An atom asked about (a query or an assert): its relation must exist.
+    fn query_atom(&mut self, atom: &ast::Atom, vars: &mut VarTable) -> Option<ir::Atom> {
+        let rel = self.known_relation(&atom.relation.node, atom.span)?;
+        let mut args = Vec::new();
+        for arg in &atom.args {
+            args.push(self.term(arg, vars)?);
+        }
+        Some(ir::Atom { rel, args })
+    }
+}
+
+/// One use of a relation name, for arity checking in source order.
+struct Use {
+    name: String,
+    arity: usize,
+    span: Span,
+    defines: bool,
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The candidate closest to `name` by edit distance, if close enough to be a typo.
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    let distance = |a: &str, b: &str| -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row.first().copied().unwrap_or(0);
+            if let Some(first) = row.first_mut() {
+                *first = i + 1;
+            }
+            for (j, cb) in b.iter().enumerate() {
+                let old = row.get(j + 1).copied().unwrap_or(0);
+                let left = row.get(j).copied().unwrap_or(0);
+                let value = (old + 1).min(left + 1).min(prev + usize::from(ca != *cb));
+                if let Some(cell) = row.get_mut(j + 1) {
+                    *cell = value;
+                }
+                prev = old;
+            }
+        }
+        row.last().copied().unwrap_or(0)
+    };
+    candidates
+        .map(|c| (distance(name, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4) && *d < c.len())
+        .min_by_key(|(d, c)| (*d, (*c).clone()))
+        .map(|(_, c)| c)
+}

@@ -1,0 +1,164 @@
+//! The `warden` command line: `check`, `query`, `test`.
+
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warden::{Engine, RequestOptions};
+
+#[derive(Parser)]
+#[command(name = "warden", version, about = "Warden: authorization policies as Datalog")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and analyse policy and data files; print every diagnostic.
+    Check {
+        /// Files or directories.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Answer a query atom, e.g. `allowed(alice, write, page:7)`.
+    Query {
+        /// Files or directories.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The query atom.
+        #[arg(short, long)]
+        query: String,
+        /// The request time (RFC 3339); the wall clock when absent.
+        #[arg(long)]
+        at: Option<String>,
+        /// A request context value, `KEY=VALUE` (repeatable).
+        #[arg(long = "ctx", value_name = "KEY=VALUE")]
+        ctx: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every `test` block.
+    Test {
+        /// Files or directories.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { files } => check(&files),
+        Command::Query { files, query, at, ctx, json } => run_query(&files, &query, at.as_deref(), &ctx, json),
+        Command::Test { files } => test(&files),
+    }
+}
+
+fn colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn load(files: &[PathBuf]) -> Result<Engine, ExitCode> {
+    Engine::from_paths(files).map_err(|e| {
+        eprint!("{}", e.render(colour()));
+        let n = e.diagnostics.len();
+        eprintln!("{n} error{}", if n == 1 { "" } else { "s" });
+        ExitCode::from(1)
+    })
+}
+
+fn check(files: &[PathBuf]) -> ExitCode {
+    match load(files) {
+        Ok(engine) => {
+            let program = engine.program();
+            let files = engine.sources().files().count();
+            println!("ok: {files} file{} checked, no errors", if files == 1 { "" } else { "s" });
+            let _ = program;
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+
+fn run_query(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], json: bool) -> ExitCode {
+    let mut options = RequestOptions::default();
+    if let Some(at) = at {
+        match warden::time::parse_timestamp(at) {
+            Ok(t) => options.at = Some(t),
+            Err(e) => {
+                eprintln!("error: invalid --at: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    for pair in ctx {
+        match pair.split_once('=') {
+            Some((key, value)) if is_ctx_key(key) => {
+                options.ctx.insert(key.to_string(), value.to_string());
+            }
+            _ => {
+                eprintln!("error: invalid --ctx `{pair}`: expected KEY=VALUE, where KEY is letters, digits, `_` or `-`");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let engine = match load(files) {
+        Ok(engine) => engine,
+        Err(code) => return code,
+    };
+    let answer = match engine.query(query, &options) {
+        Ok(answer) => answer,
+        Err(e) => {
+            eprint!("{}", e.render(colour()));
+            return ExitCode::from(1);
+        }
+    };
+    for error in &answer.errors {
+        eprintln!("note: {error}");
+    }
+    if json {
+        let rows: Vec<serde_json::Value> = answer
+            .rows
+            .iter()
+            .map(|row| serde_json::Value::Object(answer.variables.iter().cloned().zip(row.iter().map(|v| serde_json::Value::String(v.clone()))).collect()))
+            .collect();
+        let mut out = serde_json::json!({ "query": query, "holds": answer.holds(), "errors": answer.errors });
+        if !answer.variables.is_empty() {
+            out["variables"] = serde_json::json!(answer.variables);
+            out["answers"] = serde_json::Value::Array(rows);
+        }
+        println!("{out}");
+    } else if answer.variables.is_empty() {
+        println!("{}", answer.holds());
+    } else {
+        for row in &answer.rows {
+            println!("{}", row.join(", "));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn is_ctx_key(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn test(files: &[PathBuf]) -> ExitCode {
+    let engine = match load(files) {
+        Ok(engine) => engine,
+        Err(code) => return code,
+    };
+    let outcomes = engine.run_tests();
+    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    for outcome in &outcomes {
+        match &outcome.failure {
+            None => println!("PASS {}", outcome.name),
+            Some(why) => println!("FAIL {}\n     {why}", outcome.name),
+        }
+    }
+    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}

@@ -1,0 +1,286 @@
+//! YAML data files (SPEC section 6) → the same AST statements as policy files.
+//!
+//! serde_yaml reads and checks the shape; errors it raises (an unknown key, a
+//! tuple of the wrong length, a value that is no constant) carry its line and
+//! column. serde_yaml does not report where successfully read values stood, so
+//! each item's span is recovered by finding its first value in the text after
+//! the previous item (exact for ordinary files; for files that reorder with
+//! anchors, it points at the section).
+
+use super::ast::{Atom, Constant, Holding, Statement, StatementKind, Term};
+use super::span::{FileId, SourceFile, Span, Spanned};
+use crate::diagnostics::Diagnostic;
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// A scalar value of a data file.
+#[derive(Clone, Debug, PartialEq)]
+struct Scalar(Constant);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl Visitor<'_> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a constant (a name, an integer, a timestamp or a boolean)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(string_constant(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(Constant::Int(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                i64::try_from(v).map(|n| Scalar(Constant::Int(n))).map_err(|_| E::custom(format!("integer {v} is out of range")))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(Constant::Bool(v)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Err(E::custom(format!("`{v}` is not a constant: numbers are integers")))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Err(E::custom("an empty value is not a constant"))
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// A string that is an RFC 3339 timestamp is a timestamp; any other is a string.
+fn string_constant(v: &str) -> Constant {
+    match crate::time::parse_timestamp(v) {
+        Ok(t) if v.len() >= 20 => Constant::Time(t),
+        _ => Constant::Str(v.to_string()),
+    }
+}
+
+/// A value that must be a name (a string that is not a timestamp).
+#[derive(Clone, Debug)]
+struct Name(String);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Scalar::deserialize(deserializer)?.0 {
+            Constant::Str(s) if !s.is_empty() => Ok(Name(s)),
+            Constant::Str(_) => Err(de::Error::custom("a name cannot be empty")),
+            other => Err(de::Error::custom(format!("expected a name, found {}", describe(&other)))),
+        }
+    }
+}
+
+/// A value that must be a timestamp.
+#[derive(Clone, Copy, Debug)]
+struct Stamp(i64);
+
+impl<'de> Deserialize<'de> for Stamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Scalar::deserialize(deserializer)?.0 {
+            Constant::Time(t) => Ok(Stamp(t)),
+            Constant::Str(s) => Err(de::Error::custom(
+                crate::time::parse_timestamp(&s).err().unwrap_or_else(|| format!("`{s}` is not a timestamp")),
+            )),
+            other => Err(de::Error::custom(format!("expected a timestamp, found {}", describe(&other)))),
+        }
+    }
+}
+
+fn describe(c: &Constant) -> &'static str {
+    match c {
+        Constant::Str(_) => "a string",
+        Constant::Int(_) => "an integer",
+        Constant::Time(_) => "a timestamp",
+        Constant::Dur(_) => "a duration",
+        Constant::Bool(_) => "a boolean",
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignRow {
+    subject: Name,
+    role: Name,
+    on: Option<Name>,
+    from: Option<Stamp>,
+    until: Option<Stamp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantRow {
+    subject: Name,
+    perm: Name,
+    on: Option<Name>,
+    from: Option<Stamp>,
+    until: Option<Stamp>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DataFile {
+    #[serde(default, rename = "in")]
+    in_: Vec<(Name, Name)>,
+    #[serde(default)]
+    assign: Vec<AssignRow>,
+    #[serde(default)]
+    grant: Vec<GrantRow>,
+    #[serde(default)]
+    superuser: Vec<Name>,
+    #[serde(default)]
+    inactive: Vec<Name>,
+    #[serde(default)]
+    facts: std::collections::BTreeMap<String, Vec<Vec<Scalar>>>,
+}
+
+/// Reads one data file into statements; the first shape error stops the file.
+pub fn parse_data_file(file: FileId, source: &SourceFile) -> (Vec<Statement>, Vec<Diagnostic>) {
+    let data: DataFile = match serde_yaml::from_str::<Option<DataFile>>(&source.text) {
+        Ok(data) => data.unwrap_or_default(),
+        Err(e) => return (Vec::new(), vec![yaml_error(file, source, &e)]),
+    };
+    let mut out = Converter { file, source, statements: Vec::new(), errors: Vec::new() };
+    out.convert(data);
+    (out.statements, out.errors)
+}
+
+fn yaml_error(file: FileId, source: &SourceFile, e: &serde_yaml::Error) -> Diagnostic {
+    let message = e.to_string();
+    // serde_yaml appends " at line L column C"; the span already says where.
+    let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+    let span = match e.location() {
+        Some(loc) => {
+            let start = source.offset_of(loc.line(), loc.column());
+            let len = source.text.get(start..).map_or(0, |r| r.find(['\n', ',', ']', '}']).unwrap_or(r.len()));
+            Span::new(file, start, start + len.max(1))
+        }
+        None => Span::new(file, 0, 0),
+    };
+    Diagnostic::error(format!("invalid data file: {message}"), span, "here")
+        .with_help("data files hold `in`, `assign`, `grant`, `superuser`, `inactive` and `facts` (SPEC section 6)")
+}
+
+struct Converter<'a> {
+    file: FileId,
+    source: &'a SourceFile,
+    statements: Vec<Statement>,
+    errors: Vec<Diagnostic>,
+}
+
+impl Converter<'_> {
+    /// The offset of a top-level (or nested) `key:` after `from`.
+    fn key_offset(&self, key: &str, from: usize) -> usize {
+        let text = &self.source.text;
+        let mut at = from;
+        while let Some(found) = text.get(at..).and_then(|r| r.find(key)) {
+            let pos = at + found;
+            let before_ok = pos == 0 || text.get(pos - 1..pos).is_some_and(|c| matches!(c, "\n" | " " | "{" | ","));
+            let after = text.get(pos + key.len()..).unwrap_or("");
+            if before_ok && after.trim_start_matches(['"', '\'']).starts_with(':') {
+                return pos;
+            }
+            at = pos + key.len();
+        }
+        from
+    }
+
+    /// The span of the next item whose first value is `needle`, searching from `*cursor`.
+    fn locate(&self, needle: &str, cursor: &mut usize) -> Span {
+        let text = &self.source.text;
+        match text.get(*cursor..).and_then(|r| r.find(needle)) {
+            Some(found) => {
+                let start = *cursor + found;
+                let end = text.get(start..).and_then(|r| r.find('\n')).map_or(text.len(), |n| start + n);
+                *cursor = start + needle.len();
+                Span::new(self.file, start, end.max(start + needle.len()))
+            }
+            None => Span::new(self.file, *cursor, *cursor),
+        }
+    }
+
+    fn push(&mut self, kind: StatementKind, span: Span) {
+        self.statements.push(Statement { kind, span });
+    }
+
+    fn convert(&mut self, data: DataFile) {
+        let mut cursor = self.key_offset("in", 0);
+        for (member, container) in data.in_ {
+            let span = self.locate(&member.0, &mut cursor);
+            self.push(StatementKind::In(Spanned::new(member.0, span), Spanned::new(container.0, span)), span);
+        }
+        for (key, is_assign) in [("assign", true), ("grant", false)] {
+            let mut cursor = self.key_offset(key, 0);
+            let rows: Vec<(Name, Name, Option<Name>, Option<Stamp>, Option<Stamp>)> = if is_assign {
+                data.assign.iter().map(|r| (r.subject.clone(), r.role.clone(), r.on.clone(), r.from, r.until)).collect()
+            } else {
+                data.grant.iter().map(|r| (r.subject.clone(), r.perm.clone(), r.on.clone(), r.from, r.until)).collect()
+            };
+            for (subject, what, on, from, until) in rows {
+                let span = self.locate(&subject.0, &mut cursor);
+                let holding = Holding {
+                    subject: Spanned::new(subject.0, span),
+                    what: Spanned::new(what.0, span),
+                    on: on.map(|o| Spanned::new(o.0, span)),
+                    from: from.map(|t| Spanned::new(t.0, span)),
+                    until: until.map(|t| Spanned::new(t.0, span)),
+                };
+                let kind = if is_assign { StatementKind::Assign(holding) } else { StatementKind::Grant(holding) };
+                self.push(kind, span);
+            }
+        }
+        for (key, names) in [("superuser", &data.superuser), ("inactive", &data.inactive)] {
+            let mut cursor = self.key_offset(key, 0);
+            for name in names {
+                let span = self.locate(&name.0, &mut cursor);
+                let node = Spanned::new(name.0.clone(), span);
+                let kind = if key == "superuser" { StatementKind::Superuser(node) } else { StatementKind::Inactive(node) };
+                self.push(kind, span);
+            }
+        }
+        let facts_at = self.key_offset("facts", 0);
+        for (relation, rows) in data.facts {
+            let mut cursor = self.key_offset(&relation, facts_at);
+            let relation_span = Span::new(self.file, cursor, cursor + relation.len());
+            if !is_relation_name(&relation) {
+                self.errors.push(
+                    Diagnostic::error(format!("invalid relation name `{relation}`"), relation_span, "not a relation name")
+                        .with_help("relation names start with a lower-case letter and hold letters, digits and `_`"),
+                );
+                continue;
+            }
+            let arity = rows.first().map_or(0, Vec::len);
+            for row in rows {
+                let needle = row.first().map(|s| scalar_text(&s.0)).unwrap_or_default();
+                let span = self.locate(&needle, &mut cursor);
+                if row.len() != arity {
+                    self.errors.push(Diagnostic::error(
+                        format!("wrong arity: `{relation}` has {arity} columns in this file, this row has {}", row.len()),
+                        span,
+                        format!("{} values", row.len()),
+                    ));
+                    continue;
+                }
+                let args = row.into_iter().map(|s| Spanned::new(Term::Const(s.0), span)).collect();
+                let atom = Atom { relation: Spanned::new(relation.clone(), span), args, span };
+                self.push(StatementKind::Fact(atom), span);
+            }
+        }
+    }
+}
+
+/// How a constant is most likely written in the YAML text (for locating it).
+fn scalar_text(c: &Constant) -> String {
+    match c {
+        Constant::Str(s) => s.clone(),
+        Constant::Int(n) => n.to_string(),
+        Constant::Time(t) => crate::time::format_timestamp(*t).chars().take(10).collect(),
+        Constant::Dur(d) => crate::time::format_duration(*d),
+        Constant::Bool(b) => b.to_string(),
+    }
+}
+
+fn is_relation_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
