@@ -128,6 +128,11 @@ impl Engine {
         self.limits = limits;
     }
 
+    /// The analysed program with its strata.
+    pub fn checked(&self) -> &Checked {
+        &self.checked
+    }
+
     /// The checked program.
     pub fn program(&self) -> &ir::Program {
         &self.checked.program
