@@ -120,7 +120,8 @@ fn render_one(diagnostic: &Diagnostic, sources: &SourceMap, colour: bool) -> Str
         .with_message(&diagnostic.message)
         .with_label(Label::new((name(span), clamp(span))).with_message(&diagnostic.label).with_color(Color::Red));
     for (note_span, text) in &diagnostic.notes {
-        report = report.with_label(Label::new((name(*note_span), clamp(*note_span))).with_message(text).with_color(Color::Blue));
+        report = report
+            .with_label(Label::new((name(*note_span), clamp(*note_span))).with_message(text).with_color(Color::Blue));
     }
     if let Some(help) = &diagnostic.help {
         report = report.with_help(help);

@@ -113,9 +113,16 @@ impl Engine {
         }
         let checked = match analyze::analyze(lowered) {
             Ok(checked) => checked,
-            Err(diagnostics) => return Err(LoadError { diagnostics, sources }),
+            Err(diagnostics) => {
+                return Err(LoadError { diagnostics, sources });
+            }
         };
-        Ok(Engine { checked: Arc::new(checked), sources: Arc::new(sources), externs: Externs::new(), limits: Limits::default() })
+        Ok(Engine {
+            checked: Arc::new(checked),
+            sources: Arc::new(sources),
+            externs: Externs::new(),
+            limits: Limits::default(),
+        })
     }
 
     /// Registers the implementation of an `extern fn`.
@@ -147,10 +154,12 @@ impl Engine {
     pub fn query(&self, query: &str, options: &RequestOptions) -> Result<Answer, LoadError> {
         let mut query_sources = SourceMap::new();
         let file = query_sources.add("<query>", query);
-        let atom = syntax::parser::parse_query(file, query).map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources.clone() })?;
+        let atom = syntax::parser::parse_query(file, query)
+            .map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources.clone() })?;
         let program = &self.checked.program;
         let symbols = Symbols::new(&program.symbols);
-        let (atom, names) = resolve_atom(program, &symbols, &atom).map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources })?;
+        let (atom, names) = resolve_atom(program, &symbols, &atom)
+            .map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources })?;
         let ctx = context(&symbols, &options.ctx);
         let now = options.at.unwrap_or_else(time::now);
         let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
@@ -168,10 +177,14 @@ impl Engine {
     /// Projects a model's answers to an atom onto its named variables.
     fn answer(&self, model: &Model, atom: &ir::Atom, names: &[String], symbols: &Symbols) -> Answer {
         let positions = named_positions(atom, names);
-        let mut rows: Vec<Vec<Value>> = eval::answers(model, atom).into_iter().map(|row| positions.iter().filter_map(|p| row.get(*p).copied()).collect()).collect();
+        let mut rows: Vec<Vec<Value>> = eval::answers(model, atom)
+            .into_iter()
+            .map(|row| positions.iter().filter_map(|p| row.get(*p).copied()).collect())
+            .collect();
         rows.sort_by(|a, b| render::compare_rows(a, b, symbols));
         rows.dedup();
-        let rendered = rows.into_iter().map(|row| row.into_iter().map(|v| render::value(v, symbols)).collect()).collect();
+        let rendered =
+            rows.into_iter().map(|row| row.into_iter().map(|v| render::value(v, symbols)).collect()).collect();
         Answer { variables: named(names), rows: rendered, errors: self.render_errors(model) }
     }
 
@@ -180,7 +193,9 @@ impl Engine {
             .errors
             .iter()
             .map(|(origin, message)| match self.checked.program.origin(*origin) {
-                Some(Origin::Source(span)) => format!("{}: {message}", self.sources.location(*span)),
+                Some(Origin::Source(span)) => {
+                    format!("{}: {message}", self.sources.location(*span))
+                }
                 Some(Origin::Builtin(label, _)) => format!("built-in rule {label}: {message}"),
                 None => message.clone(),
             })
@@ -189,7 +204,12 @@ impl Engine {
 
     /// Runs every `test` block.
     pub fn run_tests(&self) -> Vec<TestOutcome> {
-        self.checked.program.tests.iter().map(|case| TestOutcome { name: case.name.clone(), failure: self.run_test(case).err() }).collect()
+        self.checked
+            .program
+            .tests
+            .iter()
+            .map(|case| TestOutcome { name: case.name.clone(), failure: self.run_test(case).err() })
+            .collect()
     }
 
     fn run_test(&self, case: &ir::TestCase) -> Result<(), String> {
@@ -201,18 +221,25 @@ impl Engine {
         let additions = Additions { facts: case.facts.clone(), domain };
         for assertion in &case.asserts {
             let now = assertion.at.unwrap_or(default_now);
-            if !models.contains_key(&now) {
+            if let std::collections::btree_map::Entry::Vacant(e) = models.entry(now) {
                 let env = Env { program, symbols: &symbols, now, ctx: &case.ctx, externs: &self.externs };
-                let model = eval::evaluate(&self.checked, &env, &additions, self.limits).map_err(|e| format!("{}: {e}", self.sources.location(assertion.span)))?;
-                models.insert(now, model);
+                let model = eval::evaluate(&self.checked, &env, &additions, self.limits)
+                    .map_err(|e| format!("{}: {e}", self.sources.location(assertion.span)))?;
+                e.insert(model);
             }
-            let Some(model) = models.get(&now) else { continue };
+            let Some(model) = models.get(&now) else {
+                continue;
+            };
             let answer = self.answer(model, &assertion.atom, &assertion.var_names, &symbols);
             let count = answer.rows.len() as i64;
             let failure = match assertion.expect {
                 ir::Expectation::Holds if count == 0 => Some("expected it to hold, but it does not".to_string()),
-                ir::Expectation::NotHolds if count > 0 => Some(format!("expected it not to hold, but it does{}", witness(&answer))),
-                ir::Expectation::Count(n) if n != count => Some(format!("expected {n} answers, found {count}{}", witness(&answer))),
+                ir::Expectation::NotHolds if count > 0 => {
+                    Some(format!("expected it not to hold, but it does{}", witness(&answer)))
+                }
+                ir::Expectation::Count(n) if n != count => {
+                    Some(format!("expected {n} answers, found {count}{}", witness(&answer)))
+                }
                 _ => None,
             };
             if let Some(why) = failure {
@@ -270,12 +297,23 @@ fn atom_constants(atom: &ir::Atom) -> Vec<Value> {
 }
 
 /// A query atom over the program's relations, its constants interned for this request.
-fn resolve_atom(program: &ir::Program, symbols: &Symbols, atom: &ast::Atom) -> Result<(ir::Atom, Vec<String>), Diagnostic> {
+fn resolve_atom(
+    program: &ir::Program,
+    symbols: &Symbols,
+    atom: &ast::Atom,
+) -> Result<(ir::Atom, Vec<String>), Diagnostic> {
     let name = &atom.relation.node;
-    let rel = program.relation_id(name).filter(|r| program.relation(*r).is_some_and(|r| r.kind != ir::RelationKind::Internal));
+    let rel = program
+        .relation_id(name)
+        .filter(|r| program.relation(*r).is_some_and(|r| r.kind != ir::RelationKind::Internal));
     let Some(rel) = rel else {
-        let names: Vec<String> = program.relations.iter().filter(|r| r.kind != ir::RelationKind::Internal).map(|r| r.name.clone()).collect();
-        let mut d = Diagnostic::error(format!("unknown relation `{name}`"), atom.relation.span, "not a relation of the program");
+        let names: Vec<String> =
+            program.relations.iter().filter(|r| r.kind != ir::RelationKind::Internal).map(|r| r.name.clone()).collect();
+        let mut d = Diagnostic::error(
+            format!("unknown relation `{name}`"),
+            atom.relation.span,
+            "not a relation of the program",
+        );
         if let Some(near) = lower::closest(name, names.iter()) {
             d = d.with_help(format!("did you mean `{near}`?"));
         }
@@ -306,7 +344,11 @@ fn resolve_atom(program: &ir::Program, symbols: &Symbols, atom: &ast::Atom) -> R
             }
             ast::Term::Const(c) => ir::Term::Const(constant_value(symbols, c)),
             ast::Term::Now | ast::Term::Ctx(_) => {
-                return Err(Diagnostic::error("a query takes variables and constants only", arg.span, "not allowed in a query"));
+                return Err(Diagnostic::error(
+                    "a query takes variables and constants only",
+                    arg.span,
+                    "not allowed in a query",
+                ));
             }
         };
         args.push(term);

@@ -37,15 +37,15 @@
 #![forbid(unsafe_code)]
 #![forbid(missing_docs)]
 
-pub mod time;
-pub mod diagnostics;
-pub mod syntax;
-pub mod lower;
 pub mod analyze;
-pub mod eval;
+pub mod diagnostics;
 pub mod engine;
+pub mod eval;
+pub mod lower;
+pub mod syntax;
+pub mod time;
 
 pub use diagnostics::{Diagnostic, Severity};
 pub use engine::{Answer, Engine, LoadError, RequestOptions, TestOutcome};
-pub use eval::functions::{ExternFn, Val};
 pub use eval::Limits;
+pub use eval::functions::{ExternFn, Val};

@@ -82,7 +82,6 @@ fn check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-
 fn run_query(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], json: bool) -> ExitCode {
     let mut options = RequestOptions::default();
     if let Some(at) = at {
@@ -100,7 +99,9 @@ fn run_query(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], j
                 options.ctx.insert(key.to_string(), value.to_string());
             }
             _ => {
-                eprintln!("error: invalid --ctx `{pair}`: expected KEY=VALUE, where KEY is letters, digits, `_` or `-`");
+                eprintln!(
+                    "error: invalid --ctx `{pair}`: expected KEY=VALUE, where KEY is letters, digits, `_` or `-`"
+                );
                 return ExitCode::from(1);
             }
         }
@@ -123,14 +124,26 @@ fn run_query(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], j
         let rows: Vec<serde_json::Value> = answer
             .rows
             .iter()
-            .map(|row| serde_json::Value::Object(answer.variables.iter().cloned().zip(row.iter().map(|v| serde_json::Value::String(v.clone()))).collect()))
+            .map(|row| {
+                serde_json::Value::Object(
+                    answer
+                        .variables
+                        .iter()
+                        .cloned()
+                        .zip(row.iter().map(|v| serde_json::Value::String(v.clone())))
+                        .collect(),
+                )
+            })
             .collect();
-        let mut out = serde_json::json!({ "query": query, "holds": answer.holds(), "errors": answer.errors });
+        let mut out = serde_json::Map::new();
+        out.insert("query".into(), query.into());
+        out.insert("holds".into(), answer.holds().into());
         if !answer.variables.is_empty() {
-            out["variables"] = serde_json::json!(answer.variables);
-            out["answers"] = serde_json::Value::Array(rows);
+            out.insert("variables".into(), serde_json::json!(answer.variables));
+            out.insert("answers".into(), serde_json::Value::Array(rows));
         }
-        println!("{out}");
+        out.insert("errors".into(), serde_json::json!(answer.errors));
+        println!("{}", serde_json::Value::Object(out));
     } else if answer.variables.is_empty() {
         println!("{}", answer.holds());
     } else {
@@ -143,7 +156,8 @@ fn run_query(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], j
 
 fn is_ctx_key(key: &str) -> bool {
     let mut chars = key.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn test(files: &[PathBuf]) -> ExitCode {

@@ -59,7 +59,8 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
         return Err(bad());
     }
     let (year, month, day) = (num(0..4).ok_or_else(bad)?, num(5..7).ok_or_else(bad)?, num(8..10).ok_or_else(bad)?);
-    let (hour, minute, second) = (num(11..13).ok_or_else(bad)?, num(14..16).ok_or_else(bad)?, num(17..19).ok_or_else(bad)?);
+    let (hour, minute, second) =
+        (num(11..13).ok_or_else(bad)?, num(14..16).ok_or_else(bad)?, num(17..19).ok_or_else(bad)?);
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return Err(format!("`{text}` is not a valid date"));
     }
@@ -93,7 +94,8 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
         }
         _ => return Err(bad()),
     };
-    let secs = days_from_civil(year, month, day) * SECS_PER_DAY + hour * 3600 + minute * 60 + second.min(59) - offset_secs;
+    let secs =
+        days_from_civil(year, month, day) * SECS_PER_DAY + hour * 3600 + minute * 60 + second.min(59) - offset_secs;
     Ok(secs * MICROS_PER_SEC + micros)
 }
 
@@ -124,7 +126,9 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         Some('m') => 60,
         Some('h') => 3600,
         Some('d') => SECS_PER_DAY,
-        _ => return Err(format!("`{text}` is not a duration (like 30s, 15m, 8h, 7d)")),
+        _ => {
+            return Err(format!("`{text}` is not a duration (like 30s, 15m, 8h, 7d)"));
+        }
     };
     let digits = text.get(..text.len() - 1).unwrap_or("");
     digits

@@ -2,6 +2,8 @@
 //! (recursion, negation across strata, comparisons, list generators, access
 //! rules over the active domain) and on every shipped policy.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod reference;
 
 use proptest::prelude::*;
@@ -26,7 +28,13 @@ fn assert_same(engine: &Engine, now: i64, source: &str) {
     for (i, relation) in program.relations.iter().enumerate() {
         let fast_rows: BTreeSet<Row> = fast.relations[i].iter().cloned().collect();
         assert_eq!(fast_rows.len(), fast.relations[i].len(), "duplicates in `{}`", relation.name);
-        assert!(fast_rows == slow[i], "relation `{}` differs\nsemi-naive: {:?}\nreference:  {:?}\nprogram:\n{source}", relation.name, fast_rows, slow[i]);
+        assert!(
+            fast_rows == slow[i],
+            "relation `{}` differs\nsemi-naive: {:?}\nreference:  {:?}\nprogram:\n{source}",
+            relation.name,
+            fast_rows,
+            slow[i]
+        );
     }
 }
 
@@ -128,8 +136,15 @@ fn random_program(seed: u64) -> String {
     // Sometimes the authorization layer: roles, assignments, access rules over the active domain.
     if rng.chance(50) {
         out.push_str("role r1 { read; }\nrole r2 extends r1 { write on page; }\n");
-        out.push_str(&format!("assign {} r2 on c;\npage:1 in c;\n{} in c;\n", rng.pick(&CONSTANTS[..4]), rng.pick(&CONSTANTS[..4])));
-        out.push_str(&format!("allow X read on Y if {}(X, Y);\n", derived.iter().find(|(_, a)| *a == 2).map_or("e1", |(n, _)| n.as_str())));
+        out.push_str(&format!(
+            "assign {} r2 on c;\npage:1 in c;\n{} in c;\n",
+            rng.pick(&CONSTANTS[..4]),
+            rng.pick(&CONSTANTS[..4])
+        ));
+        out.push_str(&format!(
+            "allow X read on Y if {}(X, Y);\n",
+            derived.iter().find(|(_, a)| *a == 2).map_or("e1", |(n, _)| n.as_str())
+        ));
         out.push_str("deny X P on Y if e0(Y), X != a;\n");
     }
     out

@@ -65,16 +65,20 @@ fn extends_cycles(roles: &[RoleDecl]) -> Vec<Diagnostic> {
                 if reported.insert(key) {
                     cycle.push(start.name.clone());
                     errors.push(
-                        Diagnostic::error(format!("cycle in `extends`: {}", cycle.join(" extends ")), span, "this closes the cycle")
-                            .with_help("a role cannot extend itself, directly or through others; remove one `extends`"),
+                        Diagnostic::error(
+                            format!("cycle in `extends`: {}", cycle.join(" extends ")),
+                            span,
+                            "this closes the cycle",
+                        )
+                        .with_help("a role cannot extend itself, directly or through others; remove one `extends`"),
                     );
                 }
                 break;
             }
-            if let Some(next_role) = index.get(junior.as_str()) {
-                if seen.insert(junior.clone()) {
-                    stack.push((next_role, 0));
-                }
+            if let Some(next_role) = index.get(junior.as_str())
+                && seen.insert(junior.clone())
+            {
+                stack.push((next_role, 0));
             }
         }
     }
@@ -102,10 +106,17 @@ fn fn_cycles(program: &Program) -> Vec<Diagnostic> {
             let mut key = cycle.clone();
             key.sort();
             if reported.insert(key) {
-                let names: Vec<&str> = cycle.iter().filter_map(|i| program.fns.get(*i as usize)).map(|f| f.name.as_str()).collect();
+                let names: Vec<&str> =
+                    cycle.iter().filter_map(|i| program.fns.get(*i as usize)).map(|f| f.name.as_str()).collect();
                 errors.push(
-                    Diagnostic::error(format!("recursive function: {}", names.join(" calls ")), def.span, "part of the cycle")
-                        .with_help("functions cannot call themselves, directly or through others; use a rule for recursion"),
+                    Diagnostic::error(
+                        format!("recursive function: {}", names.join(" calls ")),
+                        def.span,
+                        "part of the cycle",
+                    )
+                    .with_help(
+                        "functions cannot call themselves, directly or through others; use a rule for recursion",
+                    ),
                 );
             }
         }
@@ -113,7 +124,13 @@ fn fn_cycles(program: &Program) -> Vec<Diagnostic> {
     errors
 }
 
-fn find_path(from: u32, target: u32, calls: &[BTreeSet<u32>], path: &mut Vec<u32>, seen: &mut BTreeSet<u32>) -> Option<Vec<u32>> {
+fn find_path(
+    from: u32,
+    target: u32,
+    calls: &[BTreeSet<u32>],
+    path: &mut Vec<u32>,
+    seen: &mut BTreeSet<u32>,
+) -> Option<Vec<u32>> {
     for &next in calls.get(from as usize)? {
         if next == target {
             let mut cycle = path.clone();
@@ -213,8 +230,12 @@ fn make_safe(rule: &mut Rule) -> Vec<Diagnostic> {
             bound.insert(v);
         } else if let Some(span) = span_of(rule, v) {
             errors.push(
-                Diagnostic::error(format!("unsafe rule: variable `{}` in the head is not bound by the body", name(rule, v)), span, "unbound variable")
-                    .with_help("every head variable of a rule must occur in a positive atom of its body"),
+                Diagnostic::error(
+                    format!("unsafe rule: variable `{}` in the head is not bound by the body", name(rule, v)),
+                    span,
+                    "unbound variable",
+                )
+                .with_help("every head variable of a rule must occur in a positive atom of its body"),
             );
         }
     }
@@ -242,8 +263,9 @@ fn make_safe(rule: &mut Rule) -> Vec<Diagnostic> {
                 format!("unsafe rule: variable `{shown}` is not bound by a positive atom")
             };
             errors.push(
-                Diagnostic::error(message, span, "unbound variable")
-                    .with_help("a variable in `not` or a condition must also occur in a positive atom of the same rule"),
+                Diagnostic::error(message, span, "unbound variable").with_help(
+                    "a variable in `not` or a condition must also occur in a positive atom of the same rule",
+                ),
             );
         }
     }
@@ -268,7 +290,8 @@ fn negative_cycles(program: &Program, components: &[Vec<RelId>], edges: &[strata
         if !reported.insert(component) {
             continue;
         }
-        let names: Vec<&str> = components.get(component).map_or(Vec::new(), |c| c.iter().map(|r| program.relation_name(*r)).collect());
+        let names: Vec<&str> =
+            components.get(component).map_or(Vec::new(), |c| c.iter().map(|r| program.relation_name(*r)).collect());
         let rule = program.rules.get(e.rule.0 as usize);
         let span = rule.and_then(|r| r.body_spans.get(e.literal).copied().flatten()).or_else(|| {
             rule.and_then(|r| match program.origin(r.origin) {

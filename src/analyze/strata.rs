@@ -59,7 +59,12 @@ pub fn components(relation_count: usize, edges: &[Edge]) -> Vec<Vec<RelId>> {
         list.sort_unstable();
         list.dedup();
     }
-    let mut state = Tarjan { index: vec![None; relation_count], low: vec![0; relation_count], on_stack: vec![false; relation_count], ..Tarjan::default() };
+    let mut state = Tarjan {
+        index: vec![None; relation_count],
+        low: vec![0; relation_count],
+        on_stack: vec![false; relation_count],
+        ..Tarjan::default()
+    };
     for v in 0..relation_count {
         if state.index.get(v).copied().flatten().is_none() {
             state.visit(v, &successors);

@@ -141,7 +141,9 @@ impl Env<'_> {
         match term {
             Term::Const(v) => Ok(*v),
             Term::Now => Ok(Value::Time(self.now)),
-            Term::Ctx(key) => self.ctx.get(key).copied().ok_or_else(|| Fault::MissingCtx(self.symbols.resolve(*key).to_string())),
+            Term::Ctx(key) => {
+                self.ctx.get(key).copied().ok_or_else(|| Fault::MissingCtx(self.symbols.resolve(*key).to_string()))
+            }
             Term::Var(v) => bindings(*v).ok_or_else(|| Fault::Error("internal error: unbound variable".into())),
         }
     }
@@ -151,11 +153,19 @@ impl Env<'_> {
         self.eval_in(e, bindings, &[], 0)
     }
 
-    fn eval_in(&self, e: &Expr, bindings: &dyn Fn(VarId) -> Option<Value>, params: &[Val], depth: usize) -> Result<Val, Fault> {
+    fn eval_in(
+        &self,
+        e: &Expr,
+        bindings: &dyn Fn(VarId) -> Option<Value>,
+        params: &[Val],
+        depth: usize,
+    ) -> Result<Val, Fault> {
         let eval = |e: &Expr| self.eval_in(e, bindings, params, depth);
         match e {
             Expr::Term(t) => Ok(self.val(self.term(t, bindings)?)),
-            Expr::Param(i) => params.get(*i as usize).cloned().ok_or_else(|| Fault::Error("internal error: missing parameter".into())),
+            Expr::Param(i) => {
+                params.get(*i as usize).cloned().ok_or_else(|| Fault::Error("internal error: missing parameter".into()))
+            }
             Expr::Not(a) => match eval(a)? {
                 Val::Bool(b) => Ok(Val::Bool(!b)),
                 other => Err(type_error("`!` needs a boolean", &other)),
@@ -194,15 +204,29 @@ impl Env<'_> {
         match callee {
             Callee::Builtin(b) => builtin(b, args),
             Callee::Fn(i) => {
-                let def = self.program.fns.get(i as usize).ok_or_else(|| Fault::Error("internal error: unknown fn".into()))?;
+                let def = self
+                    .program
+                    .fns
+                    .get(i as usize)
+                    .ok_or_else(|| Fault::Error("internal error: unknown fn".into()))?;
                 if depth >= MAX_CALL_DEPTH {
-                    return Err(Fault::Error(format!("`{}`: functions nest deeper than {MAX_CALL_DEPTH} calls", def.name)));
+                    return Err(Fault::Error(format!(
+                        "`{}`: functions nest deeper than {MAX_CALL_DEPTH} calls",
+                        def.name
+                    )));
                 }
                 self.eval_in(&def.body, &|_| None, args, depth + 1)
             }
             Callee::Extern(i) => {
-                let def = self.program.externs.get(i as usize).ok_or_else(|| Fault::Error("internal error: unknown extern".into()))?;
-                let f = self.externs.get(&def.name).ok_or_else(|| Fault::Error(format!("extern fn `{}` is not registered", def.name)))?;
+                let def = self
+                    .program
+                    .externs
+                    .get(i as usize)
+                    .ok_or_else(|| Fault::Error("internal error: unknown extern".into()))?;
+                let f = self
+                    .externs
+                    .get(&def.name)
+                    .ok_or_else(|| Fault::Error(format!("extern fn `{}` is not registered", def.name)))?;
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(args))) {
                     Ok(Ok(v)) => Ok(v),
                     Ok(Err(message)) => Err(Fault::Error(format!("extern fn `{}` failed: {message}", def.name))),
@@ -256,14 +280,21 @@ fn binary(op: BinOp, a: Val, b: Val) -> Result<Val, Fault> {
         }
         BinOp::Add | BinOp::Sub => {
             let add = op == BinOp::Add;
-            let arith = |x: i64, y: i64| if add { x.checked_add(y) } else { x.checked_sub(y) };
+            let arith = |x: i64, y: i64| {
+                if add { x.checked_add(y) } else { x.checked_sub(y) }
+            };
             match (&a, &b) {
                 (Int(x), Int(y)) => arith(*x, *y).map(Int).ok_or_else(|| overflow(op)),
                 (Time(x), Dur(y)) => arith(*x, *y).map(Time).ok_or_else(|| overflow(op)),
                 (Dur(x), Time(y)) if add => x.checked_add(*y).map(Time).ok_or_else(|| overflow(op)),
                 (Time(x), Time(y)) if !add => x.checked_sub(*y).map(Dur).ok_or_else(|| overflow(op)),
                 (Dur(x), Dur(y)) => arith(*x, *y).map(Dur).ok_or_else(|| overflow(op)),
-                _ => Err(Fault::Error(format!("type error: cannot apply `{}` to {} `{a}` and {} `{b}`", op.symbol(), a.kind(), b.kind()))),
+                _ => Err(Fault::Error(format!(
+                    "type error: cannot apply `{}` to {} `{a}` and {} `{b}`",
+                    op.symbol(),
+                    a.kind(),
+                    b.kind()
+                ))),
             }
         }
         BinOp::And | BinOp::Or => Err(Fault::Error("internal error: short-circuit operator".into())),

@@ -5,8 +5,29 @@ use crate::lower::ir::Value;
 use crate::time;
 
 const KEYWORDS: [&str; 23] = [
-    "role", "extends", "assign", "grant", "on", "until", "from", "in", "superuser", "inactive", "allow", "deny", "if", "not",
-    "fn", "extern", "test", "assert", "at", "ctx", "now", "true", "false",
+    "role",
+    "extends",
+    "assign",
+    "grant",
+    "on",
+    "until",
+    "from",
+    "in",
+    "superuser",
+    "inactive",
+    "allow",
+    "deny",
+    "if",
+    "not",
+    "fn",
+    "extern",
+    "test",
+    "assert",
+    "at",
+    "ctx",
+    "now",
+    "true",
+    "false",
 ];
 
 /// A string as it would be written in a policy: bare when it reads back as the
@@ -39,7 +60,9 @@ fn is_bare(s: &str) -> bool {
 }
 
 fn is_typed(s: &str) -> bool {
-    let Some((ty, id)) = s.split_once(':') else { return false };
+    let Some((ty, id)) = s.split_once(':') else {
+        return false;
+    };
     let mut ty_chars = ty.chars();
     ty_chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && ty_chars.all(|c| c.is_ascii_alphanumeric() || c == '_')

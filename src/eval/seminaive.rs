@@ -56,7 +56,13 @@ struct Pipeline<'r> {
 }
 
 /// Evaluates the rules of one stratum to a fixpoint, storing its relations in `model`.
-pub fn eval_stratum(stratum: &Stratum, rules: &[Rule], model: &mut Model, env: &Env, limits: Limits) -> Result<(), EvalError> {
+pub fn eval_stratum(
+    stratum: &Stratum,
+    rules: &[Rule],
+    model: &mut Model,
+    env: &Env,
+    limits: Limits,
+) -> Result<(), EvalError> {
     let mut iteration = Iteration::new();
     let mut sources: BTreeMap<RelId, Variable<Row>> = BTreeMap::new();
     let mut source = |rel: RelId, iteration: &mut Iteration, model: &Model| -> Variable<Row> {
@@ -95,10 +101,10 @@ pub fn eval_stratum(stratum: &Stratum, rules: &[Rule], model: &mut Model, env: &
     }
     model.errors = errors;
     for rel in &stratum.relations {
-        if let Some(variable) = sources.remove(rel) {
-            if let Some(slot) = model.relations.get_mut(rel.0 as usize) {
-                *slot = variable.complete().elements;
-            }
+        if let Some(variable) = sources.remove(rel)
+            && let Some(slot) = model.relations.get_mut(rel.0 as usize)
+        {
+            *slot = variable.complete().elements;
         }
     }
     Ok(())
@@ -148,7 +154,11 @@ fn compile<'r>(
                         let key_from_row = named.iter().filter_map(|v| position(&order, *v)).collect();
                         let rows = model.relations.get(a.rel.0 as usize).map_or(&[][..], Vec::as_slice);
                         let projected = rows.iter().filter_map(|row| project(a, &named, row)).collect::<Vec<_>>();
-                        Step::Anti { key_from_row, relation: Relation::from_vec(projected), keyed: iteration.variable("anti") }
+                        Step::Anti {
+                            key_from_row,
+                            relation: Relation::from_vec(projected),
+                            keyed: iteration.variable("anti"),
+                        }
                     }
                     Literal::Member(v, items) => {
                         let at = position(&order, *v);
@@ -167,7 +177,10 @@ fn compile<'r>(
         // The next atom: the first sharing a bound variable, else the first
         // positive atom, else an active-domain literal.
         let shares = |l: &&Literal| match l {
-            Literal::Pos(a) => a.args.iter().any(|t| matches!(t, Term::Var(v) if order.contains(v))) || a.args.iter().all(|t| !matches!(t, Term::Var(_))),
+            Literal::Pos(a) => {
+                a.args.iter().any(|t| matches!(t, Term::Var(v) if order.contains(v)))
+                    || a.args.iter().all(|t| !matches!(t, Term::Var(_)))
+            }
             _ => false,
         };
         let pick = pending
@@ -213,10 +226,17 @@ fn compile<'r>(
 }
 
 /// One round of a rule: every step reads the new tuples of its input stage.
-fn run(pipeline: &Pipeline, head: &Variable<Row>, env: &Env, errors: &mut BTreeSet<(crate::lower::ir::OriginId, String)>) {
+fn run(
+    pipeline: &Pipeline,
+    head: &Variable<Row>,
+    env: &Env,
+    errors: &mut BTreeSet<(crate::lower::ir::OriginId, String)>,
+) {
     let rule = pipeline.rule;
     for (i, step) in pipeline.steps.iter().enumerate() {
-        let (Some(input), Some(output)) = (pipeline.stages.get(i), pipeline.stages.get(i + 1)) else { return };
+        let (Some(input), Some(output)) = (pipeline.stages.get(i), pipeline.stages.get(i + 1)) else {
+            return;
+        };
         match step {
             Step::Join { source, args, key_from_row, key_from_atom, new_from_atom, left, right } => {
                 // bindings(order ++ new) :- bindings(order), rel(args), joined on the shared variables.

@@ -4,7 +4,9 @@
 //! Datalog text, which is what [`Origin::Builtin`] shows.
 
 use super::intern::Sym;
-use super::ir::{Atom, BinOp, Builtin, Callee, ErrorPolicy, Expr, Literal, Origin, RelId, RelationKind, Rule, Term, Value, VarId};
+use super::ir::{
+    Atom, BinOp, Builtin, Callee, ErrorPolicy, Expr, Literal, Origin, RelId, RelationKind, Rule, Term, Value, VarId,
+};
 
 /// The global scope of `assign`/`grant` without `on` (interned first, so always `Sym(0)`).
 pub const STAR: Sym = Sym(0);
@@ -112,7 +114,13 @@ fn specs() -> Vec<Spec> {
             vec![pos(PARENT, vec![v(0), v(1)]), pos(WITHIN, vec![v(1), v(2)])],
         ),
         // B3: role_implies(R, R) :- $role(R).
-        ("B3", "role_implies(R, R) :- role R is declared.", &["R"], atom(ROLE_IMPLIES, vec![v(0), v(0)]), vec![pos(ROLE, vec![v(0)])]),
+        (
+            "B3",
+            "role_implies(R, R) :- role R is declared.",
+            &["R"],
+            atom(ROLE_IMPLIES, vec![v(0), v(0)]),
+            vec![pos(ROLE, vec![v(0)])],
+        ),
         // B4: role_implies(R, T) :- role_extends(R, S), role_implies(S, T).
         (
             "B4",
@@ -127,7 +135,11 @@ fn specs() -> Vec<Spec> {
             "assigned(S, R, O) :- assign S R on O from F until U, F <= now, now < U.",
             &["S", "R", "O", "F", "U"],
             atom(ASSIGNED, vec![v(0), v(1), v(2)]),
-            vec![pos(ASSIGN, vec![v(0), v(1), v(2), v(3), v(4)]), cmp(BinOp::Le, var(3), now()), cmp(BinOp::Lt, now(), var(4))],
+            vec![
+                pos(ASSIGN, vec![v(0), v(1), v(2), v(3), v(4)]),
+                cmp(BinOp::Le, var(3), now()),
+                cmp(BinOp::Lt, now(), var(4)),
+            ],
         ),
         // B6: $granted(S, P, O) :- $grant(S, P, O, F, U), F <= now, now < U.
         (
@@ -135,7 +147,11 @@ fn specs() -> Vec<Spec> {
             "granted(S, P, O) :- grant S P on O from F until U, F <= now, now < U.",
             &["S", "P", "O", "F", "U"],
             atom(GRANTED, vec![v(0), v(1), v(2)]),
-            vec![pos(GRANT, vec![v(0), v(1), v(2), v(3), v(4)]), cmp(BinOp::Le, var(3), now()), cmp(BinOp::Lt, now(), var(4))],
+            vec![
+                pos(GRANT, vec![v(0), v(1), v(2), v(3), v(4)]),
+                cmp(BinOp::Le, var(3), now()),
+                cmp(BinOp::Lt, now(), var(4)),
+            ],
         ),
         // B7: has_role(U, R, O) :- within(U, S), assigned(S, H, C), C != *, within(O, C), role_implies(H, R).
         (

@@ -58,7 +58,9 @@ impl Lowerer {
     /// A relation that must exist (have a fact or rule, or be built in).
     pub(super) fn known_relation(&mut self, name: &str, span: Span) -> Option<RelId> {
         let id = self.relations.get(name).copied();
-        let known = id.is_some_and(|id| self.defined.contains(&id) || self.program.relation(id).is_some_and(|r| r.kind != ir::RelationKind::User));
+        let known = id.is_some_and(|id| {
+            self.defined.contains(&id) || self.program.relation(id).is_some_and(|r| r.kind != ir::RelationKind::User)
+        });
         if known {
             return id;
         }
@@ -67,11 +69,18 @@ impl Lowerer {
             .relations
             .iter()
             .enumerate()
-            .filter(|(i, r)| r.kind != ir::RelationKind::Internal && (r.kind != ir::RelationKind::User || self.defined.contains(&RelId(*i as u32))))
+            .filter(|(i, r)| {
+                r.kind != ir::RelationKind::Internal
+                    && (r.kind != ir::RelationKind::User || self.defined.contains(&RelId(*i as u32)))
+            })
             .map(|(_, r)| r.name.clone())
             .chain(self.functions.keys().cloned())
             .collect();
-        let mut d = Diagnostic::error(format!("unknown relation or function `{name}`"), span, "no fact, rule or function defines this");
+        let mut d = Diagnostic::error(
+            format!("unknown relation or function `{name}`"),
+            span,
+            "no fact, rule or function defines this",
+        );
         d = match closest(name, candidates.iter()) {
             Some(near) => d.with_help(format!("did you mean `{near}`?")),
             None => d.with_help("add a fact or a rule for it, or declare a `fn`"),
@@ -81,7 +90,12 @@ impl Lowerer {
     }
 
     /// A head term of a rule; access rules accept `_` (any object).
-    pub(super) fn head_term(&mut self, term: &Spanned<ast::Term>, vars: &mut VarTable, access: bool) -> Option<ir::Term> {
+    pub(super) fn head_term(
+        &mut self,
+        term: &Spanned<ast::Term>,
+        vars: &mut VarTable,
+        access: bool,
+    ) -> Option<ir::Term> {
         match &term.node {
             ast::Term::Anon if access => Some(ir::Term::Var(vars.fresh(term.span))),
             ast::Term::Anon => {
@@ -92,7 +106,11 @@ impl Lowerer {
                 None
             }
             ast::Term::Now | ast::Term::Ctx(_) => {
-                self.error(Diagnostic::error("a rule head takes variables and constants only", term.span, "not allowed in a head"));
+                self.error(Diagnostic::error(
+                    "a rule head takes variables and constants only",
+                    term.span,
+                    "not allowed in a head",
+                ));
                 None
             }
             _ => self.term(term, vars),
@@ -116,14 +134,17 @@ impl Lowerer {
         for literal in literals {
             match literal {
                 ast::Literal::Not(atom) if self.is_function(&atom.relation.node) => {
-                    let args: Vec<_> = atom.args.iter().map(|t| Spanned::new(ast::Expr::Term(t.node.clone()), t.span)).collect();
+                    let args: Vec<_> =
+                        atom.args.iter().map(|t| Spanned::new(ast::Expr::Term(t.node.clone()), t.span)).collect();
                     let call = Spanned::new(ast::Expr::Call(atom.relation.clone(), args), atom.span);
                     if let Some(e) = self.expr(&call, &mut Scope::Rule(vars)) {
                         out.push((Literal::Cond(ir::Expr::Not(Box::new(e))), atom.span));
                     }
                 }
                 ast::Literal::Not(atom) => {
-                    if let Some(a) = self.body_atom(&atom.relation, atom.args.iter().map(|t| Ok(t.clone())), atom.span, vars) {
+                    if let Some(a) =
+                        self.body_atom(&atom.relation, atom.args.iter().map(|t| Ok(t.clone())), atom.span, vars)
+                    {
                         out.push((Literal::Neg(a), atom.span));
                     }
                 }
@@ -152,7 +173,9 @@ impl Lowerer {
                 }
             }
             ast::Expr::InList(x, items) if matches!(x.node, ast::Expr::Term(ast::Term::Var(_))) => {
-                let ast::Expr::Term(ast::Term::Var(name)) = &x.node else { return };
+                let ast::Expr::Term(ast::Term::Var(name)) = &x.node else {
+                    return;
+                };
                 let var = vars.named(name, x.span);
                 let mut lowered = Vec::new();
                 for item in items {
@@ -239,7 +262,11 @@ impl Lowerer {
                                 .cloned()
                                 .chain(ir::Builtin::ALL.iter().map(|(_, n, _)| n.to_string()))
                                 .collect();
-                            let mut d = Diagnostic::error(format!("unknown function `{}`", name.node), name.span, "no function of this name");
+                            let mut d = Diagnostic::error(
+                                format!("unknown function `{}`", name.node),
+                                name.span,
+                                "no function of this name",
+                            );
                             d = if is_relation {
                                 d.with_help("a relation can only be a literal of its own in a rule body, not part of an expression")
                             } else if let Some(near) = closest(&name.node, candidates.iter()) {
@@ -284,8 +311,12 @@ impl Lowerer {
             }
             ast::Expr::InContainer(..) => {
                 self.error(
-                    Diagnostic::error("containment `X in Y` must be a literal of its own", e.span, "inside an expression")
-                        .with_help("write it as a separate condition (`X in Y, ...`), or use a list: `X in [a, b]`"),
+                    Diagnostic::error(
+                        "containment `X in Y` must be a literal of its own",
+                        e.span,
+                        "inside an expression",
+                    )
+                    .with_help("write it as a separate condition (`X in Y, ...`), or use a list: `X in [a, b]`"),
                 );
                 return None;
             }
@@ -315,4 +346,3 @@ fn lower_op(op: AstOp) -> ir::BinOp {
         AstOp::Sub => ir::BinOp::Sub,
     }
 }
-

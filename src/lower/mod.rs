@@ -109,9 +109,22 @@ impl Lowerer {
         OriginId(self.program.origins.len() as u32 - 1)
     }
 
-    fn add_relation(&mut self, name: &str, arity: usize, kind: RelationKind, domain_columns: usize, span: Option<Span>) -> RelId {
+    fn add_relation(
+        &mut self,
+        name: &str,
+        arity: usize,
+        kind: RelationKind,
+        domain_columns: usize,
+        span: Option<Span>,
+    ) -> RelId {
         let id = RelId(self.program.relations.len() as u32);
-        self.program.relations.push(ir::Relation { name: name.to_string(), arity, kind, domain_columns, first_use: span });
+        self.program.relations.push(ir::Relation {
+            name: name.to_string(),
+            arity,
+            kind,
+            domain_columns,
+            first_use: span,
+        });
         self.relations.insert(name.to_string(), id);
         id
     }
@@ -139,9 +152,13 @@ impl Lowerer {
                 StatementKind::Role { name, extends, .. } => {
                     if let Some(first) = self.role_index.get(&name.node).copied() {
                         self.error(
-                            Diagnostic::error(format!("role `{}` is defined twice", name.node), name.span, "second definition")
-                                .with_note(first, "first defined here")
-                                .with_help("merge the two role bodies into one"),
+                            Diagnostic::error(
+                                format!("role `{}` is defined twice", name.node),
+                                name.span,
+                                "second definition",
+                            )
+                            .with_note(first, "first defined here")
+                            .with_help("merge the two role bodies into one"),
                         );
                         continue;
                     }
@@ -162,17 +179,30 @@ impl Lowerer {
                     if let Some((_, _, first)) = self.functions.get(&name.node) {
                         let first = *first;
                         self.error(
-                            Diagnostic::error(format!("function `{}` is defined twice", name.node), name.span, "second definition")
-                                .with_note(first, "first defined here"),
+                            Diagnostic::error(
+                                format!("function `{}` is defined twice", name.node),
+                                name.span,
+                                "second definition",
+                            )
+                            .with_note(first, "first defined here"),
                         );
                         continue;
                     }
                     let callee = if is_extern {
-                        self.program.externs.push(ir::ExternDef { name: name.node.clone(), arity: params.len(), span: name.span });
+                        self.program.externs.push(ir::ExternDef {
+                            name: name.node.clone(),
+                            arity: params.len(),
+                            span: name.span,
+                        });
                         Callee::Extern(self.program.externs.len() as u32 - 1)
                     } else {
                         let placeholder = ir::Expr::Term(ir::Term::Const(Value::Bool(false)));
-                        self.program.fns.push(ir::FnDef { name: name.node.clone(), arity: params.len(), body: placeholder, span: name.span });
+                        self.program.fns.push(ir::FnDef {
+                            name: name.node.clone(),
+                            arity: params.len(),
+                            body: placeholder,
+                            span: name.span,
+                        });
                         Callee::Fn(self.program.fns.len() as u32 - 1)
                     };
                     self.functions.insert(name.node.clone(), (callee, params.len(), name.span));
@@ -202,16 +232,26 @@ impl Lowerer {
                     }
                 }
                 Some(id) => {
-                    let Some(rel) = self.program.relation(id).cloned() else { continue };
+                    let Some(rel) = self.program.relation(id).cloned() else {
+                        continue;
+                    };
                     if rel.arity != u.arity {
                         let mut d = Diagnostic::error(
-                            format!("arity mismatch: `{}` has {} argument{}, here it has {}", u.name, rel.arity, plural(rel.arity), u.arity),
+                            format!(
+                                "arity mismatch: `{}` has {} argument{}, here it has {}",
+                                u.name,
+                                rel.arity,
+                                plural(rel.arity),
+                                u.arity
+                            ),
                             u.span,
                             format!("{} argument{}", u.arity, plural(u.arity)),
                         );
                         d = match rel.first_use {
                             Some(first) => d.with_note(first, format!("first used with {} here", rel.arity)),
-                            None => d.with_help(format!("`{}` is a built-in relation with {} arguments", u.name, rel.arity)),
+                            None => {
+                                d.with_help(format!("`{}` is a built-in relation with {} arguments", u.name, rel.arity))
+                            }
                         };
                         self.error(d);
                         continue;
@@ -219,8 +259,12 @@ impl Lowerer {
                     if u.defines {
                         if rel.kind == RelationKind::BuiltinDerived {
                             self.error(
-                                Diagnostic::error(format!("`{}` is derived by Warden and cannot be defined", u.name), u.span, "defined here")
-                                    .with_help("define a relation of your own, or use `allow`/`deny` rules"),
+                                Diagnostic::error(
+                                    format!("`{}` is derived by Warden and cannot be defined", u.name),
+                                    u.span,
+                                    "defined here",
+                                )
+                                .with_help("define a relation of your own, or use `allow`/`deny` rules"),
                             );
                         }
                         self.defined.insert(id);
@@ -251,7 +295,9 @@ impl Lowerer {
                     match item {
                         ast::TestItem::Fact(s) => self.collect_uses(s, uses),
                         ast::TestItem::Assert(a) => {
-                            let (ast::AssertKind::Holds(x) | ast::AssertKind::NotHolds(x) | ast::AssertKind::Count(x, _)) = &a.kind;
+                            let (ast::AssertKind::Holds(x)
+                            | ast::AssertKind::NotHolds(x)
+                            | ast::AssertKind::Count(x, _)) = &a.kind;
                             atom(x, false, uses);
                         }
                         _ => {}
@@ -315,7 +361,9 @@ impl Lowerer {
             }
             StatementKind::Rule { head, body } => {
                 let mut vars = VarTable::default();
-                let Some(rel) = self.relations.get(&head.relation.node).copied() else { return };
+                let Some(rel) = self.relations.get(&head.relation.node).copied() else {
+                    return;
+                };
                 let args: Vec<_> = head.args.iter().filter_map(|t| self.head_term(t, &mut vars, false)).collect();
                 let body = self.body(body, &mut vars);
                 if args.len() == head.args.len() {
@@ -323,15 +371,17 @@ impl Lowerer {
                 }
             }
             StatementKind::Fn { name, params, body } => {
-                let Some((Callee::Fn(index), _, first)) = self.functions.get(&name.node).copied() else { return };
+                let Some((Callee::Fn(index), _, first)) = self.functions.get(&name.node).copied() else {
+                    return;
+                };
                 if first != name.span {
                     return; // a duplicate, already reported
                 }
                 let names: Vec<String> = params.iter().map(|p| p.node.clone()).collect();
-                if let Some(lowered) = self.fn_body(body, &names) {
-                    if let Some(def) = self.program.fns.get_mut(index as usize) {
-                        def.body = lowered;
-                    }
+                if let Some(lowered) = self.fn_body(body, &names)
+                    && let Some(def) = self.program.fns.get_mut(index as usize)
+                {
+                    def.body = lowered;
                 }
             }
             StatementKind::ExternFn { .. } => {}
@@ -343,7 +393,14 @@ impl Lowerer {
         }
     }
 
-    fn push_rule(&mut self, head: ir::Atom, body: Vec<(Literal, Span)>, vars: VarTable, on_error: ErrorPolicy, span: Span) {
+    fn push_rule(
+        &mut self,
+        head: ir::Atom,
+        body: Vec<(Literal, Span)>,
+        vars: VarTable,
+        on_error: ErrorPolicy,
+        span: Span,
+    ) {
         let origin = self.origin(Origin::Source(span));
         let (body, spans): (Vec<_>, Vec<_>) = body.into_iter().map(|(l, s)| (l, Some(s))).unzip();
         let (var_names, var_spans) = vars.into_parts();
@@ -395,7 +452,8 @@ impl Lowerer {
         if self.role_index.contains_key(&role.node) {
             return true;
         }
-        let mut d = Diagnostic::error(format!("unknown role `{}`", role.node), role.span, "no role of this name is declared");
+        let mut d =
+            Diagnostic::error(format!("unknown role `{}`", role.node), role.span, "no role of this name is declared");
         if let Some(near) = closest(&role.node, self.role_index.keys()) {
             d = d.with_help(format!("did you mean `{near}`?"));
         } else {
@@ -429,10 +487,16 @@ impl Lowerer {
                 let rel = if is_assign { builtins::ASSIGN } else { builtins::GRANT };
                 facts.push(Fact { rel, tuple, origin });
             }
-            StatementKind::Superuser(u) => facts.push(Fact { rel: builtins::SUPERUSER, tuple: vec![self.sym(&u.node)], origin }),
-            StatementKind::Inactive(u) => facts.push(Fact { rel: builtins::INACTIVE, tuple: vec![self.sym(&u.node)], origin }),
+            StatementKind::Superuser(u) => {
+                facts.push(Fact { rel: builtins::SUPERUSER, tuple: vec![self.sym(&u.node)], origin })
+            }
+            StatementKind::Inactive(u) => {
+                facts.push(Fact { rel: builtins::INACTIVE, tuple: vec![self.sym(&u.node)], origin })
+            }
             StatementKind::Fact(atom) => {
-                let Some(rel) = self.relations.get(&atom.relation.node).copied() else { return facts };
+                let Some(rel) = self.relations.get(&atom.relation.node).copied() else {
+                    return facts;
+                };
                 let mut tuple = Vec::new();
                 for arg in &atom.args {
                     match &arg.node {
@@ -453,7 +517,14 @@ impl Lowerer {
     }
 
     fn test(&mut self, name: &Spanned<String>, items: &[ast::TestItem], span: Span) {
-        let mut case = ir::TestCase { name: name.node.clone(), facts: Vec::new(), at: None, ctx: BTreeMap::new(), asserts: Vec::new(), span };
+        let mut case = ir::TestCase {
+            name: name.node.clone(),
+            facts: Vec::new(),
+            at: None,
+            ctx: BTreeMap::new(),
+            asserts: Vec::new(),
+            span,
+        };
         for item in items {
             match item {
                 ast::TestItem::At(t) => case.at = Some(*t),

@@ -25,11 +25,8 @@ pub fn parse(sources: &SourceMap) -> (ast::Ast, Vec<Diagnostic>) {
     let mut statements = Vec::new();
     let mut errors = Vec::new();
     for (id, file) in sources.files() {
-        let (mut s, mut e) = if is_data_file(&file.name) {
-            yaml::parse_data_file(id, file)
-        } else {
-            parser::parse_file(id, &file.text)
-        };
+        let (mut s, mut e) =
+            if is_data_file(&file.name) { yaml::parse_data_file(id, file) } else { parser::parse_file(id, &file.text) };
         statements.append(&mut s);
         errors.append(&mut e);
     }
@@ -54,7 +51,8 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
     let read_error = |e: std::io::Error| Diagnostic::global(format!("cannot read `{}`: {e}", dir.display()));
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).map_err(read_error)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).map_err(read_error)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -73,9 +71,14 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
 pub fn read_files(files: &[PathBuf]) -> Result<SourceMap, Diagnostic> {
     let mut sources = SourceMap::new();
     for path in files {
-        let bytes = std::fs::read(path).map_err(|e| Diagnostic::global(format!("cannot read `{}`: {e}", path.display())))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| Diagnostic::global(format!("cannot read `{}`: {e}", path.display())))?;
         let text = String::from_utf8(bytes).map_err(|e| {
-            Diagnostic::global(format!("`{}` is not valid UTF-8 (at byte {})", path.display(), e.utf8_error().valid_up_to()))
+            Diagnostic::global(format!(
+                "`{}` is not valid UTF-8 (at byte {})",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            ))
         })?;
         sources.add(path.display().to_string(), text);
     }

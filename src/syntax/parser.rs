@@ -334,8 +334,8 @@ impl Builder {
 
     fn timestamp(&self, pair: Pair<Rule>) -> Result<Spanned<i64>> {
         let span = self.span(&pair);
-        let micros = crate::time::parse_timestamp(pair.as_str())
-            .map_err(|e| Diagnostic::error("invalid timestamp", span, e))?;
+        let micros =
+            crate::time::parse_timestamp(pair.as_str()).map_err(|e| Diagnostic::error("invalid timestamp", span, e))?;
         Ok(Spanned::new(micros, span))
     }
 
@@ -449,7 +449,11 @@ impl Builder {
                         let mut parts = target.into_inner();
                         let x = self.term(self.need(parts.next(), span)?)?;
                         let y = self.term(self.need(parts.next(), span)?)?;
-                        Atom { relation: Spanned::new("within".into(), target_span), args: vec![x, y], span: target_span }
+                        Atom {
+                            relation: Spanned::new("within".into(), target_span),
+                            args: vec![x, y],
+                            span: target_span,
+                        }
                     } else {
                         self.atom(target)?
                     };
@@ -570,7 +574,9 @@ impl Builder {
             Rule::comparison => {
                 let mut inner = pair.into_inner();
                 let left = self.expr(self.need(inner.next(), span)?)?;
-                let Some(op) = inner.next() else { return Ok(left) };
+                let Some(op) = inner.next() else {
+                    return Ok(left);
+                };
                 let right_pair = self.need(inner.next(), span)?;
                 if op.as_rule() == Rule::cmp_op {
                     let op = match op.as_str() {
@@ -633,7 +639,9 @@ fn unescape(s: &str) -> std::result::Result<String, (usize, String)> {
                             chars.next();
                         }
                     }
-                    None => return Err((i, "`\\u` needs a hexadecimal code point in braces, like \\u{e9}".into())),
+                    None => {
+                        return Err((i, "`\\u` needs a hexadecimal code point in braces, like \\u{e9}".into()));
+                    }
                 }
             }
             Some((_, other)) => return Err((i, format!("unknown escape `\\{other}`"))),

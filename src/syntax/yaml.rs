@@ -10,8 +10,8 @@
 use super::ast::{Atom, Constant, Holding, Statement, StatementKind, Term};
 use super::span::{FileId, SourceFile, Span, Spanned};
 use crate::diagnostics::Diagnostic;
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 /// A scalar value of a data file.
@@ -33,7 +33,9 @@ impl<'de> Deserialize<'de> for Scalar {
                 Ok(Scalar(Constant::Int(v)))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                i64::try_from(v).map(|n| Scalar(Constant::Int(n))).map_err(|_| E::custom(format!("integer {v} is out of range")))
+                i64::try_from(v)
+                    .map(|n| Scalar(Constant::Int(n)))
+                    .map_err(|_| E::custom(format!("integer {v} is out of range")))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
                 Ok(Scalar(Constant::Bool(v)))
@@ -116,6 +118,9 @@ struct GrantRow {
     from: Option<Stamp>,
     until: Option<Stamp>,
 }
+
+/// An `assign` or `grant` row: subject, role or permission, scope, bounds.
+type HoldingRow = (Name, Name, Option<Name>, Option<Stamp>, Option<Stamp>);
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -211,7 +216,7 @@ impl Converter<'_> {
         }
         for (key, is_assign) in [("assign", true), ("grant", false)] {
             let mut cursor = self.key_offset(key, 0);
-            let rows: Vec<(Name, Name, Option<Name>, Option<Stamp>, Option<Stamp>)> = if is_assign {
+            let rows: Vec<HoldingRow> = if is_assign {
                 data.assign.iter().map(|r| (r.subject.clone(), r.role.clone(), r.on.clone(), r.from, r.until)).collect()
             } else {
                 data.grant.iter().map(|r| (r.subject.clone(), r.perm.clone(), r.on.clone(), r.from, r.until)).collect()
@@ -234,7 +239,8 @@ impl Converter<'_> {
             for name in names {
                 let span = self.locate(&name.0, &mut cursor);
                 let node = Spanned::new(name.0.clone(), span);
-                let kind = if key == "superuser" { StatementKind::Superuser(node) } else { StatementKind::Inactive(node) };
+                let kind =
+                    if key == "superuser" { StatementKind::Superuser(node) } else { StatementKind::Inactive(node) };
                 self.push(kind, span);
             }
         }
@@ -244,8 +250,12 @@ impl Converter<'_> {
             let relation_span = Span::new(self.file, cursor, cursor + relation.len());
             if !is_relation_name(&relation) {
                 self.errors.push(
-                    Diagnostic::error(format!("invalid relation name `{relation}`"), relation_span, "not a relation name")
-                        .with_help("relation names start with a lower-case letter and hold letters, digits and `_`"),
+                    Diagnostic::error(
+                        format!("invalid relation name `{relation}`"),
+                        relation_span,
+                        "not a relation name",
+                    )
+                    .with_help("relation names start with a lower-case letter and hold letters, digits and `_`"),
                 );
                 continue;
             }
@@ -255,7 +265,10 @@ impl Converter<'_> {
                 let span = self.locate(&needle, &mut cursor);
                 if row.len() != arity {
                     self.errors.push(Diagnostic::error(
-                        format!("wrong arity: `{relation}` has {arity} columns in this file, this row has {}", row.len()),
+                        format!(
+                            "wrong arity: `{relation}` has {arity} columns in this file, this row has {}",
+                            row.len()
+                        ),
                         span,
                         format!("{} values", row.len()),
                     ));

@@ -6,6 +6,8 @@
 //! generators, then the active domain, then conditions and negations. Every
 //! optimised evaluator must derive exactly the same relations.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,10 +22,16 @@ type Binding = BTreeMap<VarId, Value>;
 /// Evaluates every stratum naively; returns each relation as a sorted set.
 pub fn evaluate(checked: &Checked, env: &Env, additions: &Additions) -> Vec<BTreeSet<Row>> {
     let program = &checked.program;
-    let mut relations: Vec<BTreeSet<Row>> = eval::base_relations(program, additions).into_iter().map(|rows| rows.into_iter().collect()).collect();
+    let mut relations: Vec<BTreeSet<Row>> =
+        eval::base_relations(program, additions).into_iter().map(|rows| rows.into_iter().collect()).collect();
     let mut errors = BTreeSet::new();
     for stratum in &checked.strata {
-        let rules: Vec<Rule> = stratum.rules.iter().map(|id| &program.rules[id.0 as usize]).filter_map(|r| eval::prepare_rule(env, r)).collect();
+        let rules: Vec<Rule> = stratum
+            .rules
+            .iter()
+            .map(|id| &program.rules[id.0 as usize])
+            .filter_map(|r| eval::prepare_rule(env, r))
+            .collect();
         loop {
             let mut new_rows: Vec<(usize, Row)> = Vec::new();
             for rule in &rules {
@@ -53,7 +61,12 @@ fn value_of(term: &Term, binding: &Binding) -> Value {
 }
 
 /// Every binding of the rule's variables that satisfies its body.
-fn bindings(rule: &Rule, relations: &[BTreeSet<Row>], env: &Env, errors: &mut BTreeSet<(OriginId, String)>) -> Vec<Binding> {
+fn bindings(
+    rule: &Rule,
+    relations: &[BTreeSet<Row>],
+    env: &Env,
+    errors: &mut BTreeSet<(OriginId, String)>,
+) -> Vec<Binding> {
     let mut current: Vec<Binding> = vec![Binding::new()];
     // 1. Positive atoms, in the order written.
     for literal in &rule.body {
@@ -91,7 +104,9 @@ fn bindings(rule: &Rule, relations: &[BTreeSet<Row>], env: &Env, errors: &mut BT
         rule.body.iter().all(|literal| match literal {
             Literal::Cond(e) => eval::condition(env, rule, e, &|w| b.get(&w).copied(), errors),
             Literal::Neg(atom) => !relations[atom.rel.0 as usize].iter().any(|row| unifies(b, atom, row, rule)),
-            Literal::Member(v, items) => eval::member_values(env, rule, items, &|w| b.get(&w).copied(), errors).contains(&b[v]),
+            Literal::Member(v, items) => {
+                eval::member_values(env, rule, items, &|w| b.get(&w).copied(), errors).contains(&b[v])
+            }
             Literal::Pos(_) | Literal::Domain(_) => true,
         })
     });
