@@ -103,7 +103,8 @@ fn fn_cycles(program: &Program) -> Vec<Diagnostic> {
         let mut path = vec![start];
         let mut seen = BTreeSet::new();
         if let Some(cycle) = find_path(start, start, &calls, &mut path, &mut seen) {
-            let mut key = cycle.clone();
+            // The cycle's members without the closing repeat identify it.
+            let mut key: Vec<u32> = cycle.iter().skip(1).copied().collect();
             key.sort();
             if reported.insert(key) {
                 let names: Vec<&str> =

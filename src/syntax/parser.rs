@@ -23,9 +23,12 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 
 /// Parses one policy file; returns its statements and every syntax error found.
 pub fn parse_file(file: FileId, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) {
+    if let Some(error) = nesting_error(file, text) {
+        return (Vec::new(), vec![error]);
+    }
     match WardenParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
-            let builder = Builder { file, offset: 0 };
+            let builder = Builder { file, offset: 0, operators: Default::default() };
             let mut statements = Vec::new();
             let mut errors = Vec::new();
             if let Some(file_pair) = pairs.next() {
@@ -51,7 +54,7 @@ fn parse_statement_by_statement(file: FileId, text: &str) -> (Vec<Statement>, Ve
     let mut errors = Vec::new();
     for range in lexer::statement_ranges(text) {
         let chunk = text.get(range.clone()).unwrap_or("");
-        let builder = Builder { file, offset: range.start };
+        let builder = Builder { file, offset: range.start, operators: Default::default() };
         match WardenParser::parse(Rule::single_statement, chunk) {
             Ok(mut pairs) => {
                 let inner = pairs.next().and_then(|p| p.into_inner().find(|p| p.as_rule() != Rule::EOI));
@@ -77,9 +80,42 @@ fn parse_statement_by_statement(file: FileId, text: &str) -> (Vec<Statement>, Ve
     (statements, errors)
 }
 
+/// One statement may hold at most this many binary operators (so expression
+/// trees stay shallow enough for the recursive evaluator).
+pub const MAX_OPERATORS: usize = 256;
+
+/// Brackets and `!` may nest at most this deep (the parser and evaluator recurse).
+pub const MAX_NESTING: usize = 32;
+
+/// Rejects input whose brackets nest deeper than [`MAX_NESTING`] before the
+/// recursive parser sees it.
+fn nesting_error(file: FileId, text: &str) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    let mut bangs = 0usize;
+    for (token, range) in lexer::tokens(text) {
+        let slice = text.get(range.clone()).unwrap_or("");
+        match (token, slice) {
+            (Ok(lexer::Token::Open), "(" | "[") => depth += 1,
+            (Ok(lexer::Token::Close), ")" | "]") => depth = depth.saturating_sub(1),
+            (Ok(lexer::Token::Operator), "!") => bangs += 1,
+            _ => bangs = 0,
+        }
+        if depth + bangs > MAX_NESTING {
+            return Some(
+                Diagnostic::error("expression nests too deeply", Span::new(file, range.start, range.end), "too deep")
+                    .with_help(format!("brackets and `!` may nest at most {MAX_NESTING} levels")),
+            );
+        }
+    }
+    None
+}
+
 /// Parses a query atom such as `allowed(alice, P, page:7)`.
 pub fn parse_query(file: FileId, text: &str) -> Result<Atom> {
-    let builder = Builder { file, offset: 0 };
+    if let Some(error) = nesting_error(file, text) {
+        return Err(error);
+    }
+    let builder = Builder { file, offset: 0, operators: Default::default() };
     let mut pairs = WardenParser::parse(Rule::query, text).map_err(|e| syntax_error(file, 0, text, &e))?;
     let pair = pairs.next().and_then(|p| p.into_inner().next()).ok_or_else(|| builder.internal(0..text.len()))?;
     builder.atom(pair)
@@ -87,7 +123,7 @@ pub fn parse_query(file: FileId, text: &str) -> Result<Atom> {
 
 /// Parses one constant (a `--ctx` value). Returns `None` when the text is not a constant.
 pub fn parse_constant(text: &str) -> Option<Constant> {
-    let builder = Builder { file: FileId(0), offset: 0 };
+    let builder = Builder { file: FileId(0), offset: 0, operators: Default::default() };
     let mut pairs = WardenParser::parse(Rule::lone_constant, text).ok()?;
     let pair = pairs.next()?.into_inner().next()?;
     builder.constant(pair).ok()
@@ -174,6 +210,8 @@ fn rule_name(grammar_rule: Rule) -> Option<&'static str> {
 struct Builder {
     file: FileId,
     offset: usize,
+    /// Binary operators seen in the current statement.
+    operators: std::cell::Cell<usize>,
 }
 
 impl Builder {
@@ -198,6 +236,7 @@ impl Builder {
 
     fn statement(&self, pair: Pair<Rule>) -> Result<Statement> {
         let span = self.span(&pair);
+        self.operators.set(0);
         let grammar_rule = pair.as_rule();
         let kind = match grammar_rule {
             Rule::role_decl => self.role(pair)?,
@@ -254,6 +293,16 @@ impl Builder {
             _ => return Err(self.unexpected(&pair)),
         };
         Ok(Statement { kind, span })
+    }
+
+    fn count_operator(&self, span: Span) -> Result<()> {
+        self.operators.set(self.operators.get() + 1);
+        if self.operators.get() > MAX_OPERATORS {
+            return Err(Diagnostic::error("statement is too long", span, "too many operators").with_help(format!(
+                "a statement may hold at most {MAX_OPERATORS} operators; split it into rules or `fn`s"
+            )));
+        }
+        Ok(())
     }
 
     fn need<'a>(&self, pair: Option<Pair<'a, Rule>>, span: Span) -> Result<Pair<'a, Rule>> {
@@ -543,6 +592,7 @@ impl Builder {
                 let mut inner = pair.into_inner();
                 let mut left = self.expr(self.need(inner.next(), span)?)?;
                 while let Some(op) = inner.next() {
+                    self.count_operator(span)?;
                     let right = self.expr(self.need(inner.next(), span)?)?;
                     let op = match op.as_str() {
                         "||" => BinOp::Or,

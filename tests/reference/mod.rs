@@ -7,7 +7,6 @@
 //! optimised evaluator must derive exactly the same relations.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
