@@ -15,6 +15,9 @@ use crate::analyze::{self, Checked};
 use crate::diagnostics::{self, Diagnostic};
 use crate::eval::functions::{Env, ExternFn, Externs};
 use crate::eval::{self, Additions, Limits, Model, render};
+use crate::explain::Explainer;
+use crate::explain::report::{Explanation, TimeChange, Why, WhyNot};
+use crate::lower::builtins;
 use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Origin, Value, VarId};
 use crate::syntax::ast;
@@ -163,7 +166,7 @@ impl Engine {
         let ctx = context(&symbols, &options.ctx);
         let now = options.at.unwrap_or_else(time::now);
         let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
-        let additions = Additions { facts: Vec::new(), domain: atom_constants(&atom) };
+        let additions = Additions { domain: atom_constants(&atom), ..Additions::default() };
         let model = match eval::evaluate(&self.checked, &env, &additions, self.limits) {
             Ok(model) => model,
             Err(e) => {
@@ -172,6 +175,84 @@ impl Engine {
             }
         };
         Ok(self.answer(&model, &atom, &names, &symbols))
+    }
+
+    /// Explains a query: a proof per answer, or why it has none.
+    pub fn explain(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
+        let mut query_sources = SourceMap::new();
+        let file = query_sources.add("<query>", query);
+        let parsed = syntax::parser::parse_query(file, query)
+            .map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources.clone() })?;
+        let program = &self.checked.program;
+        let symbols = Symbols::new(&program.symbols);
+        let (atom, names) = resolve_atom(program, &symbols, &parsed)
+            .map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources })?;
+        let ctx = context(&symbols, &options.ctx);
+        let now = options.at.unwrap_or_else(time::now);
+        let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
+        let additions = Additions { domain: atom_constants(&atom), ..Additions::default() };
+        let mut explanation = Explanation {
+            query: query.to_string(),
+            at: time::format_timestamp(now),
+            holds: false,
+            proofs: Vec::new(),
+            why_not: None,
+            errors: Vec::new(),
+        };
+        let model = match eval::evaluate(&self.checked, &env, &additions, self.limits) {
+            Ok(model) => model,
+            Err(e) => {
+                explanation.errors.push(format!("{e}; the query is denied"));
+                return Ok(explanation);
+            }
+        };
+        explanation.errors = self.render_errors(&model);
+        let locate = |origin: ir::OriginId| match program.origin(origin) {
+            Some(Origin::Source(span)) => {
+                let is_data = self.sources.get(span.file).is_some_and(|f| syntax::is_data_file(&f.name));
+                // Data items are shown by what they say; policy statements by their text.
+                let text = if is_data { String::new() } else { self.sources.snippet(*span).to_string() };
+                Some((self.sources.location(*span).to_string(), text))
+            }
+            _ => None,
+        };
+        let explainer = Explainer::new(&self.checked, &env, &additions, &model, &locate);
+        let rows = eval::answers(&model, &atom);
+        let ground = names.iter().all(|n| n == "_") && atom.args.iter().all(|t| matches!(t, ir::Term::Const(_)));
+        explanation.holds = !rows.is_empty();
+        for row in rows.iter().take(MAX_EXPLAINED_ANSWERS) {
+            let Some(proof) = explainer.prove(atom.rel, row) else { continue };
+            let (revoke, changes) = if ground {
+                (explainer.revocations(atom.rel, row), explainer.next_change(atom.rel, row).map(time_change))
+            } else {
+                (Vec::new(), None)
+            };
+            let answer = explainer.atom_text(atom.rel, &row.iter().map(|v| Some(*v)).collect::<Vec<_>>());
+            explanation.proofs.push(Why { answer, proof, revoke, changes });
+        }
+        if rows.is_empty() {
+            let target: Vec<Option<Value>> =
+                atom.args.iter().map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect();
+            let mut why_not = WhyNot { attempts: explainer.why_not(atom.rel, &target, 3), ..WhyNot::default() };
+            if ground && atom.rel == builtins::ALLOWED {
+                let row: Vec<Value> = target.iter().flatten().copied().collect();
+                why_not.notes = explainer.allowed_notes(&row);
+                if explainer.holds(builtins::DENIED, &row) {
+                    why_not.permitted = explainer.prove(builtins::PERMITTED, &row);
+                    why_not.denied = explainer.prove(builtins::DENIED, &row);
+                    if why_not.permitted.is_none() {
+                        why_not
+                            .notes
+                            .push(format!("a deny rule applies too: {}", explainer.gloss(builtins::DENIED, &row)));
+                    }
+                } else {
+                    why_not.repairs = explainer.repairs(&row);
+                }
+                why_not.changes = explainer.next_change(atom.rel, &row).map(time_change);
+            }
+            explanation.why_not = Some(why_not);
+        }
+        Ok(explanation)
     }
 
     /// Projects a model's answers to an atom onto its named variables.
@@ -218,7 +299,7 @@ impl Engine {
         let default_now = case.at.unwrap_or_else(time::now);
         let symbols = Symbols::new(&program.symbols);
         let domain: Vec<Value> = case.asserts.iter().flat_map(|a| atom_constants(&a.atom)).collect();
-        let additions = Additions { facts: case.facts.clone(), domain };
+        let additions = Additions { facts: case.facts.clone(), domain, ..Additions::default() };
         for assertion in &case.asserts {
             let now = assertion.at.unwrap_or(default_now);
             if let std::collections::btree_map::Entry::Vacant(e) = models.entry(now) {
@@ -254,6 +335,14 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Open queries explain at most this many answers.
+const MAX_EXPLAINED_ANSWERS: usize = 20;
+
+fn time_change((at, holds_after, because): (i64, bool, Vec<String>)) -> TimeChange {
+    let because = because.into_iter().map(|s| s.trim_end_matches(';').to_string()).collect();
+    TimeChange { at: time::format_timestamp(at), holds_after, because }
 }
 
 /// The answers of a failed assert, briefly.

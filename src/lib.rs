@@ -41,6 +41,7 @@ pub mod analyze;
 pub mod diagnostics;
 pub mod engine;
 pub mod eval;
+pub mod explain;
 pub mod lower;
 pub mod syntax;
 pub mod time;

@@ -39,6 +39,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Explain why a query holds (a proof per answer) or why not.
+    Explain {
+        /// Files or directories.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The query atom.
+        #[arg(short, long)]
+        query: String,
+        /// The request time (RFC 3339); the wall clock when absent.
+        #[arg(long)]
+        at: Option<String>,
+        /// A request context value, `KEY=VALUE` (repeatable).
+        #[arg(long = "ctx", value_name = "KEY=VALUE")]
+        ctx: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run every `test` block.
     Test {
         /// Files or directories.
@@ -52,6 +70,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { files } => check(&files),
         Command::Query { files, query, at, ctx, json } => run_query(&files, &query, at.as_deref(), &ctx, json),
+        Command::Explain { files, query, at, ctx, json } => explain(&files, &query, at.as_deref(), &ctx, json),
         Command::Test { files } => test(&files),
     }
 }
@@ -83,29 +102,10 @@ fn check(files: &[PathBuf]) -> ExitCode {
 }
 
 fn run_query(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], json: bool) -> ExitCode {
-    let mut options = RequestOptions::default();
-    if let Some(at) = at {
-        match warden::time::parse_timestamp(at) {
-            Ok(t) => options.at = Some(t),
-            Err(e) => {
-                eprintln!("error: invalid --at: {e}");
-                return ExitCode::from(1);
-            }
-        }
-    }
-    for pair in ctx {
-        match pair.split_once('=') {
-            Some((key, value)) if is_ctx_key(key) => {
-                options.ctx.insert(key.to_string(), value.to_string());
-            }
-            _ => {
-                eprintln!(
-                    "error: invalid --ctx `{pair}`: expected KEY=VALUE, where KEY is letters, digits, `_` or `-`"
-                );
-                return ExitCode::from(1);
-            }
-        }
-    }
+    let options = match request_options(at, ctx) {
+        Ok(options) => options,
+        Err(code) => return code,
+    };
     let engine = match load(files) {
         Ok(engine) => engine,
         Err(code) => return code,
@@ -149,6 +149,60 @@ fn run_query(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], j
     } else {
         for row in &answer.rows {
             println!("{}", row.join(", "));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `--at` and `--ctx` as request options; a bad value is an error (exit 1).
+fn request_options(at: Option<&str>, ctx: &[String]) -> Result<RequestOptions, ExitCode> {
+    let mut options = RequestOptions::default();
+    if let Some(at) = at {
+        match warden::time::parse_timestamp(at) {
+            Ok(t) => options.at = Some(t),
+            Err(e) => {
+                eprintln!("error: invalid --at: {e}");
+                return Err(ExitCode::from(1));
+            }
+        }
+    }
+    for pair in ctx {
+        match pair.split_once('=') {
+            Some((key, value)) if is_ctx_key(key) => {
+                options.ctx.insert(key.to_string(), value.to_string());
+            }
+            _ => {
+                eprintln!(
+                    "error: invalid --ctx `{pair}`: expected KEY=VALUE, where KEY is letters, digits, `_` or `-`"
+                );
+                return Err(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(options)
+}
+
+fn explain(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], json: bool) -> ExitCode {
+    let options = match request_options(at, ctx) {
+        Ok(options) => options,
+        Err(code) => return code,
+    };
+    let engine = match load(files) {
+        Ok(engine) => engine,
+        Err(code) => return code,
+    };
+    match engine.explain(query, &options) {
+        Ok(explanation) if json => match serde_json::to_string_pretty(&explanation) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        Ok(explanation) => print!("{}", explanation.to_text()),
+        Err(e) => {
+            eprint!("{}", e.render(colour()));
+            return ExitCode::from(1);
         }
     }
     ExitCode::SUCCESS

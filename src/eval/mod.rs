@@ -13,7 +13,7 @@ pub mod seminaive;
 
 use crate::analyze::Checked;
 use crate::lower::builtins;
-use crate::lower::ir::{Atom, ErrorPolicy, Expr, Fact, Literal, OriginId, Program, Rule, Term, Value, VarId};
+use crate::lower::ir::{Atom, ErrorPolicy, Expr, Fact, Literal, OriginId, Program, RelId, Rule, Term, Value, VarId};
 use functions::{Env, Fault, Val};
 use std::collections::BTreeSet;
 
@@ -48,6 +48,9 @@ pub struct Additions {
     pub facts: Vec<Fact>,
     /// Constants that join the active domain.
     pub domain: Vec<Value>,
+    /// Base facts taken away for this request (what-if questions: "would the
+    /// query still hold without this assignment?").
+    pub removed: BTreeSet<(RelId, Row)>,
 }
 
 /// The result of an evaluation: every relation, sorted, plus condition errors.
@@ -66,6 +69,9 @@ pub fn base_relations(program: &Program, additions: &Additions) -> Vec<Vec<Row>>
     let mut domain: BTreeSet<Value> = program.domain.iter().copied().collect();
     domain.extend(additions.domain.iter().copied());
     for fact in program.facts.iter().chain(&additions.facts) {
+        if !additions.removed.is_empty() && additions.removed.contains(&(fact.rel, fact.tuple.clone())) {
+            continue;
+        }
         if let Some(rows) = relations.get_mut(fact.rel.0 as usize) {
             rows.push(fact.tuple.clone());
         }

@@ -1,0 +1,284 @@
+//! Stage 5, explanation: why a fact holds, and why it does not.
+//!
+//! Works on an evaluated [`Model`] after the fact, so it costs nothing on
+//! checks. **Why**: a minimal-height proof tree, found top-down by iterative
+//! deepening; each node is a fact with the rule that derived it (its source
+//! location and text) and the facts that satisfied the rule's body; leaves are
+//! base facts with their location. **Why not**: for every rule that could
+//! derive the fact, the first body literal that fails and the closest partial
+//! match; then the smallest sets of base facts that, added, make the query
+//! hold (each verified by re-evaluation). **Revoke** is the dual: the smallest
+//! sets whose removal denies. **Time**: the next instant the decision flips.
+
+pub mod report;
+mod search;
+mod text;
+pub mod whatif;
+
+use crate::analyze::Checked;
+use crate::eval::functions::Env;
+use crate::eval::{Additions, Model, Row};
+use crate::lower::builtins;
+use crate::lower::ir::{Literal, OriginId, RelId, Rule, RuleId, Value};
+use search::{Binding, Match, instantiate, unify_head};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Maps an origin to its location (`file:line:col`) and text, for output.
+pub type Locate<'a> = &'a dyn Fn(OriginId) -> Option<(String, String)>;
+
+/// One node of a proof: a fact, how it holds, and the facts it rests on.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ProofNode {
+    /// The fact as an atom (`has_role(alice, editor, page:7)`).
+    pub fact: String,
+    /// The fact as a sentence (`alice holds editor on page:7`).
+    pub reads: String,
+    /// `"fact"` for a base fact, `"rule"` for a derived one, `"constant"` for the active domain.
+    pub kind: &'static str,
+    /// The rule's label or the statement's text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// `file:line:col` of the rule or fact (absent for built-in rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Conditions and negations of the rule, with their values at the request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+    /// The body facts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<ProofNode>,
+}
+
+/// A rule that could have derived a missing fact, and where it failed.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Attempt {
+    /// The rule's label or text.
+    pub rule: String,
+    /// Where the rule is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The first body literal that no binding satisfies.
+    pub failed: String,
+    /// What held before it (the closest partial match), if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closest: Option<String>,
+    /// Why that literal fails, one level down (for derived relations).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub because: Vec<Attempt>,
+}
+
+/// Explains facts of one evaluated model.
+pub struct Explainer<'a> {
+    /// The program.
+    pub checked: &'a Checked,
+    /// The request the model was evaluated for.
+    pub env: &'a Env<'a>,
+    /// The request's added facts and constants.
+    pub additions: &'a Additions,
+    /// The model.
+    pub model: &'a Model,
+    locate: Locate<'a>,
+    /// Rules with `now` and `ctx` resolved for the request (`None`: cannot fire).
+    rules: Vec<Option<Rule>>,
+    /// Base facts and where they come from.
+    base: HashMap<(RelId, Row), OriginId>,
+    /// Rules by head relation.
+    by_head: BTreeMap<RelId, Vec<RuleId>>,
+    /// Proofs found (or not) per fact and height bound.
+    memo: std::cell::RefCell<HashMap<ProofKey, Option<ProofNode>>>,
+}
+
+/// A fact and a bound on the height of its proof.
+type ProofKey = ((RelId, Row), usize);
+
+/// Deepest proof searched.
+const MAX_PROOF_HEIGHT: usize = 48;
+
+impl<'a> Explainer<'a> {
+    /// Prepares to explain facts of `model`.
+    pub fn new(
+        checked: &'a Checked,
+        env: &'a Env<'a>,
+        additions: &'a Additions,
+        model: &'a Model,
+        locate: Locate<'a>,
+    ) -> Self {
+        let program = &checked.program;
+        let rules = program.rules.iter().map(|r| crate::eval::prepare_rule(env, r)).collect();
+        let mut base = HashMap::new();
+        for fact in program.facts.iter().chain(&additions.facts) {
+            base.entry((fact.rel, fact.tuple.clone())).or_insert(fact.origin);
+        }
+        let mut by_head: BTreeMap<RelId, Vec<RuleId>> = BTreeMap::new();
+        for (i, rule) in program.rules.iter().enumerate() {
+            by_head.entry(rule.head.rel).or_default().push(RuleId(i as u32));
+        }
+        Explainer { checked, env, additions, model, locate, rules, base, by_head, memo: Default::default() }
+    }
+
+    /// Whether a fact is in the model.
+    pub fn holds(&self, rel: RelId, row: &Row) -> bool {
+        self.rows(rel).binary_search(row).is_ok()
+    }
+
+    fn rule_label(&self, id: RuleId) -> (String, Option<String>) {
+        let origin = self.checked.program.rules.get(id.0 as usize).map(|r| r.origin);
+        match origin.and_then(|o| self.checked.program.origin(o)) {
+            Some(crate::lower::ir::Origin::Builtin(label, text)) => (format!("{label}: {text}"), None),
+            _ => match origin.and_then(|o| (self.locate)(o)) {
+                Some((location, text)) => (text, Some(location)),
+                None => ("?".into(), None),
+            },
+        }
+    }
+
+    /// A minimal-height proof of a fact in the model.
+    pub fn prove(&self, rel: RelId, row: &Row) -> Option<ProofNode> {
+        (0..=MAX_PROOF_HEIGHT).find_map(|height| self.prove_within(rel, row, height))
+    }
+
+    fn prove_within(&self, rel: RelId, row: &Row, height: usize) -> Option<ProofNode> {
+        let key = ((rel, row.clone()), height);
+        if let Some(known) = self.memo.borrow().get(&key) {
+            return known.clone();
+        }
+        let found = self.search_proof(rel, row, height);
+        self.memo.borrow_mut().insert(key, found.clone());
+        found
+    }
+
+    fn search_proof(&self, rel: RelId, row: &Row, height: usize) -> Option<ProofNode> {
+        let fact = self.atom_text(rel, &row.iter().map(|v| Some(*v)).collect::<Vec<_>>());
+        let reads = self.gloss(rel, row);
+        if let Some(origin) = self.base.get(&(rel, row.clone())) {
+            let (rule, location) = match (self.locate)(*origin) {
+                Some((location, text)) => (Some(text), Some(location)),
+                None => (None, None),
+            };
+            return Some(ProofNode { fact, reads, kind: "fact", rule, location, conditions: vec![], children: vec![] });
+        }
+        if rel == builtins::ADOM {
+            let kind = "constant";
+            return Some(ProofNode {
+                fact,
+                reads,
+                kind,
+                rule: None,
+                location: None,
+                conditions: vec![],
+                children: vec![],
+            });
+        }
+        if height == 0 || !self.holds(rel, row) {
+            return None;
+        }
+        for id in self.by_head.get(&rel).into_iter().flatten() {
+            let Some(Some(rule)) = self.rules.get(id.0 as usize) else { continue };
+            let target: Vec<Option<Value>> = row.iter().map(|v| Some(*v)).collect();
+            let Some(start) = unify_head(&rule.head, &target) else { continue };
+            let Match::Holds(bindings) = self.match_body(rule, start) else { continue };
+            'bindings: for b in bindings.iter().take(64) {
+                let mut children = Vec::new();
+                let mut conditions = Vec::new();
+                for literal in &rule.body {
+                    match literal {
+                        Literal::Pos(a) => {
+                            let child_row: Row = instantiate(a, b).into_iter().flatten().collect();
+                            // The smallest proof of each child (iterative deepening).
+                            let child = (0..height).find_map(|h| self.prove_within(a.rel, &child_row, h));
+                            match child {
+                                Some(c) => children.push(c),
+                                None => continue 'bindings,
+                            }
+                        }
+                        Literal::Domain(v) => {
+                            if let Some(value) = b.get(v) {
+                                children.extend(self.prove_within(builtins::ADOM, &vec![*value], 0));
+                            }
+                        }
+                        Literal::Cond(e) => {
+                            if !self.is_unbounded_time(e, b) {
+                                conditions.push(self.condition_values(rule, e, b));
+                            }
+                        }
+                        Literal::Neg(_) | Literal::Member(..) => {
+                            conditions.push(format!("{}: true", self.literal_text(rule, literal, b)))
+                        }
+                    }
+                }
+                let (label, location) = self.rule_label(*id);
+                return Some(ProofNode {
+                    fact,
+                    reads,
+                    kind: "rule",
+                    rule: Some(label),
+                    location,
+                    conditions,
+                    children,
+                });
+            }
+        }
+        None
+    }
+
+    /// Conditions that say nothing to a reader: `F <= now` with `F` the "no
+    /// `from`" sentinel, and the built-ins' `C != *` scope checks.
+    fn is_unbounded_time(&self, e: &crate::lower::ir::Expr, b: &Binding) -> bool {
+        use crate::lower::ir::{Expr, Term};
+        let sentinel = |x: &Expr| match x {
+            Expr::Term(Term::Var(v)) => {
+                b.get(v).is_some_and(|v| *v == builtins::FOREVER_BEFORE || *v == builtins::FOREVER_AFTER)
+            }
+            Expr::Term(Term::Const(c)) => *c == Value::Sym(builtins::STAR),
+            _ => false,
+        };
+        matches!(e, Expr::Binary(_, l, r) if sentinel(l) || sentinel(r))
+    }
+
+    /// For a fact that does not hold: every rule that could derive it, the
+    /// first literal that fails, and (down to `depth` levels) why.
+    pub fn why_not(&self, rel: RelId, target: &[Option<Value>], depth: usize) -> Vec<Attempt> {
+        let mut attempts = Vec::new();
+        for id in self.by_head.get(&rel).into_iter().flatten() {
+            let Some(rule) = self.checked.program.rules.get(id.0 as usize) else { continue };
+            let Some(start) = unify_head(&rule.head, target) else { continue };
+            let (label, location) = self.rule_label(*id);
+            let Some(Some(prepared)) = self.rules.get(id.0 as usize) else {
+                let failed = "an atom reads a `ctx` key the request lacks".to_string();
+                attempts.push(Attempt { rule: label, location, failed, closest: None, because: vec![] });
+                continue;
+            };
+            let order = self.solving_order(prepared, &start);
+            let Match::Fails { literal, partial } = self.match_body(prepared, start.clone()) else { continue };
+            let Some(failed_index) = order.get(literal).copied() else { continue };
+            let Some(failed_literal) = prepared.body.get(failed_index) else { continue };
+            let partial = partial.unwrap_or(start);
+            let closest: Vec<String> = order
+                .iter()
+                .take(literal)
+                .filter_map(|i| prepared.body.get(*i))
+                .filter(|l| matches!(l, Literal::Pos(_)))
+                .map(|l| self.literal_text(prepared, l, &partial))
+                .collect();
+            let failed = match failed_literal {
+                Literal::Cond(e) => self.condition_values(prepared, e, &partial),
+                other => self.literal_text(prepared, other, &partial),
+            };
+            let because = match failed_literal {
+                Literal::Pos(a) if depth > 0 && !self.base_only(a.rel) => {
+                    self.why_not(a.rel, &instantiate(a, &partial), depth - 1)
+                }
+                _ => Vec::new(),
+            };
+            let closest = (!closest.is_empty()).then(|| closest.join(", "));
+            attempts.push(Attempt { rule: label, location, failed, closest, because });
+        }
+        attempts
+    }
+
+    /// Whether a relation has no rules (only base facts).
+    fn base_only(&self, rel: RelId) -> bool {
+        self.by_head.get(&rel).is_none_or(Vec::is_empty)
+    }
+}

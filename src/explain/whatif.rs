@@ -1,0 +1,321 @@
+//! What-if questions answered by re-evaluation: which added facts would make a
+//! query hold (repair), which removed facts would deny it (revoke), and when
+//! the decision next changes by itself (time). Every answer is checked by
+//! evaluating the changed program, so every suggestion is true.
+
+use super::Explainer;
+use super::search::{Match, instantiate, unify_head};
+use crate::eval::functions::{Env, type_of};
+use crate::eval::{self, Additions, Limits, Row};
+use crate::lower::builtins::{self, STAR};
+use crate::lower::ir::{Expr, Fact, Literal, OriginId, RelId, Term, Value};
+use std::collections::BTreeSet;
+
+/// Candidate facts tried per question at most (each costs an evaluation).
+const MAX_TRIALS: usize = 48;
+/// Instants tried when looking for the next change of a decision.
+const MAX_INSTANTS: usize = 400;
+/// Origin of a fact added by a what-if question.
+const WHAT_IF: OriginId = OriginId(u32::MAX);
+
+impl Explainer<'_> {
+    /// Whether `rel(row)` holds at `now` with `additions`.
+    fn holds_under(&self, now: i64, additions: &Additions, rel: RelId, row: &Row) -> Option<bool> {
+        let env = Env {
+            program: self.env.program,
+            symbols: self.env.symbols,
+            now,
+            ctx: self.env.ctx,
+            externs: self.env.externs,
+        };
+        let model = eval::evaluate(self.checked, &env, additions, Limits::default()).ok()?;
+        Some(model.relations.get(rel.0 as usize).is_some_and(|rows| rows.binary_search(row).is_ok()))
+    }
+
+    /// The smallest added facts (one each) that would make `allowed(u, p, o)`
+    /// hold, verified; rendered as policy statements.
+    pub fn repairs(&self, row: &Row) -> Vec<String> {
+        let (Some(&user), Some(&perm), Some(&object)) = (row.first(), row.get(1), row.get(2)) else { return vec![] };
+        let mut candidates: Vec<(RelId, Row)> =
+            vec![(builtins::GRANT, vec![user, perm, object, builtins::FOREVER_BEFORE, builtins::FOREVER_AFTER])];
+        // Roles that grant `perm` on objects of this type, junior roles first.
+        let object_type = match object {
+            Value::Sym(s) => type_of(&self.env.symbols.resolve(s)).to_string(),
+            _ => String::new(),
+        };
+        let granting: BTreeSet<Value> = self
+            .rows(builtins::ROLE_PERM)
+            .iter()
+            .filter(|r| r.get(1) == Some(&perm))
+            .filter(|r| match r.get(2) {
+                Some(Value::Sym(t)) if *t == STAR => true,
+                Some(Value::Sym(t)) => *self.env.symbols.resolve(*t) == *object_type,
+                _ => false,
+            })
+            .filter_map(|r| r.first().copied())
+            .collect();
+        let mut roles: Vec<(usize, Value)> = self
+            .rows(builtins::ROLE_IMPLIES)
+            .iter()
+            .filter(|r| r.get(1).is_some_and(|g| granting.contains(g)))
+            .filter_map(|r| r.first().copied())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|role| (self.rows(builtins::ROLE_IMPLIES).iter().filter(|r| r.first() == Some(&role)).count(), role))
+            .collect();
+        roles.sort();
+        let mut scopes: Vec<Value> = vec![object];
+        scopes.extend(
+            self.rows(builtins::WITHIN)
+                .iter()
+                .filter(|r| r.first() == Some(&object) && r.get(1) != Some(&object))
+                .filter_map(|r| r.get(1).copied()),
+        );
+        scopes.push(Value::Sym(STAR));
+        for (_, role) in &roles {
+            for scope in &scopes {
+                candidates.push((
+                    builtins::ASSIGN,
+                    vec![user, *role, *scope, builtins::FOREVER_BEFORE, builtins::FOREVER_AFTER],
+                ));
+            }
+        }
+        // Groups (containers of some member) that hold the permission there.
+        let groups: BTreeSet<Value> = self.rows(builtins::PARENT).iter().filter_map(|r| r.get(1).copied()).collect();
+        for r in self.rows(builtins::HAS_PERM) {
+            let is_group = r.first().is_some_and(|g| groups.contains(g));
+            if is_group
+                && r.get(1) == Some(&perm)
+                && r.get(2) == Some(&object)
+                && r.first() != Some(&user)
+                && let Some(group) = r.first()
+            {
+                candidates.push((builtins::PARENT, vec![user, *group]));
+            }
+        }
+        let mut found = Vec::new();
+        for (rel, tuple) in candidates.into_iter().take(MAX_TRIALS) {
+            let mut additions = self.additions.clone();
+            additions.facts.push(Fact { rel, tuple: tuple.clone(), origin: WHAT_IF });
+            if self.holds_under(self.env.now, &additions, builtins::ALLOWED, row) == Some(true) {
+                found.push(self.statement(rel, &tuple));
+                if found.len() >= 5 {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
+    /// A base fact as the statement that would add it.
+    pub fn statement(&self, rel: RelId, tuple: &[Value]) -> String {
+        let text = self.gloss(rel, tuple);
+        let internal =
+            self.checked.program.relation(rel).is_some_and(|r| r.kind == crate::lower::ir::RelationKind::Internal);
+        if rel == builtins::PARENT
+            || rel == builtins::ASSIGN
+            || rel == builtins::GRANT
+            || rel == builtins::SUPERUSER
+            || rel == builtins::INACTIVE
+        {
+            format!("{text};")
+        } else if internal || rel == builtins::ROLE_EXTENDS {
+            text
+        } else {
+            let values: Vec<Option<Value>> = tuple.iter().map(|v| Some(*v)).collect();
+            format!("{};", self.atom_text(rel, &values))
+        }
+    }
+
+    /// Every base fact some derivation of `rel(row)` uses.
+    pub fn lineage(&self, rel: RelId, row: &Row) -> Vec<(RelId, Row)> {
+        let mut seen = BTreeSet::new();
+        let mut out = BTreeSet::new();
+        let mut stack = vec![(rel, row.clone())];
+        while let Some((rel, row)) = stack.pop() {
+            if !seen.insert((rel, row.clone())) || seen.len() > 20_000 {
+                continue;
+            }
+            if self.base.contains_key(&(rel, row.clone())) && rel != builtins::ROLE {
+                out.insert((rel, row.clone()));
+            }
+            for id in self.by_head.get(&rel).into_iter().flatten() {
+                let Some(Some(rule)) = self.rules.get(id.0 as usize) else { continue };
+                let target: Vec<Option<Value>> = row.iter().map(|v| Some(*v)).collect();
+                let Some(start) = unify_head(&rule.head, &target) else { continue };
+                let Match::Holds(bindings) = self.match_body(rule, start) else { continue };
+                for b in bindings.iter().take(256) {
+                    for literal in &rule.body {
+                        if let Literal::Pos(a) = literal {
+                            stack.push((a.rel, instantiate(a, b).into_iter().flatten().collect()));
+                        }
+                    }
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// The smallest sets of base facts (one or two) whose removal makes
+    /// `rel(row)` fail, verified; rendered as statements.
+    pub fn revocations(&self, rel: RelId, row: &Row) -> Vec<Vec<String>> {
+        let lineage = self.lineage(rel, row);
+        let fails_without = |facts: &[&(RelId, Row)]| {
+            let mut additions = self.additions.clone();
+            additions.removed.extend(facts.iter().map(|f| (*f).clone()));
+            self.holds_under(self.env.now, &additions, rel, row) == Some(false)
+        };
+        let mut trials = 0;
+        let mut singles = Vec::new();
+        for fact in &lineage {
+            trials += 1;
+            if trials > MAX_TRIALS * 4 {
+                break;
+            }
+            if fails_without(&[fact]) {
+                singles.push(fact);
+            }
+        }
+        let mut out: Vec<Vec<String>> = singles.iter().map(|f| vec![self.statement(f.0, &f.1)]).collect();
+        if out.is_empty() {
+            let rest: Vec<&(RelId, Row)> = lineage.iter().collect();
+            'pairs: for (i, a) in rest.iter().enumerate() {
+                for b in rest.iter().skip(i + 1) {
+                    trials += 1;
+                    if trials > MAX_TRIALS * 6 || out.len() >= 5 {
+                        break 'pairs;
+                    }
+                    if fails_without(&[a, b]) {
+                        out.push(vec![self.statement(a.0, &a.1), self.statement(b.0, &b.1)]);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The next instant after the request time at which `rel(row)` changes,
+    /// with the facts whose bounds fall then. `None` when it does not change
+    /// within the bounds of the data (and the next week, for clock conditions).
+    pub fn next_change(&self, rel: RelId, row: &Row) -> Option<(i64, bool, Vec<String>)> {
+        let now = self.env.now;
+        let holds_now = self.holds(rel, row);
+        let mut instants: BTreeSet<i64> = BTreeSet::new();
+        let mut bounded: Vec<(i64, String)> = Vec::new();
+        for bounded_rel in [builtins::ASSIGN, builtins::GRANT] {
+            for r in self.rows(bounded_rel) {
+                for at in [3, 4] {
+                    if let Some(Value::Time(t)) = r.get(at)
+                        && *t > now
+                        && *t != i64::MAX
+                    {
+                        instants.insert(*t);
+                        bounded.push((*t, self.statement(bounded_rel, r)));
+                    }
+                }
+            }
+        }
+        if self.reads_clock() {
+            let hour = 3_600 * crate::time::MICROS_PER_SEC;
+            let first = (now.div_euclid(hour) + 1) * hour;
+            instants.extend((0..24 * 8).map(|h| first + h * hour));
+        }
+        for t in instants.into_iter().take(MAX_INSTANTS) {
+            if self.holds_under(t, self.additions, rel, row) == Some(!holds_now) {
+                let causes = bounded.iter().filter(|(at, _)| *at == t).map(|(_, s)| s.clone()).collect();
+                return Some((t, !holds_now, causes));
+            }
+        }
+        None
+    }
+
+    /// Whether any rule besides the built-in bounds reads the clock.
+    fn reads_clock(&self) -> bool {
+        fn uses_now(e: &Expr) -> bool {
+            match e {
+                Expr::Term(Term::Now) => true,
+                Expr::Call(_, args) => args.iter().any(uses_now),
+                Expr::Not(a) => uses_now(a),
+                Expr::Binary(_, a, b) => uses_now(a) || uses_now(b),
+                Expr::InList(x, items) => uses_now(x) || items.iter().any(uses_now),
+                Expr::Term(_) | Expr::Param(_) => false,
+            }
+        }
+        let program = &self.checked.program;
+        program.fns.iter().any(|f| uses_now(&f.body))
+            || program.rules.iter().filter(|r| r.head.rel != builtins::ASSIGNED && r.head.rel != builtins::GRANTED).any(
+                |r| {
+                    r.body.iter().any(|l| match l {
+                        Literal::Cond(e) => uses_now(e),
+                        Literal::Pos(a) | Literal::Neg(a) => a.args.contains(&Term::Now),
+                        _ => false,
+                    })
+                },
+            )
+    }
+}
+
+impl Explainer<'_> {
+    /// Facts about an `allowed(u, p, o)` that does not hold: an inactive
+    /// subject, the roles held and the roles that would grant, assignments and
+    /// grants outside their time bounds.
+    pub fn allowed_notes(&self, row: &Row) -> Vec<String> {
+        let (Some(&user), Some(&perm), Some(&object)) = (row.first(), row.get(1), row.get(2)) else { return vec![] };
+        let (u, p, o) = (self.value(user), self.value(perm), self.value(object));
+        let mut notes = Vec::new();
+        if self.holds(builtins::INACTIVE, &vec![user]) {
+            notes.push(format!("{u} is inactive: allowed nothing, whatever it holds"));
+        }
+        let held: Vec<String> = self
+            .rows(builtins::HAS_ROLE)
+            .iter()
+            .filter(|r| r.first() == Some(&user) && r.get(2) == Some(&object))
+            .filter_map(|r| r.get(1).map(|v| self.value(*v)))
+            .collect();
+        let granting: BTreeSet<String> = self
+            .rows(builtins::ROLE_PERM)
+            .iter()
+            .filter(|r| r.get(1) == Some(&perm))
+            .flat_map(|r| self.rows(builtins::ROLE_IMPLIES).iter().filter(move |i| i.get(1) == r.first()))
+            .filter_map(|i| i.first().map(|v| self.value(*v)))
+            .collect();
+        let has_perm = self.holds(builtins::HAS_PERM, row);
+        if !held.is_empty() && !has_perm {
+            notes.push(format!("{u} holds {} on {o}, but none of them grants {p}", held.join(", ")));
+        } else if held.is_empty() && !has_perm {
+            notes.push(format!("{u} holds no role on {o}"));
+        }
+        if !has_perm {
+            if granting.is_empty() {
+                notes.push(format!("no role grants {p}"));
+            } else {
+                notes.push(format!("roles that grant {p}: {}", granting.into_iter().collect::<Vec<_>>().join(", ")));
+            }
+        }
+        // Assignments and grants of the subject (or its groups) outside their bounds.
+        let groups: BTreeSet<Value> = self
+            .rows(builtins::WITHIN)
+            .iter()
+            .filter(|r| r.first() == Some(&user))
+            .filter_map(|r| r.get(1).copied())
+            .collect();
+        for rel in [builtins::ASSIGN, builtins::GRANT] {
+            for r in self.rows(rel) {
+                if !r.first().is_some_and(|s| groups.contains(s) || *s == user) {
+                    continue;
+                }
+                let statement = self.statement(rel, r).trim_end_matches(';').to_string();
+                match (r.get(3), r.get(4)) {
+                    (_, Some(Value::Time(until))) if *until <= self.env.now => {
+                        notes.push(format!("`{statement}` expired at {}", crate::time::format_timestamp(*until)));
+                    }
+                    (Some(Value::Time(from)), _) if *from > self.env.now => {
+                        notes.push(format!("`{statement}` starts at {}", crate::time::format_timestamp(*from)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        notes
+    }
+}

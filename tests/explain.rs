@@ -1,0 +1,144 @@
+//! Explanations: proofs with sources, why-not with verified repairs, revoke
+//! sets, deny overrides, expiry and the next change in time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use warden::explain::ProofNode;
+use warden::{Engine, RequestOptions};
+
+fn policies() -> Engine {
+    Engine::from_paths(&[PathBuf::from("policies")]).unwrap_or_else(|e| panic!("{}", e.render(false)))
+}
+
+fn at(ts: &str) -> RequestOptions {
+    RequestOptions { at: Some(warden::time::parse_timestamp(ts).unwrap()), ..Default::default() }
+}
+
+fn all_nodes(node: &ProofNode) -> Vec<&ProofNode> {
+    let mut out = vec![node];
+    for child in &node.children {
+        out.extend(all_nodes(child));
+    }
+    out
+}
+
+#[test]
+fn a_proof_reaches_base_facts_with_their_sources() {
+    let explanation = policies().explain("allowed(alice, write, page:1)", &at("2026-11-23T10:00:00Z")).unwrap();
+    assert!(explanation.holds);
+    let proof = &explanation.proofs[0].proof;
+    assert_eq!(proof.fact, "allowed(alice, write, page:1)");
+    assert!(proof.rule.as_deref().unwrap().starts_with("B15"));
+    let nodes = all_nodes(proof);
+    let assign =
+        nodes.iter().find(|n| n.reads == "assign alice editor on project:apollo").expect("the assignment is a leaf");
+    assert_eq!(assign.kind, "fact");
+    assert!(assign.location.as_deref().unwrap().starts_with("policies/data.yaml:"));
+    let entry = nodes.iter().find(|n| n.reads == "role editor grants write on objects of type page").unwrap();
+    assert!(entry.location.as_deref().unwrap().starts_with("policies/roles.warden:"));
+    // Every leaf is a base fact or a constant; every inner node names its rule.
+    for node in nodes {
+        if node.children.is_empty() {
+            assert!(node.kind == "fact" || node.kind == "constant" || node.kind == "rule", "{node:?}");
+        } else {
+            assert_eq!(node.kind, "rule");
+            assert!(node.rule.is_some());
+        }
+    }
+}
+
+#[test]
+fn revoking_names_the_facts_every_proof_needs() {
+    let explanation = policies().explain("allowed(alice, write, page:1)", &at("2026-11-23T10:00:00Z")).unwrap();
+    let revoke: Vec<String> = explanation.proofs[0].revoke.iter().flatten().cloned().collect();
+    assert!(revoke.contains(&"assign alice editor on project:apollo;".to_string()), "{revoke:?}");
+    assert!(revoke.contains(&"page:1 in project:apollo;".to_string()), "{revoke:?}");
+}
+
+#[test]
+fn why_not_lists_failing_rules_and_verified_repairs() {
+    let engine = policies();
+    let explanation = engine.explain("allowed(bob, delete, page:1)", &at("2026-11-23T10:00:00Z")).unwrap();
+    assert!(!explanation.holds);
+    let why_not = explanation.why_not.as_ref().unwrap();
+    assert!(why_not.notes.iter().any(|n| n == "roles that grant delete: admin"), "{:?}", why_not.notes);
+    assert!(!why_not.attempts.is_empty());
+    assert!(why_not.repairs.contains(&"assign bob admin on page:1;".to_string()), "{:?}", why_not.repairs);
+    // Each repair, added to the policy, really grants.
+    for repair in &why_not.repairs {
+        let mut sources = warden::syntax::span::SourceMap::new();
+        for entry in ["policies/access.warden", "policies/roles.warden", "policies/data.yaml"] {
+            sources.add(entry, std::fs::read_to_string(entry).unwrap());
+        }
+        sources.add("repair.warden", repair.as_str());
+        let repaired = Engine::from_sources(sources).unwrap_or_else(|e| panic!("{repair}: {}", e.render(false)));
+        let answer = repaired.query("allowed(bob, delete, page:1)", &at("2026-11-23T10:00:00Z")).unwrap();
+        assert!(answer.holds(), "repair `{repair}` does not grant");
+    }
+}
+
+#[test]
+fn a_deny_shows_the_permit_and_the_deny_side_by_side() {
+    let explanation = policies().explain("allowed(root, write, page:6)", &at("2026-11-23T10:00:00Z")).unwrap();
+    let why_not = explanation.why_not.unwrap();
+    assert_eq!(why_not.permitted.unwrap().children[0].reads, "root has write on page:6");
+    let deny = why_not.denied.unwrap();
+    assert!(deny.rule.as_deref().unwrap().starts_with("deny U write on O if locked(O)"));
+    assert!(why_not.repairs.is_empty(), "no added fact can beat a deny");
+}
+
+#[test]
+fn expiry_is_named_and_the_next_change_found() {
+    let engine = policies();
+    let during = engine.explain("allowed(grace, delete, page:1)", &at("2026-11-23T10:00:00Z")).unwrap();
+    let change = during.proofs[0].changes.as_ref().expect("the decision rests on an expiring assignment");
+    assert_eq!(change.at, "2026-11-25T00:00:00Z");
+    assert!(!change.holds_after);
+    assert!(change.because[0].starts_with("assign grace admin on project:apollo"));
+    let after = engine.explain("allowed(grace, delete, page:1)", &at("2026-11-26T10:00:00Z")).unwrap();
+    let notes = after.why_not.unwrap().notes;
+    assert!(notes.iter().any(|n| n.contains("expired at 2026-11-25T00:00:00Z")), "{notes:?}");
+}
+
+#[test]
+fn a_clock_condition_says_when_it_opens_again() {
+    let explanation = policies().explain("allowed(alice, publish, page:1)", &at("2026-11-23T14:00:00Z")).unwrap();
+    let why_not = explanation.why_not.unwrap();
+    let change = why_not.changes.unwrap();
+    assert_eq!(change.at, "2026-11-24T08:00:00Z");
+    assert!(change.holds_after);
+    let text = format!("{:?}", why_not.attempts);
+    assert!(text.contains("business_hours(now) = false"), "{text}");
+}
+
+#[test]
+fn open_queries_get_one_proof_per_answer() {
+    let engine = policies();
+    let options = at("2026-11-23T10:00:00Z");
+    let answers = engine.query("allowed(U, write, page:4)", &options).unwrap();
+    let explanation = engine.explain("allowed(U, write, page:4)", &options).unwrap();
+    assert_eq!(explanation.proofs.len(), answers.rows.len());
+}
+
+#[test]
+fn the_cli_prints_text_and_json() {
+    let run = |json: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
+        command.args(["explain", "policies/", "-q", "allowed(alice, write, page:1)", "--at", "2026-11-23T10:00:00Z"]);
+        if json {
+            command.arg("--json");
+        }
+        command.output().unwrap()
+    };
+    let text = run(false);
+    assert!(text.status.success());
+    let stdout = String::from_utf8(text.stdout).unwrap();
+    assert!(stdout.contains("alice may write page:1"), "{stdout}");
+    assert!(stdout.contains("policies/data.yaml:"), "{stdout}");
+    let json = run(true);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["holds"], true);
+    assert_eq!(value["proofs"][0]["proof"]["fact"], "allowed(alice, write, page:1)");
+}
