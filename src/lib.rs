@@ -43,6 +43,7 @@ pub mod engine;
 pub mod eval;
 pub mod explain;
 pub mod lower;
+pub mod repl;
 pub mod syntax;
 pub mod time;
 

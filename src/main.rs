@@ -57,6 +57,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Explore a policy interactively (plain, scriptable input when piped).
+    Repl {
+        /// Files or directories to load.
+        files: Vec<PathBuf>,
+    },
     /// Run every `test` block.
     Test {
         /// Files or directories.
@@ -72,6 +77,13 @@ fn main() -> ExitCode {
         Command::Query { files, query, at, ctx, json } => run_query(&files, &query, at.as_deref(), &ctx, json),
         Command::Explain { files, query, at, ctx, json } => explain(&files, &query, at.as_deref(), &ctx, json),
         Command::Test { files } => test(&files),
+        Command::Repl { files } => match warden::repl::helper::run(files) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
 
