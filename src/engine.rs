@@ -82,6 +82,16 @@ pub struct TestOutcome {
     pub failure: Option<String>,
 }
 
+/// How queries with constants are evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Through the demand (magic-set) transformation: only what the query needs.
+    #[default]
+    Demand,
+    /// Every relation, in full (the reference the demand path is tested against).
+    Full,
+}
+
 /// A loaded, checked program. Cheap to clone; safe to share between threads.
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -89,6 +99,7 @@ pub struct Engine {
     sources: Arc<SourceMap>,
     externs: Externs,
     limits: Limits,
+    strategy: Strategy,
 }
 
 impl Engine {
@@ -127,12 +138,18 @@ impl Engine {
             sources: Arc::new(sources),
             externs: Externs::new(),
             limits: Limits::default(),
+            strategy: Strategy::default(),
         })
     }
 
     /// Registers the implementation of an `extern fn`.
     pub fn register_extern(&mut self, name: &str, f: ExternFn) {
         self.externs.register(name, f);
+    }
+
+    /// Sets how queries with constants are evaluated.
+    pub fn set_strategy(&mut self, strategy: Strategy) {
+        self.strategy = strategy;
     }
 
     /// Sets the evaluation limits.
@@ -173,14 +190,11 @@ impl Engine {
             removed: options.retracted.iter().cloned().collect(),
             ..Additions::default()
         };
-        let model = match eval::evaluate(&self.checked, &env, &additions, self.limits) {
-            Ok(model) => model,
-            Err(e) => {
-                // A failed evaluation never grants: no answers, and the reason.
-                return Ok(Answer { variables: named(&names), rows: Vec::new(), errors: vec![e.to_string()] });
-            }
-        };
-        Ok(self.answer(&model, &atom, &names, &symbols))
+        match self.decide(&env, &additions, &atom) {
+            Ok((rows, model)) => Ok(self.answer(rows, &model, &atom, &names, &symbols)),
+            // A failed evaluation never grants: no answers, and the reason.
+            Err(e) => Ok(Answer { variables: named(&names), rows: Vec::new(), errors: vec![e.to_string()] }),
+        }
     }
 
     /// The base fact a fact-like statement (`X in Y;`, `assign ...;`, `grant ...;`,
@@ -394,13 +408,45 @@ impl Engine {
         Ok(explanation)
     }
 
+    /// The tuples answering `atom`: through the demand transformation when the
+    /// atom has constants (only what the query needs is evaluated), else by
+    /// evaluating everything. Returns the rows and the model they came from.
+    fn decide(
+        &self,
+        env: &Env,
+        additions: &Additions,
+        atom: &ir::Atom,
+    ) -> Result<(Vec<eval::Row>, Model), eval::EvalError> {
+        let bound: Vec<bool> = atom.args.iter().map(|t| matches!(t, ir::Term::Const(_))).collect();
+        let demand = match self.strategy {
+            Strategy::Demand => analyze::demand::transform(&self.checked, atom.rel, &bound),
+            Strategy::Full => None,
+        };
+        if let Some(demand) = demand {
+            let seed: Vec<Value> =
+                atom.args.iter().filter_map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect();
+            let mut additions = additions.clone();
+            additions.facts.push(ir::Fact { rel: demand.seed, tuple: seed, origin: ir::OriginId(u32::MAX) });
+            let model = eval::evaluate_rules(&self.checked.program, &demand.checked, env, &additions, self.limits)?;
+            let adorned = ir::Atom { rel: demand.answers, args: atom.args.clone() };
+            return Ok((eval::answers(&model, &adorned), model));
+        }
+        let model = eval::evaluate(&self.checked, env, additions, self.limits)?;
+        Ok((eval::answers(&model, atom), model))
+    }
+
     /// Projects a model's answers to an atom onto its named variables.
-    fn answer(&self, model: &Model, atom: &ir::Atom, names: &[String], symbols: &Symbols) -> Answer {
+    fn answer(
+        &self,
+        answers: Vec<Vec<Value>>,
+        model: &Model,
+        atom: &ir::Atom,
+        names: &[String],
+        symbols: &Symbols,
+    ) -> Answer {
         let positions = named_positions(atom, names);
-        let mut rows: Vec<Vec<Value>> = eval::answers(model, atom)
-            .into_iter()
-            .map(|row| positions.iter().filter_map(|p| row.get(*p).copied()).collect())
-            .collect();
+        let mut rows: Vec<Vec<Value>> =
+            answers.into_iter().map(|row| positions.iter().filter_map(|p| row.get(*p).copied()).collect()).collect();
         rows.sort_by(|a, b| render::compare_rows(a, b, symbols));
         rows.dedup();
         let rendered =
@@ -434,23 +480,21 @@ impl Engine {
 
     fn run_test(&self, case: &ir::TestCase) -> Result<(), String> {
         let program = &self.checked.program;
-        let mut models: BTreeMap<i64, Model> = BTreeMap::new();
         let default_now = case.at.unwrap_or_else(time::now);
         let symbols = Symbols::new(&program.symbols);
-        let domain: Vec<Value> = case.asserts.iter().flat_map(|a| atom_constants(&a.atom)).collect();
-        let additions = Additions { facts: case.facts.clone(), domain, ..Additions::default() };
         for assertion in &case.asserts {
             let now = assertion.at.unwrap_or(default_now);
-            if let std::collections::btree_map::Entry::Vacant(e) = models.entry(now) {
-                let env = Env { program, symbols: &symbols, now, ctx: &case.ctx, externs: &self.externs };
-                let model = eval::evaluate(&self.checked, &env, &additions, self.limits)
-                    .map_err(|e| format!("{}: {e}", self.sources.location(assertion.span)))?;
-                e.insert(model);
-            }
-            let Some(model) = models.get(&now) else {
-                continue;
+            // Each assert is a query: its constants join the active domain.
+            let additions = Additions {
+                facts: case.facts.clone(),
+                domain: atom_constants(&assertion.atom),
+                ..Additions::default()
             };
-            let answer = self.answer(model, &assertion.atom, &assertion.var_names, &symbols);
+            let env = Env { program, symbols: &symbols, now, ctx: &case.ctx, externs: &self.externs };
+            let (rows, model) = self
+                .decide(&env, &additions, &assertion.atom)
+                .map_err(|e| format!("{}: {e}", self.sources.location(assertion.span)))?;
+            let answer = self.answer(rows, &model, &assertion.atom, &assertion.var_names, &symbols);
             let count = answer.rows.len() as i64;
             let failure = match assertion.expect {
                 ir::Expectation::Holds if count == 0 => Some("expected it to hold, but it does not".to_string()),

@@ -48,6 +48,6 @@ pub mod syntax;
 pub mod time;
 
 pub use diagnostics::{Diagnostic, Severity};
-pub use engine::{Answer, Engine, LoadError, RequestOptions, TestOutcome};
+pub use engine::{Answer, Engine, LoadError, RequestOptions, Strategy, TestOutcome};
 pub use eval::Limits;
 pub use eval::functions::{ExternFn, Val};

@@ -65,7 +65,8 @@ pub struct Model {
 /// The base tuples of every relation: facts, a request's additions, and the
 /// active domain in `$adom`.
 pub fn base_relations(program: &Program, additions: &Additions) -> Vec<Vec<Row>> {
-    let mut relations: Vec<Vec<Row>> = vec![Vec::new(); program.relations.len()];
+    let count = additions.facts.iter().map(|f| f.rel.0 as usize + 1).max().unwrap_or(0).max(program.relations.len());
+    let mut relations: Vec<Vec<Row>> = vec![Vec::new(); count];
     let mut domain: BTreeSet<Value> = program.domain.iter().copied().collect();
     domain.extend(additions.domain.iter().copied());
     for fact in program.facts.iter().chain(&additions.facts) {
@@ -93,7 +94,23 @@ pub fn base_relations(program: &Program, additions: &Additions) -> Vec<Vec<Row>>
 
 /// Evaluates the program for one request with the semi-naive engine.
 pub fn evaluate(checked: &Checked, env: &Env, additions: &Additions, limits: Limits) -> Result<Model, EvalError> {
-    let mut model = Model { relations: base_relations(&checked.program, additions), errors: BTreeSet::new() };
+    evaluate_rules(&checked.program, checked, env, additions, limits)
+}
+
+/// Evaluates the rules and strata of `rules` over the facts and active domain
+/// of `base` (a demand-transformed program shares its base's facts; its
+/// relation table extends the base's).
+pub fn evaluate_rules(
+    base: &Program,
+    rules: &Checked,
+    env: &Env,
+    additions: &Additions,
+    limits: Limits,
+) -> Result<Model, EvalError> {
+    let checked = rules;
+    let mut relations = base_relations(base, additions);
+    relations.resize(checked.program.relations.len().max(relations.len()), Vec::new());
+    let mut model = Model { relations, errors: BTreeSet::new() };
     for stratum in &checked.strata {
         let rules: Vec<Rule> = stratum
             .rules
