@@ -1,0 +1,130 @@
+//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S]`
+//!
+//! Generates the workload of `BENCH.md`, decides its checks with a hand-written
+//! Rust baseline (hash maps, role closure as bit masks) and with Warden, asserts
+//! both give the same decisions, and reports load time, check latency (p50,
+//! p99) and checks per second, each against the baseline of the same run.
+
+#![allow(clippy::indexing_slicing, reason = "a benchmark tool over generated, in-range data")]
+
+#[path = "../../benches/workload.rs"]
+mod workload;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+use warden::{Engine, RequestOptions};
+use workload::{PERMS, Scale, Workload};
+
+/// The hand-written baseline: everything precomputed into hash maps.
+struct Baseline {
+    masks: Vec<u8>,
+    assignments: Vec<Vec<(usize, Option<usize>)>>,
+    direct: HashSet<(usize, usize, usize)>,
+    pages_per_project: usize,
+}
+
+impl Baseline {
+    fn new(w: &Workload) -> Baseline {
+        Baseline {
+            masks: w.role_masks(),
+            assignments: w.assignments.clone(),
+            direct: w.direct.iter().copied().collect(),
+            pages_per_project: w.scale.pages_per_project,
+        }
+    }
+
+    fn check(&self, user: usize, perm: usize, page: usize) -> bool {
+        let project = page / self.pages_per_project;
+        self.assignments.get(user).is_some_and(|list| {
+            list.iter().any(|(role, scope)| {
+                scope.is_none_or(|j| j == project) && self.masks.get(*role).is_some_and(|m| m & (1 << perm) != 0)
+            })
+        }) || self.direct.contains(&(user, perm, page))
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).copied().unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let scale_name =
+        args.iter().find(|a| !a.starts_with("--") && a.parse::<u64>().is_err()).map_or("small", String::as_str);
+    let option = |name: &str| {
+        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<u64>().ok())
+    };
+    let seed = option("--seed").unwrap_or(42);
+    let warden_checks = option("--warden-checks").unwrap_or(200) as usize;
+    let Some(scale) = Scale::named(scale_name) else {
+        eprintln!("usage: bench [small|default|large] [--warden-checks N] [--seed S]");
+        std::process::exit(2);
+    };
+    let started = Instant::now();
+    let workload = Workload::generate(scale, seed);
+    println!(
+        "workload {scale_name} (seed {seed}): {scale:?}, generated in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+
+    // Baseline.
+    let started = Instant::now();
+    let baseline = Baseline::new(&workload);
+    let baseline_load = started.elapsed().as_secs_f64();
+    let mut baseline_times = Vec::with_capacity(workload.checks.len());
+    let mut decisions = Vec::with_capacity(workload.checks.len());
+    for &(u, p, g) in &workload.checks {
+        let t = Instant::now();
+        let allowed = std::hint::black_box(baseline.check(u, p, g));
+        baseline_times.push(t.elapsed().as_secs_f64() * 1e9);
+        decisions.push(allowed);
+    }
+    baseline_times.sort_by(f64::total_cmp);
+    let allowed_share = decisions.iter().filter(|d| **d).count() as f64 / decisions.len().max(1) as f64;
+    println!("allowed fraction: {allowed_share:.3}");
+
+    // Warden.
+    let policy = workload.policy();
+    let started = Instant::now();
+    let engine = match Engine::from_source("bench.warden", &policy) {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("{}", e.render(false));
+            std::process::exit(1);
+        }
+    };
+    let warden_load = started.elapsed().as_secs_f64();
+    let options = RequestOptions { at: Some(0), ..Default::default() };
+    let mut warden_times = Vec::new();
+    let mut cache: HashMap<(usize, usize, usize), bool> = HashMap::new();
+    for (i, &(u, p, g)) in workload.checks.iter().take(warden_checks).enumerate() {
+        let query = format!("allowed(u{u}, {}, page:{g})", PERMS[p]);
+        let t = Instant::now();
+        let answer = engine.query(&query, &options);
+        warden_times.push(t.elapsed().as_secs_f64() * 1e9);
+        let allowed = answer.as_ref().is_ok_and(|a| a.holds());
+        if allowed != decisions[i] {
+            eprintln!("decision differs on {query}: warden {allowed}, baseline {}", decisions[i]);
+            std::process::exit(1);
+        }
+        cache.insert((u, p, g), allowed);
+    }
+    warden_times.sort_by(f64::total_cmp);
+    let (bp50, bp99) = (percentile(&baseline_times, 0.5), percentile(&baseline_times, 0.99));
+    let (wp50, wp99) = (percentile(&warden_times, 0.5), percentile(&warden_times, 0.99));
+    println!("same decisions on the first {} checks", warden_times.len());
+    println!("| engine | load | check p50 | check p99 | checks/s | p50 vs baseline |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| hand-written baseline | {:.1} ms | {bp50:.0} ns | {bp99:.0} ns | {:.0} | 1x |",
+        baseline_load * 1e3,
+        1e9 / bp50.max(1.0)
+    );
+    println!(
+        "| warden (demand-driven query) | {:.1} ms | {wp50:.0} ns | {wp99:.0} ns | {:.0} | {:.0}x |",
+        warden_load * 1e3,
+        1e9 / wp50.max(1.0),
+        wp50 / bp50.max(1.0)
+    );
+}
