@@ -7,7 +7,7 @@
 
 #![allow(clippy::indexing_slicing, reason = "a benchmark tool over generated, in-range data")]
 
-#[path = "../../benches/workload.rs"]
+#[path = "../../benches/support/workload.rs"]
 mod workload;
 
 use std::collections::{HashMap, HashSet};
