@@ -1,0 +1,138 @@
+//! Errors never grant: unregistered, failing and panicking `extern fn`s, type
+//! errors, resource limits. And the same inputs give the same bytes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::process::Command;
+use std::sync::Arc;
+use warden::{Engine, Limits, RequestOptions, Val};
+
+const POLICY: &str = "
+role viewer { read; }
+assign alice viewer;
+extern fn in_office(ip);
+allow U enter on O if in_office(ctx.ip), badge(U), door(O);
+deny U read on O if in_office(ctx.ip) == false, door(O);
+badge(alice);
+door(door:1);
+";
+
+fn options(ip: &str) -> RequestOptions {
+    let mut options = RequestOptions { at: Some(0), ..Default::default() };
+    options.ctx.insert("ip".into(), ip.into());
+    options
+}
+
+#[test]
+fn an_unregistered_extern_fn_denies_with_the_reason() {
+    let engine = Engine::from_source("p.warden", POLICY).unwrap();
+    let answer = engine.query("allowed(alice, enter, door:1)", &options("10.0.0.1")).unwrap();
+    assert!(!answer.holds());
+    assert!(answer.errors.iter().any(|e| e.contains("extern fn `in_office` is not registered")), "{:?}", answer.errors);
+    // The same error in a deny rule denies: reading the door is refused.
+    let answer = engine.query("allowed(alice, read, door:1)", &options("10.0.0.1")).unwrap();
+    assert!(!answer.holds(), "an error in a deny rule must deny");
+}
+
+#[test]
+fn a_registered_extern_fn_decides() {
+    let mut engine = Engine::from_source("p.warden", POLICY).unwrap();
+    engine.register_extern(
+        "in_office",
+        Arc::new(|args: &[Val]| Ok(Val::Bool(matches!(args.first(), Some(Val::Str(ip)) if ip.starts_with("10."))))),
+    );
+    assert!(engine.query("allowed(alice, enter, door:1)", &options("10.0.0.1")).unwrap().holds());
+    assert!(!engine.query("allowed(alice, enter, door:1)", &options("192.168.0.1")).unwrap().holds());
+    assert!(engine.query("allowed(alice, read, door:1)", &options("10.0.0.1")).unwrap().holds());
+    assert!(!engine.query("allowed(alice, read, door:1)", &options("192.168.0.1")).unwrap().holds());
+}
+
+#[test]
+fn a_failing_or_panicking_extern_fn_denies_and_the_engine_lives_on() {
+    let mut engine = Engine::from_source("p.warden", POLICY).unwrap();
+    engine.register_extern("in_office", Arc::new(|_: &[Val]| Err("directory unreachable".to_string())));
+    let answer = engine.query("allowed(alice, enter, door:1)", &options("10.0.0.1")).unwrap();
+    assert!(!answer.holds());
+    assert!(answer.errors.iter().any(|e| e.contains("directory unreachable")), "{:?}", answer.errors);
+    assert!(!engine.query("allowed(alice, read, door:1)", &options("10.0.0.1")).unwrap().holds());
+
+    engine.register_extern("in_office", Arc::new(|_: &[Val]| panic!("bug in the embedding program")));
+    let answer = engine.query("allowed(alice, enter, door:1)", &options("10.0.0.1")).unwrap();
+    assert!(!answer.holds());
+    assert!(answer.errors.iter().any(|e| e.contains("panicked")), "{:?}", answer.errors);
+    // Not poisoned: a good function afterwards works.
+    engine.register_extern("in_office", Arc::new(|_: &[Val]| Ok(Val::Bool(true))));
+    assert!(engine.query("allowed(alice, enter, door:1)", &options("10.0.0.1")).unwrap().holds());
+}
+
+#[test]
+fn type_errors_never_grant_and_may_deny() {
+    let policy = "
+role viewer { read; }
+assign alice viewer;
+allow U see on O if doc(O), \"late\" > now;
+deny U read on O if doc(O), O < now;
+doc(doc:1);
+";
+    let engine = Engine::from_source("p.warden", policy).unwrap();
+    let answer = engine.query("allowed(alice, see, doc:1)", &RequestOptions { at: Some(0), ..Default::default() }).unwrap();
+    assert!(!answer.holds());
+    assert!(answer.errors.iter().any(|e| e.contains("type error")), "{:?}", answer.errors);
+    let answer = engine.query("allowed(alice, read, doc:1)", &RequestOptions { at: Some(0), ..Default::default() }).unwrap();
+    assert!(!answer.holds(), "a type error in a deny rule denies");
+    assert!(engine.query("allowed(alice, read, doc:2)", &RequestOptions { at: Some(0), ..Default::default() }).unwrap().holds());
+}
+
+#[test]
+fn a_resource_limit_denies_with_the_reason() {
+    let policy = "
+superuser root;
+n(1); n(2); n(3); n(4); n(5); n(6); n(7); n(8);
+big(A, B, C) :- n(A), n(B), n(C);
+";
+    let mut engine = Engine::from_source("p.warden", policy).unwrap();
+    engine.set_limits(Limits { max_tuples: 100 });
+    let answer = engine.query("big(A, B, C)", &RequestOptions::default()).unwrap();
+    assert!(!answer.holds());
+    assert!(answer.errors.iter().any(|e| e.contains("more than 100 derived tuples")), "{:?}", answer.errors);
+    engine.set_limits(Limits::default());
+    assert_eq!(engine.query("big(A, B, C)", &RequestOptions::default()).unwrap().rows.len(), 512);
+}
+
+#[test]
+fn the_same_inputs_give_the_same_bytes() {
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_warden")).args(args).output().unwrap();
+        (output.status.code(), output.stdout, output.stderr)
+    };
+    for args in [
+        vec!["query", "policies/", "-q", "allowed(U, P, page:4)", "--at", "2026-11-23T10:00:00Z"],
+        vec!["query", "policies/", "-q", "allowed(U, P, O)", "--at", "2026-11-23T10:00:00Z", "--json"],
+        vec!["explain", "policies/", "-q", "allowed(bob, delete, page:1)", "--at", "2026-11-23T10:00:00Z"],
+        vec!["test", "policies/"],
+    ] {
+        let first = run(&args);
+        for _ in 0..2 {
+            assert_eq!(run(&args), first, "{args:?} is not deterministic");
+        }
+    }
+}
+
+#[test]
+fn malformed_inputs_fail_with_a_diagnostic_and_no_panic() {
+    let dir = std::path::Path::new("tests/malformed");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.to_str().unwrap();
+        seen += 1;
+        for args in [vec!["check", file], vec!["query", file, "-q", "allowed(a, b, c)"], vec!["test", file]] {
+            let output = Command::new(env!("CARGO_BIN_EXE_warden")).args(&args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(stderr.contains("error"), "{args:?}: no diagnostic: {stderr}");
+            assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        }
+    }
+    assert!(seen >= 8, "the malformed corpus is missing");
+}
