@@ -100,6 +100,8 @@ pub struct Engine {
     externs: Externs,
     limits: Limits,
     strategy: Strategy,
+    /// Base facts taken away by live updates (see [`crate::live`]).
+    removed: Arc<std::collections::BTreeSet<(ir::RelId, Vec<Value>)>>,
 }
 
 impl Engine {
@@ -139,12 +141,18 @@ impl Engine {
             externs: Externs::new(),
             limits: Limits::default(),
             strategy: Strategy::default(),
+            removed: Arc::default(),
         })
     }
 
     /// Registers the implementation of an `extern fn`.
     pub fn register_extern(&mut self, name: &str, f: ExternFn) {
         self.externs.register(name, f);
+    }
+
+    /// Takes base facts away from every evaluation (live updates).
+    pub(crate) fn set_removed(&mut self, removed: std::collections::BTreeSet<(ir::RelId, Vec<Value>)>) {
+        self.removed = Arc::new(removed);
     }
 
     /// Sets how queries with constants are evaluated.
@@ -155,6 +163,11 @@ impl Engine {
     /// Sets the evaluation limits.
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+    }
+
+    /// The registered `extern fn`s.
+    pub(crate) fn externs(&self) -> &Externs {
+        &self.externs
     }
 
     /// The analysed program with its strata.
@@ -411,7 +424,7 @@ impl Engine {
     /// The tuples answering `atom`: through the demand transformation when the
     /// atom has constants (only what the query needs is evaluated), else by
     /// evaluating everything. Returns the rows and the model they came from.
-    fn decide(
+    pub(crate) fn decide(
         &self,
         env: &Env,
         additions: &Additions,
@@ -422,16 +435,17 @@ impl Engine {
             Strategy::Demand => analyze::demand::transform(&self.checked, atom.rel, &bound),
             Strategy::Full => None,
         };
+        let mut additions = additions.clone();
+        additions.removed.extend(self.removed.iter().cloned());
         if let Some(demand) = demand {
             let seed: Vec<Value> =
                 atom.args.iter().filter_map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect();
-            let mut additions = additions.clone();
             additions.facts.push(ir::Fact { rel: demand.seed, tuple: seed, origin: ir::OriginId(u32::MAX) });
             let model = eval::evaluate_rules(&self.checked.program, &demand.checked, env, &additions, self.limits)?;
             let adorned = ir::Atom { rel: demand.answers, args: atom.args.clone() };
             return Ok((eval::answers(&model, &adorned), model));
         }
-        let model = eval::evaluate(&self.checked, env, additions, self.limits)?;
+        let model = eval::evaluate(&self.checked, env, &additions, self.limits)?;
         Ok((eval::answers(&model, atom), model))
     }
 
@@ -454,7 +468,7 @@ impl Engine {
         Answer { variables: named(names), rows: rendered, errors: self.render_errors(model) }
     }
 
-    fn render_errors(&self, model: &Model) -> Vec<String> {
+    pub(crate) fn render_errors(&self, model: &Model) -> Vec<String> {
         model
             .errors
             .iter()
@@ -639,7 +653,7 @@ fn constant_value(symbols: &Symbols, c: &ast::Constant) -> Value {
 }
 
 /// The request context: each value parsed as a constant, or kept as a string.
-fn context(symbols: &Symbols, ctx: &BTreeMap<String, String>) -> BTreeMap<crate::lower::intern::Sym, Value> {
+pub(crate) fn context(symbols: &Symbols, ctx: &BTreeMap<String, String>) -> BTreeMap<crate::lower::intern::Sym, Value> {
     ctx.iter()
         .map(|(k, v)| {
             let value = match syntax::parser::parse_constant(v) {

@@ -42,6 +42,7 @@ pub mod diagnostics;
 pub mod engine;
 pub mod eval;
 pub mod explain;
+pub mod live;
 pub mod lower;
 pub mod repl;
 pub mod syntax;

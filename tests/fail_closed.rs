@@ -75,12 +75,19 @@ deny U read on O if doc(O), O < now;
 doc(doc:1);
 ";
     let engine = Engine::from_source("p.warden", policy).unwrap();
-    let answer = engine.query("allowed(alice, see, doc:1)", &RequestOptions { at: Some(0), ..Default::default() }).unwrap();
+    let answer =
+        engine.query("allowed(alice, see, doc:1)", &RequestOptions { at: Some(0), ..Default::default() }).unwrap();
     assert!(!answer.holds());
     assert!(answer.errors.iter().any(|e| e.contains("type error")), "{:?}", answer.errors);
-    let answer = engine.query("allowed(alice, read, doc:1)", &RequestOptions { at: Some(0), ..Default::default() }).unwrap();
+    let answer =
+        engine.query("allowed(alice, read, doc:1)", &RequestOptions { at: Some(0), ..Default::default() }).unwrap();
     assert!(!answer.holds(), "a type error in a deny rule denies");
-    assert!(engine.query("allowed(alice, read, doc:2)", &RequestOptions { at: Some(0), ..Default::default() }).unwrap().holds());
+    assert!(
+        engine
+            .query("allowed(alice, read, doc:2)", &RequestOptions { at: Some(0), ..Default::default() })
+            .unwrap()
+            .holds()
+    );
 }
 
 #[test]

@@ -1,0 +1,11 @@
+//! The YAML data loader on arbitrary text.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Err(error) = warden::Engine::from_source("fuzz.yaml", text) {
+            let _ = error.render(false);
+        }
+    }
+});

@@ -1,0 +1,304 @@
+//! Embedding: typed checks, and a program whose data changes while it serves.
+//!
+//! [`Engine::check`] decides one [`Request`] (user, permission, object, time,
+//! context) and returns a [`Decision`] with its reason; it never fails: any
+//! error denies, and says why. [`Live`] holds the current [`Engine`] snapshot
+//! behind an atomically swapped `Arc`: checks load it without a lock, while
+//! [`Live::update`] (a batch of fact insertions and removals) and
+//! [`Live::reload`] build a new snapshot and swap it in whole, so a reader sees
+//! the old program or the new one, never a mix. A batch or a reload that does
+//! not load is rejected with its diagnostics and the running snapshot stays.
+//!
+//! ```
+//! use warden::live::{Live, Request};
+//! let live = Live::from_source("p.warden", "role viewer { read; }\npage:1 in project:a;").unwrap();
+//! let bob = Request::new("bob", "read", "page:1").at("2026-11-23T10:00:00Z").unwrap();
+//! assert!(!live.check(&bob).allowed);
+//! live.update(|tx| tx.insert("assign bob viewer on project:a;")).unwrap();
+//! assert!(live.check(&bob).allowed);
+//! ```
+
+use crate::engine::{Engine, LoadError, RequestOptions};
+use crate::eval::functions::Env;
+use crate::eval::{Additions, render};
+use crate::lower::builtins;
+use crate::lower::intern::Symbols;
+use crate::lower::ir::{self, Value};
+use crate::syntax::span::SourceMap;
+use crate::{Diagnostic, syntax, time};
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// One authorization question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The subject.
+    pub user: String,
+    /// The permission.
+    pub perm: String,
+    /// The object.
+    pub object: String,
+    /// The request time (microseconds since the epoch); `None` is now.
+    pub at: Option<i64>,
+    /// The request context (`ctx.KEY`), values written as policy constants.
+    pub ctx: BTreeMap<String, String>,
+}
+
+impl Request {
+    /// `user` asks to `perm` on `object`, now, with an empty context.
+    pub fn new(user: impl Into<String>, perm: impl Into<String>, object: impl Into<String>) -> Request {
+        Request { user: user.into(), perm: perm.into(), object: object.into(), at: None, ctx: BTreeMap::new() }
+    }
+
+    /// At an RFC 3339 instant.
+    pub fn at(mut self, timestamp: &str) -> Result<Request, String> {
+        self.at = Some(time::parse_timestamp(timestamp)?);
+        Ok(self)
+    }
+
+    /// With a context value.
+    pub fn ctx(mut self, key: impl Into<String>, value: impl Into<String>) -> Request {
+        self.ctx.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// The answer to a [`Request`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Whether the request is allowed.
+    pub allowed: bool,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// Errors met while deciding (they never grant).
+    pub errors: Vec<String>,
+}
+
+impl Engine {
+    /// Decides a request. Never fails: an error denies, with the reason.
+    pub fn check(&self, request: &Request) -> Decision {
+        let program = &self.checked().program;
+        let symbols = Symbols::new(&program.symbols);
+        let ctx = crate::engine::context(&symbols, &request.ctx);
+        let now = request.at.unwrap_or_else(time::now);
+        let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: self.externs() };
+        let values = [&request.user, &request.perm, &request.object].map(|s| Value::Sym(symbols.intern(s)));
+        let decide = |rel: ir::RelId| -> Result<(bool, Vec<String>), String> {
+            let atom = ir::Atom { rel, args: values.iter().map(|v| ir::Term::Const(*v)).collect() };
+            let additions = Additions { domain: values.to_vec(), ..Additions::default() };
+            let (rows, model) = self.decide(&env, &additions, &atom).map_err(|e| e.to_string())?;
+            Ok((!rows.is_empty(), self.render_errors(&model)))
+        };
+        let (allowed, errors) = match decide(builtins::ALLOWED) {
+            Ok(result) => result,
+            Err(e) => return Decision { allowed: false, reason: format!("denied: {e}"), errors: vec![e] },
+        };
+        let (u, p, o) = (
+            render::quote_if_needed(&request.user),
+            render::quote_if_needed(&request.perm),
+            render::quote_if_needed(&request.object),
+        );
+        let reason = if allowed {
+            format!("allowed: {u} may {p} {o}")
+        } else if !errors.is_empty() {
+            format!("denied: an error occurred while deciding ({})", errors.join("; "))
+        } else {
+            match decide(builtins::PERMITTED) {
+                Ok((true, _))
+                    if program
+                        .facts
+                        .iter()
+                        .any(|f| f.rel == builtins::INACTIVE && f.tuple.first() == values.first()) =>
+                {
+                    format!("denied: {u} is inactive")
+                }
+                Ok((true, _)) => format!("denied: a deny rule overrides the permission of {u} to {p} {o}"),
+                Ok((false, _)) => format!("denied: nothing permits {u} to {p} {o}"),
+                Err(e) => format!("denied: {e}"),
+            }
+        };
+        Decision { allowed, reason, errors }
+    }
+}
+
+/// Where a live program's text comes from.
+#[derive(Clone, Debug)]
+enum Input {
+    File(PathBuf),
+    Text(String, String),
+}
+
+/// The base-fact changes applied so far: statements added, facts removed.
+#[derive(Clone, Debug, Default)]
+struct Overlay {
+    inserted: Vec<String>,
+    removed: Vec<String>,
+}
+
+/// A batch of fact changes, applied atomically by [`Live::update`].
+#[derive(Debug, Default)]
+pub struct Transaction {
+    inserted: Vec<String>,
+    removed: Vec<String>,
+}
+
+impl Transaction {
+    /// Adds a fact-like statement: `assign ...;`, `grant ...;`, `X in Y;`, `rel(a, b);`, ...
+    pub fn insert(&mut self, statement: &str) {
+        self.inserted.push(statement.trim().to_string());
+    }
+
+    /// Removes a fact (one the program has, or one inserted before).
+    pub fn remove(&mut self, statement: &str) {
+        self.removed.push(statement.trim().to_string());
+    }
+}
+
+/// A program that changes while it serves; checks never wait for a writer.
+pub struct Live {
+    current: ArcSwap<Engine>,
+    inputs: Vec<Input>,
+    /// The changes so far, and the program of the inputs alone (to tell a
+    /// base fact from an inserted one). Writers take this lock; readers never do.
+    state: Mutex<(Overlay, Engine)>,
+    configure: Arc<dyn Fn(&mut Engine) + Send + Sync>,
+}
+
+impl Live {
+    /// A live program over files and directories.
+    pub fn from_paths(paths: &[PathBuf]) -> Result<Live, LoadError> {
+        Live::new(paths.iter().cloned().map(Input::File).collect(), Arc::new(|_: &mut Engine| {}))
+    }
+
+    /// A live program over one text.
+    pub fn from_source(name: &str, text: &str) -> Result<Live, LoadError> {
+        Live::new(vec![Input::Text(name.into(), text.into())], Arc::new(|_: &mut Engine| {}))
+    }
+
+    /// A live program whose every snapshot is configured by `configure`
+    /// (register `extern fn`s, set limits).
+    pub fn with_configuration(
+        paths: &[PathBuf],
+        configure: Arc<dyn Fn(&mut Engine) + Send + Sync>,
+    ) -> Result<Live, LoadError> {
+        Live::new(paths.iter().cloned().map(Input::File).collect(), configure)
+    }
+
+    fn new(inputs: Vec<Input>, configure: Arc<dyn Fn(&mut Engine) + Send + Sync>) -> Result<Live, LoadError> {
+        let engine = build(&inputs, &Overlay::default(), configure.as_ref())?;
+        let state = Mutex::new((Overlay::default(), engine.clone()));
+        Ok(Live { current: ArcSwap::from_pointee(engine), inputs, state, configure })
+    }
+
+    /// The current snapshot (lock-free).
+    pub fn snapshot(&self) -> Arc<Engine> {
+        self.current.load_full()
+    }
+
+    /// Decides a request against the current snapshot.
+    pub fn check(&self, request: &Request) -> Decision {
+        self.current.load().check(request)
+    }
+
+    /// Answers a query against the current snapshot.
+    pub fn query(&self, query: &str, options: &RequestOptions) -> Result<crate::Answer, LoadError> {
+        self.current.load().query(query, options)
+    }
+
+    /// Applies a batch of fact changes atomically. On error nothing changes.
+    pub fn update(&self, batch: impl FnOnce(&mut Transaction)) -> Result<(), LoadError> {
+        let mut tx = Transaction::default();
+        batch(&mut tx);
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (overlay, base) = &*state;
+        let in_base = |statement: &str| base.base_fact(statement).is_ok();
+        let mut next = overlay.clone();
+        for statement in tx.removed {
+            next.inserted.retain(|s| !same_statement(s, &statement));
+            if in_base(&statement) || !overlay.inserted.iter().any(|s| same_statement(s, &statement)) {
+                next.removed.push(statement);
+            }
+        }
+        for statement in tx.inserted {
+            next.removed.retain(|s| !same_statement(s, &statement));
+            if !in_base(&statement) {
+                next.inserted.push(statement);
+            }
+        }
+        let engine = build(&self.inputs, &next, self.configure.as_ref())?;
+        self.current.store(Arc::new(engine));
+        state.0 = next;
+        Ok(())
+    }
+
+    /// Re-reads the inputs. On error the running snapshot stays, and the diagnostics are returned.
+    pub fn reload(&self) -> Result<(), LoadError> {
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let base = build(&self.inputs, &Overlay::default(), self.configure.as_ref())?;
+        let engine = build(&self.inputs, &state.0, self.configure.as_ref())?;
+        self.current.store(Arc::new(engine));
+        state.1 = base;
+        Ok(())
+    }
+}
+
+fn same_statement(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.trim().trim_end_matches(';').split_whitespace().collect::<Vec<_>>().join(" ");
+    norm(a) == norm(b)
+}
+
+/// Builds a snapshot: the inputs, the inserted statements as `<updates>`, and
+/// the removed facts taken away.
+fn build(
+    inputs: &[Input],
+    overlay: &Overlay,
+    configure: &(dyn Fn(&mut Engine) + Send + Sync),
+) -> Result<Engine, LoadError> {
+    let failed = |d: Diagnostic| LoadError { diagnostics: vec![d], sources: SourceMap::new() };
+    let mut sources = SourceMap::new();
+    for input in inputs {
+        match input {
+            Input::File(path) => {
+                let files = syntax::collect_files(std::slice::from_ref(path)).map_err(failed)?;
+                for (_, file) in syntax::read_files(&files).map_err(failed)?.files() {
+                    sources.add(file.name.clone(), file.text.clone());
+                }
+            }
+            Input::Text(name, text) => {
+                sources.add(name.clone(), text.clone());
+            }
+        }
+    }
+    if !overlay.inserted.is_empty() {
+        let mut text = String::new();
+        for statement in &overlay.inserted {
+            let (statements, errors) = syntax::parser::parse_file(syntax::span::FileId(0), statement);
+            let fact_like = statements.iter().all(|s| {
+                use syntax::ast::StatementKind::*;
+                matches!(s.kind, Assign(_) | Grant(_) | In(..) | Superuser(_) | Inactive(_) | Fact(_))
+            });
+            if !errors.is_empty() || !fact_like {
+                return Err(failed(Diagnostic::global(format!(
+                    "`{statement}` is not a fact (updates add and remove facts only)"
+                ))));
+            }
+            text.push_str(statement);
+            text.push('\n');
+        }
+        sources.add("<updates>", text);
+    }
+    let mut engine = Engine::from_sources(sources)?;
+    let mut removed = BTreeSet::new();
+    for statement in &overlay.removed {
+        let fact = engine
+            .base_fact(statement)
+            .map_err(|e| failed(Diagnostic::global(format!("cannot remove `{statement}`: {e}"))))?;
+        removed.insert(fact);
+    }
+    engine.set_removed(removed);
+    configure(&mut engine);
+    Ok(engine)
+}

@@ -1,0 +1,138 @@
+//! Embedding: typed checks with reasons, atomic updates, reloads that keep the
+//! running program on error, and concurrent readers during writes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use warden::Engine;
+use warden::live::{Live, Request};
+
+const POLICY: &str = "
+role viewer { read; }
+role editor extends viewer { write on page; }
+page:1 in project:a;
+assign carol viewer on project:a;
+assign dave editor on project:a;
+inactive dave;
+deny U write on O if frozen(O);
+frozen(page:2);
+page:2 in project:a;
+";
+
+fn at(r: Request) -> Request {
+    r.at("2026-11-23T10:00:00Z").unwrap()
+}
+
+#[test]
+fn engines_are_send_and_sync() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Engine>();
+    shared::<Live>();
+}
+
+#[test]
+fn checks_say_why() {
+    let live = Live::from_source("p.warden", POLICY).unwrap();
+    let allowed = live.check(&at(Request::new("carol", "read", "page:1")));
+    assert!(allowed.allowed);
+    assert_eq!(allowed.reason, "allowed: carol may read page:1");
+    let nothing = live.check(&at(Request::new("carol", "write", "page:1")));
+    assert!(!nothing.allowed);
+    assert_eq!(nothing.reason, "denied: nothing permits carol to write page:1");
+    let inactive = live.check(&at(Request::new("dave", "read", "page:1")));
+    assert_eq!(inactive.reason, "denied: dave is inactive");
+    live.update(|tx| tx.insert("assign erin editor on project:a;")).unwrap();
+    let denied = live.check(&at(Request::new("erin", "write", "page:2")));
+    assert_eq!(denied.reason, "denied: a deny rule overrides the permission of erin to write page:2");
+    assert!(live.check(&at(Request::new("erin", "write", "page:1"))).allowed);
+}
+
+#[test]
+fn updates_apply_whole_or_not_at_all() {
+    let live = Live::from_source("p.warden", POLICY).unwrap();
+    let bob = at(Request::new("bob", "read", "page:1"));
+    let carol = at(Request::new("carol", "read", "page:1"));
+    live.update(|tx| {
+        tx.insert("assign bob viewer on project:a;");
+        tx.remove("assign carol viewer on project:a;");
+    })
+    .unwrap();
+    assert!(live.check(&bob).allowed);
+    assert!(!live.check(&carol).allowed);
+    // A batch with one bad change changes nothing.
+    let error = live
+        .update(|tx| {
+            tx.remove("assign bob viewer on project:a;");
+            tx.insert("assign zed nosuchrole;");
+        })
+        .unwrap_err();
+    assert!(error.render(false).contains("unknown role `nosuchrole`"));
+    assert!(live.check(&bob).allowed);
+    let error = live.update(|tx| tx.remove("assign nobody viewer;")).unwrap_err();
+    assert!(error.render(false).contains("cannot remove"));
+    // Removing an inserted fact, and putting back a removed one.
+    live.update(|tx| {
+        tx.remove("assign bob viewer on project:a;");
+        tx.insert("assign carol viewer on project:a;");
+    })
+    .unwrap();
+    assert!(!live.check(&bob).allowed);
+    assert!(live.check(&carol).allowed);
+}
+
+#[test]
+fn a_broken_reload_keeps_the_running_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.warden");
+    std::fs::write(&file, POLICY).unwrap();
+    let live = Live::from_paths(std::slice::from_ref(&file)).unwrap();
+    let carol = at(Request::new("carol", "read", "page:1"));
+    assert!(live.check(&carol).allowed);
+    std::fs::write(&file, "role viewer { read; \nassign carol viewer").unwrap();
+    let error = live.reload().unwrap_err();
+    assert!(error.render(false).contains("syntax error"));
+    assert!(live.check(&carol).allowed, "the old program still answers");
+    std::fs::write(&file, POLICY.replace("assign carol viewer on project:a;", "")).unwrap();
+    live.reload().unwrap();
+    assert!(!live.check(&carol).allowed);
+}
+
+#[test]
+fn readers_never_see_half_an_update() {
+    let live = Arc::new(Live::from_source("p.warden", POLICY).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let (live, stop) = (live.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut seen = [0usize; 2];
+                while !stop.load(Ordering::Relaxed) || seen.iter().sum::<usize>() < 20 {
+                    let snapshot = live.snapshot();
+                    let bob = snapshot.check(&at(Request::new("bob", "read", "page:1"))).allowed;
+                    let carol = snapshot.check(&at(Request::new("carol", "read", "page:1"))).allowed;
+                    assert!(bob != carol, "a torn snapshot: bob {bob}, carol {carol}");
+                    seen[usize::from(bob)] += 1;
+                }
+                seen
+            })
+        })
+        .collect();
+    for round in 0..20 {
+        live.update(|tx| {
+            if round % 2 == 0 {
+                tx.insert("assign bob viewer on project:a;");
+                tx.remove("assign carol viewer on project:a;");
+            } else {
+                tx.remove("assign bob viewer on project:a;");
+                tx.insert("assign carol viewer on project:a;");
+            }
+        })
+        .unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for reader in readers {
+        let seen = reader.join().unwrap();
+        assert!(seen.iter().sum::<usize>() >= 20);
+    }
+}
