@@ -92,6 +92,9 @@ pub enum Strategy {
     Full,
 }
 
+/// Demand-transformed programs (`None`: evaluate in full) by relation and bound positions.
+type DemandCache = std::collections::HashMap<(ir::RelId, Vec<bool>), Option<Arc<analyze::demand::Demand>>>;
+
 /// A loaded, checked program. Cheap to clone; safe to share between threads.
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -100,6 +103,11 @@ pub struct Engine {
     externs: Externs,
     limits: Limits,
     strategy: Strategy,
+    /// The base relations and their index cache, shared by every check.
+    prepared: Arc<eval::Prepared>,
+    /// Demand-transformed programs by queried relation and binding pattern.
+    demands:
+        Arc<std::sync::Mutex<std::collections::HashMap<(ir::RelId, Vec<bool>), Option<Arc<analyze::demand::Demand>>>>>,
     /// Base facts taken away by live updates (see [`crate::live`]).
     removed: Arc<std::collections::BTreeSet<(ir::RelId, Vec<Value>)>>,
 }
@@ -135,12 +143,15 @@ impl Engine {
                 return Err(LoadError { diagnostics, sources });
             }
         };
+        let prepared = Arc::new(eval::Prepared::new(&checked.program));
         Ok(Engine {
             checked: Arc::new(checked),
             sources: Arc::new(sources),
             externs: Externs::new(),
             limits: Limits::default(),
             strategy: Strategy::default(),
+            prepared,
+            demands: Arc::default(),
             removed: Arc::default(),
         })
     }
@@ -284,7 +295,7 @@ impl Engine {
             .enumerate()
             .filter(|(_, r)| r.kind != ir::RelationKind::Internal)
             .map(|(i, r)| {
-                let count = model.relations.get(i).map_or(0, Vec::len);
+                let count = model.relations.get(i).map_or(0, |r| r.len());
                 let place = match r.first_use {
                     Some(span) => self.sources.location(span).to_string(),
                     None => "built-in".to_string(),
@@ -432,7 +443,13 @@ impl Engine {
     ) -> Result<(Vec<eval::Row>, Model), eval::EvalError> {
         let bound: Vec<bool> = atom.args.iter().map(|t| matches!(t, ir::Term::Const(_))).collect();
         let demand = match self.strategy {
-            Strategy::Demand => analyze::demand::transform(&self.checked, atom.rel, &bound),
+            Strategy::Demand => {
+                let mut cache = self.demands.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                cache
+                    .entry((atom.rel, bound.clone()))
+                    .or_insert_with(|| analyze::demand::transform(&self.checked, atom.rel, &bound).map(Arc::new))
+                    .clone()
+            }
             Strategy::Full => None,
         };
         let mut additions = additions.clone();
@@ -441,11 +458,19 @@ impl Engine {
             let seed: Vec<Value> =
                 atom.args.iter().filter_map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect();
             additions.facts.push(ir::Fact { rel: demand.seed, tuple: seed, origin: ir::OriginId(u32::MAX) });
-            let model = eval::evaluate_rules(&self.checked.program, &demand.checked, env, &additions, self.limits)?;
+            let model = eval::evaluate_rules(
+                &self.prepared,
+                &self.checked.program,
+                &demand.checked,
+                env,
+                &additions,
+                self.limits,
+            )?;
             let adorned = ir::Atom { rel: demand.answers, args: atom.args.clone() };
             return Ok((eval::answers(&model, &adorned), model));
         }
-        let model = eval::evaluate(&self.checked, env, &additions, self.limits)?;
+        let model =
+            eval::evaluate_rules(&self.prepared, &self.checked.program, &self.checked, env, &additions, self.limits)?;
         Ok((eval::answers(&model, atom), model))
     }
 

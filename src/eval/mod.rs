@@ -7,15 +7,17 @@
 //! `ctx` key makes its literal false; an error is false in allow rules and
 //! true in deny rules, and is recorded in [`Model::errors`].
 
+pub mod base;
 pub mod functions;
 pub mod render;
 pub mod seminaive;
 
 use crate::analyze::Checked;
-use crate::lower::builtins;
 use crate::lower::ir::{Atom, ErrorPolicy, Expr, Fact, Literal, OriginId, Program, RelId, Rule, Term, Value, VarId};
+pub use base::{Prepared, Rows};
 use functions::{Env, Fault, Val};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// A tuple of a relation.
 pub type Row = Vec<Value>;
@@ -57,50 +59,27 @@ pub struct Additions {
 #[derive(Clone, Debug, Default)]
 pub struct Model {
     /// Tuples of each relation, indexed by `RelId`, sorted and deduplicated.
-    pub relations: Vec<Vec<Row>>,
+    pub relations: Vec<Rows>,
     /// Errors raised inside conditions, with the rule they happened in.
     pub errors: BTreeSet<(OriginId, String)>,
 }
 
 /// The base tuples of every relation: facts, a request's additions, and the
 /// active domain in `$adom`.
-pub fn base_relations(program: &Program, additions: &Additions) -> Vec<Vec<Row>> {
-    let count = additions.facts.iter().map(|f| f.rel.0 as usize + 1).max().unwrap_or(0).max(program.relations.len());
-    let mut relations: Vec<Vec<Row>> = vec![Vec::new(); count];
-    let mut domain: BTreeSet<Value> = program.domain.iter().copied().collect();
-    domain.extend(additions.domain.iter().copied());
-    for fact in program.facts.iter().chain(&additions.facts) {
-        if !additions.removed.is_empty() && additions.removed.contains(&(fact.rel, fact.tuple.clone())) {
-            continue;
-        }
-        if let Some(rows) = relations.get_mut(fact.rel.0 as usize) {
-            rows.push(fact.tuple.clone());
-        }
-    }
-    for fact in &additions.facts {
-        let columns = program.relation(fact.rel).map_or(0, |r| r.domain_columns);
-        domain.extend(fact.tuple.iter().take(columns).copied());
-    }
-    domain.remove(&Value::Sym(builtins::STAR));
-    if let Some(rows) = relations.get_mut(builtins::ADOM.0 as usize) {
-        rows.extend(domain.into_iter().map(|v| vec![v]));
-    }
-    for rows in &mut relations {
-        rows.sort();
-        rows.dedup();
-    }
-    relations
+pub fn base_relations(program: &Program, additions: &Additions) -> Vec<Rows> {
+    Prepared::new(program).relations(program, additions)
 }
 
 /// Evaluates the program for one request with the semi-naive engine.
 pub fn evaluate(checked: &Checked, env: &Env, additions: &Additions, limits: Limits) -> Result<Model, EvalError> {
-    evaluate_rules(&checked.program, checked, env, additions, limits)
+    evaluate_rules(&Prepared::new(&checked.program), &checked.program, checked, env, additions, limits)
 }
 
-/// Evaluates the rules and strata of `rules` over the facts and active domain
-/// of `base` (a demand-transformed program shares its base's facts; its
-/// relation table extends the base's).
+/// Evaluates the rules and strata of `rules` over the shared base relations
+/// of `prepared` (built from `base`; a demand-transformed program shares its
+/// base's facts, and its relation table extends the base's).
 pub fn evaluate_rules(
+    prepared: &Prepared,
     base: &Program,
     rules: &Checked,
     env: &Env,
@@ -108,8 +87,8 @@ pub fn evaluate_rules(
     limits: Limits,
 ) -> Result<Model, EvalError> {
     let checked = rules;
-    let mut relations = base_relations(base, additions);
-    relations.resize(checked.program.relations.len().max(relations.len()), Vec::new());
+    let mut relations = prepared.relations(base, additions);
+    relations.resize(checked.program.relations.len().max(relations.len()), Arc::default());
     let mut model = Model { relations, errors: BTreeSet::new() };
     for stratum in &checked.strata {
         let rules: Vec<Rule> = stratum
@@ -118,7 +97,7 @@ pub fn evaluate_rules(
             .filter_map(|id| checked.program.rules.get(id.0 as usize))
             .filter_map(|rule| prepare_rule(env, rule))
             .collect();
-        seminaive::eval_stratum(stratum, &rules, &mut model, env, limits)?;
+        seminaive::eval_stratum(stratum, &rules, &mut model, prepared, env, limits)?;
     }
     Ok(model)
 }
@@ -196,7 +175,7 @@ pub fn member_values(
 /// The answers to an atom: rows of its relation matching its constants and
 /// repeated variables, sorted for output.
 pub fn answers(model: &Model, atom: &Atom) -> Vec<Row> {
-    let rows = model.relations.get(atom.rel.0 as usize).map_or(&[][..], Vec::as_slice);
+    let rows = model.relations.get(atom.rel.0 as usize).map_or(&[][..], |r| r.as_slice());
     rows.iter().filter(|row| matches(atom, row)).cloned().collect()
 }
 

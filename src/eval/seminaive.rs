@@ -1,13 +1,16 @@
 //! Semi-naive evaluation of one stratum on datafrog.
 //!
 //! Each rule becomes a pipeline over datafrog `Variable`s: it starts from the
-//! single empty binding, joins one positive atom at a time (`from_join`, keyed
-//! by the variables already bound), filters by conditions as soon as their
-//! variables are bound, and removes bindings with `from_antijoin` for every
-//! `not` atom (a relation of an earlier stratum, so complete). datafrog
-//! tracks which tuples are new in each round, so every join only combines new
-//! tuples with old ones: the semi-naive discipline, to a fixpoint.
+//! single empty binding and adds one positive atom at a time. An atom of this
+//! stratum's own relations is a `from_join` (keyed by the variables already
+//! bound), so datafrog combines only new tuples with old ones: the semi-naive
+//! discipline. An atom of a relation that is already complete (a base relation
+//! or an earlier stratum's) is a lookup of each new binding in an index, with
+//! no copy of the relation. Conditions filter as soon as their variables are
+//! bound; a `not` atom (always of a complete relation) removes the bindings
+//! found in its index. Rounds repeat to a fixpoint.
 
+use super::base::{Index, Prepared, consistent, pick};
 use super::functions::Env;
 use super::{EvalError, Limits, Model, Row, condition, member_values};
 use crate::analyze::{Stratum, expr_vars};
@@ -15,8 +18,10 @@ use crate::lower::builtins;
 use crate::lower::ir::{Atom, Expr, Literal, RelId, Rule, Term, Value, VarId};
 use datafrog::{Iteration, Relation, Variable};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// One operation of a rule's pipeline, from the bindings so far to the next.
+#[expect(clippy::large_enum_variant, reason = "a few steps per rule, built once per evaluation")]
 enum Step {
     /// Join with a positive atom (or `Domain(X)`, an atom of `$adom`).
     Join {
@@ -33,14 +38,20 @@ enum Step {
         left: Variable<(Row, Row)>,
         right: Variable<(Row, Row)>,
     },
+    /// Join with a complete relation: look each new binding up in its index.
+    Lookup {
+        /// Positions in the binding row of the variables the atom shares.
+        key_from_row: Vec<usize>,
+        index: Arc<Index>,
+    },
     /// Keep bindings for which a condition holds.
     Filter(Expr),
     /// Remove bindings that match a `not` atom.
     Anti {
         /// Positions in the binding row of the atom's (non-anonymous) variables.
         key_from_row: Vec<usize>,
-        relation: Relation<Row>,
-        keyed: Variable<(Row, Row)>,
+        /// The negated relation's tuples, keyed by those variables.
+        index: Arc<Index>,
     },
     /// `X in [..]`: bind `X` to each item (or check it, when `X` is bound).
     Member { position: Option<usize>, items: Vec<Expr> },
@@ -60,6 +71,7 @@ pub fn eval_stratum(
     stratum: &Stratum,
     rules: &[Rule],
     model: &mut Model,
+    prepared: &Prepared,
     env: &Env,
     limits: Limits,
 ) -> Result<(), EvalError> {
@@ -70,7 +82,7 @@ pub fn eval_stratum(
             .entry(rel)
             .or_insert_with(|| {
                 let variable = iteration.variable::<Row>("relation");
-                variable.extend(model.relations.get(rel.0 as usize).into_iter().flatten().cloned());
+                variable.extend(model.relations.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter()).cloned());
                 variable
             })
             .clone()
@@ -80,11 +92,11 @@ pub fn eval_stratum(
     }
     let mut pipelines = Vec::new();
     for rule in rules {
-        pipelines.push(compile(rule, &mut iteration, model, &mut source));
+        pipelines.push(compile(rule, stratum, &mut iteration, model, prepared, &mut source));
     }
     let heads: Vec<Variable<Row>> = pipelines.iter().map(|p| source(p.rule.head.rel, &mut iteration, model)).collect();
     let mut errors = std::mem::take(&mut model.errors);
-    let budget = limits.max_tuples.saturating_sub(model.relations.iter().map(Vec::len).sum());
+    let budget = limits.max_tuples.saturating_sub(model.relations.iter().map(|r| r.len()).sum());
     while iteration.changed() {
         for (pipeline, head) in pipelines.iter().zip(&heads) {
             run(pipeline, head, env, &mut errors);
@@ -104,7 +116,7 @@ pub fn eval_stratum(
         if let Some(variable) = sources.remove(rel)
             && let Some(slot) = model.relations.get_mut(rel.0 as usize)
         {
-            *slot = variable.complete().elements;
+            *slot = Arc::new(variable.complete().elements);
         }
     }
     Ok(())
@@ -115,10 +127,14 @@ pub fn eval_stratum(
 /// joins last.
 fn compile<'r>(
     rule: &'r Rule,
+    stratum: &Stratum,
     iteration: &mut Iteration,
     model: &Model,
+    prepared: &Prepared,
     source: &mut dyn FnMut(RelId, &mut Iteration, &Model) -> Variable<Row>,
 ) -> Pipeline<'r> {
+    let empty = Arc::default();
+    let rows_of = |rel: RelId| model.relations.get(rel.0 as usize).unwrap_or(&empty);
     let mut order: Vec<VarId> = Vec::new();
     let mut steps = Vec::new();
     let start = iteration.variable::<Row>("start");
@@ -152,13 +168,10 @@ fn compile<'r>(
                     Literal::Neg(a) => {
                         let named = atom_vars(a, rule);
                         let key_from_row = named.iter().filter_map(|v| position(&order, *v)).collect();
-                        let rows = model.relations.get(a.rel.0 as usize).map_or(&[][..], Vec::as_slice);
-                        let projected = rows.iter().filter_map(|row| project(a, &named, row)).collect::<Vec<_>>();
-                        Step::Anti {
-                            key_from_row,
-                            relation: Relation::from_vec(projected),
-                            keyed: iteration.variable("anti"),
-                        }
+                        let key_from_atom: Vec<usize> =
+                            named.iter().filter_map(|v| a.args.iter().position(|t| t == &Term::Var(*v))).collect();
+                        let index = prepared.index(a.rel, rows_of(a.rel), &a.args, &key_from_atom, &[]);
+                        Step::Anti { key_from_row, index }
                     }
                     Literal::Member(v, items) => {
                         let at = position(&order, *v);
@@ -210,16 +223,21 @@ fn compile<'r>(
             }
         }
         order.extend(fresh);
-        let right = iteration.variable("right");
-        steps.push(Step::Join {
-            source: source(atom.rel, iteration, model),
-            args: atom.args,
-            key_from_row,
-            key_from_atom,
-            new_from_atom,
-            left: iteration.variable("left"),
-            right,
-        });
+        if stratum.relations.contains(&atom.rel) {
+            let right = iteration.variable("right");
+            steps.push(Step::Join {
+                source: source(atom.rel, iteration, model),
+                args: atom.args,
+                key_from_row,
+                key_from_atom,
+                new_from_atom,
+                left: iteration.variable("left"),
+                right,
+            });
+        } else {
+            let index = prepared.index(atom.rel, rows_of(atom.rel), &atom.args, &key_from_atom, &new_from_atom);
+            steps.push(Step::Lookup { key_from_row, index });
+        }
         stages.push(iteration.variable("stage"));
     }
     Pipeline { rule, steps, stages, order }
@@ -265,9 +283,27 @@ fn run(
                     .collect();
                 output.insert(Relation::from_vec(results));
             }
-            Step::Anti { key_from_row, relation, keyed } => {
-                keyed.from_map(input, |row| (pick(row, key_from_row), row.clone()));
-                output.from_antijoin(keyed, relation, |_, row| row.clone());
+            Step::Lookup { key_from_row, index } => {
+                // bindings(order ++ new) :- bindings(order), rel(args), with rel complete.
+                let mut results = Vec::new();
+                for row in input.recent.borrow().iter() {
+                    for values in index.get(&pick(row, key_from_row)).into_iter().flatten() {
+                        let mut extended = row.clone();
+                        extended.extend_from_slice(values);
+                        results.push(extended);
+                    }
+                }
+                output.insert(Relation::from_vec(results));
+            }
+            Step::Anti { key_from_row, index } => {
+                let results: Vec<Row> = input
+                    .recent
+                    .borrow()
+                    .iter()
+                    .filter(|row| !index.contains_key(&pick(row, key_from_row)))
+                    .cloned()
+                    .collect();
+                output.insert(Relation::from_vec(results));
             }
             Step::Member { position, items } => {
                 let mut results = Vec::new();
@@ -306,22 +342,6 @@ fn run(
     }
 }
 
-/// Whether a tuple agrees with an atom's constants and repeated variables.
-fn consistent(args: &[Term], row: &[Value]) -> bool {
-    args.iter().enumerate().all(|(i, term)| match term {
-        Term::Const(c) => row.get(i) == Some(c),
-        Term::Var(v) => {
-            let first = args.iter().position(|t| t == &Term::Var(*v));
-            first.is_none_or(|f| row.get(f) == row.get(i))
-        }
-        Term::Now | Term::Ctx(_) => false,
-    })
-}
-
-fn pick(row: &[Value], positions: &[usize]) -> Row {
-    positions.iter().filter_map(|p| row.get(*p).copied()).collect()
-}
-
 fn lookup(order: &[VarId], row: &[Value], v: VarId) -> Option<Value> {
     order.iter().position(|w| *w == v).and_then(|p| row.get(p).copied())
 }
@@ -349,13 +369,4 @@ fn atom_vars(a: &Atom, rule: &Rule) -> Vec<VarId> {
 /// Whether a positive atom still pending will bind `v`.
 fn bound_by_atom(v: VarId, pending: &[&Literal]) -> bool {
     pending.iter().any(|l| matches!(l, Literal::Pos(a) if a.args.contains(&Term::Var(v))))
-}
-
-/// A tuple of a negated relation projected onto the atom's named variables,
-/// when it matches the atom's constants and repeated variables.
-fn project(a: &Atom, named: &[VarId], row: &[Value]) -> Option<Row> {
-    if !consistent(&a.args, row) {
-        return None;
-    }
-    named.iter().map(|v| a.args.iter().position(|t| t == &Term::Var(*v)).and_then(|p| row.get(p).copied())).collect()
 }

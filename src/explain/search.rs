@@ -121,7 +121,7 @@ impl Explainer<'_> {
 
     /// The rows of a relation in the model.
     pub(super) fn rows(&self, rel: crate::lower::ir::RelId) -> &[Row] {
-        self.model.relations.get(rel.0 as usize).map_or(&[][..], Vec::as_slice)
+        self.model.relations.get(rel.0 as usize).map_or(&[][..], |r| r.as_slice())
     }
 
     /// `b` extended by every row of the atom's relation that matches it.

@@ -22,7 +22,7 @@ type Binding = BTreeMap<VarId, Value>;
 pub fn evaluate(checked: &Checked, env: &Env, additions: &Additions) -> Vec<BTreeSet<Row>> {
     let program = &checked.program;
     let mut relations: Vec<BTreeSet<Row>> =
-        eval::base_relations(program, additions).into_iter().map(|rows| rows.into_iter().collect()).collect();
+        eval::base_relations(program, additions).into_iter().map(|rows| rows.iter().cloned().collect()).collect();
     let mut errors = BTreeSet::new();
     for stratum in &checked.strata {
         let rules: Vec<Rule> = stratum
