@@ -106,8 +106,7 @@ pub struct Engine {
     /// The base relations and their index cache, shared by every check.
     prepared: Arc<eval::Prepared>,
     /// Demand-transformed programs by queried relation and binding pattern.
-    demands:
-        Arc<std::sync::Mutex<std::collections::HashMap<(ir::RelId, Vec<bool>), Option<Arc<analyze::demand::Demand>>>>>,
+    demands: Arc<std::sync::Mutex<DemandCache>>,
     /// Base facts taken away by live updates (see [`crate::live`]).
     removed: Arc<std::collections::BTreeSet<(ir::RelId, Vec<Value>)>>,
 }
