@@ -45,6 +45,7 @@ pub mod explain;
 pub mod live;
 pub mod lower;
 pub mod repl;
+pub mod server;
 pub mod syntax;
 pub mod time;
 

@@ -62,6 +62,18 @@ enum Command {
         /// Files or directories to load.
         files: Vec<PathBuf>,
     },
+    /// Serve decisions over HTTP (JSON): /v1/check, /v1/query, /v1/explain, /v1/facts, /v1/reload, /healthz, /metrics.
+    Serve {
+        /// Files or directories.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The address to listen on (loopback unless told otherwise).
+        #[arg(long, default_value = "127.0.0.1:8181")]
+        addr: String,
+        /// Reload when a file changes (a broken change keeps the running program).
+        #[arg(long)]
+        watch: bool,
+    },
     /// Run every `test` block.
     Test {
         /// Files or directories.
@@ -77,6 +89,13 @@ fn main() -> ExitCode {
         Command::Query { files, query, at, ctx, json } => run_query(&files, &query, at.as_deref(), &ctx, json),
         Command::Explain { files, query, at, ctx, json } => explain(&files, &query, at.as_deref(), &ctx, json),
         Command::Test { files } => test(&files),
+        Command::Serve { files, addr, watch } => match warden::server::run(files, &addr, watch) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprint!("{e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Repl { files } => match warden::repl::helper::run(files) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
