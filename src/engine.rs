@@ -155,6 +155,12 @@ impl Engine {
         })
     }
 
+    /// Warnings about the program (unused roles, dead rules, shadowed allows,
+    /// expired assignments at `at`, single-use variables, ...).
+    pub fn lints(&self, at: i64) -> Vec<Diagnostic> {
+        analyze::lints::lints(&self.checked, at)
+    }
+
     /// Registers the implementation of an `extern fn`.
     pub fn register_extern(&mut self, name: &str, f: ExternFn) {
         self.externs.register(name, f);

@@ -20,6 +20,12 @@ enum Command {
         /// Files or directories.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The time lints compare `until` bounds with (RFC 3339); the wall clock when absent.
+        #[arg(long)]
+        at: Option<String>,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Answer a query atom, e.g. `allowed(alice, write, page:7)`.
     Query {
@@ -85,7 +91,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { files } => check(&files),
+        Command::Check { files, at, deny_warnings } => check(&files, at.as_deref(), deny_warnings),
         Command::Query { files, query, at, ctx, json } => run_query(&files, &query, at.as_deref(), &ctx, json),
         Command::Explain { files, query, at, ctx, json } => explain(&files, &query, at.as_deref(), &ctx, json),
         Command::Test { files } => test(&files),
@@ -119,17 +125,36 @@ fn load(files: &[PathBuf]) -> Result<Engine, ExitCode> {
     })
 }
 
-fn check(files: &[PathBuf]) -> ExitCode {
-    match load(files) {
-        Ok(engine) => {
-            let program = engine.program();
-            let files = engine.sources().files().count();
-            println!("ok: {files} file{} checked, no errors", if files == 1 { "" } else { "s" });
-            let _ = program;
-            ExitCode::SUCCESS
+fn check(files: &[PathBuf], at: Option<&str>, deny_warnings: bool) -> ExitCode {
+    let at = match at.map(warden::time::parse_timestamp) {
+        Some(Err(e)) => {
+            eprintln!("error: invalid --at: {e}");
+            return ExitCode::from(1);
         }
-        Err(code) => code,
+        Some(Ok(t)) => t,
+        None => warden::time::now(),
+    };
+    let engine = match load(files) {
+        Ok(engine) => engine,
+        Err(code) => return code,
+    };
+    let warnings = engine.lints(at);
+    if !warnings.is_empty() {
+        eprint!("{}", warden::diagnostics::render(&warnings, engine.sources(), colour()));
     }
+    let files = engine.sources().files().count();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if deny_warnings && !warnings.is_empty() {
+        eprintln!("{} warning{} (denied by --deny-warnings)", warnings.len(), plural(warnings.len()));
+        return ExitCode::from(1);
+    }
+    println!(
+        "ok: {files} file{} checked, no errors, {} warning{}",
+        plural(files),
+        warnings.len(),
+        plural(warnings.len())
+    );
+    ExitCode::SUCCESS
 }
 
 fn run_query(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], json: bool) -> ExitCode {

@@ -6,6 +6,7 @@
 //! module proved.
 
 pub mod demand;
+pub mod lints;
 pub mod strata;
 
 use crate::diagnostics::Diagnostic;

@@ -1,0 +1,309 @@
+//! Lints: warnings about programs that are valid but probably not what was
+//! meant. `warden check` prints them; `--deny-warnings` makes them errors.
+
+use super::Checked;
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::lower::builtins;
+use crate::lower::ir::{Expr, Literal, Origin, Program, RelId, Rule, Term, Value, VarId};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn warning(message: String, span: crate::syntax::span::Span, label: &str) -> Diagnostic {
+    Diagnostic { severity: Severity::Warning, ..Diagnostic::error(message, span, label) }
+}
+
+fn span_of(program: &Program, origin: crate::lower::ir::OriginId) -> Option<crate::syntax::span::Span> {
+    match program.origin(origin) {
+        Some(Origin::Source(span)) => Some(*span),
+        _ => None,
+    }
+}
+
+fn name(program: &Program, v: Value) -> String {
+    match v {
+        Value::Sym(s) => program.symbols.resolve(s).map_or_else(|| "?".into(), |n| n.to_string()),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Every lint of the program, at request time `now` (for expired assignments).
+pub fn lints(checked: &Checked, now: i64) -> Vec<Diagnostic> {
+    let program = &checked.program;
+    let mut out = Vec::new();
+    unused_roles(program, &mut out);
+    ungranted_permissions(program, &mut out);
+    dead_rules(program, &mut out);
+    shadowed_allows(program, &mut out);
+    expired_assignments(program, now, &mut out);
+    single_use_variables(program, &mut out);
+    out.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
+    out
+}
+
+/// A role no one is assigned (in the program or a test) and no role extends.
+fn unused_roles(program: &Program, out: &mut Vec<Diagnostic>) {
+    let test_facts = program.tests.iter().flat_map(|t| t.facts.iter());
+    let assigned: BTreeSet<Value> = program
+        .facts
+        .iter()
+        .chain(test_facts)
+        .filter(|f| f.rel == builtins::ASSIGN)
+        .filter_map(|f| f.tuple.get(1).copied())
+        .collect();
+    let extended: BTreeSet<Value> = program
+        .facts
+        .iter()
+        .filter(|f| f.rel == builtins::ROLE_EXTENDS)
+        .filter_map(|f| f.tuple.get(1).copied())
+        .collect();
+    for fact in program.facts.iter().filter(|f| f.rel == builtins::ROLE) {
+        let Some(role) = fact.tuple.first() else { continue };
+        if !assigned.contains(role) && !extended.contains(role) {
+            if let Some(span) = span_of(program, fact.origin) {
+                let role = name(program, *role);
+                out.push(
+                    warning(format!("role `{role}` is never assigned and no role extends it"), span, "unused role")
+                        .with_help(format!("assign it (`assign USER {role};`) or remove it")),
+                );
+            }
+        }
+    }
+}
+
+/// A permission named in a `grant` or an `allow`/`deny` that no role grants and no test asks about.
+fn ungranted_permissions(program: &Program, out: &mut Vec<Diagnostic>) {
+    let granted_by_roles: BTreeSet<Value> =
+        program.facts.iter().filter(|f| f.rel == builtins::ROLE_PERM).filter_map(|f| f.tuple.get(1).copied()).collect();
+    let mut role_rules: BTreeSet<Value> = BTreeSet::new();
+    for rule in program.rules.iter().filter(|r| r.head.rel == builtins::ROLE_PERM) {
+        if let Some(Term::Const(p)) = rule.head.args.get(1) {
+            role_rules.insert(*p);
+        }
+    }
+    let asked: BTreeSet<Value> = program
+        .tests
+        .iter()
+        .flat_map(|t| t.asserts.iter())
+        .flat_map(|a| a.atom.args.iter())
+        .filter_map(|t| if let Term::Const(v) = t { Some(*v) } else { None })
+        .collect();
+    let mut reported = BTreeSet::new();
+    let mut mentions: Vec<(Value, crate::lower::ir::OriginId)> = Vec::new();
+    for fact in program.facts.iter().filter(|f| f.rel == builtins::GRANT) {
+        if let Some(p) = fact.tuple.get(1) {
+            mentions.push((*p, fact.origin));
+        }
+    }
+    for rule in program.rules.iter().filter(|r| r.head.rel == builtins::PERMITTED || r.head.rel == builtins::DENIED) {
+        if let Some(Term::Const(p)) = rule.head.args.get(1) {
+            mentions.push((*p, rule.origin));
+        }
+    }
+    for (perm, origin) in mentions {
+        if granted_by_roles.contains(&perm)
+            || role_rules.contains(&perm)
+            || asked.contains(&perm)
+            || !reported.insert(perm)
+        {
+            continue;
+        }
+        if let Some(span) = span_of(program, origin) {
+            let perm = name(program, perm);
+            out.push(
+                warning(
+                    format!("no role grants `{perm}` and no test asks about it"),
+                    span,
+                    "permission used here only",
+                )
+                .with_help("check the spelling, or add it to a role or a test"),
+            );
+        }
+    }
+}
+
+/// Relations that can hold a tuple: base facts, or a rule whose positive
+/// body relations all can.
+fn possibly_nonempty(program: &Program) -> BTreeSet<RelId> {
+    let mut live: BTreeSet<RelId> = program.facts.iter().map(|f| f.rel).collect();
+    live.insert(builtins::ADOM);
+    loop {
+        let before = live.len();
+        for rule in &program.rules {
+            let all = rule.body.iter().all(|l| match l {
+                Literal::Pos(a) => live.contains(&a.rel),
+                _ => true,
+            });
+            if all {
+                live.insert(rule.head.rel);
+            }
+        }
+        if live.len() == before {
+            return live;
+        }
+    }
+}
+
+/// A user rule that can never fire: a positive body relation is always empty
+/// outside tests.
+fn dead_rules(program: &Program, out: &mut Vec<Diagnostic>) {
+    let live = possibly_nonempty(program);
+    for rule in &program.rules {
+        let Some(span) = span_of(program, rule.origin) else { continue };
+        let dead = rule.body.iter().zip(&rule.body_spans).find_map(|(l, s)| match l {
+            Literal::Pos(a) if !live.contains(&a.rel) => Some((a.rel, *s)),
+            _ => None,
+        });
+        if let Some((rel, literal_span)) = dead {
+            let rel_name = program.relation_name(rel);
+            out.push(
+                warning(
+                    format!("this rule can never fire: `{rel_name}` is always empty (outside tests)"),
+                    literal_span.unwrap_or(span),
+                    "always empty",
+                )
+                .with_help(format!("add facts or rules for `{rel_name}`, or remove the rule")),
+            );
+        }
+    }
+}
+
+/// The body of a rule without its active-domain literals, as text keys.
+fn conditions(rule: &Rule) -> BTreeSet<String> {
+    rule.body.iter().filter(|l| !matches!(l, Literal::Domain(_))).map(|l| format!("{}", LiteralKey(l, rule))).collect()
+}
+
+struct LiteralKey<'a>(&'a Literal, &'a Rule);
+
+impl std::fmt::Display for LiteralKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Variables by name, so two rules' literals compare by how they read.
+        let named = |v: &VarId| self.1.var_names.get(v.0 as usize).cloned().unwrap_or_default();
+        let text = format!("{:?}", self.0);
+        let mut out = text;
+        for (i, n) in self.1.var_names.iter().enumerate().rev() {
+            out = out.replace(
+                &format!("Var(VarId({i}))"),
+                &format!("Var({})", if n == "_" { format!("_{i}") } else { named(&VarId(i as u32)) }),
+            );
+        }
+        f.write_str(&out)
+    }
+}
+
+/// An `allow` that a `deny` fully shadows: the deny's head covers it and its
+/// conditions are a subset of the allow's.
+fn shadowed_allows(program: &Program, out: &mut Vec<Diagnostic>) {
+    let denies: Vec<&Rule> = program.rules.iter().filter(|r| r.head.rel == builtins::DENIED).collect();
+    for allow in program.rules.iter().filter(|r| r.head.rel == builtins::PERMITTED) {
+        let Some(span) = span_of(program, allow.origin) else { continue };
+        let allow_conditions = conditions(allow);
+        for deny in &denies {
+            let covers = deny.head.args.iter().zip(&allow.head.args).all(|(d, a)| match (d, a) {
+                (Term::Var(_), _) => true,
+                (Term::Const(x), Term::Const(y)) => x == y,
+                _ => false,
+            });
+            let head_vars_renamed = deny.head.args.iter().zip(&allow.head.args).all(|(d, a)| match (d, a) {
+                (Term::Var(dv), Term::Var(av)) => {
+                    deny.var_names.get(dv.0 as usize) == allow.var_names.get(av.0 as usize)
+                }
+                _ => true,
+            });
+            if covers && head_vars_renamed && conditions(deny).is_subset(&allow_conditions) {
+                let mut d =
+                    warning("this `allow` never takes effect: a `deny` always overrides it".into(), span, "shadowed");
+                if let Some(deny_span) = span_of(program, deny.origin) {
+                    d = d.with_note(deny_span, "this deny covers every case the allow grants");
+                }
+                out.push(d);
+                break;
+            }
+        }
+    }
+}
+
+/// An `assign ... until` already in the past at `now`.
+fn expired_assignments(program: &Program, now: i64, out: &mut Vec<Diagnostic>) {
+    for fact in program.facts.iter().filter(|f| f.rel == builtins::ASSIGN || f.rel == builtins::GRANT) {
+        if let Some(Value::Time(until)) = fact.tuple.get(4) {
+            if *until <= now {
+                if let Some(span) = span_of(program, fact.origin) {
+                    let kind = if fact.rel == builtins::ASSIGN { "assignment" } else { "grant" };
+                    out.push(
+                        warning(
+                            format!("this {kind} expired at {}", crate::time::format_timestamp(*until)),
+                            span,
+                            "already expired",
+                        )
+                        .with_help("remove it, or check the `until` date"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A variable that occurs once in a user rule's body (head variables of
+/// `allow`/`deny` rules mean "any" and are exempt): likely a typo; `_` silences it.
+fn single_use_variables(program: &Program, out: &mut Vec<Diagnostic>) {
+    for rule in &program.rules {
+        if rule.var_spans.is_empty() || span_of(program, rule.origin).is_none() {
+            continue;
+        }
+        let mut counts: BTreeMap<VarId, usize> = BTreeMap::new();
+        let count_terms = |args: &[Term], counts: &mut BTreeMap<VarId, usize>| {
+            for t in args {
+                if let Term::Var(v) = t {
+                    *counts.entry(*v).or_default() += 1;
+                }
+            }
+        };
+        count_terms(&rule.head.args, &mut counts);
+        for literal in &rule.body {
+            match literal {
+                Literal::Pos(a) | Literal::Neg(a) => count_terms(&a.args, &mut counts),
+                Literal::Cond(e) => count_expr(e, &mut counts),
+                Literal::Member(v, items) => {
+                    *counts.entry(*v).or_default() += 1;
+                    items.iter().for_each(|i| count_expr(i, &mut counts));
+                }
+                Literal::Domain(_) => {}
+            }
+        }
+        let access = rule.head.rel == builtins::PERMITTED || rule.head.rel == builtins::DENIED;
+        let head_vars: BTreeSet<VarId> =
+            rule.head.args.iter().filter_map(|t| if let Term::Var(v) = t { Some(*v) } else { None }).collect();
+        for (v, n) in counts {
+            let var_name = rule.var_names.get(v.0 as usize).map_or("_", String::as_str);
+            if n != 1 || var_name.starts_with('_') || (access && head_vars.contains(&v)) {
+                continue;
+            }
+            if let Some(span) = rule.var_spans.get(v.0 as usize) {
+                out.push(
+                    warning(format!("variable `{var_name}` is used only once"), *span, "used once")
+                        .with_help("a typo? if it is meant to match anything, write `_`"),
+                );
+            }
+        }
+    }
+}
+
+/// Counts every occurrence of a variable in an expression.
+fn count_expr(e: &Expr, counts: &mut BTreeMap<VarId, usize>) {
+    fn walk(e: &Expr, counts: &mut BTreeMap<VarId, usize>) {
+        match e {
+            Expr::Term(Term::Var(v)) => *counts.entry(*v).or_default() += 1,
+            Expr::Call(_, args) => args.iter().for_each(|a| walk(a, counts)),
+            Expr::Not(a) => walk(a, counts),
+            Expr::Binary(_, a, b) => {
+                walk(a, counts);
+                walk(b, counts);
+            }
+            Expr::InList(x, items) => {
+                walk(x, counts);
+                items.iter().for_each(|i| walk(i, counts));
+            }
+            Expr::Term(_) | Expr::Param(_) => {}
+        }
+    }
+    walk(e, counts);
+}

@@ -1,0 +1,96 @@
+//! `warden check` lints: each with a case that warns and one that does not.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use warden::Engine;
+
+const NOW: &str = "2026-11-23T10:00:00Z";
+
+/// The lint messages of a program, with their lines.
+fn lints(source: &str) -> Vec<(usize, String)> {
+    let engine = Engine::from_source("p.warden", source).unwrap_or_else(|e| panic!("{}", e.render(false)));
+    engine
+        .lints(warden::time::parse_timestamp(NOW).unwrap())
+        .into_iter()
+        .map(|d| (engine.sources().location(d.span.unwrap()).line, d.message))
+        .collect()
+}
+
+fn assert_lint(source: &str, line: usize, needle: &str) {
+    let found = lints(source);
+    assert!(
+        found.iter().any(|(l, m)| *l == line && m.contains(needle)),
+        "expected `{needle}` on line {line}, got {found:?}"
+    );
+}
+
+fn assert_quiet(source: &str, needle: &str) {
+    let found = lints(source);
+    assert!(!found.iter().any(|(_, m)| m.contains(needle)), "unexpected `{needle}`: {found:?}");
+}
+
+#[test]
+fn unused_role() {
+    assert_lint("role viewer { read; }\nrole ghost { read; }\nassign a viewer;\n", 2, "role `ghost` is never assigned");
+    assert_quiet("role viewer { read; }\nrole editor extends viewer { write; }\nassign a editor;\n", "never assigned");
+}
+
+#[test]
+fn permission_no_role_grants() {
+    assert_lint("role viewer { read; }\nassign a viewer;\ngrant b raed on page:1;\n", 3, "no role grants `raed`");
+    assert_quiet("role viewer { read; }\nassign a viewer;\ngrant b read on page:1;\n", "no role grants");
+}
+
+#[test]
+fn rule_that_cannot_fire() {
+    let source = "role r { x; }\nassign a r;\nq(a);\np(X) :- q(X), only_in_tests(X);\ntest \"t\" { only_in_tests(a); assert p(a); }\n";
+    assert_lint(source, 4, "can never fire: `only_in_tests` is always empty");
+    assert_quiet("role r { x; }\nassign a r;\nq(a);\np(X) :- q(X);\n", "can never fire");
+}
+
+#[test]
+fn allow_shadowed_by_deny() {
+    let source =
+        "role r { x; }\nassign a r;\nowner(a, b);\nallow U edit on O if owner(U, O);\ndeny U P on O if owner(U, O);\n";
+    assert_lint(source, 4, "never takes effect");
+    let partial = "role r { x; }\nassign a r;\nowner(a, b);\nlocked(b);\nallow U edit on O if owner(U, O);\ndeny U P on O if locked(O);\n";
+    assert_quiet(partial, "never takes effect");
+}
+
+#[test]
+fn expired_assignment() {
+    assert_lint("role r { x; }\nassign a r until 2026-01-01T00:00:00Z;\n", 2, "expired at 2026-01-01T00:00:00Z");
+    assert_quiet("role r { x; }\nassign a r until 2027-01-01T00:00:00Z;\n", "expired");
+}
+
+#[test]
+fn single_use_variable() {
+    assert_lint(
+        "role r { x; }\nassign a r;\nowner(a, b);\np(U) :- owner(U, Obj);\n",
+        4,
+        "variable `Obj` is used only once",
+    );
+    assert_quiet("role r { x; }\nassign a r;\nowner(a, b);\np(U) :- owner(U, _);\n", "used only once");
+    assert_quiet("role r { x; }\nassign a r;\ndeny U P on O if ctx.ip == \"0.0.0.0\";\n", "used only once");
+}
+
+#[test]
+fn shipped_policies_are_lint_free() {
+    let engine = Engine::from_paths(&["policies".into()]).unwrap();
+    let warnings = engine.lints(warden::time::parse_timestamp(NOW).unwrap());
+    assert!(warnings.is_empty(), "{}", warden::diagnostics::render(&warnings, engine.sources(), false));
+}
+
+#[test]
+fn deny_warnings_makes_check_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.warden");
+    std::fs::write(&file, "role viewer { read; }\nrole ghost { read; }\nassign a viewer;\n").unwrap();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_warden")).arg("check").arg(&file).args(extra).output().unwrap()
+    };
+    let plain = run(&[]);
+    assert!(plain.status.success());
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("warning: role `ghost` is never assigned"));
+    assert_eq!(run(&["--deny-warnings"]).status.code(), Some(1));
+}
