@@ -57,14 +57,15 @@ fn unused_roles(program: &Program, out: &mut Vec<Diagnostic>) {
         .collect();
     for fact in program.facts.iter().filter(|f| f.rel == builtins::ROLE) {
         let Some(role) = fact.tuple.first() else { continue };
-        if !assigned.contains(role) && !extended.contains(role) {
-            if let Some(span) = span_of(program, fact.origin) {
-                let role = name(program, *role);
-                out.push(
-                    warning(format!("role `{role}` is never assigned and no role extends it"), span, "unused role")
-                        .with_help(format!("assign it (`assign USER {role};`) or remove it")),
-                );
-            }
+        if !assigned.contains(role)
+            && !extended.contains(role)
+            && let Some(span) = span_of(program, fact.origin)
+        {
+            let role = name(program, *role);
+            out.push(
+                warning(format!("role `{role}` is never assigned and no role extends it"), span, "unused role")
+                    .with_help(format!("assign it (`assign USER {role};`) or remove it")),
+            );
         }
     }
 }
@@ -224,20 +225,19 @@ fn shadowed_allows(program: &Program, out: &mut Vec<Diagnostic>) {
 /// An `assign ... until` already in the past at `now`.
 fn expired_assignments(program: &Program, now: i64, out: &mut Vec<Diagnostic>) {
     for fact in program.facts.iter().filter(|f| f.rel == builtins::ASSIGN || f.rel == builtins::GRANT) {
-        if let Some(Value::Time(until)) = fact.tuple.get(4) {
-            if *until <= now {
-                if let Some(span) = span_of(program, fact.origin) {
-                    let kind = if fact.rel == builtins::ASSIGN { "assignment" } else { "grant" };
-                    out.push(
-                        warning(
-                            format!("this {kind} expired at {}", crate::time::format_timestamp(*until)),
-                            span,
-                            "already expired",
-                        )
-                        .with_help("remove it, or check the `until` date"),
-                    );
-                }
-            }
+        if let Some(Value::Time(until)) = fact.tuple.get(4)
+            && *until <= now
+            && let Some(span) = span_of(program, fact.origin)
+        {
+            let kind = if fact.rel == builtins::ASSIGN { "assignment" } else { "grant" };
+            out.push(
+                warning(
+                    format!("this {kind} expired at {}", crate::time::format_timestamp(*until)),
+                    span,
+                    "already expired",
+                )
+                .with_help("remove it, or check the `until` date"),
+            );
         }
     }
 }
