@@ -355,6 +355,19 @@ impl Engine {
         roles
     }
 
+    /// Where a rule or fact comes from (`file:line:col`) and its text (empty
+    /// for data items, which are shown by what they say).
+    pub fn locate(&self, origin: ir::OriginId) -> Option<(String, String)> {
+        match self.checked.program.origin(origin) {
+            Some(Origin::Source(span)) => {
+                let is_data = self.sources.get(span.file).is_some_and(|f| syntax::is_data_file(&f.name));
+                let text = if is_data { String::new() } else { self.sources.snippet(*span).to_string() };
+                Some((self.sources.location(*span).to_string(), text))
+            }
+            _ => None,
+        }
+    }
+
     /// Explains a query: a proof per answer, or why it has none.
     pub fn explain(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
         let mut query_sources = SourceMap::new();
@@ -389,15 +402,7 @@ impl Engine {
             }
         };
         explanation.errors = self.render_errors(&model);
-        let locate = |origin: ir::OriginId| match program.origin(origin) {
-            Some(Origin::Source(span)) => {
-                let is_data = self.sources.get(span.file).is_some_and(|f| syntax::is_data_file(&f.name));
-                // Data items are shown by what they say; policy statements by their text.
-                let text = if is_data { String::new() } else { self.sources.snippet(*span).to_string() };
-                Some((self.sources.location(*span).to_string(), text))
-            }
-            _ => None,
-        };
+        let locate = |origin: ir::OriginId| self.locate(origin);
         let explainer = Explainer::new(&self.checked, &env, &additions, &model, &locate);
         let rows = eval::answers(&model, &atom);
         let ground = names.iter().all(|n| n == "_") && atom.args.iter().all(|t| matches!(t, ir::Term::Const(_)));

@@ -39,6 +39,7 @@
 
 pub mod analyze;
 pub mod diagnostics;
+pub mod diff;
 pub mod engine;
 pub mod eval;
 pub mod explain;

@@ -80,6 +80,21 @@ enum Command {
         #[arg(long)]
         watch: bool,
     },
+    /// Compare the decisions of two programs: `warden diff OLD... -- NEW...` (exit 3 when they differ).
+    Diff {
+        /// The old program's files or directories.
+        #[arg(required = true)]
+        old: Vec<PathBuf>,
+        /// The new program's files or directories (after `--`).
+        #[arg(last = true, required = true)]
+        new: Vec<PathBuf>,
+        /// The request time (RFC 3339); the wall clock when absent.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run every `test` block.
     Test {
         /// Files or directories.
@@ -95,6 +110,19 @@ fn main() -> ExitCode {
         Command::Query { files, query, at, ctx, json } => run_query(&files, &query, at.as_deref(), &ctx, json),
         Command::Explain { files, query, at, ctx, json } => explain(&files, &query, at.as_deref(), &ctx, json),
         Command::Test { files } => test(&files),
+        Command::Diff { old, new, at, json } => {
+            // Options may also follow the new files (`-- NEW... --at TS --json`).
+            let (mut at, mut json, mut files) = (at, json, Vec::new());
+            let mut rest = new.into_iter();
+            while let Some(arg) = rest.next() {
+                match arg.to_str() {
+                    Some("--json") => json = true,
+                    Some("--at") => at = rest.next().map(|t| t.to_string_lossy().into_owned()),
+                    _ => files.push(arg),
+                }
+            }
+            diff(&old, &files, at.as_deref(), json)
+        }
         Command::Serve { files, addr, watch } => match warden::server::run(files, &addr, watch) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -262,6 +290,40 @@ fn explain(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], jso
         }
     }
     ExitCode::SUCCESS
+}
+
+fn diff(old: &[PathBuf], new: &[PathBuf], at: Option<&str>, json: bool) -> ExitCode {
+    let at = match at.map(warden::time::parse_timestamp) {
+        Some(Err(e)) => {
+            eprintln!("error: invalid --at: {e}");
+            return ExitCode::from(1);
+        }
+        Some(Ok(t)) => t,
+        None => warden::time::now(),
+    };
+    let (old, new) = match (load(old), load(new)) {
+        (Ok(old), Ok(new)) => (old, new),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let report = match warden::diff::diff(&old, &new, at) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        print!("{}", report.to_text());
+    }
+    if report.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) }
 }
 
 fn is_ctx_key(key: &str) -> bool {
