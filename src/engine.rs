@@ -370,6 +370,16 @@ impl Engine {
 
     /// Explains a query: a proof per answer, or why it has none.
     pub fn explain(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
+        self.explain_with(query, options, true)
+    }
+
+    /// Like [`Engine::explain`], but only the proofs and why-not: no revoke
+    /// sets, repairs or time search (which re-evaluate the program).
+    pub fn explain_proofs(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
+        self.explain_with(query, options, false)
+    }
+
+    fn explain_with(&self, query: &str, options: &RequestOptions, what_if: bool) -> Result<Explanation, LoadError> {
         let mut query_sources = SourceMap::new();
         let file = query_sources.add("<query>", query);
         let parsed = syntax::parser::parse_query(file, query)
@@ -409,7 +419,7 @@ impl Engine {
         explanation.holds = !rows.is_empty();
         for row in rows.iter().take(MAX_EXPLAINED_ANSWERS) {
             let Some(proof) = explainer.prove(atom.rel, row) else { continue };
-            let (revoke, changes) = if ground {
+            let (revoke, changes) = if ground && what_if {
                 (explainer.revocations(atom.rel, row), explainer.next_change(atom.rel, row).map(time_change))
             } else {
                 (Vec::new(), None)
@@ -421,7 +431,7 @@ impl Engine {
             let target: Vec<Option<Value>> =
                 atom.args.iter().map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect();
             let mut why_not = WhyNot { attempts: explainer.why_not(atom.rel, &target, 3), ..WhyNot::default() };
-            if ground && atom.rel == builtins::ALLOWED {
+            if ground && what_if && atom.rel == builtins::ALLOWED {
                 let row: Vec<Value> = target.iter().flatten().copied().collect();
                 why_not.notes = explainer.allowed_notes(&row);
                 if explainer.holds(builtins::DENIED, &row) {

@@ -44,6 +44,15 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// One proof line per answer.
+        #[arg(long)]
+        why: bool,
+        /// At most this many answers (the rest: resume with `--after`).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Start after this answer (a cursor printed by a previous `--limit`).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// Explain why a query holds (a proof per answer) or why not.
     Explain {
@@ -107,7 +116,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files, at, deny_warnings } => check(&files, at.as_deref(), deny_warnings),
-        Command::Query { files, query, at, ctx, json } => run_query(&files, &query, at.as_deref(), &ctx, json),
+        Command::Query { files, query, at, ctx, json, why, limit, after } => {
+            let listing = Listing { why, limit, after };
+            run_query(&files, &query, at.as_deref(), &ctx, json, &listing)
+        }
         Command::Explain { files, query, at, ctx, json } => explain(&files, &query, at.as_deref(), &ctx, json),
         Command::Test { files } => test(&files),
         Command::Diff { old, new, at, json } => {
@@ -185,7 +197,21 @@ fn check(files: &[PathBuf], at: Option<&str>, deny_warnings: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run_query(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], json: bool) -> ExitCode {
+/// How `query` lists answers: with reasons, paginated.
+struct Listing {
+    why: bool,
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+fn run_query(
+    files: &[PathBuf],
+    query: &str,
+    at: Option<&str>,
+    ctx: &[String],
+    json: bool,
+    listing: &Listing,
+) -> ExitCode {
     let options = match request_options(at, ctx) {
         Ok(options) => options,
         Err(code) => return code,
@@ -204,19 +230,37 @@ fn run_query(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], j
     for error in &answer.errors {
         eprintln!("note: {error}");
     }
+    let page = match warden::listing::page(&answer, listing.after.as_deref(), listing.limit) {
+        Ok(page) => page,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let reasons: Vec<String> = if listing.why {
+        page.rows
+            .iter()
+            .map(|row| warden::listing::why_line(&engine, query, &answer.variables, row, &options))
+            .collect()
+    } else {
+        Vec::new()
+    };
     if json {
-        let rows: Vec<serde_json::Value> = answer
+        let rows: Vec<serde_json::Value> = page
             .rows
             .iter()
-            .map(|row| {
-                serde_json::Value::Object(
-                    answer
-                        .variables
-                        .iter()
-                        .cloned()
-                        .zip(row.iter().map(|v| serde_json::Value::String(v.clone())))
-                        .collect(),
-                )
+            .enumerate()
+            .map(|(i, row)| {
+                let mut object: serde_json::Map<String, serde_json::Value> = answer
+                    .variables
+                    .iter()
+                    .cloned()
+                    .zip(row.iter().map(|v| serde_json::Value::String(v.clone())))
+                    .collect();
+                if let Some(reason) = reasons.get(i) {
+                    object.insert("why".into(), reason.clone().into());
+                }
+                serde_json::Value::Object(object)
             })
             .collect();
         let mut out = serde_json::Map::new();
@@ -225,17 +269,64 @@ fn run_query(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], j
         if !answer.variables.is_empty() {
             out.insert("variables".into(), serde_json::json!(answer.variables));
             out.insert("answers".into(), serde_json::Value::Array(rows));
+            out.insert("total".into(), page.total.into());
+            if let Some(next) = &page.next {
+                out.insert("next".into(), next.clone().into());
+            }
         }
         out.insert("errors".into(), serde_json::json!(answer.errors));
         println!("{}", serde_json::Value::Object(out));
     } else if answer.variables.is_empty() {
         println!("{}", answer.holds());
+        if listing.why && answer.holds() {
+            println!("{}", warden::listing::why_line(&engine, query, &[], &[], &options));
+        }
     } else {
-        for row in &answer.rows {
-            println!("{}", row.join(", "));
+        for (i, row) in page.rows.iter().enumerate() {
+            match reasons.get(i) {
+                Some(reason) => println!("{}  {reason}", row.join(", ")),
+                None => println!("{}", row.join(", ")),
+            }
         }
     }
+    if let Some(next) = &page.next {
+        eprintln!("note: showing {} of {} answers; next page: --after {next:?}", page.rows.len(), page.total);
+    }
     ExitCode::SUCCESS
+}
+
+fn diff(old: &[PathBuf], new: &[PathBuf], at: Option<&str>, json: bool) -> ExitCode {
+    let at = match at.map(warden::time::parse_timestamp) {
+        Some(Err(e)) => {
+            eprintln!("error: invalid --at: {e}");
+            return ExitCode::from(1);
+        }
+        Some(Ok(t)) => t,
+        None => warden::time::now(),
+    };
+    let (old, new) = match (load(old), load(new)) {
+        (Ok(old), Ok(new)) => (old, new),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let report = match warden::diff::diff(&old, &new, at) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        print!("{}", report.to_text());
+    }
+    if report.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) }
 }
 
 /// `--at` and `--ctx` as request options; a bad value is an error (exit 1).
@@ -290,40 +381,6 @@ fn explain(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], jso
         }
     }
     ExitCode::SUCCESS
-}
-
-fn diff(old: &[PathBuf], new: &[PathBuf], at: Option<&str>, json: bool) -> ExitCode {
-    let at = match at.map(warden::time::parse_timestamp) {
-        Some(Err(e)) => {
-            eprintln!("error: invalid --at: {e}");
-            return ExitCode::from(1);
-        }
-        Some(Ok(t)) => t,
-        None => warden::time::now(),
-    };
-    let (old, new) = match (load(old), load(new)) {
-        (Ok(old), Ok(new)) => (old, new),
-        (Err(code), _) | (_, Err(code)) => return code,
-    };
-    let report = match warden::diff::diff(&old, &new, at) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    if json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        }
-    } else {
-        print!("{}", report.to_text());
-    }
-    if report.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) }
 }
 
 fn is_ctx_key(key: &str) -> bool {

@@ -133,7 +133,8 @@ impl Grammar {
         Grammar { json, rules }
     }
 
-    fn rules_for<'a>(&'a self, scope: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
+    /// The patterns of a scope. (The items borrow the grammar only, not `scope`.)
+    fn rules_for<'a>(&'a self, scope: &str) -> impl Iterator<Item = &'a Rule> {
         self.rules.iter().filter(move |rule| rule.scope == scope)
     }
 
@@ -268,7 +269,7 @@ fn rust_string(text: &str) -> String {
     panic!("{LEXER}: unterminated string literal: {text}")
 }
 
-fn declared<'a>(declarations: &'a BTreeMap<String, Declared>, token: Token) -> &'a Declared {
+fn declared(declarations: &BTreeMap<String, Declared>, token: Token) -> &Declared {
     let name = format!("{token:?}");
     declarations.get(&name).unwrap_or_else(|| panic!("{LEXER}: no `{name}` variant found"))
 }
