@@ -495,7 +495,7 @@ impl Engine {
     }
 
     /// Projects a model's answers to an atom onto its named variables.
-    fn answer(
+    pub(crate) fn answer(
         &self,
         answers: Vec<Vec<Value>>,
         model: &Model,
@@ -526,57 +526,6 @@ impl Engine {
             })
             .collect()
     }
-
-    /// Runs every `test` block.
-    pub fn run_tests(&self) -> Vec<TestOutcome> {
-        self.checked
-            .program
-            .tests
-            .iter()
-            .map(|case| TestOutcome { name: case.name.clone(), failure: self.run_test(case).err() })
-            .collect()
-    }
-
-    fn run_test(&self, case: &ir::TestCase) -> Result<(), String> {
-        let program = &self.checked.program;
-        let default_now = case.at.unwrap_or_else(time::now);
-        let symbols = Symbols::new(&program.symbols);
-        for assertion in &case.asserts {
-            let now = assertion.at.unwrap_or(default_now);
-            // Each assert is a query: its constants join the active domain.
-            let additions = Additions {
-                facts: case.facts.clone(),
-                domain: atom_constants(&assertion.atom),
-                ..Additions::default()
-            };
-            let env = Env { program, symbols: &symbols, now, ctx: &case.ctx, externs: &self.externs };
-            let (rows, model) = self
-                .decide(&env, &additions, &assertion.atom)
-                .map_err(|e| format!("{}: {e}", self.sources.location(assertion.span)))?;
-            let answer = self.answer(rows, &model, &assertion.atom, &assertion.var_names, &symbols);
-            let count = answer.rows.len() as i64;
-            let failure = match assertion.expect {
-                ir::Expectation::Holds if count == 0 => Some("expected it to hold, but it does not".to_string()),
-                ir::Expectation::NotHolds if count > 0 => {
-                    Some(format!("expected it not to hold, but it does{}", witness(&answer)))
-                }
-                ir::Expectation::Count(n) if n != count => {
-                    Some(format!("expected {n} answers, found {count}{}", witness(&answer)))
-                }
-                _ => None,
-            };
-            if let Some(why) = failure {
-                let location = self.sources.location(assertion.span);
-                let text = self.sources.snippet(assertion.span).split_whitespace().collect::<Vec<_>>().join(" ");
-                let at = match assertion.at.or(case.at) {
-                    Some(t) => format!(" (at {})", time::format_timestamp(t)),
-                    None => String::new(),
-                };
-                return Err(format!("{location}: `{text}` failed{at}: {why}"));
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Open queries explain at most this many answers.
@@ -585,16 +534,6 @@ const MAX_EXPLAINED_ANSWERS: usize = 20;
 fn time_change((at, holds_after, because): (i64, bool, Vec<String>)) -> TimeChange {
     let because = because.into_iter().map(|s| s.trim_end_matches(';').to_string()).collect();
     TimeChange { at: time::format_timestamp(at), holds_after, because }
-}
-
-/// The answers of a failed assert, briefly.
-fn witness(answer: &Answer) -> String {
-    if answer.variables.is_empty() {
-        return String::new();
-    }
-    let shown: Vec<String> = answer.rows.iter().take(10).map(|r| r.join(", ")).collect();
-    let more = if answer.rows.len() > 10 { ", ..." } else { "" };
-    format!(": {}{more}", shown.join("; "))
 }
 
 fn named(names: &[String]) -> Vec<String> {
@@ -623,7 +562,7 @@ fn named_positions(atom: &ir::Atom, names: &[String]) -> Vec<usize> {
     positions
 }
 
-fn atom_constants(atom: &ir::Atom) -> Vec<Value> {
+pub(crate) fn atom_constants(atom: &ir::Atom) -> Vec<Value> {
     atom.args.iter().filter_map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect()
 }
 

@@ -49,6 +49,7 @@ pub mod lower;
 pub mod repl;
 pub mod server;
 pub mod syntax;
+pub mod testing;
 pub mod time;
 
 pub use diagnostics::{Diagnostic, Severity};

@@ -109,6 +109,9 @@ enum Command {
         /// Files or directories.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Report which rules and role entries the asserts' proofs use.
+        #[arg(long)]
+        coverage: bool,
     },
 }
 
@@ -121,7 +124,7 @@ fn main() -> ExitCode {
             run_query(&files, &query, at.as_deref(), &ctx, json, &listing)
         }
         Command::Explain { files, query, at, ctx, json } => explain(&files, &query, at.as_deref(), &ctx, json),
-        Command::Test { files } => test(&files),
+        Command::Test { files, coverage } => test(&files, coverage),
         Command::Diff { old, new, at, json } => {
             // Options may also follow the new files (`-- NEW... --at TS --json`).
             let (mut at, mut json, mut files) = (at, json, Vec::new());
@@ -389,12 +392,13 @@ fn is_ctx_key(key: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn test(files: &[PathBuf]) -> ExitCode {
+fn test(files: &[PathBuf], coverage: bool) -> ExitCode {
     let engine = match load(files) {
         Ok(engine) => engine,
         Err(code) => return code,
     };
-    let outcomes = engine.run_tests();
+    let (outcomes, covered) =
+        if coverage { engine.run_tests_with_coverage() } else { (engine.run_tests(), Vec::new()) };
     let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
     for outcome in &outcomes {
         match &outcome.failure {
@@ -403,5 +407,13 @@ fn test(files: &[PathBuf]) -> ExitCode {
         }
     }
     println!("{} passed, {failed} failed", outcomes.len() - failed);
+    if coverage {
+        let used = covered.iter().filter(|c| c.covered).count();
+        println!("coverage: {used} of {} rules and role entries used by some assert's proof", covered.len());
+        for item in &covered {
+            let mark = if item.covered { "covered    " } else { "NOT COVERED" };
+            println!("  {mark}  {}  {}", item.location, item.text);
+        }
+    }
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

@@ -48,6 +48,9 @@ pub struct ProofNode {
     /// The body facts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<ProofNode>,
+    /// The rule or fact's origin (for coverage).
+    #[serde(skip)]
+    pub origin: Option<OriginId>,
 }
 
 /// A rule that could have derived a missing fact, and where it failed.
@@ -156,7 +159,17 @@ impl<'a> Explainer<'a> {
                 Some((location, text)) => (Some(text), Some(location)),
                 None => (None, None),
             };
-            return Some(ProofNode { fact, reads, kind: "fact", rule, location, conditions: vec![], children: vec![] });
+            let origin = Some(*origin);
+            return Some(ProofNode {
+                fact,
+                reads,
+                kind: "fact",
+                rule,
+                location,
+                conditions: vec![],
+                children: vec![],
+                origin,
+            });
         }
         if rel == builtins::ADOM {
             let kind = "constant";
@@ -168,6 +181,7 @@ impl<'a> Explainer<'a> {
                 location: None,
                 conditions: vec![],
                 children: vec![],
+                origin: None,
             });
         }
         if height == 0 || !self.holds(rel, row) {
@@ -208,6 +222,7 @@ impl<'a> Explainer<'a> {
                     }
                 }
                 let (label, location) = self.rule_label(*id);
+                let origin = self.checked.program.rules.get(id.0 as usize).map(|r| r.origin);
                 return Some(ProofNode {
                     fact,
                     reads,
@@ -216,6 +231,7 @@ impl<'a> Explainer<'a> {
                     location,
                     conditions,
                     children,
+                    origin,
                 });
             }
         }

@@ -316,6 +316,8 @@ pub struct TestAssert {
     pub var_names: Vec<String>,
     /// What is expected.
     pub expect: Expectation,
+    /// `via NAME` (`true`) or `because NAME` (`false`): what the proof must use.
+    pub path: Option<(bool, String)>,
     /// The request time (the assert's `at`, else the block's).
     pub at: Option<i64>,
     /// The statement, for reports.

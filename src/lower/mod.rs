@@ -546,7 +546,8 @@ impl Lowerer {
                     let mut vars = VarTable::default();
                     if let Some(atom) = self.query_atom(atom, &mut vars) {
                         let (var_names, _) = vars.into_parts();
-                        case.asserts.push(ir::TestAssert { atom, var_names, expect, at: a.at, span: a.span });
+                        let path = a.path.as_ref().map(|(via, name)| (*via, name.node.clone()));
+                        case.asserts.push(ir::TestAssert { atom, var_names, expect, path, at: a.at, span: a.span });
                     }
                 }
             }

@@ -166,6 +166,8 @@ pub enum AssertKind {
 pub struct Assert {
     /// What is checked.
     pub kind: AssertKind,
+    /// `via NAME` (`true`) or `because NAME` (`false`).
+    pub path: Option<(bool, Spanned<String>)>,
     /// `at TS`: overrides the block's request time.
     pub at: Option<i64>,
     /// The whole statement.

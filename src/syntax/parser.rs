@@ -439,10 +439,24 @@ impl Builder {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let what = self.need(inner.next(), span)?;
-        let at = match inner.next() {
-            Some(ts) => Some(self.timestamp(ts)?.node),
-            None => None,
-        };
+        let mut at = None;
+        let mut path = None;
+        for p in inner {
+            if p.as_rule() == Rule::assert_path {
+                let mut parts = p.into_inner();
+                let word = self.need(parts.next(), span)?;
+                let via = word.as_rule() == Rule::via_word;
+                let target = self.need(parts.next(), span)?;
+                let name = if target.as_rule() == Rule::path_keyword {
+                    Spanned::new(target.as_str().to_string(), self.span(&target))
+                } else {
+                    self.name(target)?
+                };
+                path = Some((via, name));
+            } else {
+                at = Some(self.timestamp(p)?.node);
+            }
+        }
         let what_span = self.span(&what);
         let kind = match what.as_rule() {
             Rule::assert_count => {
@@ -462,7 +476,7 @@ impl Builder {
             Rule::assert_atom | Rule::assert_in => AssertKind::Holds(self.assert_target(what)?),
             _ => return Err(self.unexpected(&what)),
         };
-        Ok(Assert { kind, at, span })
+        Ok(Assert { kind, path, at, span })
     }
 
     /// `assert_atom`, `assert_in` or a bare `atom` → the atom to check.
