@@ -100,10 +100,7 @@ fn glues(a: &Tok<'_>, b: &Tok<'_>) -> bool {
 
 /// A token that can be (part of) a context key: `ctx ip-v4 = ...;`, `ctx.src-ip`.
 fn is_word(kind: Token) -> bool {
-    matches!(
-        kind,
-        Token::Ident | Token::Variable | Token::Keyword | Token::Boolean | Token::Integer | Token::Duration
-    )
+    matches!(kind, Token::Ident | Token::Variable | Token::Keyword | Token::Boolean | Token::Integer | Token::Duration)
 }
 
 /// The output being built, and what the tokens printed so far imply.

@@ -43,6 +43,7 @@ pub mod diff;
 pub mod engine;
 pub mod eval;
 pub mod explain;
+pub mod format;
 pub mod listing;
 pub mod live;
 pub mod lower;

@@ -104,6 +104,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Format policy files in place; with `--check`, list the files that would change.
+    Fmt {
+        /// Files or directories (every `*.warden` below a directory).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing: print the files that are not formatted, exit 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
     /// Run every `test` block.
     Test {
         /// Files or directories.
@@ -125,6 +134,7 @@ fn main() -> ExitCode {
         }
         Command::Explain { files, query, at, ctx, json } => explain(&files, &query, at.as_deref(), &ctx, json),
         Command::Test { files, coverage } => test(&files, coverage),
+        Command::Fmt { files, check } => fmt(&files, check),
         Command::Diff { old, new, at, json } => {
             // Options may also follow the new files (`-- NEW... --at TS --json`).
             let (mut at, mut json, mut files) = (at, json, Vec::new());
@@ -384,6 +394,46 @@ fn explain(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], jso
         }
     }
     ExitCode::SUCCESS
+}
+
+fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
+    let files = match warden::syntax::collect_files(paths) {
+        Ok(files) => files,
+        Err(d) => {
+            eprintln!("error: {}", d.message);
+            return ExitCode::from(1);
+        }
+    };
+    let (mut changed, mut failed) = (0usize, false);
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "warden")) {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", path.display());
+                failed = true;
+                continue;
+            }
+        };
+        let formatted = match warden::format::format(&text) {
+            Ok(formatted) => formatted,
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                failed = true;
+                continue;
+            }
+        };
+        if formatted == text {
+            continue;
+        }
+        changed += 1;
+        if check {
+            println!("{}", path.display());
+        } else if let Err(e) = std::fs::write(path, formatted) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            failed = true;
+        }
+    }
+    if failed || (check && changed > 0) { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 fn is_ctx_key(key: &str) -> bool {

@@ -31,7 +31,10 @@ static SHIPPED: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
 fn signature(text: &str) -> Vec<(Token, String)> {
     tokens(text)
         .into_iter()
-        .map(|(token, range)| (token.unwrap_or_else(|()| panic!("no token at {range:?}")), text[range.clone()].to_string()))
+        .map(|(token, range)| {
+            let token = token.unwrap_or_else(|()| panic!("no token at {range:?}"));
+            (token, text[range].to_string())
+        })
         .collect()
 }
 
@@ -227,7 +230,8 @@ proptest! {
         }
         match format(&input) {
             Ok(out) => {
-                prop_assert_eq!(format(&out).as_deref(), Ok(out.as_str()), "not idempotent on {:?}", input);
+                let again = format(&out);
+                prop_assert_eq!(again.as_deref(), Ok(out.as_str()), "not idempotent on {:?}", input);
                 prop_assert_eq!(signature(&out), signature(&input), "tokens changed on {:?}", input);
             }
             Err(error) => prop_assert!(!lexes(&input), "{} on text that lexes: {:?}", error, input),
