@@ -201,16 +201,20 @@ impl Engine {
         &self.sources
     }
 
+    /// Parses a query and resolves it against the program; errors point into the query text.
+    fn query_atom(&self, query: &str, symbols: &Symbols) -> Result<(ir::Atom, Vec<String>), LoadError> {
+        let mut sources = SourceMap::new();
+        let file = sources.add("<query>", query);
+        let resolved = syntax::parser::parse_query(file, query)
+            .and_then(|parsed| resolve_atom(&self.checked.program, symbols, &parsed));
+        resolved.map_err(|d| LoadError { diagnostics: vec![d], sources })
+    }
+
     /// Answers a query atom such as `allowed(alice, P, page:7)`.
     pub fn query(&self, query: &str, options: &RequestOptions) -> Result<Answer, LoadError> {
-        let mut query_sources = SourceMap::new();
-        let file = query_sources.add("<query>", query);
-        let atom = syntax::parser::parse_query(file, query)
-            .map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources.clone() })?;
         let program = &self.checked.program;
         let symbols = Symbols::new(&program.symbols);
-        let (atom, names) = resolve_atom(program, &symbols, &atom)
-            .map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources })?;
+        let (atom, names) = self.query_atom(query, &symbols)?;
         let ctx = context(&symbols, &options.ctx);
         let now = options.at.unwrap_or_else(time::now);
         let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
@@ -380,14 +384,9 @@ impl Engine {
     }
 
     fn explain_with(&self, query: &str, options: &RequestOptions, what_if: bool) -> Result<Explanation, LoadError> {
-        let mut query_sources = SourceMap::new();
-        let file = query_sources.add("<query>", query);
-        let parsed = syntax::parser::parse_query(file, query)
-            .map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources.clone() })?;
         let program = &self.checked.program;
         let symbols = Symbols::new(&program.symbols);
-        let (atom, names) = resolve_atom(program, &symbols, &parsed)
-            .map_err(|d| LoadError { diagnostics: vec![d], sources: query_sources })?;
+        let (atom, names) = self.query_atom(query, &symbols)?;
         let ctx = context(&symbols, &options.ctx);
         let now = options.at.unwrap_or_else(time::now);
         let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };

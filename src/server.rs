@@ -125,6 +125,17 @@ fn request_options(at: Option<&str>, ctx: &BTreeMap<String, Json_>) -> Result<Re
     Ok(options)
 }
 
+/// A JSON body and its request options (`at`, `ctx`), or the 4xx response.
+fn parse<T>(
+    body: Result<Json<T>, JsonRejection>,
+    at: impl Fn(&T) -> (Option<&str>, &BTreeMap<String, Json_>),
+) -> Result<(T, RequestOptions), Box<Response>> {
+    let Json(body) = body.map_err(|r| Box::new(rejection(r)))?;
+    let (time, ctx) = at(&body);
+    let options = request_options(time, ctx)?;
+    Ok((body, options))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CheckBody {
@@ -137,12 +148,8 @@ struct CheckBody {
 }
 
 async fn check(State(state): State<Arc<AppState>>, body: Result<Json<CheckBody>, JsonRejection>) -> Response {
-    let Json(body) = match body {
-        Ok(b) => b,
-        Err(r) => return rejection(r),
-    };
-    let options = match request_options(body.at.as_deref(), &body.ctx) {
-        Ok(o) => o,
+    let (body, options) = match parse(body, |b| (b.at.as_deref(), &b.ctx)) {
+        Ok(parsed) => parsed,
         Err(response) => return *response,
     };
     let request = Request { user: body.user, perm: body.perm, object: body.obj, at: options.at, ctx: options.ctx };
@@ -163,12 +170,8 @@ struct QueryBody {
 }
 
 async fn query(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody>, JsonRejection>) -> Response {
-    let Json(body) = match body {
-        Ok(b) => b,
-        Err(r) => return rejection(r),
-    };
-    let options = match request_options(body.at.as_deref(), &body.ctx) {
-        Ok(o) => o,
+    let (body, options) = match parse(body, |b| (b.at.as_deref(), &b.ctx)) {
+        Ok(parsed) => parsed,
         Err(response) => return *response,
     };
     let live = state.live.clone();
@@ -193,12 +196,8 @@ async fn query(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody>,
 }
 
 async fn explain(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody>, JsonRejection>) -> Response {
-    let Json(body) = match body {
-        Ok(b) => b,
-        Err(r) => return rejection(r),
-    };
-    let options = match request_options(body.at.as_deref(), &body.ctx) {
-        Ok(o) => o,
+    let (body, options) = match parse(body, |b| (b.at.as_deref(), &b.ctx)) {
+        Ok(parsed) => parsed,
         Err(response) => return *response,
     };
     let live = state.live.clone();
