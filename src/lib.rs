@@ -44,6 +44,7 @@ pub mod engine;
 pub mod eval;
 pub mod explain;
 pub mod format;
+pub mod inspect;
 pub mod listing;
 pub mod live;
 pub mod lower;

@@ -6,6 +6,7 @@
 //! every syntax error of every file is reported.
 
 pub mod ast;
+mod errors;
 pub mod lexer;
 pub mod parser;
 pub mod span;
