@@ -190,6 +190,26 @@ impl Converter<'_> {
         from
     }
 
+    /// The span of the next item whose values are `needles` (the first one
+    /// starting the item, the others later on its line when the item is written
+    /// on one line), searching from `*cursor`.
+    fn locate_item(&self, needles: &[&str], cursor: &mut usize) -> Span {
+        let text = &self.source.text;
+        let Some(first) = needles.first() else { return Span::new(self.file, *cursor, *cursor) };
+        let mut at = *cursor;
+        while let Some(found) = text.get(at..).and_then(|r| r.find(first)) {
+            let start = at + found;
+            let line_end = text.get(start..).and_then(|r| r.find('\n')).map_or(text.len(), |n| start + n);
+            let rest = text.get(start + first.len()..line_end).unwrap_or("");
+            if needles.iter().skip(1).all(|n| rest.contains(n)) {
+                *cursor = start + first.len();
+                return Span::new(self.file, start, line_end.max(start + first.len()));
+            }
+            at = start + first.len();
+        }
+        self.locate(first, cursor)
+    }
+
     /// The span of the next item whose first value is `needle`, searching from `*cursor`.
     fn locate(&self, needle: &str, cursor: &mut usize) -> Span {
         let text = &self.source.text;
@@ -211,7 +231,7 @@ impl Converter<'_> {
     fn convert(&mut self, data: DataFile) {
         let mut cursor = self.key_offset("in", 0);
         for (member, container) in data.in_ {
-            let span = self.locate(&member.0, &mut cursor);
+            let span = self.locate_item(&[&member.0, &container.0], &mut cursor);
             self.push(StatementKind::In(Spanned::new(member.0, span), Spanned::new(container.0, span)), span);
         }
         for (key, is_assign) in [("assign", true), ("grant", false)] {
@@ -222,7 +242,7 @@ impl Converter<'_> {
                 data.grant.iter().map(|r| (r.subject.clone(), r.perm.clone(), r.on.clone(), r.from, r.until)).collect()
             };
             for (subject, what, on, from, until) in rows {
-                let span = self.locate(&subject.0, &mut cursor);
+                let span = self.locate_item(&[&subject.0, &what.0], &mut cursor);
                 let holding = Holding {
                     subject: Spanned::new(subject.0, span),
                     what: Spanned::new(what.0, span),
@@ -261,8 +281,9 @@ impl Converter<'_> {
             }
             let arity = rows.first().map_or(0, Vec::len);
             for row in rows {
-                let needle = row.first().map(|s| scalar_text(&s.0)).unwrap_or_default();
-                let span = self.locate(&needle, &mut cursor);
+                let needles: Vec<String> = row.iter().map(|s| scalar_text(&s.0)).collect();
+                let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+                let span = self.locate_item(&needles, &mut cursor);
                 if row.len() != arity {
                     self.errors.push(Diagnostic::error(
                         format!(
