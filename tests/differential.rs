@@ -226,3 +226,57 @@ fn demand_equals_full_evaluation_on_shipped_policies() {
         assert_same_answers(&engine, query, "policies/");
     }
 }
+
+/// Every node of a proof holds, and every leaf is a base fact or a constant.
+fn assert_valid_proof(engine: &Engine, node: &warden::explain::ProofNode, source: &str) {
+    let options = warden::RequestOptions { at: Some(0), ..Default::default() };
+    let relation = node.fact.split('(').next().unwrap_or("");
+    let internal = engine.program().relation_id(relation).is_none()
+        && engine.program().relation_id(&format!("${relation}")).is_some();
+    if !internal {
+        let answer =
+            engine.query(&node.fact, &options).unwrap_or_else(|e| panic!("{}: {}", node.fact, e.render(false)));
+        assert!(answer.holds(), "proof node `{}` does not hold\n{source}", node.fact);
+    }
+    match node.kind {
+        "rule" => assert!(node.rule.is_some(), "a rule node without its rule: {node:?}"),
+        "fact" | "constant" => assert!(node.children.is_empty(), "a leaf with children: {node:?}"),
+        other => panic!("unknown node kind {other}"),
+    }
+    for child in &node.children {
+        assert_valid_proof(engine, child, source);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Proofs of random answers are valid trees, and every repair suggested
+    /// for a denied `allowed` really grants once added to the program.
+    #[test]
+    fn proofs_are_valid_and_repairs_really_grant(seed in any::<u64>()) {
+        let source = random_program(seed);
+        let engine = Engine::from_source("random.warden", &source).unwrap();
+        let options = warden::RequestOptions { at: Some(0), ..Default::default() };
+        for relation in ["d0", "d1", "d2", "d3", "allowed"] {
+            let arity = engine.program().relation(engine.program().relation_id(relation).unwrap()).unwrap().arity;
+            let vars: Vec<String> = (0..arity).map(|i| format!("V{i}")).collect();
+            let open = format!("{relation}({})", vars.join(", "));
+            let explanation = engine.explain_proofs(&open, &options).unwrap();
+            for why in explanation.proofs.iter().take(3) {
+                assert_valid_proof(&engine, &why.proof, &source);
+            }
+        }
+        if source.contains("role r1") {
+            for (user, object) in [("a", "page:1"), ("b", "c"), ("d", "page:1")] {
+                let query = format!("allowed({user}, read, {object})");
+                let explanation = engine.explain(&query, &options).unwrap();
+                let Some(why_not) = explanation.why_not else { continue };
+                for repair in why_not.repairs {
+                    let repaired = Engine::from_source("repaired.warden", &format!("{source}\n{repair}\n")).unwrap();
+                    prop_assert!(repaired.query(&query, &options).unwrap().holds(), "repair `{}` does not grant {}\n{}", repair, query, source);
+                }
+            }
+        }
+    }
+}

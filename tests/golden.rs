@@ -25,7 +25,11 @@ fn explanations_match_the_golden_files() {
     for (name, query, at) in CASES {
         let options = RequestOptions { at: Some(warden::time::parse_timestamp(at).unwrap()), ..Default::default() };
         let explanation = engine.explain(query, &options).unwrap();
-        let actual = format!("{}\n--- json ---\n{}\n", explanation.to_text(), serde_json::to_string_pretty(&explanation).unwrap());
+        let actual = format!(
+            "{}\n--- json ---\n{}\n",
+            explanation.to_text(),
+            serde_json::to_string_pretty(&explanation).unwrap()
+        );
         let path = format!("tests/golden/explain/{name}.txt");
         if update {
             std::fs::write(&path, &actual).unwrap();
