@@ -94,6 +94,17 @@ pub fn eval_stratum(
     for rule in rules {
         pipelines.push(compile(rule, stratum, &mut iteration, model, prepared, &mut source));
     }
+    if !stratum.recursive {
+        // No rule reads this stratum's own relations: one pass of every pipeline suffices.
+        drop(source);
+        return eval_once(stratum, &pipelines, model, env, limits);
+    }
+    for pipeline in &mut pipelines {
+        let start = iteration.variable::<Row>("start");
+        start.extend([Vec::new()]);
+        pipeline.stages =
+            std::iter::once(start).chain(pipeline.steps.iter().map(|_| iteration.variable("stage"))).collect();
+    }
     let heads: Vec<Variable<Row>> = pipelines.iter().map(|p| source(p.rule.head.rel, &mut iteration, model)).collect();
     let mut errors = std::mem::take(&mut model.errors);
     let budget = limits.max_tuples.saturating_sub(model.relations.iter().map(|r| r.len()).sum());
@@ -137,9 +148,6 @@ fn compile<'r>(
     let rows_of = |rel: RelId| model.relations.get(rel.0 as usize).unwrap_or(&empty);
     let mut order: Vec<VarId> = Vec::new();
     let mut steps = Vec::new();
-    let start = iteration.variable::<Row>("start");
-    start.extend([Vec::new()]);
-    let mut stages = vec![start];
     let mut pending: Vec<&Literal> = rule.body.iter().collect();
     let position = |order: &[VarId], v: VarId| order.iter().position(|w| *w == v);
     loop {
@@ -183,7 +191,6 @@ fn compile<'r>(
                     _ => continue,
                 };
                 steps.push(step);
-                stages.push(iteration.variable("stage"));
                 progressed = true;
             }
         }
@@ -238,9 +245,8 @@ fn compile<'r>(
             let index = prepared.index(atom.rel, rows_of(atom.rel), &atom.args, &key_from_atom, &new_from_atom);
             steps.push(Step::Lookup { key_from_row, index });
         }
-        stages.push(iteration.variable("stage"));
     }
-    Pipeline { rule, steps, stages, order }
+    Pipeline { rule, steps, stages: Vec::new(), order }
 }
 
 /// One round of a rule: every step reads the new tuples of its input stage.
@@ -273,73 +279,123 @@ fn run(
                     row
                 });
             }
-            Step::Filter(e) => {
-                let results: Vec<Row> = input
-                    .recent
-                    .borrow()
-                    .iter()
-                    .filter(|row| condition(env, rule, e, &|v| lookup(&pipeline.order, row, v), errors))
-                    .cloned()
-                    .collect();
-                output.insert(Relation::from_vec(results));
-            }
-            Step::Lookup { key_from_row, index } => {
-                // bindings(order ++ new) :- bindings(order), rel(args), with rel complete.
-                let mut results = Vec::new();
-                for row in input.recent.borrow().iter() {
-                    for values in index.get(&pick(row, key_from_row)).into_iter().flatten() {
-                        let mut extended = row.clone();
-                        extended.extend_from_slice(values);
-                        results.push(extended);
-                    }
-                }
-                output.insert(Relation::from_vec(results));
-            }
-            Step::Anti { key_from_row, index } => {
-                let results: Vec<Row> = input
-                    .recent
-                    .borrow()
-                    .iter()
-                    .filter(|row| !index.contains_key(&pick(row, key_from_row)))
-                    .cloned()
-                    .collect();
-                output.insert(Relation::from_vec(results));
-            }
-            Step::Member { position, items } => {
-                let mut results = Vec::new();
-                for row in input.recent.borrow().iter() {
-                    let values = member_values(env, rule, items, &|v| lookup(&pipeline.order, row, v), errors);
-                    match position {
-                        Some(p) => {
-                            if row.get(*p).is_some_and(|x| values.contains(x)) {
-                                results.push(row.clone());
-                            }
-                        }
-                        None => results.extend(values.into_iter().map(|value| {
-                            let mut extended = row.clone();
-                            extended.push(value);
-                            extended
-                        })),
-                    }
-                }
+            other => {
+                let results = apply(other, &input.recent.borrow(), &pipeline.order, rule, env, errors);
                 output.insert(Relation::from_vec(results));
             }
         }
     }
     // The head: project the final bindings onto the head's terms.
     if let Some(last) = pipeline.stages.last() {
-        head.from_map(last, |row| {
-            rule.head
-                .args
-                .iter()
-                .map(|t| match t {
-                    Term::Var(v) => lookup(&pipeline.order, row, *v).unwrap_or(Value::Bool(false)),
-                    Term::Const(c) => *c,
-                    Term::Now | Term::Ctx(_) => Value::Bool(false),
-                })
-                .collect()
-        });
+        head.from_map(last, |row| project_head(pipeline, row));
     }
+}
+
+/// The head tuple of a rule for a final binding row.
+fn project_head(pipeline: &Pipeline, row: &[Value]) -> Row {
+    pipeline
+        .rule
+        .head
+        .args
+        .iter()
+        .map(|t| match t {
+            Term::Var(v) => lookup(&pipeline.order, row, *v).unwrap_or(Value::Bool(false)),
+            Term::Const(c) => *c,
+            Term::Now | Term::Ctx(_) => Value::Bool(false),
+        })
+        .collect()
+}
+
+/// One step that reads only complete relations, applied to a set of bindings.
+fn apply(
+    step: &Step,
+    rows: &[Row],
+    order: &[VarId],
+    rule: &Rule,
+    env: &Env,
+    errors: &mut BTreeSet<(crate::lower::ir::OriginId, String)>,
+) -> Vec<Row> {
+    match step {
+        Step::Filter(e) => {
+            rows.iter().filter(|row| condition(env, rule, e, &|v| lookup(order, row, v), errors)).cloned().collect()
+        }
+        // bindings(order ++ new) :- bindings(order), rel(args), with rel complete.
+        Step::Lookup { key_from_row, index } => {
+            let mut results = Vec::new();
+            for row in rows {
+                for values in index.get(&pick(row, key_from_row)).into_iter().flatten() {
+                    let mut extended = row.clone();
+                    extended.extend_from_slice(values);
+                    results.push(extended);
+                }
+            }
+            results
+        }
+        Step::Anti { key_from_row, index } => {
+            rows.iter().filter(|row| !index.contains_key(&pick(row, key_from_row))).cloned().collect()
+        }
+        Step::Member { position, items } => {
+            let mut results = Vec::new();
+            for row in rows {
+                let values = member_values(env, rule, items, &|v| lookup(order, row, v), errors);
+                match position {
+                    Some(p) => {
+                        if row.get(*p).is_some_and(|x| values.contains(x)) {
+                            results.push(row.clone());
+                        }
+                    }
+                    None => results.extend(values.into_iter().map(|value| {
+                        let mut extended = row.clone();
+                        extended.push(value);
+                        extended
+                    })),
+                }
+            }
+            results
+        }
+        // INVARIANT: a join reads this stratum's own relations, so only recursive strata have one.
+        Step::Join { .. } => Vec::new(),
+    }
+}
+
+/// A non-recursive stratum: every rule's pipeline runs once over complete
+/// relations, without datafrog's rounds.
+fn eval_once(
+    stratum: &Stratum,
+    pipelines: &[Pipeline],
+    model: &mut Model,
+    env: &Env,
+    limits: Limits,
+) -> Result<(), EvalError> {
+    let mut errors = std::mem::take(&mut model.errors);
+    let mut derived: BTreeMap<RelId, Vec<Row>> = BTreeMap::new();
+    let budget = limits.max_tuples.saturating_sub(model.relations.iter().map(|r| r.len()).sum());
+    let mut size = 0usize;
+    for pipeline in pipelines {
+        let mut rows: Vec<Row> = vec![Vec::new()];
+        for step in &pipeline.steps {
+            rows = apply(step, &rows, &pipeline.order, pipeline.rule, env, &mut errors);
+            size += rows.len();
+            if size > budget {
+                return Err(EvalError::TooManyTuples(limits.max_tuples));
+            }
+            if rows.is_empty() {
+                break;
+            }
+        }
+        let heads = derived.entry(pipeline.rule.head.rel).or_default();
+        heads.extend(rows.iter().map(|row| project_head(pipeline, row)));
+    }
+    model.errors = errors;
+    for rel in &stratum.relations {
+        let Some(slot) = model.relations.get_mut(rel.0 as usize) else { continue };
+        let mut rows: Vec<Row> = slot.iter().cloned().collect();
+        rows.extend(derived.remove(rel).unwrap_or_default());
+        rows.sort();
+        rows.dedup();
+        *slot = Arc::new(rows);
+    }
+    Ok(())
 }
 
 fn lookup(order: &[VarId], row: &[Value], v: VarId) -> Option<Value> {
