@@ -96,7 +96,7 @@ pub fn eval_stratum(
     }
     if !stratum.recursive {
         // No rule reads this stratum's own relations: one pass of every pipeline suffices.
-        drop(source);
+
         return eval_once(stratum, &pipelines, model, env, limits);
     }
     for pipeline in &mut pipelines {
