@@ -11,7 +11,16 @@ use warden::{Engine, RequestOptions};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Stop an evaluation that derives more tuples than this (it then denies, with the reason).
+    #[arg(long, global = true, value_name = "N")]
+    max_tuples: Option<usize>,
+    /// Stop an evaluation that runs longer than this many milliseconds (it then denies).
+    #[arg(long, global = true, value_name = "MS")]
+    timeout_ms: Option<u64>,
 }
+
+/// The evaluation limits given on the command line.
+static LIMITS: std::sync::OnceLock<warden::Limits> = std::sync::OnceLock::new();
 
 #[derive(Subcommand)]
 enum Command {
@@ -126,6 +135,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mut limits = warden::Limits::default();
+    if let Some(n) = cli.max_tuples {
+        limits.max_tuples = n;
+    }
+    if let Some(ms) = cli.timeout_ms {
+        limits.max_time = std::time::Duration::from_millis(ms);
+    }
+    let _ = LIMITS.set(limits);
     match cli.command {
         Command::Check { files, at, deny_warnings } => check(&files, at.as_deref(), deny_warnings),
         Command::Query { files, query, at, ctx, json, why, limit, after } => {
@@ -170,7 +187,11 @@ fn colour() -> bool {
 }
 
 fn load(files: &[PathBuf]) -> Result<Engine, ExitCode> {
-    Engine::from_paths(files).map_err(|e| {
+    let loaded = Engine::from_paths(files).map(|mut engine| {
+        engine.set_limits(LIMITS.get().copied().unwrap_or_default());
+        engine
+    });
+    loaded.map_err(|e| {
         eprint!("{}", e.render(colour()));
         let n = e.diagnostics.len();
         eprintln!("{n} error{}", if n == 1 { "" } else { "s" });

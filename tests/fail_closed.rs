@@ -98,7 +98,7 @@ n(1); n(2); n(3); n(4); n(5); n(6); n(7); n(8);
 big(A, B, C) :- n(A), n(B), n(C);
 ";
     let mut engine = Engine::from_source("p.warden", policy).unwrap();
-    engine.set_limits(Limits { max_tuples: 100 });
+    engine.set_limits(Limits { max_tuples: 100, ..Limits::default() });
     let answer = engine.query("big(A, B, C)", &RequestOptions::default()).unwrap();
     assert!(!answer.holds());
     assert!(answer.errors.iter().any(|e| e.contains("more than 100 derived tuples")), "{:?}", answer.errors);
@@ -142,4 +142,19 @@ fn malformed_inputs_fail_with_a_diagnostic_and_no_panic() {
         }
     }
     assert!(seen >= 8, "the malformed corpus is missing");
+}
+
+#[test]
+fn a_time_limit_denies_with_the_reason() {
+    let mut engine = Engine::from_source("p.warden", "superuser root;\nn(1); n(2);\n").unwrap();
+    engine.set_limits(Limits { max_time: std::time::Duration::ZERO, ..Limits::default() });
+    let answer = engine.query("allowed(root, read, n)", &RequestOptions::default()).unwrap();
+    assert!(!answer.holds());
+    assert!(answer.errors.iter().any(|e| e.contains("took longer than 0 ms")), "{:?}", answer.errors);
+    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["query", "policies/", "-q", "allowed(root, read, page:1)", "--max-tuples", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "false\n");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("more than 5 derived tuples"));
 }

@@ -27,11 +27,13 @@ pub type Row = Vec<Value>;
 pub struct Limits {
     /// The most tuples all relations together may hold.
     pub max_tuples: usize,
+    /// The longest one evaluation may take (checked between rounds and steps).
+    pub max_time: std::time::Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_tuples: 20_000_000 }
+        Limits { max_tuples: 20_000_000, max_time: std::time::Duration::from_secs(30) }
     }
 }
 
@@ -41,6 +43,9 @@ pub enum EvalError {
     /// The program derived more tuples than [`Limits::max_tuples`].
     #[error("evaluation stopped: more than {0} derived tuples (raise the limit or narrow the rules)")]
     TooManyTuples(usize),
+    /// The evaluation took longer than [`Limits::max_time`].
+    #[error("evaluation stopped: it took longer than {0} ms (raise the limit or narrow the rules)")]
+    TooSlow(u128),
 }
 
 /// What a request adds to the program: a test's local facts and the query's constants.
@@ -87,6 +92,7 @@ pub fn evaluate_rules(
     limits: Limits,
 ) -> Result<Model, EvalError> {
     let checked = rules;
+    let deadline = std::time::Instant::now() + limits.max_time;
     let mut relations = prepared.relations(base, additions);
     relations.resize(checked.program.relations.len().max(relations.len()), Arc::default());
     let mut model = Model { relations, errors: BTreeSet::new() };
@@ -97,7 +103,7 @@ pub fn evaluate_rules(
             .filter_map(|id| checked.program.rules.get(id.0 as usize))
             .filter_map(|rule| prepare_rule(env, rule))
             .collect();
-        seminaive::eval_stratum(stratum, &rules, &mut model, prepared, env, limits)?;
+        seminaive::eval_stratum(stratum, &rules, &mut model, prepared, env, (limits, deadline))?;
     }
     Ok(model)
 }

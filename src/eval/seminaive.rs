@@ -73,7 +73,7 @@ pub fn eval_stratum(
     model: &mut Model,
     prepared: &Prepared,
     env: &Env,
-    limits: Limits,
+    (limits, deadline): (Limits, std::time::Instant),
 ) -> Result<(), EvalError> {
     let mut iteration = Iteration::new();
     let mut sources: BTreeMap<RelId, Variable<Row>> = BTreeMap::new();
@@ -97,7 +97,7 @@ pub fn eval_stratum(
     if !stratum.recursive {
         // No rule reads this stratum's own relations: one pass of every pipeline suffices.
 
-        return eval_once(stratum, &pipelines, model, env, limits);
+        return eval_once(stratum, &pipelines, model, env, (limits, deadline));
     }
     for pipeline in &mut pipelines {
         let start = iteration.variable::<Row>("start");
@@ -120,6 +120,9 @@ pub fn eval_stratum(
             .sum();
         if size > budget {
             return Err(EvalError::TooManyTuples(limits.max_tuples));
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(EvalError::TooSlow(limits.max_time.as_millis()));
         }
     }
     model.errors = errors;
@@ -365,7 +368,7 @@ fn eval_once(
     pipelines: &[Pipeline],
     model: &mut Model,
     env: &Env,
-    limits: Limits,
+    (limits, deadline): (Limits, std::time::Instant),
 ) -> Result<(), EvalError> {
     let mut errors = std::mem::take(&mut model.errors);
     let mut derived: BTreeMap<RelId, Vec<Row>> = BTreeMap::new();
@@ -378,6 +381,9 @@ fn eval_once(
             size += rows.len();
             if size > budget {
                 return Err(EvalError::TooManyTuples(limits.max_tuples));
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(EvalError::TooSlow(limits.max_time.as_millis()));
             }
             if rows.is_empty() {
                 break;

@@ -68,10 +68,21 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-/// Reads files into a source map. Invalid UTF-8 and unreadable files are errors.
+/// The largest policy or data file read (64 MiB).
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// Reads files into a source map. Invalid UTF-8, files over
+/// [`MAX_FILE_BYTES`] and unreadable files are errors.
 pub fn read_files(files: &[PathBuf]) -> Result<SourceMap, Diagnostic> {
     let mut sources = SourceMap::new();
     for path in files {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_FILE_BYTES) {
+            return Err(Diagnostic::global(format!(
+                "`{}` is larger than {} MiB",
+                path.display(),
+                MAX_FILE_BYTES >> 20
+            )));
+        }
         let bytes =
             std::fs::read(path).map_err(|e| Diagnostic::global(format!("cannot read `{}`: {e}", path.display())))?;
         let text = String::from_utf8(bytes).map_err(|e| {
