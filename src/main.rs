@@ -408,6 +408,7 @@ fn explain(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], jso
                 return ExitCode::from(1);
             }
         },
+        Ok(explanation) if stdout_colour() => print!("{}", paint(&explanation.to_text())),
         Ok(explanation) => print!("{}", explanation.to_text()),
         Err(e) => {
             eprint!("{}", e.render(colour()));
@@ -457,6 +458,29 @@ fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
     if failed || (check && changed > 0) { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
+fn stdout_colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Colours an explanation for a terminal: checks green, sources dim.
+fn paint(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let line = line.replace('✓', "\x1b[32m✓\x1b[0m");
+        match line.rfind("  [").filter(|_| line.ends_with(']')) {
+            Some(i) => {
+                let (body, source) = (line.get(..i).unwrap_or(""), line.get(i..).unwrap_or(""));
+                out.push_str(&format!("{body}\x1b[2m{source}\x1b[0m\n"));
+            }
+            None => {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 fn is_ctx_key(key: &str) -> bool {
     let mut chars = key.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
@@ -474,7 +498,7 @@ fn test(files: &[PathBuf], coverage: bool) -> ExitCode {
     for outcome in &outcomes {
         match &outcome.failure {
             None => println!("PASS {}", outcome.name),
-            Some(why) => println!("FAIL {}\n     {why}", outcome.name),
+            Some(why) => println!("FAIL {} — {why}", outcome.name),
         }
     }
     println!("{} passed, {failed} failed", outcomes.len() - failed);
