@@ -235,6 +235,20 @@ impl Engine {
         }
     }
 
+    /// This engine with other base facts: same rules, strata, `extern fn`s,
+    /// limits and demand programs; base relations and indexes shared where
+    /// `touched` says nothing changed.
+    pub(crate) fn with_facts(
+        &self,
+        program: ir::Program,
+        sources: SourceMap,
+        touched: &std::collections::BTreeSet<ir::RelId>,
+    ) -> Engine {
+        let prepared = Arc::new(self.prepared.updated(&program, touched));
+        let checked = Checked { program, strata: self.checked.strata.clone() };
+        Engine { checked: Arc::new(checked), sources: Arc::new(sources), prepared, ..self.clone() }
+    }
+
     /// Where a rule or fact comes from (`file:line:col`) and its text (empty
     /// for data items, which are shown by what they say).
     pub fn locate(&self, origin: ir::OriginId) -> Option<(String, String)> {

@@ -124,6 +124,64 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Applies base-fact changes to this snapshot without rebuilding it: the
+    /// inserted statements are parsed and lowered against the program, the
+    /// removed facts dropped, and only the touched base relations (and
+    /// `$adom`) re-indexed. Rules and strata are unchanged, and no derived
+    /// relation is materialized, so nothing else is recomputed.
+    pub fn with_changes(&self, inserted: &[String], removed: &[String]) -> Result<Engine, LoadError> {
+        let mut sources = self.sources().clone();
+        let text: String = inserted.iter().map(|s| format!("{s}\n")).collect();
+        let file = sources.add(format!("<update {}>", sources.files().count()), text.clone());
+        let (statements, errors) = syntax::parser::parse_file(file, &text);
+        if !errors.is_empty() {
+            return Err(LoadError { diagnostics: errors, sources });
+        }
+        for statement in &statements {
+            use syntax::ast::StatementKind::*;
+            if !matches!(statement.kind, Assign(_) | Grant(_) | In(..) | Superuser(_) | Inactive(_) | Fact(_)) {
+                let d = Diagnostic::error("updates add and remove facts only", statement.span, "not a fact");
+                return Err(LoadError { diagnostics: vec![d], sources });
+            }
+        }
+        let mut gone = BTreeSet::new();
+        for statement in removed {
+            let fact = self.base_fact(statement).map_err(|e| LoadError {
+                diagnostics: vec![Diagnostic::global(format!("cannot remove `{statement}`: {e}"))],
+                sources: sources.clone(),
+            })?;
+            gone.insert(fact);
+        }
+        let (mut program, facts, errors) = crate::lower::lower_facts(self.checked().program.clone(), &statements);
+        if !errors.is_empty() {
+            return Err(LoadError { diagnostics: errors, sources });
+        }
+        let mut touched: BTreeSet<ir::RelId> = facts.iter().map(|f| f.rel).collect();
+        touched.extend(gone.iter().map(|(rel, _)| *rel));
+        if gone.is_empty() {
+            // Only insertions: the domain grows by the new facts' constants.
+            for fact in &facts {
+                let columns = program.relation(fact.rel).map_or(0, |r| r.domain_columns);
+                for value in fact.tuple.iter().take(columns) {
+                    if *value == Value::Sym(crate::lower::builtins::STAR) {
+                        continue;
+                    }
+                    if let Err(at) = program.domain.binary_search(value) {
+                        program.domain.insert(at, *value);
+                    }
+                }
+            }
+            program.facts.extend(facts);
+        } else {
+            program.facts.retain(|f| !gone.contains(&(f.rel, f.tuple.clone())));
+            program.facts.extend(facts);
+            program.domain = crate::lower::domain_of(&program);
+        }
+        Ok(self.with_facts(program, sources, &touched))
+    }
+}
+
 /// Where a live program's text comes from.
 #[derive(Clone, Debug)]
 enum Input {
@@ -213,6 +271,9 @@ impl Live {
         let mut tx = Transaction::default();
         batch(&mut tx);
         let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The snapshot changes in place (only the touched relations are rebuilt);
+        // the overlay remembers the changes for the next reload.
+        let engine = self.current.load().with_changes(&tx.inserted, &tx.removed)?;
         let (overlay, base) = &*state;
         let in_base = |statement: &str| base.base_fact(statement).is_ok();
         let mut next = overlay.clone();
@@ -228,7 +289,6 @@ impl Live {
                 next.inserted.push(statement);
             }
         }
-        let engine = build(&self.inputs, &next, self.configure.as_ref())?;
         self.current.store(Arc::new(engine));
         state.0 = next;
         Ok(())

@@ -61,6 +61,42 @@ impl Prepared {
         Prepared { base, indexes: Mutex::new(HashMap::new()) }
     }
 
+    /// The same snapshot after its facts changed in `touched` relations (and
+    /// possibly its active domain): untouched relations and their indexes are
+    /// shared, touched ones rebuilt from `program`'s facts.
+    pub fn updated(&self, program: &Program, touched: &BTreeSet<RelId>) -> Prepared {
+        let mut touched = touched.clone();
+        touched.insert(builtins::ADOM);
+        let mut rows: Vec<Vec<Row>> = vec![Vec::new(); program.relations.len()];
+        for fact in program.facts.iter().filter(|f| touched.contains(&f.rel)) {
+            if let Some(r) = rows.get_mut(fact.rel.0 as usize) {
+                r.push(fact.tuple.clone());
+            }
+        }
+        if let Some(r) = rows.get_mut(builtins::ADOM.0 as usize) {
+            r.extend(program.domain.iter().map(|v| vec![*v]));
+        }
+        let base = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut r)| {
+                let rel = RelId(i as u32);
+                match self.base.get(i) {
+                    Some(old) if !touched.contains(&rel) => old.clone(),
+                    _ => {
+                        r.sort();
+                        r.dedup();
+                        Arc::new(r)
+                    }
+                }
+            })
+            .collect();
+        let cache = self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let kept =
+            cache.iter().filter(|(k, _)| !touched.contains(&k.rel)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        Prepared { base, indexes: Mutex::new(kept) }
+    }
+
     /// The base relations for one request: shared where the request changes
     /// nothing, rebuilt where it adds or removes facts or constants.
     pub fn relations(&self, program: &Program, additions: &Additions) -> Vec<Rows> {

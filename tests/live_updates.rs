@@ -1,0 +1,80 @@
+//! Live updates change the snapshot in place; any sequence of them must give
+//! the same decisions as loading the final facts from scratch.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use proptest::prelude::*;
+use warden::live::Live;
+use warden::{Engine, RequestOptions};
+
+const RULES: &str = "
+role viewer { read; }
+role editor extends viewer { write on page; }
+role admin extends editor { delete; }
+allow U delete on O if owner(U, O);
+deny U write on O if frozen(O);
+owner(nobody, page:0);
+frozen(page:0);
+page:0 in project:a;
+";
+
+/// A fact statement from a few random choices.
+fn statement(kind: u8, a: u8, b: u8, c: u8) -> String {
+    let user = format!("u{}", a % 4);
+    match kind % 6 {
+        0 => format!(
+            "assign {user} {} on project:{};",
+            ["viewer", "editor", "admin"][(b % 3) as usize],
+            ["a", "b"][(c % 2) as usize]
+        ),
+        1 => format!("assign {user} {};", ["viewer", "editor"][(b % 2) as usize]),
+        2 => format!("page:{} in project:{};", b % 4, ["a", "b"][(c % 2) as usize]),
+        3 => format!("{user} in group:g{};", b % 2),
+        4 => format!("grant group:g{} write on page:{};", b % 2, c % 4),
+        _ => format!("owner({user}, page:{});", b % 4),
+    }
+}
+
+fn decisions(query: impl Fn(&str) -> bool) -> Vec<bool> {
+    let mut out = Vec::new();
+    for user in ["u0", "u1", "u2", "u3", "group:g0"] {
+        for perm in ["read", "write", "delete"] {
+            for page in ["page:0", "page:1", "page:2", "page:3"] {
+                out.push(query(&format!("allowed({user}, {perm}, {page})")));
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn updates_equal_a_fresh_load(ops in prop::collection::vec((any::<bool>(), any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>()), 1..12)) {
+        let live = Live::from_source("rules.warden", RULES).unwrap();
+        let options = RequestOptions { at: Some(0), ..Default::default() };
+        let mut facts: Vec<String> = Vec::new();
+        for (insert, kind, a, b, c) in ops {
+            let s = statement(kind, a, b, c);
+            let present = facts.contains(&s);
+            let result = live.update(|tx| if insert { tx.insert(&s) } else { tx.remove(&s) });
+            if insert {
+                prop_assert!(result.is_ok(), "insert {} failed", s);
+                if !present {
+                    facts.push(s);
+                }
+            } else if present {
+                prop_assert!(result.is_ok(), "remove {} failed", s);
+                facts.retain(|f| f != &s);
+            } else {
+                prop_assert!(result.is_err(), "removing an absent fact must fail: {}", s);
+            }
+            let fresh = Engine::from_source("fresh.warden", &format!("{RULES}\n{}\n", facts.join("\n"))).unwrap();
+            let snapshot = live.snapshot();
+            let got = decisions(|q| snapshot.query(q, &options).unwrap().holds());
+            let want = decisions(|q| fresh.query(q, &options).unwrap().holds());
+            prop_assert_eq!(got, want, "after {:?}", facts);
+        }
+    }
+}
