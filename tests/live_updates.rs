@@ -14,8 +14,8 @@ role admin extends editor { delete; }
 allow U delete on O if owner(U, O);
 deny U write on O if frozen(O);
 owner(nobody, page:0);
-frozen(page:0);
-page:0 in project:a;
+frozen(page:3);
+page:9 in project:a;
 ";
 
 /// A fact statement from a few random choices.
