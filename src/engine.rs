@@ -166,6 +166,11 @@ impl Engine {
         self.externs.register(name, f);
     }
 
+    /// The base facts live updates took away (applied to every evaluation).
+    pub(crate) fn removed(&self) -> &std::collections::BTreeSet<(ir::RelId, Vec<Value>)> {
+        &self.removed
+    }
+
     /// Takes base facts away from every evaluation (live updates).
     pub(crate) fn set_removed(&mut self, removed: std::collections::BTreeSet<(ir::RelId, Vec<Value>)>) {
         self.removed = Arc::new(removed);
@@ -225,7 +230,7 @@ impl Engine {
         let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
         let additions = Additions {
             domain: atom_constants(&atom),
-            removed: options.retracted.iter().cloned().collect(),
+            removed: options.retracted.iter().chain(self.removed.iter()).cloned().collect(),
             ..Additions::default()
         };
         match self.decide(&env, &additions, &atom) {
@@ -245,8 +250,21 @@ impl Engine {
         touched: &std::collections::BTreeSet<ir::RelId>,
     ) -> Engine {
         let prepared = Arc::new(self.prepared.updated(&program, touched));
+        // A fact inserted again is no longer taken away.
+        let removed: std::collections::BTreeSet<_> = self
+            .removed
+            .iter()
+            .filter(|(rel, row)| !program.facts.iter().any(|f| f.rel == *rel && f.tuple == *row))
+            .cloned()
+            .collect();
         let checked = Checked { program, strata: self.checked.strata.clone() };
-        Engine { checked: Arc::new(checked), sources: Arc::new(sources), prepared, ..self.clone() }
+        Engine {
+            checked: Arc::new(checked),
+            sources: Arc::new(sources),
+            prepared,
+            removed: Arc::new(removed),
+            ..self.clone()
+        }
     }
 
     /// Where a rule or fact comes from (`file:line:col`) and its text (empty
@@ -282,7 +300,7 @@ impl Engine {
         let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
         let additions = Additions {
             domain: atom_constants(&atom),
-            removed: options.retracted.iter().cloned().collect(),
+            removed: options.retracted.iter().chain(self.removed.iter()).cloned().collect(),
             ..Additions::default()
         };
         let mut explanation = Explanation {

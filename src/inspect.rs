@@ -78,7 +78,8 @@ impl Engine {
             ctx: &ctx,
             externs: self.externs(),
         };
-        let additions = Additions { removed: options.retracted.iter().cloned().collect(), ..Additions::default() };
+        let removed = options.retracted.iter().chain(self.removed().iter()).cloned().collect();
+        let additions = Additions { removed, ..Additions::default() };
         let model = eval::evaluate(self.checked(), &env, &additions, self.limits()).unwrap_or_default();
         program
             .relations

@@ -117,8 +117,9 @@ impl Engine {
                 continue;
             }
             // Proofs, for `via`/`because` and coverage, come from the full model.
-            let full = eval::evaluate(self.checked(), &env, &additions, eval::Limits::default())
-                .map_err(|e| failed(e.to_string()))?;
+            let additions = Additions { removed: self.removed().iter().cloned().collect(), ..additions };
+            let full =
+                eval::evaluate(self.checked(), &env, &additions, self.limits()).map_err(|e| failed(e.to_string()))?;
             let locate = |o| self.locate(o);
             let explainer = Explainer::new(self.checked(), &env, &additions, &full, &locate);
             let proofs: Vec<ProofNode> = eval::answers(&full, &assertion.atom)

@@ -158,3 +158,52 @@ fn a_time_limit_denies_with_the_reason() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "false\n");
     assert!(String::from_utf8_lossy(&output.stderr).contains("more than 5 derived tuples"));
 }
+
+#[test]
+fn ctx_and_now_inside_atoms_are_demanded_correctly() {
+    let policy = "
+owner(alice, doc:1);
+revocation(s1);
+revoked(S) :- revocation(S);
+allow U read on O if owner(U, O), not revoked(ctx.session);
+alice in group:staff;
+doc(doc:1);
+allow U see on O if U in ctx.team, doc(O);
+";
+    let engine = Engine::from_source("p.warden", policy).unwrap();
+    let mut full = engine.clone();
+    full.set_strategy(warden::Strategy::Full);
+    let mut revoked = RequestOptions { at: Some(0), ..Default::default() };
+    revoked.ctx.insert("session".into(), "s1".into());
+    revoked.ctx.insert("team".into(), "group:staff".into());
+    let mut fresh = revoked.clone();
+    fresh.ctx.insert("session".into(), "s2".into());
+    for (query, options, expected) in [
+        ("allowed(alice, read, doc:1)", &revoked, false),
+        ("allowed(alice, read, doc:1)", &fresh, true),
+        ("allowed(alice, see, doc:1)", &revoked, true),
+    ] {
+        assert_eq!(engine.query(query, options).unwrap().holds(), expected, "{query} (demand)");
+        assert_eq!(full.query(query, options).unwrap().holds(), expected, "{query} (full)");
+    }
+}
+
+#[test]
+fn an_error_inside_a_list_follows_the_rule_kind() {
+    let policy = "
+extern fn quarantined();
+extern fn broken();
+owner(alice, doc:1);
+shared(alice, doc:2);
+deny U read on O if owner(U, O), O in [quarantined()];
+allow U read on O if owner(U, O);
+allow U read on O if shared(U, O), O in [broken(), doc:2];
+";
+    let engine = Engine::from_source("p.warden", policy).unwrap();
+    let options = RequestOptions { at: Some(0), ..Default::default() };
+    assert!(!engine.query("allowed(alice, read, doc:1)", &options).unwrap().holds(), "an error in a deny list denies");
+    assert!(
+        !engine.query("allowed(alice, read, doc:2)", &options).unwrap().holds(),
+        "an error in an allow list never grants"
+    );
+}

@@ -122,6 +122,8 @@ pub fn prepare_rule(env: &Env, rule: &Rule) -> Option<Rule> {
         }
         Some(Atom { rel: atom.rel, args })
     };
+    // Heads hold `now`/`ctx` only in the demand program's magic rules.
+    let head = fix(&rule.head)?;
     let mut body = Vec::with_capacity(rule.body.len());
     for literal in &rule.body {
         body.push(match literal {
@@ -130,7 +132,7 @@ pub fn prepare_rule(env: &Env, rule: &Rule) -> Option<Rule> {
             other => other.clone(),
         });
     }
-    Some(Rule { body, ..rule.clone() })
+    Some(Rule { head, body, ..rule.clone() })
 }
 
 /// Decides a condition literal under `bindings`, applying the rule's error
@@ -156,26 +158,58 @@ pub fn condition(
     }
 }
 
-/// The values a `X in [a, b]` literal allows for `X` (errors recorded; a deny
-/// rule's erroring item cannot bind a value, so it contributes nothing).
+/// What a `X in [a, b]` literal says under one binding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Membership {
+    /// The items' values: `X` must be one of them (or, unbound, becomes each).
+    Values(Vec<Value>),
+    /// An item failed in a deny rule: the literal is true (it binds nothing).
+    Holds,
+    /// An item read a missing `ctx` key, or failed in another rule: the literal is false.
+    Fails,
+}
+
+impl Membership {
+    /// Whether a bound `X` satisfies the literal.
+    pub fn admits(&self, x: &Value) -> bool {
+        match self {
+            Membership::Values(values) => values.contains(x),
+            Membership::Holds => true,
+            Membership::Fails => false,
+        }
+    }
+
+    /// The values an unbound `X` takes (none when the literal is decided by an error).
+    pub fn values(self) -> Vec<Value> {
+        match self {
+            Membership::Values(values) => values,
+            Membership::Holds | Membership::Fails => Vec::new(),
+        }
+    }
+}
+
+/// Evaluates the items of `X in [a, b]` under SPEC section 5: a missing `ctx`
+/// key makes the literal false; an error makes it false, or true in a deny
+/// rule (errors recorded).
 pub fn member_values(
     env: &Env,
     rule: &Rule,
     items: &[Expr],
     bindings: &dyn Fn(VarId) -> Option<Value>,
     errors: &mut BTreeSet<(OriginId, String)>,
-) -> Vec<Value> {
+) -> Membership {
     let mut out = Vec::new();
     for item in items {
         match env.eval(item, bindings) {
             Ok(v) => out.push(env.value(&v)),
-            Err(Fault::MissingCtx(_)) => {}
+            Err(Fault::MissingCtx(_)) => return Membership::Fails,
             Err(Fault::Error(message)) => {
                 errors.insert((rule.origin, message));
+                return if rule.on_error == ErrorPolicy::FailTrue { Membership::Holds } else { Membership::Fails };
             }
         }
     }
-    out
+    Membership::Values(out)
 }
 
 /// The answers to an atom: rows of its relation matching its constants and

@@ -211,7 +211,16 @@ fn compile<'r>(
             .position(shares)
             .or_else(|| pending.iter().position(|l| matches!(l, Literal::Pos(_))))
             .or_else(|| pending.iter().position(|l| matches!(l, Literal::Domain(_))));
-        let Some(pick) = pick else { break };
+        let Some(pick) = pick else {
+            // INVARIANT: analysis makes every literal ready eventually. Should one
+            // not be, the rule fails closed: nothing in an allow rule, everything
+            // its other literals give in a deny rule.
+            if !pending.is_empty() {
+                let closed = rule.on_error == crate::lower::ir::ErrorPolicy::FailTrue;
+                steps.push(Step::Filter(Expr::Term(Term::Const(Value::Bool(closed)))));
+            }
+            break;
+        };
         let atom = match pending.remove(pick) {
             Literal::Pos(a) => a.clone(),
             Literal::Domain(v) => Atom { rel: builtins::ADOM, args: vec![Term::Var(*v)] },
@@ -340,14 +349,14 @@ fn apply(
         Step::Member { position, items } => {
             let mut results = Vec::new();
             for row in rows {
-                let values = member_values(env, rule, items, &|v| lookup(order, row, v), errors);
+                let membership = member_values(env, rule, items, &|v| lookup(order, row, v), errors);
                 match position {
                     Some(p) => {
-                        if row.get(*p).is_some_and(|x| values.contains(x)) {
+                        if row.get(*p).is_some_and(|x| membership.admits(x)) {
                             results.push(row.clone());
                         }
                     }
-                    None => results.extend(values.into_iter().map(|value| {
+                    None => results.extend(membership.values().into_iter().map(|value| {
                         let mut extended = row.clone();
                         extended.push(value);
                         extended
@@ -378,16 +387,16 @@ fn eval_once(
         let mut rows: Vec<Row> = vec![Vec::new()];
         for step in &pipeline.steps {
             rows = apply(step, &rows, &pipeline.order, pipeline.rule, env, &mut errors);
-            size += rows.len();
-            if size > budget {
-                return Err(EvalError::TooManyTuples(limits.max_tuples));
-            }
             if std::time::Instant::now() > deadline {
                 return Err(EvalError::TooSlow(limits.max_time.as_millis()));
             }
             if rows.is_empty() {
                 break;
             }
+        }
+        size += rows.len();
+        if size > budget {
+            return Err(EvalError::TooManyTuples(limits.max_tuples));
         }
         let heads = derived.entry(pipeline.rule.head.rel).or_default();
         heads.extend(rows.iter().map(|row| project_head(pipeline, row)));

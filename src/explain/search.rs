@@ -93,11 +93,11 @@ impl Explainer<'_> {
                     out.extend(self.extend(b, &atom));
                 }
                 Literal::Member(v, items) => {
-                    let values = member_values(self.env, rule, items, &|w| b.get(&w).copied(), &mut errors);
+                    let membership = member_values(self.env, rule, items, &|w| b.get(&w).copied(), &mut errors);
                     match b.get(v) {
-                        Some(x) if values.contains(x) => out.push(b.clone()),
+                        Some(x) if membership.admits(x) => out.push(b.clone()),
                         Some(_) => {}
-                        None => out.extend(values.into_iter().map(|x| {
+                        None => out.extend(membership.values().into_iter().map(|x| {
                             let mut e = b.clone();
                             e.insert(*v, x);
                             e

@@ -82,7 +82,7 @@ fn bindings(
                     next.push(b.clone());
                     continue;
                 }
-                for value in eval::member_values(env, rule, items, &|w| b.get(&w).copied(), errors) {
+                for value in eval::member_values(env, rule, items, &|w| b.get(&w).copied(), errors).values() {
                     let mut extended = b.clone();
                     extended.insert(*v, value);
                     next.push(extended);
@@ -104,7 +104,7 @@ fn bindings(
             Literal::Cond(e) => eval::condition(env, rule, e, &|w| b.get(&w).copied(), errors),
             Literal::Neg(atom) => !relations[atom.rel.0 as usize].iter().any(|row| unifies(b, atom, row, rule)),
             Literal::Member(v, items) => {
-                eval::member_values(env, rule, items, &|w| b.get(&w).copied(), errors).contains(&b[v])
+                eval::member_values(env, rule, items, &|w| b.get(&w).copied(), errors).admits(&b[v])
             }
             Literal::Pos(_) | Literal::Domain(_) => true,
         })
