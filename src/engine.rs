@@ -211,6 +211,16 @@ impl Engine {
         &self.sources
     }
 
+    /// What a query adds to the program: its constants (to the active domain)
+    /// and the facts taken away (by the request and by live updates).
+    fn query_additions(&self, atom: &ir::Atom, options: &RequestOptions) -> Additions {
+        Additions {
+            domain: atom_constants(atom),
+            removed: options.retracted.iter().chain(self.removed.iter()).cloned().collect(),
+            ..Additions::default()
+        }
+    }
+
     /// Parses a query and resolves it against the program; errors point into the query text.
     fn query_atom(&self, query: &str, symbols: &Symbols) -> Result<(ir::Atom, Vec<String>), LoadError> {
         let mut sources = SourceMap::new();
@@ -228,11 +238,7 @@ impl Engine {
         let ctx = context(&symbols, &options.ctx);
         let now = options.at.unwrap_or_else(time::now);
         let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
-        let additions = Additions {
-            domain: atom_constants(&atom),
-            removed: options.retracted.iter().chain(self.removed.iter()).cloned().collect(),
-            ..Additions::default()
-        };
+        let additions = self.query_additions(&atom, options);
         match self.decide(&env, &additions, &atom) {
             Ok((rows, model)) => Ok(self.answer(rows, &model, &atom, &names, &symbols)),
             // A failed evaluation never grants: no answers, and the reason.
@@ -298,11 +304,7 @@ impl Engine {
         let ctx = context(&symbols, &options.ctx);
         let now = options.at.unwrap_or_else(time::now);
         let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
-        let additions = Additions {
-            domain: atom_constants(&atom),
-            removed: options.retracted.iter().chain(self.removed.iter()).cloned().collect(),
-            ..Additions::default()
-        };
+        let additions = self.query_additions(&atom, options);
         let mut explanation = Explanation {
             query: query.to_string(),
             at: time::format_timestamp(now),

@@ -22,6 +22,26 @@ struct Cli {
 /// The evaluation limits given on the command line.
 static LIMITS: std::sync::OnceLock<warden::Limits> = std::sync::OnceLock::new();
 
+/// What `query` and `explain` take: the program, the question, the request.
+#[derive(clap::Args)]
+struct Ask {
+    /// Files or directories.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The query atom.
+    #[arg(short, long)]
+    query: String,
+    /// The request time (RFC 3339); the wall clock when absent.
+    #[arg(long)]
+    at: Option<String>,
+    /// A request context value, `KEY=VALUE` (repeatable).
+    #[arg(long = "ctx", value_name = "KEY=VALUE")]
+    ctx: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Parse and analyse policy and data files; print every diagnostic.
@@ -38,21 +58,8 @@ enum Command {
     },
     /// Answer a query atom, e.g. `allowed(alice, write, page:7)`.
     Query {
-        /// Files or directories.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// The query atom.
-        #[arg(short, long)]
-        query: String,
-        /// The request time (RFC 3339); the wall clock when absent.
-        #[arg(long)]
-        at: Option<String>,
-        /// A request context value, `KEY=VALUE` (repeatable).
-        #[arg(long = "ctx", value_name = "KEY=VALUE")]
-        ctx: Vec<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        ask: Ask,
         /// One proof line per answer.
         #[arg(long)]
         why: bool,
@@ -65,21 +72,8 @@ enum Command {
     },
     /// Explain why a query holds (a proof per answer) or why not.
     Explain {
-        /// Files or directories.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// The query atom.
-        #[arg(short, long)]
-        query: String,
-        /// The request time (RFC 3339); the wall clock when absent.
-        #[arg(long)]
-        at: Option<String>,
-        /// A request context value, `KEY=VALUE` (repeatable).
-        #[arg(long = "ctx", value_name = "KEY=VALUE")]
-        ctx: Vec<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        ask: Ask,
     },
     /// Explore a policy interactively (plain, scriptable input when piped).
     Repl {
@@ -145,11 +139,8 @@ fn main() -> ExitCode {
     let _ = LIMITS.set(limits);
     match cli.command {
         Command::Check { files, at, deny_warnings } => check(&files, at.as_deref(), deny_warnings),
-        Command::Query { files, query, at, ctx, json, why, limit, after } => {
-            let listing = Listing { why, limit, after };
-            run_query(&files, &query, at.as_deref(), &ctx, json, &listing)
-        }
-        Command::Explain { files, query, at, ctx, json } => explain(&files, &query, at.as_deref(), &ctx, json),
+        Command::Query { ask, why, limit, after } => run_query(&ask, &Listing { why, limit, after }),
+        Command::Explain { ask } => explain(&ask),
         Command::Test { files, coverage } => test(&files, coverage),
         Command::Fmt { files, check } => fmt(&files, check),
         Command::Diff { old, new, at, json } => {
@@ -238,14 +229,9 @@ struct Listing {
     after: Option<String>,
 }
 
-fn run_query(
-    files: &[PathBuf],
-    query: &str,
-    at: Option<&str>,
-    ctx: &[String],
-    json: bool,
-    listing: &Listing,
-) -> ExitCode {
+fn run_query(ask: &Ask, listing: &Listing) -> ExitCode {
+    let (files, query, json) = (&ask.files, ask.query.as_str(), ask.json);
+    let (at, ctx) = (ask.at.as_deref(), &ask.ctx);
     let options = match request_options(at, ctx) {
         Ok(options) => options,
         Err(code) => return code,
@@ -391,7 +377,9 @@ fn request_options(at: Option<&str>, ctx: &[String]) -> Result<RequestOptions, E
     Ok(options)
 }
 
-fn explain(files: &[PathBuf], query: &str, at: Option<&str>, ctx: &[String], json: bool) -> ExitCode {
+fn explain(ask: &Ask) -> ExitCode {
+    let (files, query, json) = (&ask.files, ask.query.as_str(), ask.json);
+    let (at, ctx) = (ask.at.as_deref(), &ask.ctx);
     let options = match request_options(at, ctx) {
         Ok(options) => options,
         Err(code) => return code,
