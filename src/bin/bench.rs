@@ -48,7 +48,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted.get(index).copied().unwrap_or(f64::NAN)
 }
 
-fn main() {
+pub fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let scale_name =
         args.iter().find(|a| !a.starts_with("--") && a.parse::<u64>().is_err()).map_or("small", String::as_str);

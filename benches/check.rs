@@ -1,0 +1,9 @@
+//! `cargo bench`: the `bench` tool at the small scale (see `benches/README.md`;
+//! `cargo run --release --bin bench -- default` for the full comparison).
+
+#[path = "../src/bin/bench.rs"]
+mod tool;
+
+fn main() {
+    tool::main();
+}
