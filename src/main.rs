@@ -229,15 +229,16 @@ struct Listing {
     after: Option<String>,
 }
 
+/// The request options and the loaded program of a `query` or `explain`.
+fn prepare(ask: &Ask) -> Result<(RequestOptions, Engine), ExitCode> {
+    let options = request_options(ask.at.as_deref(), &ask.ctx)?;
+    Ok((options, load(&ask.files)?))
+}
+
 fn run_query(ask: &Ask, listing: &Listing) -> ExitCode {
-    let (files, query, json) = (&ask.files, ask.query.as_str(), ask.json);
-    let (at, ctx) = (ask.at.as_deref(), &ask.ctx);
-    let options = match request_options(at, ctx) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
-    let engine = match load(files) {
-        Ok(engine) => engine,
+    let (query, json) = (ask.query.as_str(), ask.json);
+    let (options, engine) = match prepare(ask) {
+        Ok(prepared) => prepared,
         Err(code) => return code,
     };
     let answer = match engine.query(query, &options) {
@@ -378,14 +379,9 @@ fn request_options(at: Option<&str>, ctx: &[String]) -> Result<RequestOptions, E
 }
 
 fn explain(ask: &Ask) -> ExitCode {
-    let (files, query, json) = (&ask.files, ask.query.as_str(), ask.json);
-    let (at, ctx) = (ask.at.as_deref(), &ask.ctx);
-    let options = match request_options(at, ctx) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
-    let engine = match load(files) {
-        Ok(engine) => engine,
+    let (query, json) = (ask.query.as_str(), ask.json);
+    let (options, engine) = match prepare(ask) {
+        Ok(prepared) => prepared,
         Err(code) => return code,
     };
     match engine.explain(query, &options) {

@@ -289,21 +289,5 @@ fn single_use_variables(program: &Program, out: &mut Vec<Diagnostic>) {
 
 /// Counts every occurrence of a variable in an expression.
 fn count_expr(e: &Expr, counts: &mut BTreeMap<VarId, usize>) {
-    fn walk(e: &Expr, counts: &mut BTreeMap<VarId, usize>) {
-        match e {
-            Expr::Term(Term::Var(v)) => *counts.entry(*v).or_default() += 1,
-            Expr::Call(_, args) => args.iter().for_each(|a| walk(a, counts)),
-            Expr::Not(a) => walk(a, counts),
-            Expr::Binary(_, a, b) => {
-                walk(a, counts);
-                walk(b, counts);
-            }
-            Expr::InList(x, items) => {
-                walk(x, counts);
-                items.iter().for_each(|i| walk(i, counts));
-            }
-            Expr::Term(_) | Expr::Param(_) => {}
-        }
-    }
-    walk(e, counts);
+    super::visit_vars(e, &mut |v| *counts.entry(v).or_default() += 1);
 }

@@ -172,24 +172,29 @@ fn called_fns(e: &Expr, out: &mut BTreeSet<u32>) {
     }
 }
 
-/// The variables an expression reads.
-pub fn expr_vars(e: &Expr, out: &mut BTreeSet<VarId>) {
+/// Calls `f` for every occurrence of a variable in an expression.
+pub fn visit_vars(e: &Expr, f: &mut dyn FnMut(VarId)) {
     match e {
-        Expr::Term(Term::Var(v)) => {
-            out.insert(*v);
-        }
-        Expr::Call(_, args) => args.iter().for_each(|a| expr_vars(a, out)),
-        Expr::Not(a) => expr_vars(a, out),
+        Expr::Term(Term::Var(v)) => f(*v),
+        Expr::Call(_, args) => args.iter().for_each(|a| visit_vars(a, f)),
+        Expr::Not(a) => visit_vars(a, f),
         Expr::Binary(_, a, b) => {
-            expr_vars(a, out);
-            expr_vars(b, out);
+            visit_vars(a, f);
+            visit_vars(b, f);
         }
         Expr::InList(x, items) => {
-            expr_vars(x, out);
-            items.iter().for_each(|a| expr_vars(a, out));
+            visit_vars(x, f);
+            items.iter().for_each(|a| visit_vars(a, f));
         }
         Expr::Term(_) | Expr::Param(_) => {}
     }
+}
+
+/// The variables an expression reads.
+pub fn expr_vars(e: &Expr, out: &mut BTreeSet<VarId>) {
+    visit_vars(e, &mut |v| {
+        out.insert(v);
+    });
 }
 
 fn atom_vars(args: &[Term]) -> impl Iterator<Item = VarId> + '_ {
