@@ -16,6 +16,7 @@ use crate::analyze::Checked;
 use crate::lower::ir::{Atom, ErrorPolicy, Expr, Fact, Literal, OriginId, Program, RelId, Rule, Term, Value, VarId};
 pub use base::{Prepared, Rows};
 use functions::{Env, Fault, Val};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -97,7 +98,7 @@ pub fn evaluate_rules(
     relations.resize(checked.program.relations.len().max(relations.len()), Arc::default());
     let mut model = Model { relations, errors: BTreeSet::new() };
     for stratum in &checked.strata {
-        let rules: Vec<Rule> = stratum
+        let rules: Vec<Cow<Rule>> = stratum
             .rules
             .iter()
             .filter_map(|id| checked.program.rules.get(id.0 as usize))
@@ -111,7 +112,16 @@ pub fn evaluate_rules(
 /// A rule with `now` and `ctx.KEY` in its atoms replaced by their values for
 /// this request; `None` when an atom reads a missing `ctx` key (its literal is
 /// false, so the rule cannot fire).
-pub fn prepare_rule(env: &Env, rule: &Rule) -> Option<Rule> {
+pub fn prepare_rule<'r>(env: &Env, rule: &'r Rule) -> Option<Cow<'r, Rule>> {
+    let reads_request = |atom: &Atom| atom.args.iter().any(|t| matches!(t, Term::Now | Term::Ctx(_)));
+    let atoms = std::iter::once(&rule.head).chain(rule.body.iter().filter_map(|l| match l {
+        Literal::Pos(a) | Literal::Neg(a) => Some(a),
+        _ => None,
+    }));
+    if !atoms.into_iter().any(reads_request) {
+        // Most rules: nothing to fill in, so no copy on the check path.
+        return Some(Cow::Borrowed(rule));
+    }
     let fix = |atom: &Atom| -> Option<Atom> {
         let mut args = Vec::with_capacity(atom.args.len());
         for t in &atom.args {
@@ -132,7 +142,7 @@ pub fn prepare_rule(env: &Env, rule: &Rule) -> Option<Rule> {
             other => other.clone(),
         });
     }
-    Some(Rule { head, body, ..rule.clone() })
+    Some(Cow::Owned(Rule { head, body, ..rule.clone() }))
 }
 
 /// Decides a condition literal under `bindings`, applying the rule's error

@@ -69,7 +69,7 @@ struct Pipeline<'r> {
 /// Evaluates the rules of one stratum to a fixpoint, storing its relations in `model`.
 pub fn eval_stratum(
     stratum: &Stratum,
-    rules: &[Rule],
+    rules: &[std::borrow::Cow<Rule>],
     model: &mut Model,
     prepared: &Prepared,
     env: &Env,

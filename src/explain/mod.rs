@@ -83,7 +83,7 @@ pub struct Explainer<'a> {
     pub model: &'a Model,
     locate: Locate<'a>,
     /// Rules with `now` and `ctx` resolved for the request (`None`: cannot fire).
-    rules: Vec<Option<Rule>>,
+    rules: Vec<Option<std::borrow::Cow<'a, Rule>>>,
     /// Base facts and where they come from.
     base: HashMap<(RelId, Row), OriginId>,
     /// Rules by head relation.

@@ -29,7 +29,7 @@ pub fn evaluate(checked: &Checked, env: &Env, additions: &Additions) -> Vec<BTre
             .rules
             .iter()
             .map(|id| &program.rules[id.0 as usize])
-            .filter_map(|r| eval::prepare_rule(env, r))
+            .filter_map(|r| eval::prepare_rule(env, r).map(std::borrow::Cow::into_owned))
             .collect();
         loop {
             let mut new_rows: Vec<(usize, Row)> = Vec::new();
