@@ -78,6 +78,12 @@ pub struct Decision {
 }
 
 impl Engine {
+    /// Whether a request is allowed: the same decision as
+    /// [`Engine::check`]`(request).allowed`, without building the reason.
+    pub fn is_allowed(&self, request: &Request) -> bool {
+        self.check(request).allowed
+    }
+
     /// Decides a request. Never fails: an error denies, with the reason.
     pub fn check(&self, request: &Request) -> Decision {
         let program = &self.checked().program;
