@@ -14,6 +14,8 @@
 use crate::analyze::{self, Checked};
 use crate::diagnostics::{self, Diagnostic};
 use crate::eval::functions::{Env, ExternFn, Externs};
+use crate::eval::plan::snapshot::{Snapshot, dynamic_relations};
+use crate::eval::plan::{CheckPlan, NotCompiled};
 use crate::eval::{self, Additions, Limits, Model, render};
 use crate::explain::Explainer;
 use crate::explain::report::{Explanation, TimeChange, Why, WhyNot};
@@ -85,8 +87,11 @@ pub struct TestOutcome {
 /// How queries with constants are evaluated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Strategy {
-    /// Through the demand (magic-set) transformation: only what the query needs.
+    /// Checks run the compiled check plan (see [`eval::plan`]) when the
+    /// program has one; queries, and checks it cannot take, go as `Demand`.
     #[default]
+    Compiled,
+    /// Through the demand (magic-set) transformation: only what the query needs.
     Demand,
     /// Every relation, in full (the reference the demand path is tested against).
     Full,
@@ -109,6 +114,8 @@ pub struct Engine {
     demands: Arc<std::sync::Mutex<DemandCache>>,
     /// Base facts taken away by live updates (see [`crate::live`]).
     removed: Arc<std::collections::BTreeSet<(ir::RelId, Vec<Value>)>>,
+    /// The compiled check plan, built on first use (`None`: the program has none).
+    plan: Arc<std::sync::OnceLock<Option<Arc<CheckPlan>>>>,
 }
 
 impl Engine {
@@ -152,6 +159,7 @@ impl Engine {
             prepared,
             demands: Arc::default(),
             removed: Arc::default(),
+            plan: Arc::default(),
         })
     }
 
@@ -174,6 +182,46 @@ impl Engine {
     /// Takes base facts away from every evaluation (live updates).
     pub(crate) fn set_removed(&mut self, removed: std::collections::BTreeSet<(ir::RelId, Vec<Value>)>) {
         self.removed = Arc::new(removed);
+        self.plan = Arc::default();
+    }
+
+    /// The compiled check plan, built on first use: the static relations
+    /// materialized and the dynamic rules compiled. `None` when the program
+    /// has no plan (its checks take the demand-driven path).
+    pub fn check_plan(&self) -> Option<&CheckPlan> {
+        self.plan.get_or_init(|| self.compile_plan().map(Arc::new)).as_deref()
+    }
+
+    /// Builds the check plan anew (`None`, with the reason logged at debug
+    /// level, when the program has none).
+    pub fn compile_plan(&self) -> Option<CheckPlan> {
+        let program = &self.checked.program;
+        let symbols = Symbols::new(&program.symbols);
+        let ctx = BTreeMap::new();
+        let env = Env { program, symbols: &symbols, now: 0, ctx: &ctx, externs: &self.externs };
+        let removed = Additions { removed: self.removed.iter().cloned().collect(), ..Additions::default() };
+        let dynamic = dynamic_relations(program);
+        let built = Snapshot::materialize(&self.checked, &self.prepared, &dynamic, &env, &removed, self.limits)
+            .map_err(|e| NotCompiled::Materialize(e.to_string()))
+            .and_then(|snapshot| {
+                // Static rules computed strings of their own: not request-independent after all.
+                if !symbols.extra_syms().is_empty() {
+                    return Err(NotCompiled::Materialize("static rules computed new strings".into()));
+                }
+                CheckPlan::compile(&self.checked, snapshot, dynamic)
+            });
+        match built {
+            Ok(plan) => Some(plan),
+            Err(e) => {
+                tracing::debug!("no compiled check plan: {e}");
+                None
+            }
+        }
+    }
+
+    /// How checks and queries are evaluated.
+    pub(crate) fn strategy(&self) -> Strategy {
+        self.strategy
     }
 
     /// Sets how queries with constants are evaluated.
@@ -269,6 +317,7 @@ impl Engine {
             sources: Arc::new(sources),
             prepared,
             removed: Arc::new(removed),
+            plan: Arc::default(),
             ..self.clone()
         }
     }
@@ -372,7 +421,7 @@ impl Engine {
     ) -> Result<(Vec<eval::Row>, Model), eval::EvalError> {
         let bound: Vec<bool> = atom.args.iter().map(|t| matches!(t, ir::Term::Const(_))).collect();
         let demand = match self.strategy {
-            Strategy::Demand => {
+            Strategy::Compiled | Strategy::Demand => {
                 let mut cache = self.demands.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 cache
                     .entry((atom.rel, bound.clone()))
@@ -423,8 +472,12 @@ impl Engine {
     }
 
     pub(crate) fn render_errors(&self, model: &Model) -> Vec<String> {
-        model
-            .errors
+        self.render_error_set(&model.errors)
+    }
+
+    /// Errors raised inside conditions, with the location of their rule.
+    pub(crate) fn render_error_set(&self, errors: &std::collections::BTreeSet<(ir::OriginId, String)>) -> Vec<String> {
+        errors
             .iter()
             .map(|(origin, message)| match self.checked.program.origin(*origin) {
                 Some(Origin::Source(span)) => {

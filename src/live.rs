@@ -18,7 +18,10 @@
 //! assert!(live.check(&bob).allowed);
 //! ```
 
-use crate::engine::{Engine, LoadError, RequestOptions};
+use crate::engine::{Engine, LoadError, RequestOptions, Strategy};
+use crate::eval::plan::CheckPlan;
+use crate::eval::plan::run::Run;
+use crate::eval::EvalError;
 use crate::eval::functions::Env;
 use crate::eval::{Additions, render};
 use crate::lower::builtins;
@@ -59,6 +62,12 @@ impl Request {
         Ok(self)
     }
 
+    /// At an instant in microseconds since the epoch.
+    pub fn at_micros(mut self, micros: i64) -> Request {
+        self.at = Some(micros);
+        self
+    }
+
     /// With a context value.
     pub fn ctx(mut self, key: impl Into<String>, value: impl Into<String>) -> Request {
         self.ctx.insert(key.into(), value.into());
@@ -79,13 +88,80 @@ pub struct Decision {
 
 impl Engine {
     /// Whether a request is allowed: the same decision as
-    /// [`Engine::check`]`(request).allowed`, without building the reason.
+    /// [`Engine::check`]`(request).allowed`, without building the reason. On
+    /// the compiled plan it allocates nothing (unless a condition needs
+    /// strings or fails).
     pub fn is_allowed(&self, request: &Request) -> bool {
-        self.check(request).allowed
+        match self.compiled(request, |plan, run, values| run.holds(plan.allowed, values)) {
+            Some((result, _)) => result.unwrap_or(false),
+            None => self.check(request).allowed,
+        }
     }
 
     /// Decides a request. Never fails: an error denies, with the reason.
     pub fn check(&self, request: &Request) -> Decision {
+        let compiled = self.compiled(request, |plan, run, values| {
+            let allowed = run.holds(plan.allowed, values)?;
+            let permitted = if allowed { true } else { run.holds(plan.permitted, values)? };
+            let inactive = plan.snapshot.rows(builtins::INACTIVE).binary_search(&vec![values[0]]).is_ok();
+            Ok((allowed, permitted, inactive))
+        });
+        let outcome = match compiled {
+            Some((Ok(decided), errors)) => Ok((decided, errors)),
+            Some((Err(e), _)) => Err(e.to_string()),
+            None => self.check_by_demand(request),
+        };
+        let ((allowed, permitted, inactive), errors) = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => return Decision { allowed: false, reason: format!("denied: {e}"), errors: vec![e] },
+        };
+        let (u, p, o) = (
+            render::quote_if_needed(&request.user),
+            render::quote_if_needed(&request.perm),
+            render::quote_if_needed(&request.object),
+        );
+        let reason = if allowed {
+            format!("allowed: {u} may {p} {o}")
+        } else if !errors.is_empty() {
+            format!("denied: an error occurred while deciding ({})", errors.join("; "))
+        } else if permitted && inactive {
+            format!("denied: {u} is inactive")
+        } else if permitted {
+            format!("denied: a deny rule overrides the permission of {u} to {p} {o}")
+        } else {
+            format!("denied: nothing permits {u} to {p} {o}")
+        };
+        Decision { allowed, reason, errors }
+    }
+
+    /// Runs `decide` on the compiled plan, when the engine uses one and the
+    /// request names only constants of the program; returns its result and
+    /// the condition errors met.
+    fn compiled<T>(
+        &self,
+        request: &Request,
+        decide: impl FnOnce(&CheckPlan, &mut Run, &[Value; 3]) -> Result<T, EvalError>,
+    ) -> Option<(Result<T, EvalError>, Vec<String>)> {
+        if self.strategy() != Strategy::Compiled {
+            return None;
+        }
+        let plan = self.check_plan()?;
+        let program = &self.checked().program;
+        let known = |name: &str| program.symbols.get(name).map(Value::Sym).filter(|v| plan.knows(*v));
+        let values = [known(&request.user)?, known(&request.perm)?, known(&request.object)?];
+        let symbols = Symbols::new(&program.symbols);
+        let ctx = crate::engine::context(&symbols, &request.ctx);
+        let now = request.at.unwrap_or_else(time::now);
+        let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: self.externs() };
+        let mut run = Run::new(plan, &env, self.limits().max_tuples);
+        let result = decide(plan, &mut run, &values);
+        let errors = if run.errors.is_empty() { Vec::new() } else { self.render_error_set(&run.errors) };
+        Some((result, errors))
+    }
+
+    /// Decides a request by demand-driven evaluation: (allowed, permitted,
+    /// inactive) and the condition errors met.
+    fn check_by_demand(&self, request: &Request) -> Result<((bool, bool, bool), Vec<String>), String> {
         let program = &self.checked().program;
         let symbols = Symbols::new(&program.symbols);
         let ctx = crate::engine::context(&symbols, &request.ctx);
@@ -98,35 +174,14 @@ impl Engine {
             let (rows, model) = self.decide(&env, &additions, &atom).map_err(|e| e.to_string())?;
             Ok((!rows.is_empty(), self.render_errors(&model)))
         };
-        let (allowed, errors) = match decide(builtins::ALLOWED) {
-            Ok(result) => result,
-            Err(e) => return Decision { allowed: false, reason: format!("denied: {e}"), errors: vec![e] },
-        };
-        let (u, p, o) = (
-            render::quote_if_needed(&request.user),
-            render::quote_if_needed(&request.perm),
-            render::quote_if_needed(&request.object),
-        );
-        let reason = if allowed {
-            format!("allowed: {u} may {p} {o}")
-        } else if !errors.is_empty() {
-            format!("denied: an error occurred while deciding ({})", errors.join("; "))
-        } else {
-            match decide(builtins::PERMITTED) {
-                Ok((true, _))
-                    if program
-                        .facts
-                        .iter()
-                        .any(|f| f.rel == builtins::INACTIVE && f.tuple.first() == values.first()) =>
-                {
-                    format!("denied: {u} is inactive")
-                }
-                Ok((true, _)) => format!("denied: a deny rule overrides the permission of {u} to {p} {o}"),
-                Ok((false, _)) => format!("denied: nothing permits {u} to {p} {o}"),
-                Err(e) => format!("denied: {e}"),
-            }
-        };
-        Decision { allowed, reason, errors }
+        let (allowed, errors) = decide(builtins::ALLOWED)?;
+        if allowed || !errors.is_empty() {
+            return Ok(((allowed, allowed, false), errors));
+        }
+        let (permitted, _) = decide(builtins::PERMITTED)?;
+        let inactive =
+            program.facts.iter().any(|f| f.rel == builtins::INACTIVE && f.tuple.first() == values.first());
+        Ok(((false, permitted, inactive), errors))
     }
 }
 
@@ -295,6 +350,8 @@ impl Live {
                 next.inserted.push(statement);
             }
         }
+        // Build the check plan before the swap, so no check waits for it.
+        let _ = engine.check_plan();
         self.current.store(Arc::new(engine));
         state.0 = next;
         Ok(())
@@ -305,6 +362,7 @@ impl Live {
         let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let base = build(&self.inputs, &Overlay::default(), self.configure.as_ref())?;
         let engine = build(&self.inputs, &state.0, self.configure.as_ref())?;
+        let _ = engine.check_plan();
         self.current.store(Arc::new(engine));
         state.1 = base;
         Ok(())

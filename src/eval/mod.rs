@@ -9,10 +9,11 @@
 
 pub mod base;
 pub mod functions;
+pub mod plan;
 pub mod render;
 pub mod seminaive;
 
-use crate::analyze::Checked;
+use crate::analyze::{Checked, Stratum};
 use crate::lower::ir::{Atom, ErrorPolicy, Expr, Fact, Literal, OriginId, Program, RelId, Rule, Term, Value, VarId};
 pub use base::{Prepared, Rows};
 use functions::{Env, Fault, Val};
@@ -47,6 +48,9 @@ pub enum EvalError {
     /// The evaluation took longer than [`Limits::max_time`].
     #[error("evaluation stopped: it took longer than {0} ms (raise the limit or narrow the rules)")]
     TooSlow(u128),
+    /// A compiled check took more than this many steps.
+    #[error("check stopped: more than {0} steps (raise the limit or narrow the rules)")]
+    TooManySteps(usize),
 }
 
 /// What a request adds to the program: a test's local facts and the query's constants.
@@ -92,16 +96,29 @@ pub fn evaluate_rules(
     additions: &Additions,
     limits: Limits,
 ) -> Result<Model, EvalError> {
-    let checked = rules;
+    evaluate_strata(prepared, base, &rules.program, &rules.strata, env, additions, limits)
+}
+
+/// Evaluates `strata` (of the rules of `program`) over the base relations of
+/// `prepared`; relations of other strata stay as the base has them.
+pub fn evaluate_strata(
+    prepared: &Prepared,
+    base: &Program,
+    program: &Program,
+    strata: &[Stratum],
+    env: &Env,
+    additions: &Additions,
+    limits: Limits,
+) -> Result<Model, EvalError> {
     let deadline = std::time::Instant::now() + limits.max_time;
     let mut relations = prepared.relations(base, additions);
-    relations.resize(checked.program.relations.len().max(relations.len()), Arc::default());
+    relations.resize(program.relations.len().max(relations.len()), Arc::default());
     let mut model = Model { relations, errors: BTreeSet::new() };
-    for stratum in &checked.strata {
+    for stratum in strata {
         let rules: Vec<Cow<Rule>> = stratum
             .rules
             .iter()
-            .filter_map(|id| checked.program.rules.get(id.0 as usize))
+            .filter_map(|id| program.rules.get(id.0 as usize))
             .filter_map(|rule| prepare_rule(env, rule))
             .collect();
         seminaive::eval_stratum(stratum, &rules, &mut model, prepared, env, (limits, deadline))?;

@@ -1,0 +1,630 @@
+//! The compiled check plan: `allowed(user, perm, object)` with all three
+//! bound, decided top-down over a materialized snapshot.
+//!
+//! At load time the program is split in two ([`snapshot`]): relations that do
+//! not depend on the request are evaluated once, bottom-up, and indexed; the
+//! rules of the others (`assigned`, `has_role`, ... `allowed`: everything
+//! that reads `now`, `ctx` or an `extern fn`, directly or not) are compiled,
+//! for each binding pattern a check reaches, into a *goal*: per rule, a fixed
+//! sequence of steps (index probes on interned values, calls of other goals,
+//! conditions) in a join order chosen by a cost model over the snapshot's
+//! sizes. A check runs the goals depth-first ([`run`]) and stops at the first
+//! derivation; expiry and time-of-day conditions are filters on the way, so
+//! nothing is re-materialized when the clock moves.
+//!
+//! Top-down evaluation without tabling terminates only when the dynamic rules
+//! are not recursive; a program whose dynamic part is recursive (or that
+//! exceeds the plan's fixed sizes) is not compiled, and its checks take the
+//! general demand-driven path. Both are tested against the reference
+//! evaluator.
+
+pub mod fast;
+pub mod run;
+pub mod snapshot;
+
+use crate::analyze::{Checked, visit_vars};
+use crate::lower::builtins;
+use crate::lower::intern::Sym;
+use crate::lower::ir::{Atom, ErrorPolicy, Expr, Literal, OriginId, RelId, RuleId, Term, Value};
+use rustc_hash::FxHashMap;
+use snapshot::{Index, IndexSpec, MAX_KEY, Snapshot};
+
+/// The most variables one rule of the plan may have.
+pub const MAX_VARS: usize = 32;
+/// The most columns a relation read by the plan may have.
+pub const MAX_ARITY: usize = 8;
+/// The longest rule body ordered exhaustively (longer ones greedily).
+const MAX_ORDERED: usize = 12;
+
+/// Where a value comes from at run time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Slot {
+    /// A variable of the rule.
+    Var(u8),
+    /// A constant.
+    Const(Value),
+    /// The request time.
+    Now,
+    /// A request context value (a missing key makes the rule not fire).
+    Ctx(Sym),
+}
+
+/// What to do with one returned column.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Out {
+    /// Bind this variable.
+    Bind(u8),
+    /// Must equal this (already bound) variable.
+    Check(u8),
+    /// Must equal this value.
+    Is(Slot),
+    /// Must equal the returned column at this position (a repeated variable).
+    Same(u8),
+    /// A variable local to a `not`: anything.
+    Ignore,
+}
+
+/// How a step's matches continue the rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Once per match (the step binds variables).
+    Each,
+    /// Once if there is a match (a filter).
+    Exists,
+    /// Once if there is no match (`not`).
+    NotExists,
+}
+
+/// One step of a compiled rule.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// Probe an index of a static relation.
+    Scan {
+        /// Into [`CheckPlan::indexes`].
+        index: u32,
+        /// The key, in the index's key order.
+        key: Vec<Slot>,
+        /// One per returned column.
+        out: Vec<Out>,
+        /// How matches continue.
+        mode: Mode,
+    },
+    /// Solve a goal of a dynamic relation.
+    Call {
+        /// Into [`CheckPlan::goals`].
+        goal: u32,
+        /// The bound arguments, in column order.
+        args: Vec<Slot>,
+        /// One per free column of the goal.
+        out: Vec<Out>,
+        /// How matches continue.
+        mode: Mode,
+    },
+    /// A condition (every variable bound).
+    Cond {
+        /// The expression.
+        expr: Expr,
+        /// Its allocation-free form, when it has one.
+        fast: Option<fast::Cond>,
+    },
+    /// `X in [..]`: binds `X` to each item, or checks it.
+    Member {
+        /// The variable.
+        var: u8,
+        /// The items.
+        items: Vec<Expr>,
+        /// Whether `X` is bound before this step.
+        bound: bool,
+    },
+}
+
+/// How a bound argument of a goal enters a rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HeadIn {
+    /// Binds this variable.
+    Bind(u8),
+    /// Must equal this variable (a repeated head variable).
+    Check(u8),
+    /// Must equal this constant.
+    Is(Value),
+}
+
+/// One rule compiled for one binding pattern of its head.
+#[derive(Clone, Debug)]
+pub struct RulePlan {
+    /// The rule.
+    pub rule: RuleId,
+    /// Where it came from.
+    pub origin: OriginId,
+    /// How its condition errors count.
+    pub on_error: ErrorPolicy,
+    /// One per bound head position, in column order.
+    pub inputs: Vec<HeadIn>,
+    /// One per free head position, in column order.
+    pub outputs: Vec<Slot>,
+    /// The body, in execution order.
+    pub steps: Vec<Step>,
+}
+
+/// A dynamic relation compiled for one binding pattern.
+#[derive(Clone, Debug)]
+pub struct Goal {
+    /// The relation.
+    pub rel: RelId,
+    /// Which columns are given.
+    pub bound: Vec<bool>,
+    /// Its rules.
+    pub rules: Vec<RulePlan>,
+    /// Estimated work per call.
+    pub cost: f64,
+    /// Estimated answers per call.
+    pub card: f64,
+}
+
+/// Why a program has no check plan (its checks take the general path).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotCompiled {
+    /// The dynamic rules are recursive.
+    #[error("`{0}` is recursive and depends on the request")]
+    Recursive(String),
+    /// A rule exceeds the plan's fixed sizes or uses what it cannot run.
+    #[error("a rule of `{0}` is beyond the compiled plan ({1})")]
+    Unsupported(String, &'static str),
+    /// Materializing the static relations failed.
+    #[error("materializing the static relations failed: {0}")]
+    Materialize(String),
+}
+
+/// A program compiled for `allowed(bound, bound, bound)`.
+#[derive(Debug)]
+pub struct CheckPlan {
+    /// The static relations.
+    pub snapshot: Snapshot,
+    /// Indexes over them, referenced by the steps.
+    pub indexes: Vec<Index>,
+    /// Compiled goals (`None`: abandoned while compiling, never referenced).
+    pub goals: Vec<Option<Goal>>,
+    /// `allowed(b, b, b)`.
+    pub allowed: u32,
+    /// `permitted(b, b, b)` (for the reason of a denial).
+    pub permitted: u32,
+    /// Per program symbol, the symbol of its `type(..)` when interned.
+    pub types: Vec<Option<Sym>>,
+}
+
+impl CheckPlan {
+    /// Compiles the dynamic part of a checked program over its snapshot.
+    pub fn compile(checked: &Checked, snapshot: Snapshot, dynamic: Vec<bool>) -> Result<CheckPlan, NotCompiled> {
+        let mut rules_by_head: FxHashMap<RelId, Vec<RuleId>> = FxHashMap::default();
+        for (i, rule) in checked.program.rules.iter().enumerate() {
+            rules_by_head.entry(rule.head.rel).or_default().push(RuleId(i as u32));
+        }
+        let mut compiler = Compiler {
+            checked,
+            snapshot: &snapshot,
+            dynamic: &dynamic,
+            rules_by_head,
+            specs: Vec::new(),
+            spec_ids: FxHashMap::default(),
+            goals: Vec::new(),
+            goal_ids: FxHashMap::default(),
+            failed: FxHashMap::default(),
+        };
+        let allowed = compiler.goal(builtins::ALLOWED, vec![true; 3])?;
+        let permitted = compiler.goal(builtins::PERMITTED, vec![true; 3])?;
+        let (specs, goals) = (compiler.specs, compiler.goals);
+        let indexes = specs.iter().map(|spec| Index::build(&snapshot, spec)).collect();
+        let symbols = &checked.program.symbols;
+        let types = (0..symbols.len() as u32)
+            .map(|i| symbols.resolve(Sym(i)).and_then(|name| symbols.get(super::functions::type_of(name))))
+            .collect();
+        Ok(CheckPlan { snapshot, indexes, goals, allowed, permitted, types })
+    }
+
+    /// Whether a constant belongs to the program's active domain (a check
+    /// with any other constant takes the general path).
+    pub fn knows(&self, value: Value) -> bool {
+        self.snapshot.domain.contains(&value)
+    }
+}
+
+/// A body literal as the plan sees it (`Domain(X)` is `$adom(X)`).
+#[derive(Clone, Debug)]
+enum Lit<'r> {
+    Pos(Atom),
+    Neg(&'r Atom),
+    Cond(&'r Expr),
+    Member(u8, &'r [Expr]),
+}
+
+/// A set of variables (at most [`MAX_VARS`]).
+type Vars = u64;
+
+fn bit(v: u8) -> Vars {
+    1u64 << v
+}
+
+struct Compiler<'a> {
+    checked: &'a Checked,
+    snapshot: &'a Snapshot,
+    dynamic: &'a [bool],
+    rules_by_head: FxHashMap<RelId, Vec<RuleId>>,
+    specs: Vec<IndexSpec>,
+    spec_ids: FxHashMap<IndexSpec, u32>,
+    goals: Vec<Option<Goal>>,
+    /// Goals by relation and pattern; `None` while being compiled.
+    goal_ids: FxHashMap<(RelId, Vec<bool>), Option<u32>>,
+    /// Goals that could not be compiled, and why.
+    failed: FxHashMap<(RelId, Vec<bool>), NotCompiled>,
+}
+
+impl Compiler<'_> {
+    fn name(&self, rel: RelId) -> String {
+        self.checked.program.relation_name(rel).to_string()
+    }
+
+    fn is_dynamic(&self, rel: RelId) -> bool {
+        self.dynamic.get(rel.0 as usize).copied().unwrap_or(true)
+    }
+
+    /// The goal for `rel` with `bound` columns given, compiled on first use.
+    fn goal(&mut self, rel: RelId, bound: Vec<bool>) -> Result<u32, NotCompiled> {
+        match self.goal_ids.get(&(rel, bound.clone())) {
+            Some(Some(id)) => return Ok(*id),
+            Some(None) => return Err(NotCompiled::Recursive(self.name(rel))),
+            None => {}
+        }
+        if let Some(e) = self.failed.get(&(rel, bound.clone())) {
+            return Err(e.clone());
+        }
+        if bound.len() > MAX_ARITY {
+            return Err(NotCompiled::Unsupported(self.name(rel), "too many columns"));
+        }
+        self.goal_ids.insert((rel, bound.clone()), None);
+        let rule_ids = self.rules_by_head.get(&rel).cloned().unwrap_or_default();
+        let mut rules = Vec::new();
+        let (mut cost, mut card) = (0.0, 0.0);
+        for id in rule_ids {
+            match self.rule(id, &bound) {
+                Ok((plan, rule_cost, rule_card)) => {
+                    rules.push(plan);
+                    cost += 1.0 + rule_cost;
+                    card += rule_card;
+                }
+                Err(e) => {
+                    self.goal_ids.remove(&(rel, bound.clone()));
+                    self.failed.insert((rel, bound), e.clone());
+                    return Err(e);
+                }
+            }
+        }
+        if bound.iter().all(|b| *b) {
+            card = f64::min(card, 1.0);
+        }
+        let id = self.goals.len() as u32;
+        self.goals.push(Some(Goal { rel, bound: bound.clone(), rules, cost, card }));
+        self.goal_ids.insert((rel, bound), Some(id));
+        Ok(id)
+    }
+
+    /// One rule for a head pattern: its plan, estimated cost and answers.
+    fn rule(&mut self, id: RuleId, bound: &[bool]) -> Result<(RulePlan, f64, f64), NotCompiled> {
+        let checked = self.checked;
+        let Some(rule) = checked.program.rules.get(id.0 as usize) else {
+            return Err(NotCompiled::Unsupported(String::new(), "missing rule"));
+        };
+        let name = self.name(rule.head.rel);
+        let unsupported = |what| NotCompiled::Unsupported(name.clone(), what);
+        if rule.var_names.len() > MAX_VARS {
+            return Err(unsupported("too many variables"));
+        }
+        let mut known: Vars = 0;
+        let mut inputs = Vec::new();
+        let mut outputs = Vec::new();
+        for (term, given) in rule.head.args.iter().zip(bound) {
+            match (term, given) {
+                (Term::Var(v), true) if known & bit(v.0 as u8) != 0 => inputs.push(HeadIn::Check(v.0 as u8)),
+                (Term::Var(v), true) => {
+                    known |= bit(v.0 as u8);
+                    inputs.push(HeadIn::Bind(v.0 as u8));
+                }
+                (Term::Const(c), true) => inputs.push(HeadIn::Is(*c)),
+                (Term::Var(v), false) => outputs.push(Slot::Var(v.0 as u8)),
+                (Term::Const(c), false) => outputs.push(Slot::Const(*c)),
+                (Term::Now | Term::Ctx(_), _) => return Err(unsupported("`now` or `ctx` in a head")),
+            }
+        }
+        let literals: Vec<Lit> = rule
+            .body
+            .iter()
+            .map(|literal| match literal {
+                Literal::Pos(atom) => Lit::Pos(atom.clone()),
+                Literal::Neg(atom) => Lit::Neg(atom),
+                Literal::Cond(e) => Lit::Cond(e),
+                Literal::Member(v, items) => Lit::Member(v.0 as u8, items),
+                Literal::Domain(v) => Lit::Pos(Atom { rel: builtins::ADOM, args: vec![Term::Var(*v)] }),
+            })
+            .collect();
+        // Variables that occur in one `not` atom and nowhere else are local to it.
+        let mut occurrences = [0usize; MAX_VARS];
+        let mut count = |v: u8| {
+            if let Some(n) = occurrences.get_mut(v as usize) {
+                *n += 1;
+            }
+        };
+        rule.head.args.iter().filter_map(var_of).for_each(&mut count);
+        for literal in &literals {
+            match literal {
+                Lit::Pos(atom) => atom.args.iter().filter_map(var_of).for_each(&mut count),
+                Lit::Neg(atom) => {
+                    let mut seen: Vars = 0;
+                    for v in atom.args.iter().filter_map(var_of) {
+                        if seen & bit(v) == 0 {
+                            count(v);
+                        }
+                        seen |= bit(v);
+                    }
+                }
+                Lit::Cond(e) => visit_vars(e, &mut |v| count(v.0 as u8)),
+                Lit::Member(v, items) => {
+                    count(*v);
+                    items.iter().for_each(|e| visit_vars(e, &mut |v| count(v.0 as u8)));
+                }
+            }
+        }
+        let local = |v: u8| occurrences.get(v as usize).copied().unwrap_or(0) <= 1;
+        let (order, cost, card) = self.order(&literals, known, &local)?;
+        let mut steps = Vec::new();
+        for i in order {
+            let Some(literal) = literals.get(i) else { continue };
+            steps.push(self.step(literal, &mut known, &local)?);
+        }
+        for slot in &outputs {
+            if let Slot::Var(v) = slot
+                && known & bit(*v) == 0
+            {
+                return Err(unsupported("an unbound head variable"));
+            }
+        }
+        let plan = RulePlan { rule: id, origin: rule.origin, on_error: rule.on_error, inputs, outputs, steps };
+        Ok((plan, cost, card))
+    }
+
+    /// The cheapest order of a body: exhaustive over subsets for short
+    /// bodies, greedy for long ones. Returns the order, its cost and answers.
+    fn order(
+        &mut self,
+        literals: &[Lit],
+        head: Vars,
+        local: &dyn Fn(u8) -> bool,
+    ) -> Result<(Vec<usize>, f64, f64), NotCompiled> {
+        let n = literals.len();
+        let binds: Vec<Vars> = literals.iter().map(binds).collect();
+        let bound_by = |mask: usize| {
+            binds.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).fold(head, |acc, (_, b)| acc | b)
+        };
+        let full = (1usize << n) - 1;
+        if n <= MAX_ORDERED {
+            // best[mask] = (cost, answers so far, order) of the cheapest way to place `mask`.
+            let mut best: Vec<Option<(f64, f64, Vec<usize>)>> = vec![None; 1 << n];
+            if let Some(first) = best.get_mut(0) {
+                *first = Some((0.0, 1.0, Vec::new()));
+            }
+            for mask in 0..=full {
+                let Some((cost, mult, order)) = best.get(mask).cloned().flatten() else { continue };
+                let known = bound_by(mask);
+                for (i, literal) in literals.iter().enumerate().filter(|(i, _)| mask & (1 << i) == 0) {
+                    let Some((unit, fanout)) = self.estimate(literal, known, local) else { continue };
+                    let next = (cost + mult * unit, mult * fanout);
+                    let slot = best.get_mut(mask | (1 << i));
+                    if let Some(slot) = slot
+                        && slot.as_ref().is_none_or(|(c, _, _)| next.0 < *c)
+                    {
+                        let mut extended = order.clone();
+                        extended.push(i);
+                        *slot = Some((next.0, next.1, extended));
+                    }
+                }
+            }
+            return match best.get(full).cloned().flatten() {
+                Some((cost, card, order)) => Ok((order, cost, card)),
+                None => Err(self.unschedulable(literals)),
+            };
+        }
+        let (mut mask, mut cost, mut mult, mut order) = (0usize, 0.0, 1.0, Vec::new());
+        while mask != full {
+            let known = bound_by(mask);
+            let mut choice: Option<(usize, f64, f64)> = None;
+            for (i, literal) in literals.iter().enumerate().filter(|(i, _)| mask & (1 << i) == 0) {
+                if let Some((unit, fanout)) = self.estimate(literal, known, local)
+                    && choice.is_none_or(|(_, u, f)| unit * fanout.max(0.01) < u * f.max(0.01))
+                {
+                    choice = Some((i, unit, fanout));
+                }
+            }
+            let Some((i, unit, fanout)) = choice else { return Err(self.unschedulable(literals)) };
+            cost += mult * unit;
+            mult *= fanout;
+            mask |= 1 << i;
+            order.push(i);
+        }
+        Ok((order, cost, mult))
+    }
+
+    fn unschedulable(&self, literals: &[Lit]) -> NotCompiled {
+        let rel = literals
+            .iter()
+            .find_map(|l| if let Lit::Pos(a) = l { Some(a.rel) } else { None })
+            .unwrap_or(builtins::ALLOWED);
+        NotCompiled::Unsupported(self.name(rel), "no order binds every variable in time")
+    }
+
+    /// Work per incoming binding and outgoing bindings per incoming one of
+    /// placing `literal` when `known` variables are bound; `None` when it
+    /// cannot be placed yet.
+    fn estimate(&mut self, literal: &Lit, known: Vars, local: &dyn Fn(u8) -> bool) -> Option<(f64, f64)> {
+        match literal {
+            Lit::Cond(e) => all_bound(e, known).then_some((0.2, 0.5)),
+            Lit::Member(v, items) => {
+                if !items.iter().all(|e| all_bound(e, known)) {
+                    None
+                } else if known & bit(*v) != 0 {
+                    Some((0.2, 0.5))
+                } else {
+                    Some((0.2, items.len() as f64))
+                }
+            }
+            Lit::Pos(atom) => {
+                let pattern = pattern(atom, known);
+                if self.is_dynamic(atom.rel) {
+                    let id = self.goal(atom.rel, pattern).ok()?;
+                    let goal = self.goals.get(id as usize)?.as_ref()?;
+                    Some((1.0 + goal.cost, goal.card))
+                } else {
+                    Some((1.0, self.snapshot.fanout(atom.rel, &pattern)))
+                }
+            }
+            Lit::Neg(atom) => {
+                let ready = atom.args.iter().filter_map(var_of).all(|v| known & bit(v) != 0 || local(v));
+                if !ready {
+                    return None;
+                }
+                let pattern = pattern(atom, known);
+                if self.is_dynamic(atom.rel) {
+                    let id = self.goal(atom.rel, pattern).ok()?;
+                    let goal = self.goals.get(id as usize)?.as_ref()?;
+                    Some((1.0 + goal.cost, 0.9))
+                } else {
+                    Some((1.0, (1.0 - self.snapshot.fanout(atom.rel, &pattern)).clamp(0.1, 1.0)))
+                }
+            }
+        }
+    }
+
+    /// The step for `literal`, given the variables bound before it; marks
+    /// the ones it binds.
+    fn step(&mut self, literal: &Lit, known: &mut Vars, local: &dyn Fn(u8) -> bool) -> Result<Step, NotCompiled> {
+        match literal {
+            Lit::Cond(e) => Ok(Step::Cond { expr: (*e).clone(), fast: fast::Cond::compile(e) }),
+            Lit::Member(v, items) => {
+                let bound = *known & bit(*v) != 0;
+                *known |= bit(*v);
+                Ok(Step::Member { var: *v, items: items.to_vec(), bound })
+            }
+            Lit::Pos(atom) => self.atom_step(atom, known, false, local),
+            Lit::Neg(atom) => self.atom_step(atom, known, true, local),
+        }
+    }
+
+    fn atom_step(
+        &mut self,
+        atom: &Atom,
+        known: &mut Vars,
+        negated: bool,
+        local: &dyn Fn(u8) -> bool,
+    ) -> Result<Step, NotCompiled> {
+        if atom.args.len() > MAX_ARITY {
+            return Err(NotCompiled::Unsupported(self.name(atom.rel), "too many columns"));
+        }
+        let pattern = pattern(atom, *known);
+        // Returned columns: bind new variables, check repeated ones.
+        let mut out = Vec::new();
+        let mut first_column: FxHashMap<u8, u8> = FxHashMap::default();
+        let mut binds_any = false;
+        let mut key = Vec::new();
+        let mut key_columns = Vec::new();
+        let mut value_columns = Vec::new();
+        for (column, (term, given)) in atom.args.iter().zip(&pattern).enumerate() {
+            let slot = slot_of(term);
+            let dynamic = self.is_dynamic(atom.rel);
+            if *given && (dynamic || key.len() < MAX_KEY) {
+                key.push(slot);
+                key_columns.push(column);
+                continue;
+            }
+            value_columns.push(column);
+            let position = out.len() as u8;
+            out.push(match term {
+                Term::Var(v) => {
+                    let v = v.0 as u8;
+                    if *given {
+                        Out::Check(v)
+                    } else if let Some(first) = first_column.get(&v) {
+                        Out::Same(*first)
+                    } else {
+                        first_column.insert(v, position);
+                        if negated && local(v) {
+                            Out::Ignore
+                        } else {
+                            binds_any = true;
+                            Out::Bind(v)
+                        }
+                    }
+                }
+                _ => Out::Is(slot),
+            });
+        }
+        let mode = if negated {
+            Mode::NotExists
+        } else if binds_any {
+            Mode::Each
+        } else {
+            Mode::Exists
+        };
+        if !negated {
+            for term in &atom.args {
+                if let Some(v) = var_of(term) {
+                    *known |= bit(v);
+                }
+            }
+        }
+        if self.is_dynamic(atom.rel) {
+            let goal = self.goal(atom.rel, pattern)?;
+            return Ok(Step::Call { goal, args: key, out, mode });
+        }
+        let spec = IndexSpec { rel: atom.rel, key: key_columns, values: value_columns };
+        let index = match self.spec_ids.get(&spec) {
+            Some(id) => *id,
+            None => {
+                let id = self.specs.len() as u32;
+                self.specs.push(spec.clone());
+                self.spec_ids.insert(spec, id);
+                id
+            }
+        };
+        Ok(Step::Scan { index, key, out, mode })
+    }
+}
+
+fn var_of(term: &Term) -> Option<u8> {
+    if let Term::Var(v) = term { Some(v.0 as u8) } else { None }
+}
+
+fn slot_of(term: &Term) -> Slot {
+    match term {
+        Term::Var(v) => Slot::Var(v.0 as u8),
+        Term::Const(c) => Slot::Const(*c),
+        Term::Now => Slot::Now,
+        Term::Ctx(key) => Slot::Ctx(*key),
+    }
+}
+
+/// Which columns of an atom are given when `known` variables are bound.
+fn pattern(atom: &Atom, known: Vars) -> Vec<bool> {
+    atom.args.iter().map(|t| var_of(t).is_none_or(|v| known & bit(v) != 0)).collect()
+}
+
+/// The variables a literal binds when placed.
+fn binds(literal: &Lit) -> Vars {
+    match literal {
+        Lit::Pos(atom) => atom.args.iter().filter_map(var_of).fold(0, |acc, v| acc | bit(v)),
+        Lit::Member(v, _) => bit(*v),
+        Lit::Neg(_) | Lit::Cond(_) => 0,
+    }
+}
+
+fn all_bound(e: &Expr, known: Vars) -> bool {
+    let mut ok = true;
+    visit_vars(e, &mut |v| ok &= (v.0 as usize) < MAX_VARS && known & bit(v.0 as u8) != 0);
+    ok
+}

@@ -1,0 +1,231 @@
+//! Running a check plan: depth-first over the compiled goals, with the
+//! rule's variables in a fixed-size array on the stack, stopping at the first
+//! derivation of the checked tuple. Nothing here allocates unless a condition
+//! needs the general evaluator (strings) or raises an error.
+
+use super::fast::Inputs;
+use super::{CheckPlan, Goal, HeadIn, MAX_ARITY, MAX_VARS, Mode, Out, RulePlan, Slot, Step};
+use super::snapshot::{Key, MAX_KEY, PAD};
+use crate::eval::functions::Env;
+use crate::eval::{EvalError, Membership, condition, member_values};
+use crate::lower::ir::{OriginId, Value};
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+/// Whether to go on looking for more answers.
+type Flow = ControlFlow<()>;
+
+/// A rule's variables.
+type Regs = [Value; MAX_VARS];
+
+/// Receives each answer of a goal: the values of its free columns.
+type Emit<'k> = &'k mut dyn FnMut(&mut Run, &[Value]) -> Flow;
+
+/// One check in progress.
+pub struct Run<'p> {
+    plan: &'p CheckPlan,
+    env: &'p Env<'p>,
+    /// Steps left before the check is abandoned (and denied).
+    budget: usize,
+    limit: usize,
+    /// Errors raised inside conditions.
+    pub errors: BTreeSet<(OriginId, String)>,
+    /// Why the check was abandoned, if it was.
+    pub failure: Option<EvalError>,
+}
+
+impl<'p> Run<'p> {
+    /// A run of `plan` for one request, allowed `max_steps` steps.
+    pub fn new(plan: &'p CheckPlan, env: &'p Env<'p>, max_steps: usize) -> Run<'p> {
+        Run { plan, env, budget: max_steps, limit: max_steps, errors: BTreeSet::new(), failure: None }
+    }
+
+    /// Whether `goal` holds for the fully bound `args`.
+    pub fn holds(&mut self, goal: u32, args: &[Value]) -> Result<bool, EvalError> {
+        let found = self.solve(goal, args, &mut |_, _| ControlFlow::Break(())).is_break();
+        match self.failure.take() {
+            Some(e) => Err(e),
+            None => Ok(found),
+        }
+    }
+
+    fn tick(&mut self) -> bool {
+        if self.budget == 0 {
+            self.failure = Some(EvalError::TooManySteps(self.limit));
+            return false;
+        }
+        self.budget -= 1;
+        true
+    }
+
+    /// Every answer of `goal` for the bound arguments `input`.
+    fn solve(&mut self, goal: u32, input: &[Value], emit: Emit) -> Flow {
+        let plan = self.plan;
+        let Some(Some(goal)) = plan.goals.get(goal as usize) else { return Flow::Continue(()) };
+        let goal: &Goal = goal;
+        for rule in &goal.rules {
+            let mut regs: Regs = [PAD; MAX_VARS];
+            if enter(rule, input, &mut regs) && self.steps(rule, 0, &mut regs, emit).is_break() {
+                return Flow::Break(());
+            }
+        }
+        Flow::Continue(())
+    }
+
+    /// Runs `rule`'s steps from `at` on, then emits its head.
+    fn steps(&mut self, rule: &RulePlan, at: usize, regs: &mut Regs, emit: Emit) -> Flow {
+        if !self.tick() {
+            return Flow::Break(());
+        }
+        let Some(step) = rule.steps.get(at) else {
+            let mut out = [PAD; MAX_ARITY];
+            for (value, slot) in out.iter_mut().zip(&rule.outputs) {
+                let Some(v) = self.resolve(*slot, regs) else { return Flow::Continue(()) };
+                *value = v;
+            }
+            return emit(self, out.get(..rule.outputs.len()).unwrap_or(&[]));
+        };
+        match step {
+            Step::Scan { index, key, out, mode } => {
+                let Some(key) = self.key(key, regs) else { return Flow::Continue(()) };
+                let plan = self.plan;
+                let Some(index) = plan.indexes.get(*index as usize) else { return Flow::Continue(()) };
+                if out.is_empty() {
+                    return self.then(index.contains(&key) != (*mode == Mode::NotExists), rule, at, regs, emit);
+                }
+                let width = index.width().max(1);
+                let rows = index.get(&key).chunks_exact(width);
+                if *mode == Mode::Each {
+                    for row in rows {
+                        if self.bind(out, row, regs) && self.steps(rule, at + 1, regs, emit).is_break() {
+                            return Flow::Break(());
+                        }
+                    }
+                    return Flow::Continue(());
+                }
+                let mut scratch = *regs;
+                let found = rows.into_iter().any(|row| self.bind(out, row, &mut scratch));
+                self.then(found != (*mode == Mode::NotExists), rule, at, regs, emit)
+            }
+            Step::Call { goal, args, out, mode } => {
+                let mut input = [PAD; MAX_ARITY];
+                for (value, slot) in input.iter_mut().zip(args) {
+                    let Some(v) = self.resolve(*slot, regs) else { return Flow::Continue(()) };
+                    *value = v;
+                }
+                let input = input.get(..args.len()).unwrap_or(&[]);
+                if *mode == Mode::Each {
+                    return self.solve(*goal, input, &mut |run, row| {
+                        if run.bind(out, row, regs) { run.steps(rule, at + 1, regs, emit) } else { Flow::Continue(()) }
+                    });
+                }
+                let mut scratch = *regs;
+                let mut found = false;
+                let flow = self.solve(*goal, input, &mut |run, row| {
+                    if run.bind(out, row, &mut scratch) {
+                        found = true;
+                        Flow::Break(())
+                    } else {
+                        Flow::Continue(())
+                    }
+                });
+                if flow.is_break() && self.failure.is_some() {
+                    return Flow::Break(());
+                }
+                self.then(found != (*mode == Mode::NotExists), rule, at, regs, emit)
+            }
+            Step::Cond { expr, fast } => {
+                let inputs = Inputs { regs, now: self.env.now, types: &self.plan.types };
+                let holds = match fast.as_ref().and_then(|f| f.eval(&inputs)) {
+                    Some(holds) => holds,
+                    None => match self.env.program.rules.get(rule.rule.0 as usize) {
+                        Some(source) => {
+                            let bindings = |v: crate::lower::ir::VarId| regs.get(v.0 as usize).copied();
+                            condition(self.env, source, expr, &bindings, &mut self.errors)
+                        }
+                        None => false,
+                    },
+                };
+                self.then(holds, rule, at, regs, emit)
+            }
+            Step::Member { var, items, bound } => {
+                let Some(source) = self.env.program.rules.get(rule.rule.0 as usize) else { return Flow::Continue(()) };
+                let bindings = |v: crate::lower::ir::VarId| regs.get(v.0 as usize).copied();
+                let membership = member_values(self.env, source, items, &bindings, &mut self.errors);
+                let current = regs.get(*var as usize).copied().unwrap_or(PAD);
+                if *bound {
+                    return self.then(membership.admits(&current), rule, at, regs, emit);
+                }
+                let Membership::Values(values) = membership else { return Flow::Continue(()) };
+                for value in values {
+                    if let Some(slot) = regs.get_mut(*var as usize) {
+                        *slot = value;
+                    }
+                    if self.steps(rule, at + 1, regs, emit).is_break() {
+                        return Flow::Break(());
+                    }
+                }
+                Flow::Continue(())
+            }
+        }
+    }
+
+    /// Goes on with the next step when `pass`.
+    fn then(&mut self, pass: bool, rule: &RulePlan, at: usize, regs: &mut Regs, emit: Emit) -> Flow {
+        if pass { self.steps(rule, at + 1, regs, emit) } else { Flow::Continue(()) }
+    }
+
+    /// A value at run time; `None` for a missing `ctx` key.
+    fn resolve(&self, slot: Slot, regs: &Regs) -> Option<Value> {
+        match slot {
+            Slot::Var(v) => regs.get(v as usize).copied(),
+            Slot::Const(c) => Some(c),
+            Slot::Now => Some(Value::Time(self.env.now)),
+            Slot::Ctx(key) => self.env.ctx.get(&key).copied(),
+        }
+    }
+
+    fn key(&self, slots: &[Slot], regs: &Regs) -> Option<Key> {
+        let mut key = [PAD; MAX_KEY];
+        for (value, slot) in key.iter_mut().zip(slots) {
+            *value = self.resolve(*slot, regs)?;
+        }
+        Some(key)
+    }
+
+    /// Matches one returned row against `out`, binding new variables.
+    fn bind(&self, out: &[Out], row: &[Value], regs: &mut Regs) -> bool {
+        for (what, value) in out.iter().zip(row) {
+            let ok = match what {
+                Out::Bind(v) => {
+                    if let Some(slot) = regs.get_mut(*v as usize) {
+                        *slot = *value;
+                    }
+                    true
+                }
+                Out::Check(v) => regs.get(*v as usize) == Some(value),
+                Out::Is(slot) => self.resolve(*slot, regs).as_ref() == Some(value),
+                Out::Same(column) => row.get(*column as usize) == Some(value),
+                Out::Ignore => true,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Binds a rule's head to a goal's bound arguments; `false` when they clash.
+fn enter(rule: &RulePlan, input: &[Value], regs: &mut Regs) -> bool {
+    rule.inputs.iter().zip(input).all(|(head, value)| match head {
+        HeadIn::Bind(v) => {
+            if let Some(slot) = regs.get_mut(*v as usize) {
+                *slot = *value;
+            }
+            true
+        }
+        HeadIn::Check(v) => regs.get(*v as usize) == Some(value),
+        HeadIn::Is(c) => c == value,
+    })
+}

@@ -1,0 +1,211 @@
+//! The request-independent half of a program, materialized once per snapshot.
+//!
+//! A relation is *static* when nothing it is derived from reads the request:
+//! no `now`, no `ctx.KEY`, no `extern fn` (which may read anything), and no
+//! static-looking rule over a relation that does. Static relations are
+//! evaluated in full, once, by the semi-naive engine; the check plan reads them
+//! through hash indexes built at compile time. Every other relation is
+//! *dynamic* and is decided per check, top-down, seeded by the request.
+
+use super::super::base::Prepared;
+use super::super::functions::Env;
+use super::super::{Additions, EvalError, Limits, Row, evaluate_strata};
+use crate::analyze::{Checked, Stratum};
+use crate::lower::ir::{Callee, Expr, Literal, Program, RelId, Rule, Term, Value};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::Arc;
+
+/// Which relations depend on the request (`dynamic[rel]`).
+pub fn dynamic_relations(program: &Program) -> Vec<bool> {
+    let mut dynamic = vec![false; program.relations.len()];
+    loop {
+        let mut changed = false;
+        for rule in &program.rules {
+            let head = rule.head.rel.0 as usize;
+            if dynamic.get(head).copied().unwrap_or(true) {
+                continue;
+            }
+            let reads_dynamic = rule.body.iter().any(|literal| match literal {
+                Literal::Pos(atom) | Literal::Neg(atom) => dynamic.get(atom.rel.0 as usize).copied().unwrap_or(true),
+                _ => false,
+            });
+            if reads_dynamic || reads_request(program, rule) {
+                if let Some(slot) = dynamic.get_mut(head) {
+                    *slot = true;
+                }
+                changed = true;
+            }
+        }
+        if !changed {
+            return dynamic;
+        }
+    }
+}
+
+/// Whether a rule reads `now`, `ctx` or an `extern fn` itself.
+fn reads_request(program: &Program, rule: &Rule) -> bool {
+    let term = |t: &Term| matches!(t, Term::Now | Term::Ctx(_));
+    std::iter::once(&rule.head).any(|a| a.args.iter().any(term))
+        || rule.body.iter().any(|literal| match literal {
+            Literal::Pos(atom) | Literal::Neg(atom) => atom.args.iter().any(term),
+            Literal::Cond(e) => expr_reads_request(program, e, 0),
+            Literal::Member(_, items) => items.iter().any(|e| expr_reads_request(program, e, 0)),
+            Literal::Domain(_) => false,
+        })
+}
+
+fn expr_reads_request(program: &Program, e: &Expr, depth: usize) -> bool {
+    if depth > 64 {
+        return true;
+    }
+    let recurse = |e: &Expr| expr_reads_request(program, e, depth + 1);
+    match e {
+        Expr::Term(t) => matches!(t, Term::Now | Term::Ctx(_)),
+        Expr::Param(_) => false,
+        Expr::Call(callee, args) => {
+            let body = match callee {
+                Callee::Builtin(_) => false,
+                Callee::Extern(_) => true,
+                Callee::Fn(i) => program.fns.get(*i as usize).is_none_or(|f| recurse(&f.body)),
+            };
+            body || args.iter().any(recurse)
+        }
+        Expr::Not(a) => recurse(a),
+        Expr::Binary(_, a, b) => recurse(a) || recurse(b),
+        Expr::InList(x, items) => recurse(x) || items.iter().any(recurse),
+    }
+}
+
+/// The static relations of a program, evaluated in full, with what the plan's
+/// cost model needs to know about them.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Tuples of each relation (dynamic relations are empty here).
+    pub relations: Vec<Arc<Vec<Row>>>,
+    /// Per relation, the number of distinct values in each column.
+    pub distinct: Vec<Vec<usize>>,
+    /// The active domain (query constants outside it take the general path).
+    pub domain: FxHashSet<Value>,
+}
+
+impl Snapshot {
+    /// Evaluates the static strata of `checked` with the live updates'
+    /// removals applied; an evaluation over its limits is an error.
+    pub fn materialize(
+        checked: &Checked,
+        prepared: &Prepared,
+        dynamic: &[bool],
+        env: &Env,
+        removed: &Additions,
+        limits: Limits,
+    ) -> Result<Snapshot, EvalError> {
+        let is_static = |rel: &RelId| !dynamic.get(rel.0 as usize).copied().unwrap_or(true);
+        let strata: Vec<Stratum> = checked
+            .strata
+            .iter()
+            .filter(|stratum| stratum.relations.iter().all(is_static))
+            .cloned()
+            .collect();
+        let program = &checked.program;
+        let model = evaluate_strata(prepared, program, program, &strata, env, removed, limits)?;
+        let distinct = model.relations.iter().map(|rows| column_counts(rows)).collect();
+        let domain = checked.program.domain.iter().copied().collect();
+        Ok(Snapshot { relations: model.relations, distinct, domain })
+    }
+
+    /// The tuples of a relation.
+    pub fn rows(&self, rel: RelId) -> &[Row] {
+        self.relations.get(rel.0 as usize).map_or(&[], |rows| rows.as_slice())
+    }
+
+    /// Expected matching tuples per lookup with the `bound` columns given.
+    pub fn fanout(&self, rel: RelId, bound: &[bool]) -> f64 {
+        let rows = self.rows(rel).len() as f64;
+        let counts = self.distinct.get(rel.0 as usize);
+        let mut keys = 1.0;
+        for (column, _) in bound.iter().enumerate().filter(|(_, b)| **b) {
+            keys *= counts.and_then(|c| c.get(column)).copied().unwrap_or(1).max(1) as f64;
+        }
+        let expected = rows / keys;
+        if bound.iter().all(|b| *b) { expected.min(1.0) } else { expected.max(rows.min(1.0)) }
+    }
+}
+
+fn column_counts(rows: &[Row]) -> Vec<usize> {
+    let arity = rows.first().map_or(0, Vec::len);
+    (0..arity)
+        .map(|column| rows.iter().filter_map(|row| row.get(column)).collect::<FxHashSet<_>>().len())
+        .collect()
+}
+
+/// The most key columns an index of the plan has.
+pub const MAX_KEY: usize = 4;
+
+/// A fixed-size hash key: the bound columns' values, padded.
+pub type Key = [Value; MAX_KEY];
+
+/// The padding of unused key positions.
+pub const PAD: Value = Value::Bool(false);
+
+/// Tuples of a static relation grouped by some columns, with the other
+/// columns stored flat: a lookup is one hash probe and a slice, no allocation.
+#[derive(Debug, Default)]
+pub struct Index {
+    groups: FxHashMap<Key, (u32, u32)>,
+    values: Vec<Value>,
+    width: usize,
+}
+
+/// What an index holds: a relation, its key columns and the columns it returns.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IndexSpec {
+    /// The relation.
+    pub rel: RelId,
+    /// Key columns, in key order.
+    pub key: Vec<usize>,
+    /// Columns returned per matching tuple.
+    pub values: Vec<usize>,
+}
+
+impl Index {
+    /// Builds the index `spec` over the snapshot.
+    pub fn build(snapshot: &Snapshot, spec: &IndexSpec) -> Index {
+        let mut grouped: FxHashMap<Key, Vec<Value>> = FxHashMap::default();
+        for row in snapshot.rows(spec.rel) {
+            let mut key = [PAD; MAX_KEY];
+            for (slot, column) in key.iter_mut().zip(&spec.key) {
+                *slot = row.get(*column).copied().unwrap_or(PAD);
+            }
+            let group = grouped.entry(key).or_default();
+            group.extend(spec.values.iter().filter_map(|c| row.get(*c).copied()));
+        }
+        let mut index = Index { width: spec.values.len(), ..Index::default() };
+        let mut keys: Vec<Key> = grouped.keys().copied().collect();
+        keys.sort();
+        for key in keys {
+            let Some(values) = grouped.remove(&key) else { continue };
+            let start = index.values.len() as u32;
+            index.values.extend(values);
+            index.groups.insert(key, (start, index.values.len() as u32));
+        }
+        index
+    }
+
+    /// Whether some tuple has this key.
+    pub fn contains(&self, key: &Key) -> bool {
+        self.groups.contains_key(key)
+    }
+
+    /// The returned columns of every tuple with this key, `width` values each.
+    pub fn get(&self, key: &Key) -> &[Value] {
+        match self.groups.get(key) {
+            Some((start, end)) => self.values.get(*start as usize..*end as usize).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    /// How many values one tuple returns.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+}
