@@ -1,6 +1,14 @@
 //! The benchmark workload of `BENCH.md`: roles in a DAG, projects of pages,
 //! users with scoped or global assignments and direct grants, and checks about
 //! half of which are allowed. Deterministic (SplitMix64, seeded).
+//!
+//! [`TimeVariant`] adds expiring assignments, a business-hours permission and
+//! locked pages to the same workload (its reference semantics are written out
+//! on the type).
+
+// Shared by `src/bin/bench.rs` (the plain workload) and `benches/peers` (the
+// time variant too): each uses a part.
+#![allow(dead_code, reason = "shared by two tools, each of which uses a part")]
 
 use std::fmt::Write as _;
 
@@ -189,6 +197,141 @@ impl Workload {
         for (u, p, g) in &self.direct {
             let _ = writeln!(out, "grant u{u} {} on page:{g};", PERMS[*p]);
         }
+        out
+    }
+}
+
+/// Microseconds in one hour.
+pub const HOUR_US: i64 = 3_600_000_000;
+
+/// 2026-11-23T00:00:00Z, a Monday, in microseconds since the epoch.
+pub const DAY0_US: i64 = 1_795_392_000 * 1_000_000;
+
+/// The request times of the time variant: Monday 10:00 (inside business
+/// hours), Monday 20:00 and Tuesday 03:00 (both outside), UTC.
+pub const REQUEST_TIMES: [i64; 3] = [DAY0_US + 10 * HOUR_US, DAY0_US + 20 * HOUR_US, DAY0_US + 27 * HOUR_US];
+
+/// The permission that only holds in business hours: `publish`.
+pub const BUSINESS_PERM: usize = 6;
+
+/// Business hours, UTC: `FROM <= hour(now) < TO`.
+pub const BUSINESS_HOURS: (i64, i64) = (8, 18);
+
+/// The hour of the day (UTC, 0-23) of a time in microseconds since the epoch.
+pub fn hour(at: i64) -> i64 {
+    at.div_euclid(HOUR_US).rem_euclid(24)
+}
+
+/// A time in microseconds since the epoch as RFC 3339 (`2026-11-23T10:00:00Z`), to the second.
+pub fn rfc3339(at: i64) -> String {
+    let secs = at.div_euclid(1_000_000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3_600, rest / 60 % 60, rest % 60)
+}
+
+/// The time variant of a [`Workload`]: the same roles, assignments, grants
+/// and checks, plus expiring assignments, a business-hours permission, locked
+/// pages and a request time per check. Deterministic (its own SplitMix64
+/// stream, so the plain workload of the same seed is unchanged).
+///
+/// Reference semantics (what `baseline-time` and `warden-time` implement), at
+/// request time `t`:
+///
+/// ```text
+/// active(u, r, s, t)   :- assign(u, r, s, until), (until is none or t < until).   (until exclusive)
+/// permitted(u, p, g, t) :- active(u, r, global, t),    role_perm(r, p).
+/// permitted(u, p, g, t) :- active(u, r, project j, t), page_in(g, j), role_perm(r, p).
+/// permitted(u, p, g, t) :- direct(u, p, g).                                       (never expires)
+/// denied(u, p, g, t)    :- locked(g).                                             (every permission, everyone)
+/// denied(u, publish, g, t) :- hour(t) < 8 or hour(t) >= 18.                       (UTC; direct grants too)
+/// allowed(u, p, g, t)   :- permitted(u, p, g, t), not denied(u, p, g, t).
+/// ```
+///
+/// `role_perm` is the plain workload's (role closure over `inherits`, then
+/// `grants`). About 20% of assignments carry an `until`, uniform over the
+/// hours from 2026-11-22T00:00Z to 2026-11-24T23:00Z, so at each request time
+/// some are already expired and some not; 2% of pages are locked; half the
+/// checks are asked at Monday 10:00, a quarter at Monday 20:00 and a quarter at
+/// Tuesday 03:00 ([`REQUEST_TIMES`]).
+pub struct TimeVariant {
+    /// Per user, per assignment (parallel to [`Workload::assignments`]), the `until` bound.
+    pub until: Vec<Vec<Option<i64>>>,
+    /// Per page, whether it is locked.
+    pub locked: Vec<bool>,
+    /// Per check (parallel to [`Workload::checks`]), the request time.
+    pub at: Vec<i64>,
+}
+
+impl TimeVariant {
+    /// Generates the time variant of a workload (seeded apart from the workload's own stream).
+    pub fn generate(w: &Workload, seed: u64) -> TimeVariant {
+        let mut rng = Rng(seed ^ 0x5449_4d45_5641_5249);
+        let until = w
+            .assignments
+            .iter()
+            .map(|list| {
+                list.iter()
+                    .map(|_| (rng.below(5) == 0).then(|| DAY0_US - 24 * HOUR_US + rng.below(72) as i64 * HOUR_US))
+                    .collect()
+            })
+            .collect();
+        let pages = w.scale.projects * w.scale.pages_per_project;
+        let locked = (0..pages).map(|_| rng.below(50) == 0).collect();
+        let at = w
+            .checks
+            .iter()
+            .map(|_| match rng.below(4) {
+                0 | 1 => REQUEST_TIMES[0],
+                2 => REQUEST_TIMES[1],
+                _ => REQUEST_TIMES[2],
+            })
+            .collect();
+        TimeVariant { until, locked, at }
+    }
+
+    /// The time variant as one Warden policy: the plain policy with `until`
+    /// on the expiring assignments, `locked(page:N);` facts and two deny rules.
+    pub fn policy(&self, w: &Workload) -> String {
+        let mut out = String::new();
+        for r in 0..w.scale.roles {
+            let parents: Vec<String> = w.inherits[r].iter().map(|p| format!("r{p}")).collect();
+            let extends = if parents.is_empty() { String::new() } else { format!(" extends {}", parents.join(", ")) };
+            let entries: String = w.grants[r].iter().map(|p| format!(" {} on page;", PERMS[*p])).collect();
+            let _ = writeln!(out, "role r{r}{extends} {{{entries} }}");
+        }
+        for j in 0..w.scale.projects {
+            for k in 0..w.scale.pages_per_project {
+                let _ = writeln!(out, "page:{} in project:{j};", j * w.scale.pages_per_project + k);
+            }
+        }
+        for (u, list) in w.assignments.iter().enumerate() {
+            for (i, (role, project)) in list.iter().enumerate() {
+                let scope = project.map_or(String::new(), |j| format!(" on project:{j}"));
+                let until = self.until[u][i].map_or(String::new(), |t| format!(" until {}", rfc3339(t)));
+                let _ = writeln!(out, "assign u{u} r{role}{scope}{until};");
+            }
+        }
+        for (u, p, g) in &w.direct {
+            let _ = writeln!(out, "grant u{u} {} on page:{g};", PERMS[*p]);
+        }
+        for (g, locked) in self.locked.iter().enumerate() {
+            if *locked {
+                let _ = writeln!(out, "locked(page:{g});");
+            }
+        }
+        let _ = writeln!(out, "deny U P on O if locked(O);");
+        let (from, to) = BUSINESS_HOURS;
+        let _ = writeln!(out, "deny U {} on O if hour(now) < {from} || hour(now) >= {to};", PERMS[BUSINESS_PERM]);
         out
     }
 }
