@@ -144,11 +144,14 @@ fn child(args: &[String], memory_cap_kib: Option<u64>) -> Result<Value, String> 
     };
     let output =
         command.args(args).stderr(Stdio::inherit()).output().map_err(|e| format!("cannot run {exe:?}: {e}"))?;
+    if !output.status.success() {
+        eprintln!("child {args:?}: {}", output.status);
+    }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout.lines().rev().find(|l| l.starts_with('{'));
     match line.map(serde_json::from_str::<Value>) {
         Some(Ok(value)) if output.status.success() => Ok(value),
-        _ => Err(format!("child {args:?} failed: {}", output.status)),
+        _ => Err(format!("the child process failed ({})", output.status)),
     }
 }
 

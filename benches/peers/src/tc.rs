@@ -142,8 +142,14 @@ pub fn compare(seed: u64, json_lines: bool) -> ExitCode {
         let df = crate::child(&args("datafrog"), None).unwrap_or_else(|e| json!({ "error": e }));
         eprintln!("tc {case}: warden");
         let cap = WARDEN_MEMORY_CAP_GIB * 1024 * 1024;
+        let started = Instant::now();
         let wd = crate::child(&args("warden"), Some(cap)).unwrap_or_else(|e| {
-            json!({ "error": format!("{e} (killed or aborted: over {WARDEN_MEMORY_CAP_GIB} GiB of address space?)") })
+            let why = if e.contains("SIGABRT") {
+                format!("; an allocation failed under the {WARDEN_MEMORY_CAP_GIB} GiB address-space cap")
+            } else {
+                String::new()
+            };
+            json!({ "error": format!("{e} after {:.0} s{why}", started.elapsed().as_secs_f64()) })
         });
         let same = df["tuples"].is_u64() && df["tuples"] == wd["tuples"];
         // A Warden run that stopped at a cap is reported, not a mismatch.
