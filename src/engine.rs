@@ -189,34 +189,31 @@ impl Engine {
     /// materialized and the dynamic rules compiled. `None` when the program
     /// has no plan (its checks take the demand-driven path).
     pub fn check_plan(&self) -> Option<&CheckPlan> {
-        self.plan.get_or_init(|| self.compile_plan().map(Arc::new)).as_deref()
+        let build = || match self.compile_plan() {
+            Ok(plan) => Some(Arc::new(plan)),
+            Err(e) => {
+                tracing::debug!("no compiled check plan: {e}");
+                None
+            }
+        };
+        self.plan.get_or_init(build).as_deref()
     }
 
-    /// Builds the check plan anew (`None`, with the reason logged at debug
-    /// level, when the program has none).
-    pub fn compile_plan(&self) -> Option<CheckPlan> {
+    /// Builds the check plan anew, or says why the program has none.
+    pub fn compile_plan(&self) -> Result<CheckPlan, NotCompiled> {
         let program = &self.checked.program;
         let symbols = Symbols::new(&program.symbols);
         let ctx = BTreeMap::new();
         let env = Env { program, symbols: &symbols, now: 0, ctx: &ctx, externs: &self.externs };
         let removed = Additions { removed: self.removed.iter().cloned().collect(), ..Additions::default() };
         let dynamic = dynamic_relations(program);
-        let built = Snapshot::materialize(&self.checked, &self.prepared, &dynamic, &env, &removed, self.limits)
-            .map_err(|e| NotCompiled::Materialize(e.to_string()))
-            .and_then(|snapshot| {
-                // Static rules computed strings of their own: not request-independent after all.
-                if !symbols.extra_syms().is_empty() {
-                    return Err(NotCompiled::Materialize("static rules computed new strings".into()));
-                }
-                CheckPlan::compile(&self.checked, snapshot, dynamic)
-            });
-        match built {
-            Ok(plan) => Some(plan),
-            Err(e) => {
-                tracing::debug!("no compiled check plan: {e}");
-                None
-            }
+        let snapshot = Snapshot::materialize(&self.checked, &self.prepared, &dynamic, &env, &removed, self.limits)
+            .map_err(|e| NotCompiled::Materialize(e.to_string()))?;
+        // Static rules computed strings of their own: not request-independent after all.
+        if !symbols.extra_syms().is_empty() {
+            return Err(NotCompiled::Materialize("static rules computed new strings".into()));
         }
+        CheckPlan::compile(&self.checked, snapshot, dynamic)
     }
 
     /// How checks and queries are evaluated.
@@ -332,6 +329,15 @@ impl Engine {
                 Some((self.sources.location(*span).to_string(), text))
             }
             _ => None,
+        }
+    }
+
+    /// A rule's origin as a short label: `file:line:col`, or the built-in's label (`B7`).
+    pub fn origin_label(&self, origin: ir::OriginId) -> String {
+        match self.checked.program.origin(origin) {
+            Some(Origin::Source(span)) => self.sources.location(*span).to_string(),
+            Some(Origin::Builtin(label, text)) => format!("{label}: {text}"),
+            None => "?".into(),
         }
     }
 

@@ -19,10 +19,10 @@
 //! ```
 
 use crate::engine::{Engine, LoadError, RequestOptions, Strategy};
-use crate::eval::plan::CheckPlan;
-use crate::eval::plan::run::Run;
 use crate::eval::EvalError;
 use crate::eval::functions::Env;
+use crate::eval::plan::CheckPlan;
+use crate::eval::plan::run::Run;
 use crate::eval::{Additions, render};
 use crate::lower::builtins;
 use crate::lower::intern::Symbols;
@@ -86,6 +86,14 @@ pub struct Decision {
     pub errors: Vec<String>,
 }
 
+/// What deciding a request found: allowed, permitted (before deny rules and
+/// `inactive`), and whether the user is inactive.
+struct Verdict {
+    allowed: bool,
+    permitted: bool,
+    inactive: bool,
+}
+
 impl Engine {
     /// Whether a request is allowed: the same decision as
     /// [`Engine::check`]`(request).allowed`, without building the reason. On
@@ -104,14 +112,14 @@ impl Engine {
             let allowed = run.holds(plan.allowed, values)?;
             let permitted = if allowed { true } else { run.holds(plan.permitted, values)? };
             let inactive = plan.snapshot.rows(builtins::INACTIVE).binary_search(&vec![values[0]]).is_ok();
-            Ok((allowed, permitted, inactive))
+            Ok(Verdict { allowed, permitted, inactive })
         });
         let outcome = match compiled {
             Some((Ok(decided), errors)) => Ok((decided, errors)),
             Some((Err(e), _)) => Err(e.to_string()),
             None => self.check_by_demand(request),
         };
-        let ((allowed, permitted, inactive), errors) = match outcome {
+        let (Verdict { allowed, permitted, inactive }, errors) = match outcome {
             Ok(outcome) => outcome,
             Err(e) => return Decision { allowed: false, reason: format!("denied: {e}"), errors: vec![e] },
         };
@@ -161,7 +169,7 @@ impl Engine {
 
     /// Decides a request by demand-driven evaluation: (allowed, permitted,
     /// inactive) and the condition errors met.
-    fn check_by_demand(&self, request: &Request) -> Result<((bool, bool, bool), Vec<String>), String> {
+    fn check_by_demand(&self, request: &Request) -> Result<(Verdict, Vec<String>), String> {
         let program = &self.checked().program;
         let symbols = Symbols::new(&program.symbols);
         let ctx = crate::engine::context(&symbols, &request.ctx);
@@ -176,12 +184,11 @@ impl Engine {
         };
         let (allowed, errors) = decide(builtins::ALLOWED)?;
         if allowed || !errors.is_empty() {
-            return Ok(((allowed, allowed, false), errors));
+            return Ok((Verdict { allowed, permitted: allowed, inactive: false }, errors));
         }
         let (permitted, _) = decide(builtins::PERMITTED)?;
-        let inactive =
-            program.facts.iter().any(|f| f.rel == builtins::INACTIVE && f.tuple.first() == values.first());
-        Ok(((false, permitted, inactive), errors))
+        let inactive = program.facts.iter().any(|f| f.rel == builtins::INACTIVE && f.tuple.first() == values.first());
+        Ok((Verdict { allowed: false, permitted, inactive }, errors))
     }
 }
 

@@ -116,6 +116,13 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Print the compiled check plan of `allowed(user, perm, object)`: the
+    /// static relations, and each goal's steps in execution order.
+    Plan {
+        /// Files or directories.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Run every `test` block.
     Test {
         /// Files or directories.
@@ -141,6 +148,7 @@ fn main() -> ExitCode {
         Command::Check { files, at, deny_warnings } => check(&files, at.as_deref(), deny_warnings),
         Command::Query { ask, why, limit, after } => run_query(&ask, &Listing { why, limit, after }),
         Command::Explain { ask } => explain(&ask),
+        Command::Plan { files } => plan(&files),
         Command::Test { files, coverage } => test(&files, coverage),
         Command::Fmt { files, check } => fmt(&files, check),
         Command::Diff { old, new, at, json } => {
@@ -400,6 +408,24 @@ fn explain(ask: &Ask) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+fn plan(files: &[PathBuf]) -> ExitCode {
+    let engine = match load(files) {
+        Ok(engine) => engine,
+        Err(code) => return code,
+    };
+    let locate = |origin| engine.origin_label(origin);
+    match engine.compile_plan() {
+        Ok(plan) => {
+            print!("{}", plan.describe(engine.program(), &locate));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("no compiled plan: {e}; checks take the demand-driven path");
+            ExitCode::SUCCESS
+        }
+    }
 }
 
 fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {

@@ -280,3 +280,134 @@ proptest! {
         }
     }
 }
+
+/// A random program (as [`random_program`]) plus request-dependent rules:
+/// conditions on `now` and `ctx` in derived and access rules, expiring
+/// assignments and grants, a conditional role entry, deny rules.
+fn random_timed_program(seed: u64) -> String {
+    let mut rng = Rng(seed ^ 0x5eed);
+    let mut out = random_program(seed);
+    let times = ["2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z", "2027-01-01T00:00:00Z"];
+    let conditions = [
+        "hour(now) < 12",
+        "hour(now) >= 8 && hour(now) < 18",
+        "now < 2026-06-01T00:00:00Z",
+        "ctx.k == a",
+        "ctx.n > 1",
+        "weekday(now) == mon",
+        "type(Y) == page",
+    ];
+    out.push_str("role t1 { read; comment on page if hour(now) >= 9; }\nrole t2 extends t1 { share; }\n");
+    for _ in 0..1 + rng.below(4) {
+        let who = rng.pick(&CONSTANTS[..4]);
+        let role = rng.pick(&["t1", "t2"]);
+        let scope = if rng.chance(50) { " on c".to_string() } else { String::new() };
+        let bound = match rng.below(3) {
+            0 => format!(" until {}", rng.pick(&times)),
+            1 => format!(" from {}", rng.pick(&times)),
+            _ => String::new(),
+        };
+        out.push_str(&format!("assign {who} {role}{scope}{bound};\n"));
+    }
+    for _ in 0..rng.below(3) {
+        let who = rng.pick(&CONSTANTS[..4]);
+        let what = rng.pick(&["read", "write", "share"]);
+        let on = rng.pick(&["page:1", "c", "b"]);
+        out.push_str(&format!("grant {who} {what} on {on} until {};\n", rng.pick(&times)));
+    }
+    // A derived relation that reads the request, used by access rules.
+    out.push_str(&format!("timed(X, Y) :- e2(X, Y), {};\n", rng.pick(&conditions[..6])));
+    if rng.chance(50) {
+        out.push_str(&format!("timed(X, Y) :- e0(X), e1(Y, X), not e0(Y), {};\n", rng.pick(&conditions[..5])));
+    }
+    out.push_str(&format!("allow X write on Y if timed(X, Y), {};\n", rng.pick(&conditions)));
+    if rng.chance(60) {
+        out.push_str(&format!("deny X share on Y if timed(Y, X), {};\n", rng.pick(&conditions)));
+    }
+    if rng.chance(30) {
+        out.push_str("inactive d;\n");
+    }
+    if rng.chance(20) {
+        out.push_str("superuser c;\n");
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The compiled check plan decides every request exactly like the full
+    /// evaluation, at several request times and contexts.
+    #[test]
+    fn compiled_checks_equal_full_evaluation(seed in any::<u64>(), picks in prop::collection::vec(any::<u64>(), 12)) {
+        let source = random_timed_program(seed);
+        let engine = Engine::from_source("random.warden", &source)
+            .unwrap_or_else(|e| panic!("generated program does not load:\n{source}\n{}", e.render(false)));
+        let mut full = engine.clone();
+        full.set_strategy(warden::Strategy::Full);
+        let mut rng = Rng(picks[0]);
+        let subjects = ["a", "b", "c", "d", "1", "zz"];
+        let perms = ["read", "write", "comment", "share", "a"];
+        let objects = ["page:1", "c", "b", "a", "2", "page:9"];
+        let times = ["2025-12-31T09:30:00Z", "2026-03-02T13:00:00Z", "2026-07-06T07:00:00Z", "2027-02-01T20:00:00Z"];
+        for _ in &picks {
+            let mut request = warden::live::Request::new(rng.pick(&subjects), rng.pick(&perms), rng.pick(&objects))
+                .at(rng.pick(&times))
+                .unwrap();
+            if rng.chance(50) {
+                request = request.ctx("k", rng.pick(&["a", "b"]));
+            }
+            if rng.chance(50) {
+                request = request.ctx("n", rng.pick(&["0", "2", "x"]));
+            }
+            let expected = full.check(&request);
+            let compiled = engine.check(&request);
+            prop_assert_eq!(
+                engine.is_allowed(&request), expected.allowed,
+                "is_allowed differs from full evaluation on {:?}\nprogram:\n{}", request, source
+            );
+            prop_assert_eq!(
+                &compiled.allowed, &expected.allowed,
+                "compiled check differs from full evaluation on {:?}\nprogram:\n{}", request, source
+            );
+            if compiled.errors.is_empty() && expected.errors.is_empty() {
+                prop_assert_eq!(&compiled.reason, &expected.reason, "reasons differ on {:?}\nprogram:\n{}", request, source);
+            }
+        }
+    }
+}
+
+/// The shipped policies compile to a plan, and it agrees with the full
+/// evaluation on every (user, perm, object) of their domain.
+#[test]
+fn compiled_checks_equal_full_evaluation_on_shipped_policies() {
+    for dir in ["policies", "examples"] {
+        let engine = Engine::from_paths(&[PathBuf::from(dir)]).unwrap_or_else(|e| panic!("{}", e.render(false)));
+        assert!(engine.check_plan().is_some(), "{dir} has no check plan: {:?}", engine.compile_plan().err());
+        let mut full = engine.clone();
+        full.set_strategy(warden::Strategy::Full);
+        let program = engine.program();
+        let names: Vec<String> = program
+            .domain
+            .iter()
+            .map(|v| warden::eval::render::value(*v, &Symbols::new(&program.symbols)))
+            .filter(|s| !s.starts_with('"'))
+            .collect();
+        let users: Vec<&String> = names.iter().filter(|n| !n.contains(':')).take(12).collect();
+        let objects: Vec<&String> = names.iter().filter(|n| n.contains(':')).take(12).collect();
+        for at in ["2026-11-23T10:00:00Z", "2026-11-28T22:00:00Z"] {
+            for user in &users {
+                for perm in ["read", "write", "delete", "admin"] {
+                    for object in &objects {
+                        let request = warden::live::Request::new(user.as_str(), perm, object.as_str()).at(at).unwrap();
+                        assert_eq!(
+                            engine.is_allowed(&request),
+                            full.check(&request).allowed,
+                            "{dir}: compiled and full evaluation differ on {request:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -99,6 +99,11 @@ pub fn main() {
     let has_plan = engine.check_plan().is_some();
     let plan_time = started.elapsed().as_secs_f64();
     println!("check plan: {has_plan}, built in {:.1} ms", plan_time * 1e3);
+    if args.iter().any(|a| a == "--plan")
+        && let Ok(plan) = engine.compile_plan()
+    {
+        print!("{}", plan.describe(engine.program(), &|origin| engine.origin_label(origin)));
+    }
     let requests: Vec<warden::live::Request> = workload
         .checks
         .iter()

@@ -76,9 +76,9 @@ impl Cond {
                     // Interned: equal strings have equal symbols; kinds differ → unequal.
                     _ if *op == BinOp::Eq => return Some(a == b),
                     _ if *op == BinOp::Ne => return Some(a != b),
-                    (Value::Int(x), Value::Int(y)) | (Value::Time(x), Value::Time(y)) | (Value::Dur(x), Value::Dur(y)) => {
-                        x.cmp(&y)
-                    }
+                    (Value::Int(x), Value::Int(y))
+                    | (Value::Time(x), Value::Time(y))
+                    | (Value::Dur(x), Value::Dur(y)) => x.cmp(&y),
                     _ => return None,
                 };
                 Some(match op {

@@ -18,6 +18,7 @@
 //! general demand-driven path. Both are tested against the reference
 //! evaluator.
 
+pub mod describe;
 pub mod fast;
 pub mod run;
 pub mod snapshot;
@@ -118,6 +119,17 @@ pub enum Step {
     },
 }
 
+/// How a goal's column is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Given {
+    /// Not given: the goal returns it.
+    Free,
+    /// Given at run time.
+    Bound,
+    /// Given at compile time: the goal is specialized for this constant.
+    Const(Value),
+}
+
 /// How a bound argument of a goal enters a rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum HeadIn {
@@ -142,6 +154,8 @@ pub struct RulePlan {
     pub inputs: Vec<HeadIn>,
     /// One per free head position, in column order.
     pub outputs: Vec<Slot>,
+    /// Variables set before the body runs (head variables given as constants).
+    pub preset: Vec<(u8, Value)>,
     /// The body, in execution order.
     pub steps: Vec<Step>,
 }
@@ -151,8 +165,8 @@ pub struct RulePlan {
 pub struct Goal {
     /// The relation.
     pub rel: RelId,
-    /// Which columns are given.
-    pub bound: Vec<bool>,
+    /// How each column is given.
+    pub bound: Vec<Given>,
     /// Its rules.
     pub rules: Vec<RulePlan>,
     /// Estimated work per call.
@@ -182,6 +196,8 @@ pub struct CheckPlan {
     pub snapshot: Snapshot,
     /// Indexes over them, referenced by the steps.
     pub indexes: Vec<Index>,
+    /// What each index holds.
+    pub specs: Vec<IndexSpec>,
     /// Compiled goals (`None`: abandoned while compiling, never referenced).
     pub goals: Vec<Option<Goal>>,
     /// `allowed(b, b, b)`.
@@ -209,16 +225,17 @@ impl CheckPlan {
             goals: Vec::new(),
             goal_ids: FxHashMap::default(),
             failed: FxHashMap::default(),
+            matching: FxHashMap::default(),
         };
-        let allowed = compiler.goal(builtins::ALLOWED, vec![true; 3])?;
-        let permitted = compiler.goal(builtins::PERMITTED, vec![true; 3])?;
+        let allowed = compiler.goal(builtins::ALLOWED, vec![Given::Bound; 3])?;
+        let permitted = compiler.goal(builtins::PERMITTED, vec![Given::Bound; 3])?;
         let (specs, goals) = (compiler.specs, compiler.goals);
         let indexes = specs.iter().map(|spec| Index::build(&snapshot, spec)).collect();
         let symbols = &checked.program.symbols;
         let types = (0..symbols.len() as u32)
             .map(|i| symbols.resolve(Sym(i)).and_then(|name| symbols.get(super::functions::type_of(name))))
             .collect();
-        Ok(CheckPlan { snapshot, indexes, goals, allowed, permitted, types })
+        Ok(CheckPlan { snapshot, indexes, specs, goals, allowed, permitted, types })
     }
 
     /// Whether a constant belongs to the program's active domain (a check
@@ -253,9 +270,11 @@ struct Compiler<'a> {
     spec_ids: FxHashMap<IndexSpec, u32>,
     goals: Vec<Option<Goal>>,
     /// Goals by relation and pattern; `None` while being compiled.
-    goal_ids: FxHashMap<(RelId, Vec<bool>), Option<u32>>,
+    goal_ids: FxHashMap<(RelId, Vec<Given>), Option<u32>>,
     /// Goals that could not be compiled, and why.
-    failed: FxHashMap<(RelId, Vec<bool>), NotCompiled>,
+    failed: FxHashMap<(RelId, Vec<Given>), NotCompiled>,
+    /// Tuples matching some constants, by relation and (column, value) pairs.
+    matching: FxHashMap<(RelId, Vec<(usize, Value)>), usize>,
 }
 
 impl Compiler<'_> {
@@ -267,48 +286,82 @@ impl Compiler<'_> {
         self.dynamic.get(rel.0 as usize).copied().unwrap_or(true)
     }
 
-    /// The goal for `rel` with `bound` columns given, compiled on first use.
-    fn goal(&mut self, rel: RelId, bound: Vec<bool>) -> Result<u32, NotCompiled> {
-        match self.goal_ids.get(&(rel, bound.clone())) {
+    /// The goal for `rel` with columns given as `bound` says, compiled on first use.
+    fn goal(&mut self, rel: RelId, bound: Vec<Given>) -> Result<u32, NotCompiled> {
+        let key = (rel, bound.clone());
+        match self.goal_ids.get(&key) {
             Some(Some(id)) => return Ok(*id),
             Some(None) => return Err(NotCompiled::Recursive(self.name(rel))),
             None => {}
         }
-        if let Some(e) = self.failed.get(&(rel, bound.clone())) {
+        if let Some(e) = self.failed.get(&key) {
             return Err(e.clone());
         }
+        self.goal_ids.insert(key.clone(), None);
+        match self.goal_rules(rel, &bound) {
+            Ok((rules, cost, mut card)) => {
+                if bound.iter().all(|b| *b != Given::Free) {
+                    card = f64::min(card, 1.0);
+                }
+                let id = self.goals.len() as u32;
+                self.goals.push(Some(Goal { rel, bound, rules, cost, card }));
+                self.goal_ids.insert(key, Some(id));
+                Ok(id)
+            }
+            Err(e) => {
+                self.goal_ids.remove(&key);
+                self.failed.insert(key, e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// A goal's rules (its base facts first, as a rule of their own), their
+    /// total cost and answers.
+    fn goal_rules(&mut self, rel: RelId, bound: &[Given]) -> Result<(Vec<RulePlan>, f64, f64), NotCompiled> {
         if bound.len() > MAX_ARITY {
             return Err(NotCompiled::Unsupported(self.name(rel), "too many columns"));
         }
-        self.goal_ids.insert((rel, bound.clone()), None);
-        let rule_ids = self.rules_by_head.get(&rel).cloned().unwrap_or_default();
-        let mut rules = Vec::new();
-        let (mut cost, mut card) = (0.0, 0.0);
-        for id in rule_ids {
-            match self.rule(id, &bound) {
-                Ok((plan, rule_cost, rule_card)) => {
-                    rules.push(plan);
-                    cost += 1.0 + rule_cost;
-                    card += rule_card;
+        let (mut rules, mut cost, mut card) = (Vec::new(), 0.0, 0.0);
+        if !self.snapshot.rows(rel).is_empty() {
+            // A dynamic relation's own facts: `rel(X0, .., Xn)` read from the snapshot.
+            let args: Vec<Term> = (0..bound.len()).map(|i| Term::Var(crate::lower::ir::VarId(i as u32))).collect();
+            let atom = Atom { rel, args };
+            let mut known: Vars = 0;
+            let mut inputs = Vec::new();
+            let mut outputs = Vec::new();
+            let mut preset = Vec::new();
+            for (i, given) in bound.iter().enumerate() {
+                match given {
+                    Given::Bound => inputs.push(HeadIn::Bind(i as u8)),
+                    Given::Const(c) => preset.push((i as u8, *c)),
+                    Given::Free => outputs.push(Slot::Var(i as u8)),
                 }
-                Err(e) => {
-                    self.goal_ids.remove(&(rel, bound.clone()));
-                    self.failed.insert((rel, bound), e.clone());
-                    return Err(e);
+                if *given != Given::Free {
+                    known |= bit(i as u8);
                 }
             }
+            let consts = preset_consts(&preset);
+            let fanout = self.static_fanout(rel, &pattern(&atom, known, &consts));
+            let step = self.atom_step(&atom, &mut known, &consts, false, true, &|_| false)?;
+            let origin = OriginId(u32::MAX);
+            let on_error = ErrorPolicy::FailFalse;
+            rules.push(RulePlan { rule: FACTS, origin, on_error, inputs, outputs, preset, steps: vec![step] });
+            cost += 2.0;
+            card += fanout;
         }
-        if bound.iter().all(|b| *b) {
-            card = f64::min(card, 1.0);
+        for id in self.rules_by_head.get(&rel).cloned().unwrap_or_default() {
+            if let Some((plan, rule_cost, rule_card)) = self.rule(id, bound)? {
+                rules.push(plan);
+                cost += 1.0 + rule_cost;
+                card += rule_card;
+            }
         }
-        let id = self.goals.len() as u32;
-        self.goals.push(Some(Goal { rel, bound: bound.clone(), rules, cost, card }));
-        self.goal_ids.insert((rel, bound), Some(id));
-        Ok(id)
+        Ok((rules, cost, card))
     }
 
     /// One rule for a head pattern: its plan, estimated cost and answers.
-    fn rule(&mut self, id: RuleId, bound: &[bool]) -> Result<(RulePlan, f64, f64), NotCompiled> {
+    fn rule(&mut self, id: RuleId, bound: &[Given]) -> Result<Option<(RulePlan, f64, f64)>, NotCompiled> {
         let checked = self.checked;
         let Some(rule) = checked.program.rules.get(id.0 as usize) else {
             return Err(NotCompiled::Unsupported(String::new(), "missing rule"));
@@ -318,19 +371,38 @@ impl Compiler<'_> {
         if rule.var_names.len() > MAX_VARS {
             return Err(unsupported("too many variables"));
         }
-        let mut known: Vars = 0;
+        // Columns given as constants fix head variables (or rule the rule out).
+        let mut consts: Consts = [None; MAX_VARS];
+        for (term, given) in rule.head.args.iter().zip(bound) {
+            let Given::Const(c) = given else { continue };
+            match term {
+                Term::Var(v) => match consts.get_mut(v.0 as usize) {
+                    Some(slot @ None) => *slot = Some(*c),
+                    Some(Some(d)) if d == c => {}
+                    _ => return Ok(None),
+                },
+                Term::Const(d) if d == c => {}
+                Term::Const(_) => return Ok(None),
+                Term::Now | Term::Ctx(_) => return Err(unsupported("`now` or `ctx` in a head")),
+            }
+        }
+        let preset: Vec<(u8, Value)> = consts.iter().enumerate().filter_map(|(v, c)| c.map(|c| (v as u8, c))).collect();
+        let mut known: Vars = preset.iter().fold(0, |acc, (v, _)| acc | bit(*v));
         let mut inputs = Vec::new();
         let mut outputs = Vec::new();
         for (term, given) in rule.head.args.iter().zip(bound) {
             match (term, given) {
-                (Term::Var(v), true) if known & bit(v.0 as u8) != 0 => inputs.push(HeadIn::Check(v.0 as u8)),
-                (Term::Var(v), true) => {
+                (_, Given::Const(_)) => {}
+                (Term::Var(v), Given::Bound) if known & bit(v.0 as u8) != 0 => {
+                    inputs.push(HeadIn::Check(v.0 as u8));
+                }
+                (Term::Var(v), Given::Bound) => {
                     known |= bit(v.0 as u8);
                     inputs.push(HeadIn::Bind(v.0 as u8));
                 }
-                (Term::Const(c), true) => inputs.push(HeadIn::Is(*c)),
-                (Term::Var(v), false) => outputs.push(Slot::Var(v.0 as u8)),
-                (Term::Const(c), false) => outputs.push(Slot::Const(*c)),
+                (Term::Const(c), Given::Bound) => inputs.push(HeadIn::Is(*c)),
+                (Term::Var(v), Given::Free) => outputs.push(Slot::Var(v.0 as u8)),
+                (Term::Const(c), Given::Free) => outputs.push(Slot::Const(*c)),
                 (Term::Now | Term::Ctx(_), _) => return Err(unsupported("`now` or `ctx` in a head")),
             }
         }
@@ -345,6 +417,28 @@ impl Compiler<'_> {
                 Literal::Domain(v) => Lit::Pos(Atom { rel: builtins::ADOM, args: vec![Term::Var(*v)] }),
             })
             .collect();
+        // Static literals decided by the snapshot alone: an atom no tuple
+        // matches kills the rule; `not` of such an atom always holds.
+        let mut literals = literals;
+        let mut i = 0;
+        while let Some(literal) = literals.get(i) {
+            let (atom, negated) = match literal {
+                Lit::Pos(atom) => (atom, false),
+                Lit::Neg(atom) => (*atom, true),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            let none_match = !self.is_dynamic(atom.rel) && self.matching(atom.rel, &pattern(atom, 0, &consts)) == 0;
+            match (none_match, negated) {
+                (true, false) => return Ok(None),
+                (true, true) => {
+                    literals.remove(i);
+                }
+                (false, _) => i += 1,
+            }
+        }
         // Variables that occur in one `not` atom and nowhere else are local to it.
         let mut occurrences = [0usize; MAX_VARS];
         let mut count = |v: u8| {
@@ -373,11 +467,21 @@ impl Compiler<'_> {
             }
         }
         let local = |v: u8| occurrences.get(v as usize).copied().unwrap_or(0) <= 1;
-        let (order, cost, card) = self.order(&literals, known, &local)?;
+        let (order, cost, card) = self.order(&literals, known, &consts, &local)?;
         let mut steps = Vec::new();
         for i in order {
             let Some(literal) = literals.get(i) else { continue };
-            steps.push(self.step(literal, &mut known, &local)?);
+            let step = self.step(literal, &mut known, &consts, &local)?;
+            // A call of a goal without rules: never holds.
+            if let Step::Call { goal, mode, .. } = &step
+                && self.goals.get(*goal as usize).and_then(Option::as_ref).is_some_and(|g| g.rules.is_empty())
+            {
+                if *mode == Mode::NotExists {
+                    continue;
+                }
+                return Ok(None);
+            }
+            steps.push(step);
         }
         for slot in &outputs {
             if let Slot::Var(v) = slot
@@ -386,8 +490,8 @@ impl Compiler<'_> {
                 return Err(unsupported("an unbound head variable"));
             }
         }
-        let plan = RulePlan { rule: id, origin: rule.origin, on_error: rule.on_error, inputs, outputs, steps };
-        Ok((plan, cost, card))
+        let plan = RulePlan { rule: id, origin: rule.origin, on_error: rule.on_error, inputs, outputs, preset, steps };
+        Ok(Some((plan, cost, card)))
     }
 
     /// The cheapest order of a body: exhaustive over subsets for short
@@ -396,6 +500,7 @@ impl Compiler<'_> {
         &mut self,
         literals: &[Lit],
         head: Vars,
+        consts: &Consts,
         local: &dyn Fn(u8) -> bool,
     ) -> Result<(Vec<usize>, f64, f64), NotCompiled> {
         let n = literals.len();
@@ -414,7 +519,7 @@ impl Compiler<'_> {
                 let Some((cost, mult, order)) = best.get(mask).cloned().flatten() else { continue };
                 let known = bound_by(mask);
                 for (i, literal) in literals.iter().enumerate().filter(|(i, _)| mask & (1 << i) == 0) {
-                    let Some((unit, fanout)) = self.estimate(literal, known, local) else { continue };
+                    let Some((unit, fanout)) = self.estimate(literal, known, consts, local) else { continue };
                     let next = (cost + mult * unit, mult * fanout);
                     let slot = best.get_mut(mask | (1 << i));
                     if let Some(slot) = slot
@@ -436,7 +541,7 @@ impl Compiler<'_> {
             let known = bound_by(mask);
             let mut choice: Option<(usize, f64, f64)> = None;
             for (i, literal) in literals.iter().enumerate().filter(|(i, _)| mask & (1 << i) == 0) {
-                if let Some((unit, fanout)) = self.estimate(literal, known, local)
+                if let Some((unit, fanout)) = self.estimate(literal, known, consts, local)
                     && choice.is_none_or(|(_, u, f)| unit * fanout.max(0.01) < u * f.max(0.01))
                 {
                     choice = Some((i, unit, fanout));
@@ -451,6 +556,29 @@ impl Compiler<'_> {
         Ok((order, cost, mult))
     }
 
+    /// Expected tuples of a static relation per probe with columns given as
+    /// `pattern` says: exact for constants, uniform for the rest.
+    fn static_fanout(&mut self, rel: RelId, pattern: &[Given]) -> f64 {
+        let rows = self.matching(rel, pattern);
+        let snapshot = self.snapshot;
+        let variables: Vec<bool> = pattern.iter().map(|g| *g == Given::Bound).collect();
+        let expected = rows as f64 / snapshot.keys(rel, &variables);
+        if pattern.iter().all(|g| *g != Given::Free) { expected.min(1.0) } else { expected.max((rows as f64).min(1.0)) }
+    }
+
+    /// How many tuples of a static relation match the constants of `pattern`.
+    fn matching(&mut self, rel: RelId, pattern: &[Given]) -> usize {
+        let constants: Vec<(usize, Value)> = pattern
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| if let Given::Const(c) = g { Some((i, *c)) } else { None })
+            .collect();
+        let snapshot = self.snapshot;
+        *self.matching.entry((rel, constants.clone())).or_insert_with(|| {
+            snapshot.rows(rel).iter().filter(|row| constants.iter().all(|(i, c)| row.get(*i) == Some(c))).count()
+        })
+    }
+
     fn unschedulable(&self, literals: &[Lit]) -> NotCompiled {
         let rel = literals
             .iter()
@@ -462,26 +590,34 @@ impl Compiler<'_> {
     /// Work per incoming binding and outgoing bindings per incoming one of
     /// placing `literal` when `known` variables are bound; `None` when it
     /// cannot be placed yet.
-    fn estimate(&mut self, literal: &Lit, known: Vars, local: &dyn Fn(u8) -> bool) -> Option<(f64, f64)> {
+    fn estimate(
+        &mut self,
+        literal: &Lit,
+        known: Vars,
+        consts: &Consts,
+        local: &dyn Fn(u8) -> bool,
+    ) -> Option<(f64, f64)> {
         match literal {
-            Lit::Cond(e) => all_bound(e, known).then_some((0.2, 0.5)),
+            // Conditions rarely filter much in practice (most grants are not
+            // expired, most checks fall in business hours): a weak filter.
+            Lit::Cond(e) => all_bound(e, known).then_some((0.2, 0.9)),
             Lit::Member(v, items) => {
                 if !items.iter().all(|e| all_bound(e, known)) {
                     None
                 } else if known & bit(*v) != 0 {
-                    Some((0.2, 0.5))
+                    Some((0.2, 0.9))
                 } else {
                     Some((0.2, items.len() as f64))
                 }
             }
             Lit::Pos(atom) => {
-                let pattern = pattern(atom, known);
+                let pattern = pattern(atom, known, consts);
                 if self.is_dynamic(atom.rel) {
                     let id = self.goal(atom.rel, pattern).ok()?;
                     let goal = self.goals.get(id as usize)?.as_ref()?;
                     Some((1.0 + goal.cost, goal.card))
                 } else {
-                    Some((1.0, self.snapshot.fanout(atom.rel, &pattern)))
+                    Some((1.0, self.static_fanout(atom.rel, &pattern)))
                 }
             }
             Lit::Neg(atom) => {
@@ -489,13 +625,13 @@ impl Compiler<'_> {
                 if !ready {
                     return None;
                 }
-                let pattern = pattern(atom, known);
+                let pattern = pattern(atom, known, consts);
                 if self.is_dynamic(atom.rel) {
                     let id = self.goal(atom.rel, pattern).ok()?;
                     let goal = self.goals.get(id as usize)?.as_ref()?;
                     Some((1.0 + goal.cost, 0.9))
                 } else {
-                    Some((1.0, (1.0 - self.snapshot.fanout(atom.rel, &pattern)).clamp(0.1, 1.0)))
+                    Some((1.0, (1.0 - self.static_fanout(atom.rel, &pattern)).clamp(0.1, 1.0)))
                 }
             }
         }
@@ -503,7 +639,13 @@ impl Compiler<'_> {
 
     /// The step for `literal`, given the variables bound before it; marks
     /// the ones it binds.
-    fn step(&mut self, literal: &Lit, known: &mut Vars, local: &dyn Fn(u8) -> bool) -> Result<Step, NotCompiled> {
+    fn step(
+        &mut self,
+        literal: &Lit,
+        known: &mut Vars,
+        consts: &Consts,
+        local: &dyn Fn(u8) -> bool,
+    ) -> Result<Step, NotCompiled> {
         match literal {
             Lit::Cond(e) => Ok(Step::Cond { expr: (*e).clone(), fast: fast::Cond::compile(e) }),
             Lit::Member(v, items) => {
@@ -511,22 +653,27 @@ impl Compiler<'_> {
                 *known |= bit(*v);
                 Ok(Step::Member { var: *v, items: items.to_vec(), bound })
             }
-            Lit::Pos(atom) => self.atom_step(atom, known, false, local),
-            Lit::Neg(atom) => self.atom_step(atom, known, true, local),
+            Lit::Pos(atom) => self.atom_step(atom, known, consts, false, false, local),
+            Lit::Neg(atom) => self.atom_step(atom, known, consts, true, false, local),
         }
     }
 
+    /// The step reading `atom` (its facts only when `facts`): a probe of a
+    /// static relation, or a call of a dynamic relation's goal.
     fn atom_step(
         &mut self,
         atom: &Atom,
         known: &mut Vars,
+        consts: &Consts,
         negated: bool,
+        facts: bool,
         local: &dyn Fn(u8) -> bool,
     ) -> Result<Step, NotCompiled> {
         if atom.args.len() > MAX_ARITY {
             return Err(NotCompiled::Unsupported(self.name(atom.rel), "too many columns"));
         }
-        let pattern = pattern(atom, *known);
+        let pattern = pattern(atom, *known, consts);
+        let dynamic = self.is_dynamic(atom.rel) && !facts;
         // Returned columns: bind new variables, check repeated ones.
         let mut out = Vec::new();
         let mut first_column: FxHashMap<u8, u8> = FxHashMap::default();
@@ -535,9 +682,15 @@ impl Compiler<'_> {
         let mut key_columns = Vec::new();
         let mut value_columns = Vec::new();
         for (column, (term, given)) in atom.args.iter().zip(&pattern).enumerate() {
-            let slot = slot_of(term);
-            let dynamic = self.is_dynamic(atom.rel);
-            if *given && (dynamic || key.len() < MAX_KEY) {
+            let slot = match given {
+                Given::Const(c) => Slot::Const(*c),
+                _ => slot_of(term),
+            };
+            if dynamic && matches!(given, Given::Const(_)) {
+                continue;
+            }
+            let given = *given != Given::Free;
+            if given && (dynamic || key.len() < MAX_KEY) {
                 key.push(slot);
                 key_columns.push(column);
                 continue;
@@ -547,7 +700,7 @@ impl Compiler<'_> {
             out.push(match term {
                 Term::Var(v) => {
                     let v = v.0 as u8;
-                    if *given {
+                    if given {
                         Out::Check(v)
                     } else if let Some(first) = first_column.get(&v) {
                         Out::Same(*first)
@@ -578,7 +731,7 @@ impl Compiler<'_> {
                 }
             }
         }
-        if self.is_dynamic(atom.rel) {
+        if dynamic {
             let goal = self.goal(atom.rel, pattern)?;
             return Ok(Step::Call { goal, args: key, out, mode });
         }
@@ -609,10 +762,38 @@ fn slot_of(term: &Term) -> Slot {
     }
 }
 
-/// Which columns of an atom are given when `known` variables are bound.
-fn pattern(atom: &Atom, known: Vars) -> Vec<bool> {
-    atom.args.iter().map(|t| var_of(t).is_none_or(|v| known & bit(v) != 0)).collect()
+/// How each column of an atom is given when `known` variables are bound and
+/// `consts` fixed.
+fn pattern(atom: &Atom, known: Vars, consts: &Consts) -> Vec<Given> {
+    atom.args
+        .iter()
+        .map(|t| match t {
+            Term::Const(c) => Given::Const(*c),
+            Term::Var(v) => match consts.get(v.0 as usize).copied().flatten() {
+                Some(c) => Given::Const(c),
+                None if known & bit(v.0 as u8) != 0 => Given::Bound,
+                None => Given::Free,
+            },
+            Term::Now | Term::Ctx(_) => Given::Bound,
+        })
+        .collect()
 }
+
+/// Head variables fixed to constants, by variable.
+type Consts = [Option<Value>; MAX_VARS];
+
+fn preset_consts(preset: &[(u8, Value)]) -> Consts {
+    let mut consts: Consts = [None; MAX_VARS];
+    for (v, c) in preset {
+        if let Some(slot) = consts.get_mut(*v as usize) {
+            *slot = Some(*c);
+        }
+    }
+    consts
+}
+
+/// The rule id of a dynamic relation's own facts.
+pub const FACTS: RuleId = RuleId(u32::MAX);
 
 /// The variables a literal binds when placed.
 fn binds(literal: &Lit) -> Vars {

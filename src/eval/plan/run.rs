@@ -4,8 +4,8 @@
 //! needs the general evaluator (strings) or raises an error.
 
 use super::fast::Inputs;
+use super::snapshot::{Key, MAX_KEY, PAD, pack};
 use super::{CheckPlan, Goal, HeadIn, MAX_ARITY, MAX_VARS, Mode, Out, RulePlan, Slot, Step};
-use super::snapshot::{Key, MAX_KEY, PAD};
 use crate::eval::functions::Env;
 use crate::eval::{EvalError, Membership, condition, member_values};
 use crate::lower::ir::{OriginId, Value};
@@ -186,9 +186,9 @@ impl<'p> Run<'p> {
     }
 
     fn key(&self, slots: &[Slot], regs: &Regs) -> Option<Key> {
-        let mut key = [PAD; MAX_KEY];
+        let mut key = [0; MAX_KEY];
         for (value, slot) in key.iter_mut().zip(slots) {
-            *value = self.resolve(*slot, regs)?;
+            *value = pack(self.resolve(*slot, regs)?);
         }
         Some(key)
     }
@@ -218,6 +218,11 @@ impl<'p> Run<'p> {
 
 /// Binds a rule's head to a goal's bound arguments; `false` when they clash.
 fn enter(rule: &RulePlan, input: &[Value], regs: &mut Regs) -> bool {
+    for (v, c) in &rule.preset {
+        if let Some(slot) = regs.get_mut(*v as usize) {
+            *slot = *c;
+        }
+    }
     rule.inputs.iter().zip(input).all(|(head, value)| match head {
         HeadIn::Bind(v) => {
             if let Some(slot) = regs.get_mut(*v as usize) {

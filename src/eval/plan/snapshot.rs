@@ -100,12 +100,8 @@ impl Snapshot {
         limits: Limits,
     ) -> Result<Snapshot, EvalError> {
         let is_static = |rel: &RelId| !dynamic.get(rel.0 as usize).copied().unwrap_or(true);
-        let strata: Vec<Stratum> = checked
-            .strata
-            .iter()
-            .filter(|stratum| stratum.relations.iter().all(is_static))
-            .cloned()
-            .collect();
+        let strata: Vec<Stratum> =
+            checked.strata.iter().filter(|stratum| stratum.relations.iter().all(is_static)).cloned().collect();
         let program = &checked.program;
         let model = evaluate_strata(prepared, program, program, &strata, env, removed, limits)?;
         let distinct = model.relations.iter().map(|rows| column_counts(rows)).collect();
@@ -118,40 +114,64 @@ impl Snapshot {
         self.relations.get(rel.0 as usize).map_or(&[], |rows| rows.as_slice())
     }
 
-    /// Expected matching tuples per lookup with the `bound` columns given.
-    pub fn fanout(&self, rel: RelId, bound: &[bool]) -> f64 {
-        let rows = self.rows(rel).len() as f64;
+    /// Expected distinct keys of the `bound` columns (independent columns).
+    pub fn keys(&self, rel: RelId, bound: &[bool]) -> f64 {
         let counts = self.distinct.get(rel.0 as usize);
         let mut keys = 1.0;
         for (column, _) in bound.iter().enumerate().filter(|(_, b)| **b) {
             keys *= counts.and_then(|c| c.get(column)).copied().unwrap_or(1).max(1) as f64;
         }
-        let expected = rows / keys;
-        if bound.iter().all(|b| *b) { expected.min(1.0) } else { expected.max(rows.min(1.0)) }
+        keys
     }
 }
 
 fn column_counts(rows: &[Row]) -> Vec<usize> {
     let arity = rows.first().map_or(0, Vec::len);
-    (0..arity)
-        .map(|column| rows.iter().filter_map(|row| row.get(column)).collect::<FxHashSet<_>>().len())
-        .collect()
+    (0..arity).map(|column| rows.iter().filter_map(|row| row.get(column)).collect::<FxHashSet<_>>().len()).collect()
 }
 
 /// The most key columns an index of the plan has.
 pub const MAX_KEY: usize = 4;
 
-/// A fixed-size hash key: the bound columns' values, padded.
-pub type Key = [Value; MAX_KEY];
+/// A value packed into one integer (kind in the high half), so that keys
+/// hash and compare as plain integers.
+pub type Packed = u128;
 
 /// The padding of unused key positions.
 pub const PAD: Value = Value::Bool(false);
 
+/// Packs a value: equal values, equal integers.
+pub fn pack(value: Value) -> Packed {
+    let (kind, payload): (u128, u64) = match value {
+        Value::Sym(s) => (0, u64::from(s.0)),
+        Value::Int(n) => (1, n as u64),
+        Value::Time(t) => (2, t as u64),
+        Value::Dur(d) => (3, d as u64),
+        Value::Bool(b) => (4, u64::from(b)),
+    };
+    (kind << 64) | u128::from(payload)
+}
+
+/// A key of up to [`MAX_KEY`] packed values (unused positions zero).
+pub type Key = [Packed; MAX_KEY];
+
+/// Where a group's returned values are in [`Index::values`].
+type Span = (u32, u32);
+
+/// Groups by key, with a map specialized to the key's length.
+#[derive(Debug)]
+enum Groups {
+    Zero(Option<Span>),
+    One(FxHashMap<Packed, Span>),
+    Two(FxHashMap<(Packed, Packed), Span>),
+    More(FxHashMap<(Packed, Packed, Packed, Packed), Span>),
+}
+
 /// Tuples of a static relation grouped by some columns, with the other
 /// columns stored flat: a lookup is one hash probe and a slice, no allocation.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Index {
-    groups: FxHashMap<Key, (u32, u32)>,
+    groups: Groups,
     values: Vec<Value>,
     width: usize,
 }
@@ -172,34 +192,61 @@ impl Index {
     pub fn build(snapshot: &Snapshot, spec: &IndexSpec) -> Index {
         let mut grouped: FxHashMap<Key, Vec<Value>> = FxHashMap::default();
         for row in snapshot.rows(spec.rel) {
-            let mut key = [PAD; MAX_KEY];
+            let mut key = [0; MAX_KEY];
             for (slot, column) in key.iter_mut().zip(&spec.key) {
-                *slot = row.get(*column).copied().unwrap_or(PAD);
+                *slot = pack(row.get(*column).copied().unwrap_or(PAD));
             }
             let group = grouped.entry(key).or_default();
             group.extend(spec.values.iter().filter_map(|c| row.get(*c).copied()));
         }
-        let mut index = Index { width: spec.values.len(), ..Index::default() };
         let mut keys: Vec<Key> = grouped.keys().copied().collect();
-        keys.sort();
+        keys.sort_unstable();
+        let mut values = Vec::new();
+        let mut spans = Vec::with_capacity(keys.len());
         for key in keys {
-            let Some(values) = grouped.remove(&key) else { continue };
-            let start = index.values.len() as u32;
-            index.values.extend(values);
-            index.groups.insert(key, (start, index.values.len() as u32));
+            let Some(group) = grouped.remove(&key) else { continue };
+            let start = values.len() as u32;
+            values.extend(group);
+            spans.push((key, (start, values.len() as u32)));
         }
-        index
+        let groups = match spec.key.len() {
+            0 => Groups::Zero(spans.first().map(|(_, span)| *span)),
+            1 => Groups::One(spans.into_iter().map(|(k, span)| (k[0], span)).collect()),
+            2 => Groups::Two(spans.into_iter().map(|(k, span)| ((k[0], k[1]), span)).collect()),
+            _ => Groups::More(spans.into_iter().map(|(k, span)| ((k[0], k[1], k[2], k[3]), span)).collect()),
+        };
+        Index { groups, values, width: spec.values.len() }
+    }
+
+    fn span(&self, key: &Key) -> Option<Span> {
+        match &self.groups {
+            Groups::Zero(span) => *span,
+            Groups::One(map) => map.get(&key[0]).copied(),
+            // Tuples, not arrays: compared field by field, not with `memcmp`.
+            Groups::Two(map) => map.get(&(key[0], key[1])).copied(),
+            Groups::More(map) => map.get(&(key[0], key[1], key[2], key[3])).copied(),
+        }
+    }
+
+    /// How many keys it has.
+    pub fn keys(&self) -> usize {
+        match &self.groups {
+            Groups::Zero(span) => usize::from(span.is_some()),
+            Groups::One(map) => map.len(),
+            Groups::Two(map) => map.len(),
+            Groups::More(map) => map.len(),
+        }
     }
 
     /// Whether some tuple has this key.
     pub fn contains(&self, key: &Key) -> bool {
-        self.groups.contains_key(key)
+        self.span(key).is_some()
     }
 
     /// The returned columns of every tuple with this key, `width` values each.
     pub fn get(&self, key: &Key) -> &[Value] {
-        match self.groups.get(key) {
-            Some((start, end)) => self.values.get(*start as usize..*end as usize).unwrap_or(&[]),
+        match self.span(key) {
+            Some((start, end)) => self.values.get(start as usize..end as usize).unwrap_or(&[]),
             None => &[],
         }
     }
