@@ -1,7 +1,7 @@
 //! Interned constants: tuples hold `Sym(u32)`, never strings.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 /// An interned string constant.
@@ -12,7 +12,10 @@ pub struct Sym(pub u32);
 #[derive(Clone, Debug, Default)]
 pub struct Interner {
     names: Vec<Arc<str>>,
-    index: HashMap<Arc<str>, Sym>,
+    /// Fx-hashed: every check resolves its strings here. Strings are added
+    /// only by policy and data (and a request's own table holds a handful),
+    /// so a seeded hasher's flood resistance buys nothing.
+    index: FxHashMap<Arc<str>, Sym>,
     /// Ids start here (a request-local table continues after the program's).
     first: u32,
 }
