@@ -188,26 +188,30 @@ pub struct IndexSpec {
 }
 
 impl Index {
-    /// Builds the index `spec` over the snapshot.
+    /// Builds the index `spec` over the snapshot: tuples sorted by key, then
+    /// one group per run of equal keys (no allocation per group).
     pub fn build(snapshot: &Snapshot, spec: &IndexSpec) -> Index {
-        let mut grouped: FxHashMap<Key, Vec<Value>> = FxHashMap::default();
-        for row in snapshot.rows(spec.rel) {
+        let rows = snapshot.rows(spec.rel);
+        let key_of = |row: &[Value]| {
             let mut key = [0; MAX_KEY];
             for (slot, column) in key.iter_mut().zip(&spec.key) {
                 *slot = pack(row.get(*column).copied().unwrap_or(PAD));
             }
-            let group = grouped.entry(key).or_default();
-            group.extend(spec.values.iter().filter_map(|c| row.get(*c).copied()));
-        }
-        let mut keys: Vec<Key> = grouped.keys().copied().collect();
-        keys.sort_unstable();
-        let mut values = Vec::new();
-        let mut spans = Vec::with_capacity(keys.len());
-        for key in keys {
-            let Some(group) = grouped.remove(&key) else { continue };
+            key
+        };
+        let mut order: Vec<(Key, u32)> = rows.iter().enumerate().map(|(i, row)| (key_of(row), i as u32)).collect();
+        order.sort_unstable();
+        let mut values = Vec::with_capacity(rows.len() * spec.values.len());
+        let mut spans: Vec<(Key, Span)> = Vec::new();
+        for (key, i) in order {
             let start = values.len() as u32;
-            values.extend(group);
-            spans.push((key, (start, values.len() as u32)));
+            if let Some(row) = rows.get(i as usize) {
+                values.extend(spec.values.iter().filter_map(|c| row.get(*c).copied()));
+            }
+            match spans.last_mut() {
+                Some((last, span)) if *last == key => span.1 = values.len() as u32,
+                _ => spans.push((key, (start, values.len() as u32))),
+            }
         }
         let groups = match spec.key.len() {
             0 => Groups::Zero(spans.first().map(|(_, span)| *span)),
