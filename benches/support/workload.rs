@@ -222,21 +222,9 @@ pub fn hour(at: i64) -> i64 {
     at.div_euclid(HOUR_US).rem_euclid(24)
 }
 
-/// A time in microseconds since the epoch as RFC 3339 (`2026-11-23T10:00:00Z`), to the second.
+/// A time in microseconds since the epoch as RFC 3339 (`2026-11-23T10:00:00Z`).
 pub fn rfc3339(at: i64) -> String {
-    let secs = at.div_euclid(1_000_000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3_600, rest / 60 % 60, rest % 60)
+    warden::time::format_timestamp(at)
 }
 
 /// The time variant of a [`Workload`]: the same roles, assignments, grants
