@@ -1,7 +1,7 @@
 //! Interned constants: tuples hold `Sym(u32)`, never strings.
 
-use std::cell::RefCell;
 use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 /// An interned string constant.
