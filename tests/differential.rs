@@ -321,6 +321,14 @@ fn random_timed_program(seed: u64) -> String {
         out.push_str(&format!("timed(X, Y) :- e0(X), e1(Y, X), not e0(Y), {};\n", rng.pick(&conditions[..5])));
     }
     out.push_str(&format!("allow X write on Y if timed(X, Y), {};\n", rng.pick(&conditions)));
+    // Heads with a repeated variable and a constant: unfolding them adds equalities.
+    out.push_str(&format!("same(X, X) :- e0(X), {};\n", rng.pick(&conditions[..5])));
+    out.push_str("tagged(X, a) :- e1(X, _), hour(now) >= 3;\n");
+    out.push_str(&format!(
+        "allow X {} on Y if same(X, Y), tagged(Y, {});\n",
+        rng.pick(&["read", "comment"]),
+        rng.pick(&["a", "b"])
+    ));
     if rng.chance(60) {
         out.push_str(&format!("deny X share on Y if timed(Y, X), {};\n", rng.pick(&conditions)));
     }
@@ -343,6 +351,7 @@ proptest! {
         let source = random_timed_program(seed);
         let engine = Engine::from_source("random.warden", &source)
             .unwrap_or_else(|e| panic!("generated program does not load:\n{source}\n{}", e.render(false)));
+        prop_assert!(engine.check_plan().is_some(), "no check plan: {:?}\nprogram:\n{}", engine.compile_plan().err(), source);
         let mut full = engine.clone();
         full.set_strategy(warden::Strategy::Full);
         let mut rng = Rng(picks[0]);

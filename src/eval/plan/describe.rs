@@ -13,14 +13,6 @@ impl CheckPlan {
     pub fn describe(&self, program: &Program, locate: &dyn Fn(crate::lower::ir::OriginId) -> String) -> String {
         let symbols = Symbols::new(&program.symbols);
         let value = |v: Value| render::value(v, &symbols);
-        let var = |rule: crate::lower::ir::RuleId, v: u8| {
-            program
-                .rules
-                .get(rule.0 as usize)
-                .and_then(|r| r.var_names.get(v as usize))
-                .cloned()
-                .unwrap_or_else(|| format!("_{v}"))
-        };
         let mut out = String::new();
         let static_count = self.snapshot.relations.iter().filter(|r| !r.is_empty()).count();
         let tuples: usize = self.snapshot.relations.iter().map(|r| r.len()).sum();
@@ -44,7 +36,7 @@ impl CheckPlan {
             let _ = writeln!(
                 out,
                 "\ngoal {id}: {}({pattern})  cost ~{:.1}, answers ~{:.2}",
-                program.relation_name(goal.rel),
+                super::relation_name(program, &self.view_names, goal.rel),
                 goal.cost,
                 goal.card
             );
@@ -54,7 +46,7 @@ impl CheckPlan {
                 } else {
                     let _ = writeln!(out, "  rule {}", locate(rule.origin));
                 }
-                let name = |v: u8| var(rule.rule, v);
+                let name = |v: u8| rule.var_names.get(v as usize).cloned().unwrap_or_else(|| format!("_{v}"));
                 let slot = |s: &Slot| match s {
                     Slot::Var(v) => name(*v),
                     Slot::Const(c) => value(*c),
@@ -94,7 +86,8 @@ impl CheckPlan {
                         Step::Scan { index, key, out: o, mode: m } => {
                             let rel = self.indexes.get(*index as usize).map_or("?", |_| "");
                             let spec = self.specs.get(*index as usize);
-                            let rel_name = spec.map_or("?".to_string(), |s| program.relation_name(s.rel).to_string());
+                            let rel_name = spec
+                                .map_or("?".to_string(), |s| super::relation_name(program, &self.view_names, s.rel));
                             format!(
                                 "{} probe {rel_name}{rel} [{}] -> ({})",
                                 mode(m),
@@ -111,7 +104,7 @@ impl CheckPlan {
                         Step::Cond { fast, .. } => {
                             format!("condition{}", if fast.is_some() { " (compiled)" } else { " (evaluated)" })
                         }
-                        Step::Member { var: v, items, bound } => {
+                        Step::Member { var: v, items, bound, .. } => {
                             format!("{} {} in {} items", if *bound { "check" } else { "bind" }, name(*v), items.len())
                         }
                     };

@@ -20,6 +20,7 @@
 
 pub mod describe;
 pub mod fast;
+pub mod flatten;
 pub mod run;
 pub mod snapshot;
 
@@ -107,6 +108,8 @@ pub enum Step {
         expr: Expr,
         /// Its allocation-free form, when it has one.
         fast: Option<fast::Cond>,
+        /// The program rule it comes from (its error policy and origin).
+        source: RuleId,
     },
     /// `X in [..]`: binds `X` to each item, or checks it.
     Member {
@@ -116,6 +119,8 @@ pub enum Step {
         items: Vec<Expr>,
         /// Whether `X` is bound before this step.
         bound: bool,
+        /// The program rule it comes from.
+        source: RuleId,
     },
 }
 
@@ -158,6 +163,8 @@ pub struct RulePlan {
     pub preset: Vec<(u8, Value)>,
     /// The body, in execution order.
     pub steps: Vec<Step>,
+    /// Variable names (for `warden plan`).
+    pub var_names: Vec<String>,
 }
 
 /// A dynamic relation compiled for one binding pattern.
@@ -206,17 +213,26 @@ pub struct CheckPlan {
     pub permitted: u32,
     /// Per program symbol, the symbol of its `type(..)` when interned.
     pub types: Vec<Option<Sym>>,
+    /// Names of the views (relations after the program's own).
+    pub view_names: Vec<String>,
 }
 
 impl CheckPlan {
     /// Compiles the dynamic part of a checked program over its snapshot.
-    pub fn compile(checked: &Checked, snapshot: Snapshot, dynamic: Vec<bool>) -> Result<CheckPlan, NotCompiled> {
+    pub fn compile(
+        checked: &Checked,
+        mut snapshot: Snapshot,
+        mut dynamic: Vec<bool>,
+    ) -> Result<CheckPlan, NotCompiled> {
+        let flat = flatten::flatten(checked, &mut snapshot, &mut dynamic);
         let mut rules_by_head: FxHashMap<RelId, Vec<RuleId>> = FxHashMap::default();
-        for (i, rule) in checked.program.rules.iter().enumerate() {
-            rules_by_head.entry(rule.head.rel).or_default().push(RuleId(i as u32));
+        for (i, flat) in flat.rules.iter().enumerate() {
+            rules_by_head.entry(flat.rule.head.rel).or_default().push(RuleId(i as u32));
         }
         let mut compiler = Compiler {
             checked,
+            rules: &flat.rules,
+            view_names: &flat.view_names,
             snapshot: &snapshot,
             dynamic: &dynamic,
             rules_by_head,
@@ -235,7 +251,8 @@ impl CheckPlan {
         let types = (0..symbols.len() as u32)
             .map(|i| symbols.resolve(Sym(i)).and_then(|name| symbols.get(super::functions::type_of(name))))
             .collect();
-        Ok(CheckPlan { snapshot, indexes, specs, goals, allowed, permitted, types })
+        let view_names = flat.view_names;
+        Ok(CheckPlan { snapshot, indexes, specs, goals, allowed, permitted, types, view_names })
     }
 
     /// Whether a constant belongs to the program's active domain (a check
@@ -263,6 +280,9 @@ fn bit(v: u8) -> Vars {
 
 struct Compiler<'a> {
     checked: &'a Checked,
+    /// The flattened rules of the dynamic relations.
+    rules: &'a [flatten::FlatRule],
+    view_names: &'a [String],
     snapshot: &'a Snapshot,
     dynamic: &'a [bool],
     rules_by_head: FxHashMap<RelId, Vec<RuleId>>,
@@ -279,7 +299,7 @@ struct Compiler<'a> {
 
 impl Compiler<'_> {
     fn name(&self, rel: RelId) -> String {
-        self.checked.program.relation_name(rel).to_string()
+        relation_name(&self.checked.program, self.view_names, rel)
     }
 
     fn is_dynamic(&self, rel: RelId) -> bool {
@@ -346,7 +366,17 @@ impl Compiler<'_> {
             let step = self.atom_step(&atom, &mut known, &consts, false, true, &|_| false)?;
             let origin = OriginId(u32::MAX);
             let on_error = ErrorPolicy::FailFalse;
-            rules.push(RulePlan { rule: FACTS, origin, on_error, inputs, outputs, preset, steps: vec![step] });
+            let var_names = (0..bound.len()).map(|i| format!("_{i}")).collect();
+            rules.push(RulePlan {
+                rule: FACTS,
+                origin,
+                on_error,
+                inputs,
+                outputs,
+                preset,
+                steps: vec![step],
+                var_names,
+            });
             cost += 2.0;
             card += fanout;
         }
@@ -362,10 +392,11 @@ impl Compiler<'_> {
 
     /// One rule for a head pattern: its plan, estimated cost and answers.
     fn rule(&mut self, id: RuleId, bound: &[Given]) -> Result<Option<(RulePlan, f64, f64)>, NotCompiled> {
-        let checked = self.checked;
-        let Some(rule) = checked.program.rules.get(id.0 as usize) else {
+        let rules = self.rules;
+        let Some(flat) = rules.get(id.0 as usize) else {
             return Err(NotCompiled::Unsupported(String::new(), "missing rule"));
         };
+        let rule = &flat.rule;
         let name = self.name(rule.head.rel);
         let unsupported = |what| NotCompiled::Unsupported(name.clone(), what);
         if rule.var_names.len() > MAX_VARS {
@@ -406,6 +437,7 @@ impl Compiler<'_> {
                 (Term::Now | Term::Ctx(_), _) => return Err(unsupported("`now` or `ctx` in a head")),
             }
         }
+        let mut sources: Vec<RuleId> = flat.sources.clone();
         let literals: Vec<Lit> = rule
             .body
             .iter()
@@ -435,6 +467,7 @@ impl Compiler<'_> {
                 (true, false) => return Ok(None),
                 (true, true) => {
                     literals.remove(i);
+                    sources.remove(i);
                 }
                 (false, _) => i += 1,
             }
@@ -471,7 +504,8 @@ impl Compiler<'_> {
         let mut steps = Vec::new();
         for i in order {
             let Some(literal) = literals.get(i) else { continue };
-            let step = self.step(literal, &mut known, &consts, &local)?;
+            let source = sources.get(i).copied().unwrap_or(flat.top);
+            let step = self.step(literal, source, &mut known, &consts, &local)?;
             // A call of a goal without rules: never holds.
             if let Step::Call { goal, mode, .. } = &step
                 && self.goals.get(*goal as usize).and_then(Option::as_ref).is_some_and(|g| g.rules.is_empty())
@@ -490,7 +524,16 @@ impl Compiler<'_> {
                 return Err(unsupported("an unbound head variable"));
             }
         }
-        let plan = RulePlan { rule: id, origin: rule.origin, on_error: rule.on_error, inputs, outputs, preset, steps };
+        let plan = RulePlan {
+            rule: flat.top,
+            origin: rule.origin,
+            on_error: rule.on_error,
+            inputs,
+            outputs,
+            preset,
+            steps,
+            var_names: rule.var_names.clone(),
+        };
         Ok(Some((plan, cost, card)))
     }
 
@@ -642,16 +685,17 @@ impl Compiler<'_> {
     fn step(
         &mut self,
         literal: &Lit,
+        source: RuleId,
         known: &mut Vars,
         consts: &Consts,
         local: &dyn Fn(u8) -> bool,
     ) -> Result<Step, NotCompiled> {
         match literal {
-            Lit::Cond(e) => Ok(Step::Cond { expr: (*e).clone(), fast: fast::Cond::compile(e) }),
+            Lit::Cond(e) => Ok(Step::Cond { expr: (*e).clone(), fast: fast::Cond::compile(e), source }),
             Lit::Member(v, items) => {
                 let bound = *known & bit(*v) != 0;
                 *known |= bit(*v);
-                Ok(Step::Member { var: *v, items: items.to_vec(), bound })
+                Ok(Step::Member { var: *v, items: items.to_vec(), bound, source })
             }
             Lit::Pos(atom) => self.atom_step(atom, known, consts, false, false, local),
             Lit::Neg(atom) => self.atom_step(atom, known, consts, true, false, local),
@@ -746,6 +790,14 @@ impl Compiler<'_> {
             }
         };
         Ok(Step::Scan { index, key, out, mode })
+    }
+}
+
+/// A relation's name: the program's, or a view's.
+pub fn relation_name(program: &crate::lower::ir::Program, views: &[String], rel: RelId) -> String {
+    match (rel.0 as usize).checked_sub(program.relations.len()) {
+        Some(view) => views.get(view).cloned().unwrap_or_else(|| "?".into()),
+        None => program.relation_name(rel).to_string(),
     }
 }
 

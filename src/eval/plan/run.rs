@@ -134,11 +134,11 @@ impl<'p> Run<'p> {
                 }
                 self.then(found != (*mode == Mode::NotExists), rule, at, regs, emit)
             }
-            Step::Cond { expr, fast } => {
+            Step::Cond { expr, fast, source } => {
                 let inputs = Inputs { regs, now: self.env.now, types: &self.plan.types };
                 let holds = match fast.as_ref().and_then(|f| f.eval(&inputs)) {
                     Some(holds) => holds,
-                    None => match self.env.program.rules.get(rule.rule.0 as usize) {
+                    None => match self.env.program.rules.get(source.0 as usize) {
                         Some(source) => {
                             let bindings = |v: crate::lower::ir::VarId| regs.get(v.0 as usize).copied();
                             condition(self.env, source, expr, &bindings, &mut self.errors)
@@ -148,8 +148,8 @@ impl<'p> Run<'p> {
                 };
                 self.then(holds, rule, at, regs, emit)
             }
-            Step::Member { var, items, bound } => {
-                let Some(source) = self.env.program.rules.get(rule.rule.0 as usize) else { return Flow::Continue(()) };
+            Step::Member { var, items, bound, source } => {
+                let Some(source) = self.env.program.rules.get(source.0 as usize) else { return Flow::Continue(()) };
                 let bindings = |v: crate::lower::ir::VarId| regs.get(v.0 as usize).copied();
                 let membership = member_values(self.env, source, items, &bindings, &mut self.errors);
                 let current = regs.get(*var as usize).copied().unwrap_or(PAD);

@@ -125,7 +125,8 @@ impl Snapshot {
     }
 }
 
-fn column_counts(rows: &[Row]) -> Vec<usize> {
+/// Distinct values per column.
+pub(super) fn column_counts(rows: &[Row]) -> Vec<usize> {
     let arity = rows.first().map_or(0, Vec::len);
     (0..arity).map(|column| rows.iter().filter_map(|row| row.get(column)).collect::<FxHashSet<_>>().len()).collect()
 }
