@@ -116,6 +116,9 @@ pub struct Engine {
     removed: Arc<std::collections::BTreeSet<(ir::RelId, Vec<Value>)>>,
     /// The compiled check plan, built on first use (`None`: the program has none).
     plan: Arc<std::sync::OnceLock<Option<Arc<CheckPlan>>>>,
+    /// Set while the plan is built in the background: checks do not wait
+    /// for it, they take the demand-driven path.
+    plan_pending: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Engine {
@@ -160,6 +163,7 @@ impl Engine {
             demands: Arc::default(),
             removed: Arc::default(),
             plan: Arc::default(),
+            plan_pending: Arc::default(),
         })
     }
 
@@ -183,6 +187,7 @@ impl Engine {
     pub(crate) fn set_removed(&mut self, removed: std::collections::BTreeSet<(ir::RelId, Vec<Value>)>) {
         self.removed = Arc::new(removed);
         self.plan = Arc::default();
+        self.plan_pending = Arc::default();
     }
 
     /// The compiled check plan, built on first use: the static relations
@@ -197,6 +202,37 @@ impl Engine {
             }
         };
         self.plan.get_or_init(build).as_deref()
+    }
+
+    /// The check plan if it is ready; without waiting while it is being
+    /// built in the background (see [`Engine::build_plan_in_background`]).
+    pub(crate) fn ready_plan(&self) -> Option<&CheckPlan> {
+        if self.plan_pending.load(std::sync::atomic::Ordering::Acquire) {
+            return self.plan.get().and_then(|plan| plan.as_deref());
+        }
+        self.check_plan()
+    }
+
+    /// Builds the check plan on another thread; until it is ready, checks
+    /// take the demand-driven path instead of waiting (a live update
+    /// returns at once, and no check stalls). The thread gives up when the
+    /// snapshot is dropped before it starts.
+    pub fn build_plan_in_background(engine: &Arc<Engine>) {
+        if engine.plan.get().is_some() {
+            return;
+        }
+        engine.plan_pending.store(true, std::sync::atomic::Ordering::Release);
+        let weak = Arc::downgrade(engine);
+        let spawned = std::thread::Builder::new().name("warden-plan".into()).spawn(move || {
+            if let Some(engine) = weak.upgrade() {
+                let _ = engine.check_plan();
+                engine.plan_pending.store(false, std::sync::atomic::Ordering::Release);
+            }
+        });
+        if spawned.is_err() {
+            // No thread: the next check builds the plan itself.
+            engine.plan_pending.store(false, std::sync::atomic::Ordering::Release);
+        }
     }
 
     /// Builds the check plan anew, or says why the program has none.
@@ -315,6 +351,7 @@ impl Engine {
             prepared,
             removed: Arc::new(removed),
             plan: Arc::default(),
+            plan_pending: Arc::default(),
             ..self.clone()
         }
     }

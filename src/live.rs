@@ -153,7 +153,7 @@ impl Engine {
         if self.strategy() != Strategy::Compiled {
             return None;
         }
-        let plan = self.check_plan()?;
+        let plan = self.ready_plan()?;
         let program = &self.checked().program;
         let known = |name: &str| program.symbols.get(name).map(Value::Sym).filter(|v| plan.knows(*v));
         let values = [known(&request.user)?, known(&request.perm)?, known(&request.object)?];
@@ -315,6 +315,8 @@ impl Live {
 
     fn new(inputs: Vec<Input>, configure: Arc<dyn Fn(&mut Engine) + Send + Sync>) -> Result<Live, LoadError> {
         let engine = build(&inputs, &Overlay::default(), configure.as_ref())?;
+        // The first snapshot is ready to check at full speed when this returns.
+        let _ = engine.check_plan();
         let state = Mutex::new((Overlay::default(), engine.clone()));
         Ok(Live { current: ArcSwap::from_pointee(engine), inputs, state, configure })
     }
@@ -322,6 +324,12 @@ impl Live {
     /// The current snapshot (lock-free).
     pub fn snapshot(&self) -> Arc<Engine> {
         self.current.load_full()
+    }
+
+    /// Whether a request is allowed, by the current snapshot (lock-free,
+    /// no reason built; see [`Engine::is_allowed`]).
+    pub fn is_allowed(&self, request: &Request) -> bool {
+        self.current.load().is_allowed(request)
     }
 
     /// Decides a request against the current snapshot.
@@ -357,9 +365,11 @@ impl Live {
                 next.inserted.push(statement);
             }
         }
-        // Build the check plan before the swap, so no check waits for it.
-        let _ = engine.check_plan();
-        self.current.store(Arc::new(engine));
+        // The new snapshot's check plan is built in the background; checks
+        // take the demand-driven path until it is ready.
+        let engine = Arc::new(engine);
+        Engine::build_plan_in_background(&engine);
+        self.current.store(engine);
         state.0 = next;
         Ok(())
     }
@@ -368,9 +378,9 @@ impl Live {
     pub fn reload(&self) -> Result<(), LoadError> {
         let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let base = build(&self.inputs, &Overlay::default(), self.configure.as_ref())?;
-        let engine = build(&self.inputs, &state.0, self.configure.as_ref())?;
-        let _ = engine.check_plan();
-        self.current.store(Arc::new(engine));
+        let engine = Arc::new(build(&self.inputs, &state.0, self.configure.as_ref())?);
+        Engine::build_plan_in_background(&engine);
+        self.current.store(engine);
         state.1 = base;
         Ok(())
     }

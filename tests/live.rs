@@ -136,3 +136,26 @@ fn readers_never_see_half_an_update() {
         assert!(seen.iter().sum::<usize>() >= 20);
     }
 }
+
+/// After an update, checks do not wait for the new snapshot's check plan
+/// (built in the background); before and after it is ready they decide alike.
+#[test]
+fn checks_decide_alike_before_and_after_the_background_plan() {
+    let live = Live::from_source(
+        "p.warden",
+        "role viewer { read; }\nrole editor extends viewer { write; }\npage:1 in project:a;\nassign bob viewer on project:a;",
+    )
+    .unwrap();
+    let request = |perm: &str| Request::new("bob", perm, "page:1").at("2026-11-23T10:00:00Z").unwrap();
+    assert!(live.check(&request("read")).allowed);
+    assert!(!live.check(&request("write")).allowed);
+    live.update(|tx| tx.insert("assign bob editor on project:a until 2026-11-24T00:00:00Z;")).unwrap();
+    // Right after the update: the plan may still be building.
+    let early = (live.is_allowed(&request("write")), live.check(&request("write")).reason);
+    // Wait for it (check_plan blocks until the background build is done).
+    let snapshot = live.snapshot();
+    assert!(snapshot.check_plan().is_some());
+    let late = (snapshot.is_allowed(&request("write")), snapshot.check(&request("write")).reason);
+    assert_eq!(early, late);
+    assert!(late.0, "{}", late.1);
+}
