@@ -119,7 +119,13 @@ pub struct Engine {
     /// Set while the plan is built in the background: checks do not wait
     /// for it, they take the demand-driven path.
     plan_pending: Arc<std::sync::atomic::AtomicBool>,
+    /// Identifies the symbol table: the same for snapshots whose symbols
+    /// extend this one's (live updates), new for every load.
+    symbols_id: u64,
 }
+
+/// Numbers symbol tables (see [`Engine::symbols_id`]).
+static SYMBOL_TABLES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Engine {
     /// Loads files and directories (a directory means every `*.warden`,
@@ -164,6 +170,7 @@ impl Engine {
             removed: Arc::default(),
             plan: Arc::default(),
             plan_pending: Arc::default(),
+            symbols_id: SYMBOL_TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -250,6 +257,13 @@ impl Engine {
             return Err(NotCompiled::Materialize("static rules computed new strings".into()));
         }
         CheckPlan::compile(&self.checked, snapshot, dynamic)
+    }
+
+    /// Which symbol table this snapshot's ids belong to: a prepared request
+    /// (see [`crate::live::PreparedRequest`]) is valid for every snapshot
+    /// with the same id.
+    pub fn symbols_id(&self) -> u64 {
+        self.symbols_id
     }
 
     /// How checks and queries are evaluated.

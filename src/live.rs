@@ -25,7 +25,7 @@ use crate::eval::plan::CheckPlan;
 use crate::eval::plan::run::Run;
 use crate::eval::{Additions, render};
 use crate::lower::builtins;
-use crate::lower::intern::Symbols;
+use crate::lower::intern::{Sym, Symbols};
 use crate::lower::ir::{self, Value};
 use crate::syntax::span::SourceMap;
 use crate::{Diagnostic, syntax, time};
@@ -34,6 +34,9 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+mod prepared;
+pub use prepared::PreparedRequest;
 
 /// One authorization question.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,19 +153,40 @@ impl Engine {
         request: &Request,
         decide: impl FnOnce(&CheckPlan, &mut Run, &[Value; 3]) -> Result<T, EvalError>,
     ) -> Option<(Result<T, EvalError>, Vec<String>)> {
+        let values = self.plan_values(request)?;
+        let program = &self.checked().program;
+        let symbols = Symbols::new(&program.symbols);
+        let ctx = crate::engine::context(&symbols, &request.ctx);
+        let now = request.at.unwrap_or_else(time::now);
+        self.run_compiled(&values, &symbols, &ctx, now, decide)
+    }
+
+    /// The request's user, permission and object as the plan's values, when
+    /// the engine checks by a ready plan and all three are in its domain.
+    pub(crate) fn plan_values(&self, request: &Request) -> Option<[Value; 3]> {
         if self.strategy() != Strategy::Compiled {
             return None;
         }
         let plan = self.ready_plan()?;
         let program = &self.checked().program;
         let known = |name: &str| program.symbols.get(name).map(Value::Sym).filter(|v| plan.knows(*v));
-        let values = [known(&request.user)?, known(&request.perm)?, known(&request.object)?];
-        let symbols = Symbols::new(&program.symbols);
-        let ctx = crate::engine::context(&symbols, &request.ctx);
-        let now = request.at.unwrap_or_else(time::now);
-        let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: self.externs() };
+        Some([known(&request.user)?, known(&request.perm)?, known(&request.object)?])
+    }
+
+    /// Runs `decide` on the plan for resolved values, context and time.
+    pub(crate) fn run_compiled<T>(
+        &self,
+        values: &[Value; 3],
+        symbols: &Symbols,
+        ctx: &BTreeMap<Sym, Value>,
+        now: i64,
+        decide: impl FnOnce(&CheckPlan, &mut Run, &[Value; 3]) -> Result<T, EvalError>,
+    ) -> Option<(Result<T, EvalError>, Vec<String>)> {
+        let plan = self.ready_plan()?;
+        let program = &self.checked().program;
+        let env = Env { program, symbols, now, ctx, externs: self.externs() };
         let mut run = Run::new(plan, &env, self.limits().max_tuples);
-        let result = decide(plan, &mut run, &values);
+        let result = decide(plan, &mut run, values);
         let errors = if run.errors.is_empty() { Vec::new() } else { self.render_error_set(&run.errors) };
         Some((result, errors))
     }

@@ -376,6 +376,10 @@ proptest! {
                 "is_allowed differs from full evaluation on {:?}\nprogram:\n{}", request, source
             );
             prop_assert_eq!(
+                engine.is_allowed_prepared(&engine.prepare(&request)), expected.allowed,
+                "a prepared request differs from full evaluation on {:?}\nprogram:\n{}", request, source
+            );
+            prop_assert_eq!(
                 &compiled.allowed, &expected.allowed,
                 "compiled check differs from full evaluation on {:?}\nprogram:\n{}", request, source
             );

@@ -159,3 +159,25 @@ fn checks_decide_alike_before_and_after_the_background_plan() {
     assert_eq!(early, late);
     assert!(late.0, "{}", late.1);
 }
+
+/// A prepared request stays right across updates (even one that removes
+/// its object's last fact) and reloads (a new symbol table).
+#[test]
+fn prepared_requests_stay_right_across_updates() {
+    let live =
+        Live::from_source("p.warden", "role viewer { read; }\ngrant bob read on page:9;\nassign amy viewer;").unwrap();
+    let request = Request::new("bob", "read", "page:9").at("2026-11-23T10:00:00Z").unwrap();
+    let prepared = live.snapshot().prepare(&request);
+    assert!(live.snapshot().is_allowed_prepared(&prepared));
+    live.update(|tx| tx.remove("grant bob read on page:9;")).unwrap();
+    let snapshot = live.snapshot();
+    assert!(snapshot.check_plan().is_some());
+    assert!(!snapshot.is_allowed_prepared(&prepared));
+    assert_eq!(snapshot.is_allowed_prepared(&prepared), snapshot.is_allowed(&request));
+    live.update(|tx| tx.insert("assign bob viewer;")).unwrap();
+    let snapshot = live.snapshot();
+    assert!(snapshot.check_plan().is_some());
+    assert!(snapshot.is_allowed_prepared(&prepared));
+    live.reload().unwrap();
+    assert!(live.snapshot().is_allowed_prepared(&prepared));
+}

@@ -84,8 +84,9 @@ pub struct Snapshot {
     pub relations: Vec<Arc<Vec<Row>>>,
     /// Per relation, the number of distinct values in each column.
     pub distinct: Vec<Vec<usize>>,
-    /// The active domain (query constants outside it take the general path).
-    pub domain: FxHashSet<Value>,
+    /// The active domain (query constants outside it take the general path):
+    /// a bit per program symbol, and the other values in a set.
+    pub domain: Domain,
 }
 
 impl Snapshot {
@@ -105,7 +106,7 @@ impl Snapshot {
         let program = &checked.program;
         let model = evaluate_strata(prepared, program, program, &strata, env, removed, limits)?;
         let distinct = model.relations.iter().map(|rows| column_counts(rows)).collect();
-        let domain = checked.program.domain.iter().copied().collect();
+        let domain = Domain::new(&checked.program.domain);
         Ok(Snapshot { relations: model.relations, distinct, domain })
     }
 
@@ -129,6 +130,46 @@ impl Snapshot {
 pub(super) fn column_counts(rows: &[Row]) -> Vec<usize> {
     let arity = rows.first().map_or(0, Vec::len);
     (0..arity).map(|column| rows.iter().filter_map(|row| row.get(column)).collect::<FxHashSet<_>>().len()).collect()
+}
+
+/// A set of values tuned for "is this constant in the active domain?":
+/// symbols by a bit each, other values hashed.
+#[derive(Debug, Default)]
+pub struct Domain {
+    symbols: Vec<u64>,
+    others: FxHashSet<Value>,
+}
+
+impl Domain {
+    /// The set of `values`.
+    pub fn new(values: &[Value]) -> Domain {
+        let mut domain = Domain::default();
+        for value in values {
+            match value {
+                Value::Sym(s) => {
+                    let (word, bit) = (s.0 as usize / 64, s.0 % 64);
+                    if domain.symbols.len() <= word {
+                        domain.symbols.resize(word + 1, 0);
+                    }
+                    if let Some(w) = domain.symbols.get_mut(word) {
+                        *w |= 1 << bit;
+                    }
+                }
+                other => {
+                    domain.others.insert(*other);
+                }
+            }
+        }
+        domain
+    }
+
+    /// Whether `value` is in the set.
+    pub fn contains(&self, value: &Value) -> bool {
+        match value {
+            Value::Sym(s) => self.symbols.get(s.0 as usize / 64).is_some_and(|w| w & (1 << (s.0 % 64)) != 0),
+            other => self.others.contains(other),
+        }
+    }
 }
 
 /// The most key columns an index of the plan has.
