@@ -80,7 +80,8 @@ pub fn run(name: &str, scale_name: &str, seed: u64, cap: Option<usize>) -> Value
     let run = match name {
         "baseline" => run_baseline(&w, n),
         "baseline-time" => run_baseline_time(&w, tv.as_ref().expect("time variant"), n),
-        "warden" | "warden-time" => run_warden(&w, tv.as_ref(), n),
+        "warden" | "warden-time" => run_warden(&w, tv.as_ref(), n, false),
+        "warden-prepared" | "warden-prepared-time" => run_warden(&w, tv.as_ref(), n, true),
         "cedar" => run_cedar(&w, n),
         "casbin" => run_casbin(&w, n),
         other => panic!("unknown engine {other}"),
@@ -255,7 +256,10 @@ fn run_baseline_time(w: &Workload, tv: &TimeVariant, n: usize) -> Run {
 // ---------------------------------------------------------------------------
 // Warden.
 
-fn run_warden(w: &Workload, tv: Option<&TimeVariant>, n: usize) -> Run {
+/// Warden on the workload; `prepared`: requests resolved once with
+/// `Engine::prepare` before the clock starts (as Cedar's are built before
+/// it), checked with `Engine::is_allowed_prepared`.
+fn run_warden(w: &Workload, tv: Option<&TimeVariant>, n: usize, prepared: bool) -> Run {
     let policy = match tv {
         Some(tv) => tv.policy(w),
         None => w.policy(),
@@ -278,7 +282,12 @@ fn run_warden(w: &Workload, tv: Option<&TimeVariant>, n: usize) -> Run {
     let engine = warden::Engine::from_source("bench.warden", &policy)
         .unwrap_or_else(|e| panic!("the generated policy does not load:\n{}", e.render(false)));
     let load_ms = ms(t.elapsed());
-    let (first_check_ms, times, decisions) = measure(n, |i| engine.is_allowed(&requests[i]));
+    let (first_check_ms, times, decisions) = if prepared {
+        let requests: Vec<warden::live::PreparedRequest> = requests.iter().map(|r| engine.prepare(r)).collect();
+        measure(n, |i| engine.is_allowed_prepared(&requests[i]))
+    } else {
+        measure(n, |i| engine.is_allowed(&requests[i]))
+    };
     Run {
         load_ms,
         first_check_ms,
@@ -286,11 +295,16 @@ fn run_warden(w: &Workload, tv: Option<&TimeVariant>, n: usize) -> Run {
         rss_mib: peak_rss_mib(),
         times,
         decisions,
-        model: if tv.is_some() {
-            "Engine::from_source(time-variant policy: `until` on assignments, `locked(page:N);`, two deny rules) \
-             + Engine::is_allowed"
-        } else {
-            "Engine::from_source(generated policy: roles, `page in project`, assign, grant) + Engine::is_allowed"
+        model: match (tv.is_some(), prepared) {
+            (true, false) => {
+                "Engine::from_source(time-variant policy: `until` on assignments, `locked(page:N);`, two deny rules) \
+                 + Engine::is_allowed"
+            }
+            (true, true) => "the time-variant policy + Engine::is_allowed_prepared (requests prepared before timing)",
+            (false, false) => {
+                "Engine::from_source(generated policy: roles, `page in project`, assign, grant) + Engine::is_allowed"
+            }
+            (false, true) => "the generated policy + Engine::is_allowed_prepared (requests prepared before timing)",
         },
     }
 }

@@ -32,7 +32,16 @@ use serde_json::{Value, json};
 use std::process::{Command, ExitCode, Stdio};
 
 /// Every engine, in the order they run and are printed.
-const ENGINES: [&str; 6] = ["baseline", "warden", "cedar", "casbin", "baseline-time", "warden-time"];
+const ENGINES: [&str; 8] = [
+    "baseline",
+    "warden",
+    "warden-prepared",
+    "cedar",
+    "casbin",
+    "baseline-time",
+    "warden-time",
+    "warden-prepared-time",
+];
 
 const USAGE: &str = "usage: warden-peers --scale small|default|large [--json] [--engines warden,cedar,...] \
                      [--checks N] [--seed S] [--tc]";
