@@ -1,9 +1,12 @@
-//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S]`
+//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates]`
 //!
 //! Generates the workload of `BENCH.md`, decides its checks with a hand-written
-//! Rust baseline (hash maps, role closure as bit masks) and with Warden, asserts
-//! both give the same decisions, and reports load time, check latency (p50,
-//! p99) and checks per second, each against the baseline of the same run.
+//! Rust baseline (hash maps, role closure as bit masks) and with Warden
+//! (`is_allowed`, `is_allowed_prepared`, and `query` on the first 200),
+//! asserts they give the same decisions, and reports load time, check latency
+//! (p50, p99) and checks per second, each against the baseline of the same
+//! run. `--plan` prints the compiled check plan, `--warm` the cost with warm
+//! caches, `--updates` the cost of live updates.
 
 #![allow(clippy::indexing_slicing, reason = "a benchmark tool over generated, in-range data")]
 
@@ -110,129 +113,109 @@ pub fn main() {
         .take(warden_checks)
         .map(|&(u, p, g)| warden::live::Request::new(format!("u{u}"), PERMS[p], format!("page:{g}")).at_micros(0))
         .collect();
-    let mut warden_times = Vec::with_capacity(requests.len());
-    for (i, request) in requests.iter().enumerate() {
-        let t = Instant::now();
-        let allowed = std::hint::black_box(engine.is_allowed(request));
-        warden_times.push(t.elapsed().as_secs_f64() * 1e9);
-        if allowed != decisions[i] {
-            eprintln!("decision differs on {request:?}: warden {allowed}, baseline {}", decisions[i]);
-            std::process::exit(1);
-        }
-    }
+    let n = requests.len();
+    let warden_times = time_each(n, &decisions, "is_allowed", |i| engine.is_allowed(&requests[i]));
     if args.iter().any(|a| a == "--warm") {
         // The same few requests over and over: the cost with warm caches.
-        let few = requests.len().clamp(1, 8);
-        let t = Instant::now();
-        for i in 0..1_000_000 {
-            std::hint::black_box(engine.is_allowed(&requests[i % few]));
-        }
-        println!("warm: {:.0} ns per check ({few} requests, cycled)", t.elapsed().as_secs_f64() * 1e3);
-        let t = Instant::now();
-        for i in 0..1_000_000 {
-            let (u, p, g) = workload.checks[i % few];
-            std::hint::black_box(baseline.check(u, p, g));
-        }
-        println!("warm baseline: {:.1} ns per check", t.elapsed().as_secs_f64() * 1e3);
+        let few = n.clamp(1, 8);
+        let warm = |check: &dyn Fn(usize) -> bool| {
+            let t = Instant::now();
+            for i in 0..1_000_000 {
+                std::hint::black_box(check(i % few));
+            }
+            t.elapsed().as_secs_f64() * 1e3
+        };
+        println!("warm: {:.0} ns per check ({few} requests, cycled)", warm(&|i| engine.is_allowed(&requests[i])));
+        let baseline_warm = warm(&|i| {
+            let (u, p, g) = workload.checks[i];
+            baseline.check(u, p, g)
+        });
+        println!("warm baseline: {baseline_warm:.1} ns per check");
     }
     // The same checks with requests prepared once (strings resolved before the clock starts).
     let prepared: Vec<warden::live::PreparedRequest> = requests.iter().map(|r| engine.prepare(r)).collect();
-    let mut prepared_times = Vec::with_capacity(prepared.len());
-    for (i, request) in prepared.iter().enumerate() {
-        let t = Instant::now();
-        let allowed = std::hint::black_box(engine.is_allowed_prepared(request));
-        prepared_times.push(t.elapsed().as_secs_f64() * 1e9);
-        if allowed != decisions[i] {
-            eprintln!("decision differs on prepared {:?}", request.request());
-            std::process::exit(1);
-        }
-    }
-    prepared_times.sort_by(f64::total_cmp);
+    let prepared_times = time_each(n, &decisions, "is_allowed_prepared", |i| engine.is_allowed_prepared(&prepared[i]));
     let options = RequestOptions { at: Some(0), ..Default::default() };
-    let mut query_times = Vec::new();
-    for (i, &(u, p, g)) in workload.checks.iter().take(warden_checks.min(200)).enumerate() {
-        let query = format!("allowed(u{u}, {}, page:{g})", PERMS[p]);
-        let t = Instant::now();
-        let answer = engine.query(&query, &options);
-        query_times.push(t.elapsed().as_secs_f64() * 1e9);
-        if answer.as_ref().is_ok_and(|a| a.holds()) != decisions[i] {
-            eprintln!("query differs on {query}");
-            std::process::exit(1);
-        }
-    }
-    query_times.sort_by(f64::total_cmp);
-    warden_times.sort_by(f64::total_cmp);
-    let (bp50, bp99) = (percentile(&baseline_times, 0.5), percentile(&baseline_times, 0.99));
-    let (wp50, wp99) = (percentile(&warden_times, 0.5), percentile(&warden_times, 0.99));
-    println!("same decisions on the first {} checks", warden_times.len());
+    let queries: Vec<String> = workload
+        .checks
+        .iter()
+        .take(n.min(200))
+        .map(|&(u, p, g)| format!("allowed(u{u}, {}, page:{g})", PERMS[p]))
+        .collect();
+    let query_times = time_each(queries.len(), &decisions, "query", |i| {
+        engine.query(&queries[i], &options).as_ref().is_ok_and(|a| a.holds())
+    });
+    let update_line = args.iter().any(|a| a == "--updates").then(|| updates(&policy, warden_load));
+    let bp50 = percentile(&baseline_times, 0.5);
+    println!("same decisions on the first {n} checks");
     println!("| engine | load | check p50 | check p99 | checks/s | p50 vs baseline |");
     println!("|---|---|---|---|---|---|");
-    println!(
-        "| hand-written baseline | {:.1} ms | {bp50:.0} ns | {bp99:.0} ns | {:.0} | 1x |",
-        baseline_load * 1e3,
-        1e9 / bp50.max(1.0)
-    );
-    let update_line = if args.iter().any(|a| a == "--updates") {
-        let live = warden::live::Live::from_source("bench.warden", &policy).unwrap_or_else(|e| {
-            eprintln!("{}", e.render(false));
-            std::process::exit(1)
-        });
-        let facts = live.snapshot().program().facts.len();
-        let mut times = Vec::new();
-        for i in 0..20 {
-            let statement = format!("grant u{i} export on page:{i};");
-            let t = Instant::now();
-            if let Err(e) = live.update(|tx| tx.insert(&statement)) {
-                eprintln!("{}", e.render(false));
-                std::process::exit(1);
-            }
-            times.push(t.elapsed().as_secs_f64());
-            let check = warden::live::Request {
-                user: format!("u{i}"),
-                perm: "export".into(),
-                object: format!("page:{i}"),
-                at: Some(0),
-                ctx: Default::default(),
-            };
-            if !live.check(&check).allowed {
-                eprintln!("update {statement} did not take effect");
-                std::process::exit(1);
-            }
-        }
-        times.sort_by(f64::total_cmp);
-        let median = percentile(&times, 0.5);
-        Some(format!(
-            "single-fact update at {facts} base facts: p50 {:.1} ms vs {:.1} ms to load from scratch ({:.1}x faster)",
-            median * 1e3,
-            warden_load * 1e3,
-            warden_load / median.max(1e-9)
-        ))
-    } else {
-        None
-    };
-    println!(
-        "| warden query (demand-driven, parsed text) | {:.1} ms | {:.0} ns | {:.0} ns | {:.0} | {:.0}x |",
-        warden_load * 1e3,
-        percentile(&query_times, 0.5),
-        percentile(&query_times, 0.99),
-        1e9 / percentile(&query_times, 0.5).max(1.0),
-        percentile(&query_times, 0.5) / bp50.max(1.0)
-    );
-    println!(
-        "| warden is_allowed (compiled plan) | {:.1} ms | {wp50:.0} ns | {wp99:.0} ns | {:.0} | {:.0}x |",
-        warden_load * 1e3,
-        1e9 / wp50.max(1.0),
-        wp50 / bp50.max(1.0)
-    );
-    println!(
-        "| warden is_allowed_prepared (compiled plan, ids resolved once) | {:.1} ms | {:.0} ns | {:.0} ns | {:.0} | {:.0}x |",
-        warden_load * 1e3,
-        percentile(&prepared_times, 0.5),
-        percentile(&prepared_times, 0.99),
-        1e9 / percentile(&prepared_times, 0.5).max(1.0),
-        percentile(&prepared_times, 0.5) / bp50.max(1.0)
-    );
+    row("hand-written baseline", baseline_load, &baseline_times, bp50);
+    row("warden query (demand-driven, parsed text)", warden_load, &query_times, bp50);
+    row("warden is_allowed (compiled plan)", warden_load, &warden_times, bp50);
+    row("warden is_allowed_prepared (compiled plan, ids resolved once)", warden_load, &prepared_times, bp50);
     if let Some(line) = update_line {
         println!("{line}");
     }
+}
+
+/// Times `check(i)` alone for each of the first `n` checks; exits when a
+/// decision differs from the baseline's. Returns the times in ns, sorted.
+fn time_each(n: usize, decisions: &[bool], what: &str, check: impl Fn(usize) -> bool) -> Vec<f64> {
+    let mut times = Vec::with_capacity(n);
+    for (i, expected) in decisions.iter().enumerate().take(n) {
+        let t = Instant::now();
+        let allowed = std::hint::black_box(check(i));
+        times.push(t.elapsed().as_secs_f64() * 1e9);
+        if allowed != *expected {
+            eprintln!("{what} differs from the baseline on check {i}: warden {allowed}, baseline {expected}");
+            std::process::exit(1);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    times
+}
+
+/// One line of the results table.
+fn row(label: &str, load_seconds: f64, times: &[f64], baseline_p50: f64) {
+    let (p50, p99) = (percentile(times, 0.5), percentile(times, 0.99));
+    println!(
+        "| {label} | {:.1} ms | {p50:.0} ns | {p99:.0} ns | {:.0} | {:.0}x |",
+        load_seconds * 1e3,
+        1e9 / p50.max(1.0),
+        p50 / baseline_p50.max(1.0)
+    );
+}
+
+/// 20 single-fact insertions through `Live::update`, each checked to take
+/// effect, against loading from scratch.
+fn updates(policy: &str, load_seconds: f64) -> String {
+    let live = warden::live::Live::from_source("bench.warden", policy).unwrap_or_else(|e| {
+        eprintln!("{}", e.render(false));
+        std::process::exit(1)
+    });
+    let facts = live.snapshot().program().facts.len();
+    let mut times = Vec::new();
+    for i in 0..20 {
+        let statement = format!("grant u{i} export on page:{i};");
+        let t = Instant::now();
+        if let Err(e) = live.update(|tx| tx.insert(&statement)) {
+            eprintln!("{}", e.render(false));
+            std::process::exit(1);
+        }
+        times.push(t.elapsed().as_secs_f64());
+        let check = warden::live::Request::new(format!("u{i}"), "export", format!("page:{i}")).at_micros(0);
+        if !live.check(&check).allowed {
+            eprintln!("update {statement} did not take effect");
+            std::process::exit(1);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let median = percentile(&times, 0.5);
+    format!(
+        "single-fact update at {facts} base facts: p50 {:.1} ms vs {:.1} ms to load from scratch ({:.1}x faster)",
+        median * 1e3,
+        load_seconds * 1e3,
+        load_seconds / median.max(1e-9)
+    )
 }
