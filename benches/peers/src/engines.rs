@@ -41,8 +41,16 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// What an engine run knew before its checks: its load time, the memory its
+/// inputs took, and what it models.
+struct Loaded {
+    load_ms: f64,
+    rss_inputs_mib: f64,
+    model: &'static str,
+}
+
 /// One warm-up check (0), then checks `0..n`, each timed on its own.
-fn measure(n: usize, mut decide: impl FnMut(usize) -> bool) -> (f64, Vec<f64>, Vec<bool>) {
+fn measure(loaded: Loaded, n: usize, mut decide: impl FnMut(usize) -> bool) -> Run {
     let mut first_check_ms = f64::NAN;
     if n > 0 {
         let t = Instant::now();
@@ -61,7 +69,8 @@ fn measure(n: usize, mut decide: impl FnMut(usize) -> bool) -> (f64, Vec<f64>, V
             break;
         }
     }
-    (first_check_ms, times, decisions)
+    let Loaded { load_ms, rss_inputs_mib, model } = loaded;
+    Run { load_ms, first_check_ms, rss_inputs_mib, rss_mib: peak_rss_mib(), times, decisions, model }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -218,19 +227,15 @@ fn run_baseline(w: &Workload, n: usize) -> Run {
     let t = Instant::now();
     let b = Baseline::new(w);
     let load_ms = ms(t.elapsed());
-    let (first_check_ms, times, decisions) = measure(n, |i| {
+    let loaded = Loaded {
+        load_ms,
+        rss_inputs_mib,
+        model: "hand-written Rust: role closure as bit masks, assignments per user, direct grants in a HashSet",
+    };
+    measure(loaded, n, |i| {
         let (u, p, g) = w.checks[i];
         b.check(u, p, g)
-    });
-    Run {
-        load_ms,
-        first_check_ms,
-        rss_inputs_mib,
-        rss_mib: peak_rss_mib(),
-        times,
-        decisions,
-        model: "hand-written Rust: role closure as bit masks, assignments per user, direct grants in a HashSet",
-    }
+    })
 }
 
 fn run_baseline_time(w: &Workload, tv: &TimeVariant, n: usize) -> Run {
@@ -238,19 +243,15 @@ fn run_baseline_time(w: &Workload, tv: &TimeVariant, n: usize) -> Run {
     let t = Instant::now();
     let b = TimeBaseline::new(w, tv);
     let load_ms = ms(t.elapsed());
-    let (first_check_ms, times, decisions) = measure(n, |i| {
+    let loaded = Loaded {
+        load_ms,
+        rss_inputs_mib,
+        model: "baseline + `until` per assignment, locked pages (bit per page), business hours on publish",
+    };
+    measure(loaded, n, |i| {
         let (u, p, g) = w.checks[i];
         b.check(u, p, g, tv.at[i])
-    });
-    Run {
-        load_ms,
-        first_check_ms,
-        rss_inputs_mib,
-        rss_mib: peak_rss_mib(),
-        times,
-        decisions,
-        model: "baseline + `until` per assignment, locked pages (bit per page), business hours on publish",
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -282,19 +283,9 @@ fn run_warden(w: &Workload, tv: Option<&TimeVariant>, n: usize, prepared: bool) 
     let engine = warden::Engine::from_source("bench.warden", &policy)
         .unwrap_or_else(|e| panic!("the generated policy does not load:\n{}", e.render(false)));
     let load_ms = ms(t.elapsed());
-    let (first_check_ms, times, decisions) = if prepared {
-        let requests: Vec<warden::live::PreparedRequest> = requests.iter().map(|r| engine.prepare(r)).collect();
-        measure(n, |i| engine.is_allowed_prepared(&requests[i]))
-    } else {
-        measure(n, |i| engine.is_allowed(&requests[i]))
-    };
-    Run {
+    let loaded = Loaded {
         load_ms,
-        first_check_ms,
         rss_inputs_mib,
-        rss_mib: peak_rss_mib(),
-        times,
-        decisions,
         model: match (tv.is_some(), prepared) {
             (true, false) => {
                 "Engine::from_source(time-variant policy: `until` on assignments, `locked(page:N);`, two deny rules) \
@@ -306,6 +297,12 @@ fn run_warden(w: &Workload, tv: Option<&TimeVariant>, n: usize, prepared: bool) 
             }
             (false, true) => "the generated policy + Engine::is_allowed_prepared (requests prepared before timing)",
         },
+    };
+    if prepared {
+        let requests: Vec<warden::live::PreparedRequest> = requests.iter().map(|r| engine.prepare(r)).collect();
+        measure(loaded, n, |i| engine.is_allowed_prepared(&requests[i]))
+    } else {
+        measure(loaded, n, |i| engine.is_allowed(&requests[i]))
     }
 }
 
@@ -423,19 +420,14 @@ fn run_cedar(w: &Workload, n: usize) -> Run {
     let load_ms = ms(t.elapsed());
     drop(entities_json);
     let authorizer = Authorizer::new();
-    let (first_check_ms, times, decisions) =
-        measure(n, |i| authorizer.is_authorized(&requests[i], &policies, &entities).decision() == Decision::Allow);
-    Run {
+    let loaded = Loaded {
         load_ms,
-        first_check_ms,
         rss_inputs_mib,
-        rss_mib: peak_rss_mib(),
-        times,
-        decisions,
         model: "cedar-policy 4: users under RoleScope(role@scope) entities, role inheritance as entity parents \
                 per scope, PermScope(perm@scope) parents for grants; pages with parent project; one policy per \
                 permission (global scope || resource.project.<perm> || direct grant); Entities::from_json_str",
-    }
+    };
+    measure(loaded, n, |i| authorizer.is_authorized(&requests[i], &policies, &entities).decision() == Decision::Allow)
 }
 
 // ---------------------------------------------------------------------------
@@ -525,19 +517,15 @@ fn run_casbin(w: &Workload, n: usize) -> Run {
     });
     let load_ms = ms(t.elapsed());
     drop(csv);
-    let (first_check_ms, times, decisions) = measure(n, |i| {
-        let [a, b, c, d] = &requests[i];
-        enforcer.enforce(vec![a.as_str(), b.as_str(), c.as_str(), d.as_str()]).expect("enforce")
-    });
-    Run {
+    let loaded = Loaded {
         load_ms,
-        first_check_ms,
         rss_inputs_mib,
-        rss_mib: peak_rss_mib(),
-        times,
-        decisions,
         model: "casbin 2 (RBAC with domains): g = user/role -> role per domain (project or global, role \
                 inheritance copied into every domain), g2 = page -> project, g3 = direct grants, p = role grants; \
                 request (user, project of the page, page, perm); Enforcer::enforce",
-    }
+    };
+    measure(loaded, n, |i| {
+        let [a, b, c, d] = &requests[i];
+        enforcer.enforce(vec![a.as_str(), b.as_str(), c.as_str(), d.as_str()]).expect("enforce")
+    })
 }
