@@ -119,6 +119,9 @@ pub struct Engine {
     /// Set while the plan is built in the background: checks do not wait
     /// for it, they take the demand-driven path.
     plan_pending: Arc<std::sync::atomic::AtomicBool>,
+    /// The plan of the snapshot this one was updated from, until this one's
+    /// plan is built: what did not change is reused from it.
+    previous_plan: Arc<std::sync::Mutex<Option<Arc<CheckPlan>>>>,
     /// Identifies the symbol table: the same for snapshots whose symbols
     /// extend this one's (live updates), new for every load.
     symbols_id: u64,
@@ -170,6 +173,7 @@ impl Engine {
             removed: Arc::default(),
             plan: Arc::default(),
             plan_pending: Arc::default(),
+            previous_plan: Arc::default(),
             symbols_id: SYMBOL_TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
@@ -202,7 +206,11 @@ impl Engine {
     /// has no plan (its checks take the demand-driven path).
     pub fn check_plan(&self) -> Option<&CheckPlan> {
         let build = || match self.compile_plan() {
-            Ok(plan) => Some(Arc::new(plan)),
+            Ok(plan) => {
+                // The previous snapshot's plan is no longer needed.
+                *self.previous_plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                Some(Arc::new(plan))
+            }
             Err(e) => {
                 tracing::debug!("no compiled check plan: {e}");
                 None
@@ -250,13 +258,31 @@ impl Engine {
         let env = Env { program, symbols: &symbols, now: 0, ctx: &ctx, externs: &self.externs };
         let removed = Additions { removed: self.removed.iter().cloned().collect(), ..Additions::default() };
         let dynamic = dynamic_relations(program);
-        let snapshot = Snapshot::materialize(&self.checked, &self.prepared, &dynamic, &env, &removed, self.limits)
-            .map_err(|e| NotCompiled::Materialize(e.to_string()))?;
+        let previous = self.previous_plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let previous = previous.as_deref().filter(|p| p.symbols_id == self.symbols_id);
+        let snapshot = Snapshot::materialize(
+            &self.checked,
+            &self.prepared,
+            &dynamic,
+            &env,
+            &removed,
+            self.limits,
+            previous.map(|p| &p.snapshot),
+        )
+        .map_err(|e| NotCompiled::Materialize(e.to_string()))?;
         // Static rules computed strings of their own: not request-independent after all.
         if !symbols.extra_syms().is_empty() {
             return Err(NotCompiled::Materialize("static rules computed new strings".into()));
         }
-        CheckPlan::compile(&self.checked, snapshot, dynamic)
+        CheckPlan::compile(&self.checked, snapshot, dynamic, previous, self.symbols_id)
+    }
+
+    /// This snapshot's plan if built, else the one it would reuse.
+    fn built_or_previous_plan(&self) -> Option<Arc<CheckPlan>> {
+        match self.plan.get() {
+            Some(plan) => plan.clone(),
+            None => self.previous_plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
+        }
     }
 
     /// Which symbol table this snapshot's ids belong to: a prepared request
@@ -366,6 +392,7 @@ impl Engine {
             removed: Arc::new(removed),
             plan: Arc::default(),
             plan_pending: Arc::default(),
+            previous_plan: Arc::new(std::sync::Mutex::new(self.built_or_previous_plan())),
             ..self.clone()
         }
     }

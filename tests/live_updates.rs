@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use proptest::prelude::*;
-use warden::live::Live;
+use warden::live::{Live, Request};
 use warden::{Engine, RequestOptions};
 
 const RULES: &str = "
@@ -47,6 +47,19 @@ fn decisions(query: impl Fn(&str) -> bool) -> Vec<bool> {
     out
 }
 
+/// The same requests as [`decisions`], as typed checks at time 0.
+fn checks(check: impl Fn(&Request) -> bool) -> Vec<bool> {
+    let mut out = Vec::new();
+    for user in ["u0", "u1", "u2", "u3", "group:g0"] {
+        for perm in ["read", "write", "delete"] {
+            for page in ["page:0", "page:1", "page:2", "page:3"] {
+                out.push(check(&Request::new(user, perm, page).at_micros(0)));
+            }
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -74,7 +87,12 @@ proptest! {
             let snapshot = live.snapshot();
             let got = decisions(|q| snapshot.query(q, &options).unwrap().holds());
             let want = decisions(|q| fresh.query(q, &options).unwrap().holds());
-            prop_assert_eq!(got, want, "after {:?}", facts);
+            prop_assert_eq!(&got, &want, "after {:?}", facts);
+            // The compiled plan, rebuilt from the previous one's unchanged parts, agrees.
+            prop_assert!(snapshot.check_plan().is_some());
+            let compiled = checks(|r| snapshot.is_allowed(r));
+            prop_assert_eq!(&compiled, &checks(|r| fresh.is_allowed(r)), "compiled, after {:?}", facts);
+            prop_assert_eq!(&compiled, &want, "compiled vs query, after {:?}", facts);
         }
     }
 }

@@ -83,10 +83,15 @@ impl Prepared {
                 let rel = RelId(i as u32);
                 match self.base.get(i) {
                     Some(old) if !touched.contains(&rel) => old.clone(),
-                    _ => {
+                    old => {
                         r.sort();
                         r.dedup();
-                        Arc::new(r)
+                        // Unchanged after all (`$adom` without new constants):
+                        // share the old rows, so what was derived from them can be reused.
+                        match old {
+                            Some(old) if **old == r => old.clone(),
+                            _ => Arc::new(r),
+                        }
                     }
                 }
             })
@@ -95,6 +100,11 @@ impl Prepared {
         let kept =
             cache.iter().filter(|(k, _)| !touched.contains(&k.rel)).map(|(k, v)| (k.clone(), v.clone())).collect();
         Prepared { base, indexes: Mutex::new(kept) }
+    }
+
+    /// The base facts of one relation, shared.
+    pub fn base_rows(&self, rel: RelId) -> Option<Rows> {
+        self.base.get(rel.0 as usize).cloned()
     }
 
     /// The base relations for one request: shared where the request changes

@@ -110,11 +110,39 @@ pub fn evaluate_strata(
     additions: &Additions,
     limits: Limits,
 ) -> Result<Model, EvalError> {
+    evaluate_strata_reusing(prepared, base, program, strata, env, additions, limits, &|_, _| None)
+}
+
+/// What an earlier evaluation already knows of a stratum: given the stratum
+/// and the relations so far, its relations' tuples, when they cannot have
+/// changed (see the check plan's snapshot).
+pub type Reuse<'a> = dyn Fn(&Stratum, &[Rows]) -> Option<Vec<(RelId, Rows)>> + 'a;
+
+/// Like [`evaluate_strata`], but a stratum `reuse` answers is not evaluated.
+#[expect(clippy::too_many_arguments, reason = "evaluate_strata's arguments plus the reuse hook")]
+pub fn evaluate_strata_reusing(
+    prepared: &Prepared,
+    base: &Program,
+    program: &Program,
+    strata: &[Stratum],
+    env: &Env,
+    additions: &Additions,
+    limits: Limits,
+    reuse: &Reuse,
+) -> Result<Model, EvalError> {
     let deadline = std::time::Instant::now() + limits.max_time;
     let mut relations = prepared.relations(base, additions);
     relations.resize(program.relations.len().max(relations.len()), Arc::default());
     let mut model = Model { relations, errors: BTreeSet::new() };
     for stratum in strata {
+        if let Some(known) = reuse(stratum, &model.relations) {
+            for (rel, rows) in known {
+                if let Some(slot) = model.relations.get_mut(rel.0 as usize) {
+                    *slot = rows;
+                }
+            }
+            continue;
+        }
         let rules: Vec<Cow<Rule>> = stratum
             .rules
             .iter()

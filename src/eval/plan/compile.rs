@@ -15,6 +15,7 @@ use crate::lower::builtins;
 use crate::lower::intern::Sym;
 use crate::lower::ir::{Atom, ErrorPolicy, Expr, Literal, OriginId, RelId, RuleId, Term, Value};
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 /// Flattens the dynamic rules, compiles the goals a check reaches and builds
 /// the indexes their steps probe.
@@ -22,8 +23,10 @@ pub(super) fn build(
     checked: &Checked,
     mut snapshot: Snapshot,
     mut dynamic: Vec<bool>,
+    previous: Option<&CheckPlan>,
+    symbols_id: u64,
 ) -> Result<CheckPlan, NotCompiled> {
-    let flat = flatten::flatten(checked, &mut snapshot, &mut dynamic);
+    let flat = flatten::flatten(checked, &mut snapshot, &mut dynamic, previous.map_or(&[][..], |p| &p.views[..]));
     let mut rules_by_head: FxHashMap<RelId, Vec<RuleId>> = FxHashMap::default();
     for (i, flat) in flat.rules.iter().enumerate() {
         rules_by_head.entry(flat.rule.head.rel).or_default().push(RuleId(i as u32));
@@ -45,13 +48,28 @@ pub(super) fn build(
     let allowed = compiler.goal(builtins::ALLOWED, vec![Given::Bound; 3])?;
     let permitted = compiler.goal(builtins::PERMITTED, vec![Given::Bound; 3])?;
     let (specs, goals) = (compiler.specs, compiler.goals);
-    let indexes = specs.iter().map(|spec| Index::build(&snapshot, spec)).collect();
+    // An index over the very same tuples as one of the previous plan's is that index.
+    let reused = |spec: &IndexSpec| {
+        let previous = previous?;
+        let rows = snapshot.relations.get(spec.rel.0 as usize)?;
+        previous.specs.iter().zip(&previous.indexes).find_map(|(old, index)| {
+            let same_rows = previous.snapshot.relations.get(old.rel.0 as usize).is_some_and(|r| Arc::ptr_eq(r, rows));
+            (same_rows && old.key == spec.key && old.values == spec.values).then(|| index.clone())
+        })
+    };
+    let indexes =
+        specs.iter().map(|spec| reused(spec).unwrap_or_else(|| Arc::new(Index::build(&snapshot, spec)))).collect();
+    // Symbol tables only grow between live updates: compute the new symbols' types only.
     let symbols = &checked.program.symbols;
-    let types = (0..symbols.len() as u32)
-        .map(|i| symbols.resolve(Sym(i)).and_then(|name| symbols.get(crate::eval::functions::type_of(name))))
-        .collect();
-    let view_names = flat.view_names;
-    Ok(CheckPlan { snapshot, indexes, specs, goals, allowed, permitted, types, view_names })
+    let mut types: Vec<Option<Sym>> = previous.map(|p| p.types.clone()).unwrap_or_default();
+    types.truncate(symbols.len());
+    let start = types.len() as u32;
+    types.extend(
+        (start..symbols.len() as u32)
+            .map(|i| symbols.resolve(Sym(i)).and_then(|name| symbols.get(crate::eval::functions::type_of(name)))),
+    );
+    let (view_names, views) = (flat.view_names, flat.views);
+    Ok(CheckPlan { snapshot, indexes, specs, goals, allowed, permitted, types, view_names, views, symbols_id })
 }
 
 /// A body literal as the plan sees it (`Domain(X)` is `$adom(X)`).

@@ -55,10 +55,26 @@ pub struct Flat {
     pub rules: Vec<FlatRule>,
     /// Names of the views, in relation-id order after the program's relations.
     pub view_names: Vec<String>,
+    /// How each view was built.
+    pub views: Vec<ViewRecord>,
 }
 
-/// Flattens the rules of the dynamic relations; builds the views into `snapshot`.
-pub fn flatten(checked: &Checked, snapshot: &mut Snapshot, dynamic: &mut Vec<bool>) -> Flat {
+/// A view's definition, the tuples it was joined from, and its tuples: after
+/// a live update, a view over the very same inputs is not joined again.
+#[derive(Clone, Debug)]
+pub struct ViewRecord {
+    key: (Atom, Atom, Vec<VarId>),
+    inputs: (Rows, Rows),
+    rows: Rows,
+    distinct: Vec<usize>,
+}
+
+/// The tuples of a relation, shared.
+type Rows = Arc<Vec<Vec<Value>>>;
+
+/// Flattens the rules of the dynamic relations; builds the views into
+/// `snapshot` (reusing `previous` views over the very same inputs).
+pub fn flatten(checked: &Checked, snapshot: &mut Snapshot, dynamic: &mut Vec<bool>, previous: &[ViewRecord]) -> Flat {
     let program = &checked.program;
     let recursive: FxHashSet<RelId> =
         checked.strata.iter().filter(|s| s.recursive).flat_map(|s| s.relations.iter().copied()).collect();
@@ -70,6 +86,8 @@ pub fn flatten(checked: &Checked, snapshot: &mut Snapshot, dynamic: &mut Vec<boo
         expanded: FxHashMap::default(),
         views: FxHashMap::default(),
         view_names: Vec::new(),
+        records: Vec::new(),
+        previous,
     };
     let mut rules = Vec::new();
     for (i, rule) in program.rules.iter().enumerate() {
@@ -83,7 +101,7 @@ pub fn flatten(checked: &Checked, snapshot: &mut Snapshot, dynamic: &mut Vec<boo
             rules.push(flat);
         }
     }
-    Flat { rules, view_names: flattener.view_names }
+    Flat { rules, view_names: flattener.view_names, views: flattener.records }
 }
 
 struct Flattener<'a> {
@@ -96,6 +114,9 @@ struct Flattener<'a> {
     /// Views by definition.
     views: FxHashMap<(Atom, Atom, Vec<VarId>), RelId>,
     view_names: Vec<String>,
+    records: Vec<ViewRecord>,
+    /// The views of the plan before a live update.
+    previous: &'a [ViewRecord],
 }
 
 /// What unfolding one atom with one rule gives.
@@ -238,14 +259,26 @@ impl Flattener<'_> {
         if let Some(rel) = self.views.get(&key) {
             return Some(*rel);
         }
-        let (lrows, rrows) = (self.snapshot.rows(left.rel), self.snapshot.rows(right.rel));
-        let limit = MAX_VIEW_GROWTH * lrows.len().max(rrows.len()) + 1_000;
-        let rows = join(left, lrows, right, rrows, out, limit)?;
+        let input = |rel: RelId| self.snapshot.relations.get(rel.0 as usize).cloned().unwrap_or_default();
+        let inputs = (input(left.rel), input(right.rel));
+        let same = |r: &&ViewRecord| {
+            r.key == key && Arc::ptr_eq(&r.inputs.0, &inputs.0) && Arc::ptr_eq(&r.inputs.1, &inputs.1)
+        };
+        let (rows, distinct) = match self.previous.iter().find(same) {
+            Some(record) => (record.rows.clone(), record.distinct.clone()),
+            None => {
+                let limit = MAX_VIEW_GROWTH * inputs.0.len().max(inputs.1.len()) + 1_000;
+                let rows = join(left, &inputs.0, right, &inputs.1, out, limit)?;
+                let distinct = super::snapshot::column_counts(&rows);
+                (Arc::new(rows), distinct)
+            }
+        };
+        self.records.push(ViewRecord { key: key.clone(), inputs, rows: rows.clone(), distinct: distinct.clone() });
         let rel = RelId((self.snapshot.relations.len()) as u32);
         let program = &self.checked.program;
         let name_of = |rel| super::relation_name(program, &self.view_names, rel);
         let name = format!("view{}[{} ⋈ {}]", self.view_names.len(), name_of(left.rel), name_of(right.rel));
-        self.snapshot.push(rows);
+        self.snapshot.push(rows, distinct);
         if self.dynamic.len() < self.snapshot.relations.len() {
             self.dynamic.resize(self.snapshot.relations.len(), false);
         }
@@ -482,8 +515,8 @@ fn join(
 
 impl Snapshot {
     /// Appends a relation (a view) with its column statistics.
-    pub fn push(&mut self, rows: Vec<Vec<Value>>) {
-        self.distinct.push(super::snapshot::column_counts(&rows));
-        self.relations.push(Arc::new(rows));
+    pub fn push(&mut self, rows: Rows, distinct: Vec<usize>) {
+        self.distinct.push(distinct);
+        self.relations.push(rows);
     }
 }

@@ -202,7 +202,7 @@ pub struct CheckPlan {
     /// The static relations.
     pub snapshot: Snapshot,
     /// Indexes over them, referenced by the steps.
-    pub indexes: Vec<Index>,
+    pub indexes: Vec<std::sync::Arc<Index>>,
     /// What each index holds.
     pub specs: Vec<IndexSpec>,
     /// Compiled goals (`None`: abandoned while compiling, never referenced).
@@ -215,12 +215,24 @@ pub struct CheckPlan {
     pub types: Vec<Option<Sym>>,
     /// Names of the views (relations after the program's own).
     pub view_names: Vec<String>,
+    /// How each view was built (to reuse it after a live update).
+    pub views: Vec<flatten::ViewRecord>,
+    /// The symbol table its ids belong to.
+    pub symbols_id: u64,
 }
 
 impl CheckPlan {
     /// Compiles the dynamic part of a checked program over its snapshot.
-    pub fn compile(checked: &Checked, snapshot: Snapshot, dynamic: Vec<bool>) -> Result<CheckPlan, NotCompiled> {
-        compile::build(checked, snapshot, dynamic)
+    /// `previous` is the plan of the same rules before a live update, whose
+    /// views and indexes are reused where their tuples are the same.
+    pub fn compile(
+        checked: &Checked,
+        snapshot: Snapshot,
+        dynamic: Vec<bool>,
+        previous: Option<&CheckPlan>,
+        symbols_id: u64,
+    ) -> Result<CheckPlan, NotCompiled> {
+        compile::build(checked, snapshot, dynamic, previous, symbols_id)
     }
 
     /// Whether a constant belongs to the program's active domain (a check

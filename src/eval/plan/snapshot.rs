@@ -9,7 +9,7 @@
 
 use super::super::base::Prepared;
 use super::super::functions::Env;
-use super::super::{Additions, EvalError, Limits, Row, evaluate_strata};
+use super::super::{Additions, EvalError, Limits, Row, Rows, evaluate_strata_reusing};
 use crate::analyze::{Checked, Stratum};
 use crate::lower::ir::{Callee, Expr, Literal, Program, RelId, Rule, Term, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -87,11 +87,17 @@ pub struct Snapshot {
     /// The active domain (query constants outside it take the general path):
     /// a bit per program symbol, and the other values in a set.
     pub domain: Domain,
+    /// The base facts it was computed from, per relation (to tell, after a
+    /// live update, which derived relations can be kept).
+    pub base: Vec<Rows>,
 }
 
 impl Snapshot {
     /// Evaluates the static strata of `checked` with the live updates'
     /// removals applied; an evaluation over its limits is an error.
+    /// `previous` is the snapshot of the same rules before a live update: a
+    /// stratum whose inputs are the very same tuples (shared, not equal) as
+    /// then is not evaluated again.
     pub fn materialize(
         checked: &Checked,
         prepared: &Prepared,
@@ -99,15 +105,53 @@ impl Snapshot {
         env: &Env,
         removed: &Additions,
         limits: Limits,
+        previous: Option<&Snapshot>,
     ) -> Result<Snapshot, EvalError> {
         let is_static = |rel: &RelId| !dynamic.get(rel.0 as usize).copied().unwrap_or(true);
         let strata: Vec<Stratum> =
             checked.strata.iter().filter(|stratum| stratum.relations.iter().all(is_static)).cloned().collect();
         let program = &checked.program;
-        let model = evaluate_strata(prepared, program, program, &strata, env, removed, limits)?;
-        let distinct = model.relations.iter().map(|rows| column_counts(rows)).collect();
+        let reuse = |stratum: &Stratum, now: &[Rows]| -> Option<Vec<(RelId, Rows)>> {
+            let previous = previous?;
+            let unchanged = |rel: &RelId| match (now.get(rel.0 as usize), previous.relations.get(rel.0 as usize)) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            };
+            let inputs = stratum.rules.iter().filter_map(|id| program.rules.get(id.0 as usize)).flat_map(|rule| {
+                rule.body.iter().filter_map(|literal| match literal {
+                    Literal::Pos(atom) | Literal::Neg(atom) => Some(atom.rel),
+                    Literal::Domain(_) => Some(crate::lower::builtins::ADOM),
+                    _ => None,
+                })
+            });
+            let mut inputs = inputs.filter(|rel| !stratum.relations.contains(rel));
+            // The stratum's own facts (a relation with rules and facts) must be unchanged too.
+            let own_facts_unchanged = stratum.relations.iter().all(|rel| {
+                prepared.base_rows(*rel).zip(previous.base.get(rel.0 as usize)).is_some_and(|(a, b)| Arc::ptr_eq(&a, b))
+            });
+            (own_facts_unchanged && inputs.all(|rel| unchanged(&rel))).then(|| {
+                stratum
+                    .relations
+                    .iter()
+                    .filter_map(|rel| previous.relations.get(rel.0 as usize).map(|rows| (*rel, rows.clone())))
+                    .collect()
+            })
+        };
+        let model = evaluate_strata_reusing(prepared, program, program, &strata, env, removed, limits, &reuse)?;
+        let distinct = model
+            .relations
+            .iter()
+            .enumerate()
+            .map(|(i, rows)| {
+                match (previous.and_then(|p| p.relations.get(i)), previous.and_then(|p| p.distinct.get(i))) {
+                    (Some(old), Some(counts)) if Arc::ptr_eq(old, rows) => counts.clone(),
+                    _ => column_counts(rows),
+                }
+            })
+            .collect();
         let domain = Domain::new(&checked.program.domain);
-        Ok(Snapshot { relations: model.relations, distinct, domain })
+        let base = (0..program.relations.len()).filter_map(|i| prepared.base_rows(RelId(i as u32))).collect();
+        Ok(Snapshot { relations: model.relations, distinct, domain, base })
     }
 
     /// The tuples of a relation.
