@@ -26,7 +26,12 @@ pub(super) fn build(
     previous: Option<&CheckPlan>,
     symbols_id: u64,
 ) -> Result<CheckPlan, NotCompiled> {
-    let flat = flatten::flatten(checked, &mut snapshot, &mut dynamic, previous.map_or(&[][..], |p| &p.views[..]));
+    let flat = flatten::flatten(
+        checked,
+        &mut snapshot,
+        &mut dynamic,
+        previous.map_or((&[][..], &[][..]), |p| (&p.views[..], &p.join_indexes[..])),
+    );
     let mut rules_by_head: FxHashMap<RelId, Vec<RuleId>> = FxHashMap::default();
     for (i, flat) in flat.rules.iter().enumerate() {
         rules_by_head.entry(flat.rule.head.rel).or_default().push(RuleId(i as u32));
@@ -68,8 +73,20 @@ pub(super) fn build(
         (start..symbols.len() as u32)
             .map(|i| symbols.resolve(Sym(i)).and_then(|name| symbols.get(crate::eval::functions::type_of(name)))),
     );
-    let (view_names, views) = (flat.view_names, flat.views);
-    Ok(CheckPlan { snapshot, indexes, specs, goals, allowed, permitted, types, view_names, views, symbols_id })
+    let (view_names, views, join_indexes) = (flat.view_names, flat.views, flat.join_indexes);
+    Ok(CheckPlan {
+        snapshot,
+        indexes,
+        specs,
+        goals,
+        allowed,
+        permitted,
+        types,
+        view_names,
+        views,
+        join_indexes,
+        symbols_id,
+    })
 }
 
 /// A body literal as the plan sees it (`Domain(X)` is `$adom(X)`).

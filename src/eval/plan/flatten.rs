@@ -21,7 +21,7 @@
 //! Each body literal keeps the rule it came from ([`FlatRule::sources`]), so
 //! a condition error is reported at, and counted by, its own rule.
 
-use super::snapshot::Snapshot;
+use super::snapshot::{Key, MAX_KEY, Snapshot, pack};
 use crate::analyze::Checked;
 use crate::lower::builtins;
 use crate::lower::ir::{Atom, BinOp, Expr, Literal, RelId, Rule, RuleId, Term, Value, VarId};
@@ -57,6 +57,8 @@ pub struct Flat {
     pub view_names: Vec<String>,
     /// How each view was built.
     pub views: Vec<ViewRecord>,
+    /// The indexes the views were joined with.
+    pub join_indexes: Vec<JoinIndex>,
 }
 
 /// A view's definition, the tuples it was joined from, and its tuples: after
@@ -65,7 +67,8 @@ pub struct Flat {
 pub struct ViewRecord {
     key: (Atom, Atom, Vec<VarId>),
     inputs: (Rows, Rows),
-    rows: Rows,
+    /// `None`: refused, too large.
+    rows: Option<Rows>,
     distinct: Vec<usize>,
 }
 
@@ -74,7 +77,12 @@ type Rows = Arc<Vec<Vec<Value>>>;
 
 /// Flattens the rules of the dynamic relations; builds the views into
 /// `snapshot` (reusing `previous` views over the very same inputs).
-pub fn flatten(checked: &Checked, snapshot: &mut Snapshot, dynamic: &mut Vec<bool>, previous: &[ViewRecord]) -> Flat {
+pub fn flatten(
+    checked: &Checked,
+    snapshot: &mut Snapshot,
+    dynamic: &mut Vec<bool>,
+    previous: (&[ViewRecord], &[JoinIndex]),
+) -> Flat {
     let program = &checked.program;
     let recursive: FxHashSet<RelId> =
         checked.strata.iter().filter(|s| s.recursive).flat_map(|s| s.relations.iter().copied()).collect();
@@ -87,7 +95,9 @@ pub fn flatten(checked: &Checked, snapshot: &mut Snapshot, dynamic: &mut Vec<boo
         views: FxHashMap::default(),
         view_names: Vec::new(),
         records: Vec::new(),
-        previous,
+        previous: previous.0,
+        join_indexes: Vec::new(),
+        previous_join_indexes: previous.1,
     };
     let mut rules = Vec::new();
     for (i, rule) in program.rules.iter().enumerate() {
@@ -101,7 +111,7 @@ pub fn flatten(checked: &Checked, snapshot: &mut Snapshot, dynamic: &mut Vec<boo
             rules.push(flat);
         }
     }
-    Flat { rules, view_names: flattener.view_names, views: flattener.records }
+    Flat { rules, view_names: flattener.view_names, views: flattener.records, join_indexes: flattener.join_indexes }
 }
 
 struct Flattener<'a> {
@@ -117,6 +127,8 @@ struct Flattener<'a> {
     records: Vec<ViewRecord>,
     /// The views of the plan before a live update.
     previous: &'a [ViewRecord],
+    join_indexes: Vec<JoinIndex>,
+    previous_join_indexes: &'a [JoinIndex],
 }
 
 /// What unfolding one atom with one rule gives.
@@ -264,16 +276,22 @@ impl Flattener<'_> {
         let same = |r: &&ViewRecord| {
             r.key == key && Arc::ptr_eq(&r.inputs.0, &inputs.0) && Arc::ptr_eq(&r.inputs.1, &inputs.1)
         };
-        let (rows, distinct) = match self.previous.iter().find(same) {
-            Some(record) => (record.rows.clone(), record.distinct.clone()),
+        // Built (or refused) before, in this plan or the previous one, over the same tuples?
+        let known = self.records.iter().find(same).or_else(|| self.previous.iter().find(same)).cloned();
+        let record = match known {
+            Some(record) => record,
             None => {
                 let limit = MAX_VIEW_GROWTH * inputs.0.len().max(inputs.1.len()) + 1_000;
-                let rows = join(left, &inputs.0, right, &inputs.1, out, limit)?;
-                let distinct = super::snapshot::column_counts(&rows);
-                (Arc::new(rows), distinct)
+                let (cache, previous) = (&mut self.join_indexes, self.previous_join_indexes);
+                let rows = join(left, &inputs.0, right, &inputs.1, out, limit, cache, previous);
+                let distinct = rows.as_deref().map(super::snapshot::column_counts).unwrap_or_default();
+                ViewRecord { key: key.clone(), inputs: inputs.clone(), rows: rows.map(Arc::new), distinct }
             }
         };
-        self.records.push(ViewRecord { key: key.clone(), inputs, rows: rows.clone(), distinct: distinct.clone() });
+        if !self.records.iter().any(|r| same(&r)) {
+            self.records.push(record.clone());
+        }
+        let (rows, distinct) = (record.rows?, record.distinct);
         let rel = RelId((self.snapshot.relations.len()) as u32);
         let program = &self.checked.program;
         let name_of = |rel| super::relation_name(program, &self.view_names, rel);
@@ -473,44 +491,108 @@ fn normalize(left: &Atom, right: &Atom, out: &[VarId]) -> (Atom, Atom, Vec<VarId
     (l, r, out)
 }
 
-/// `π_out(left ⋈ right)` over the snapshot rows; `None` past `limit` tuples.
+/// An index of a relation's tuples (those matching an atom's constants and
+/// repeated variables) by some columns, for joining views; kept across live
+/// updates while the tuples are the very same.
+#[derive(Clone, Debug)]
+pub struct JoinIndex {
+    rows: Rows,
+    filter: Vec<Term>,
+    key: Vec<usize>,
+    groups: Arc<FxHashMap<Key, Vec<u32>>>,
+}
+
+/// `π_out(left ⋈ right)` over the snapshot rows, probing an index of the
+/// larger side (from `cache` or `previous` when one fits); `None` past
+/// `limit` tuples or past [`MAX_KEY`] shared variables.
+#[expect(clippy::too_many_arguments, reason = "two atoms with their tuples, the output, and the index caches")]
 fn join(
     left: &Atom,
-    lrows: &[Vec<Value>],
+    lrows: &Rows,
     right: &Atom,
-    rrows: &[Vec<Value>],
+    rrows: &Rows,
     out: &[VarId],
     limit: usize,
+    cache: &mut Vec<JoinIndex>,
+    previous: &[JoinIndex],
 ) -> Option<Vec<Vec<Value>>> {
     let first = |atom: &Atom, v: VarId| atom.args.iter().position(|t| *t == Term::Var(v));
-    let shared: Vec<VarId> =
-        atom_vars(left).filter(|v| first(right, *v).is_some()).collect::<FxHashSet<_>>().into_iter().collect();
-    let key = |atom: &Atom, row: &[Value]| -> Vec<Value> {
-        shared.iter().filter_map(|v| first(atom, *v).and_then(|i| row.get(i).copied())).collect()
-    };
-    let mut index: FxHashMap<Vec<Value>, Vec<&Vec<Value>>> = FxHashMap::default();
-    for row in rrows.iter().filter(|row| crate::eval::base::consistent(&right.args, row)) {
-        index.entry(key(right, row)).or_default().push(row);
+    let mut shared: Vec<VarId> = atom_vars(left).filter(|v| first(right, *v).is_some()).collect();
+    shared.sort();
+    shared.dedup();
+    if shared.len() > MAX_KEY {
+        return None;
     }
-    let mut rows: Vec<Vec<Value>> = Vec::new();
-    for lrow in lrows.iter().filter(|row| crate::eval::base::consistent(&left.args, row)) {
-        let Some(matches) = index.get(&key(left, lrow)) else { continue };
-        for rrow in matches {
+    // Iterate the smaller side, probe the larger.
+    let ((small, srows), (big, brows)) =
+        if lrows.len() <= rrows.len() { ((left, lrows), (right, rrows)) } else { ((right, rrows), (left, lrows)) };
+    let key_columns: Vec<usize> = shared.iter().filter_map(|v| first(big, *v)).collect();
+    let filter = normalize_args(big);
+    let fits = |i: &&JoinIndex| Arc::ptr_eq(&i.rows, brows) && i.filter == filter && i.key == key_columns;
+    let cached = cache.iter().find(fits).map(|i| i.groups.clone());
+    let groups = match cached.or_else(|| previous.iter().find(fits).map(|i| i.groups.clone())) {
+        Some(groups) => groups,
+        None => {
+            let mut groups: FxHashMap<Key, Vec<u32>> = FxHashMap::default();
+            for (i, row) in brows.iter().enumerate() {
+                if crate::eval::base::consistent(&big.args, row) {
+                    groups.entry(key_of(row, &key_columns)).or_default().push(i as u32);
+                }
+            }
+            Arc::new(groups)
+        }
+    };
+    if !cache.iter().any(|i| fits(&i)) {
+        cache.push(JoinIndex { rows: brows.clone(), filter, key: key_columns, groups: groups.clone() });
+    }
+    let small_columns: Vec<usize> = shared.iter().filter_map(|v| first(small, *v)).collect();
+    // Count first: a view over the limit is refused without being built.
+    let matching = |row: &&Vec<Value>| crate::eval::base::consistent(&small.args, row);
+    let total: usize =
+        srows.iter().filter(matching).filter_map(|row| groups.get(&key_of(row, &small_columns))).map(Vec::len).sum();
+    if total > limit {
+        return None;
+    }
+    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(total);
+    for srow in srows.iter().filter(|row| crate::eval::base::consistent(&small.args, row)) {
+        let Some(matches) = groups.get(&key_of(srow, &small_columns)) else { continue };
+        for brow in matches.iter().filter_map(|i| brows.get(*i as usize)) {
             let value = |v: &VarId| {
-                first(left, *v)
-                    .and_then(|i| lrow.get(i))
-                    .or_else(|| first(right, *v).and_then(|i| rrow.get(i)))
-                    .copied()
+                first(small, *v).and_then(|i| srow.get(i)).or_else(|| first(big, *v).and_then(|i| brow.get(i))).copied()
             };
             rows.push(out.iter().filter_map(value).collect());
-            if rows.len() > limit {
-                return None;
-            }
         }
     }
     rows.sort_unstable();
     rows.dedup();
     Some(rows)
+}
+
+/// The packed values at `columns`.
+fn key_of(row: &[Value], columns: &[usize]) -> Key {
+    let mut key = [0; MAX_KEY];
+    for (slot, column) in key.iter_mut().zip(columns) {
+        *slot = pack(row.get(*column).copied().unwrap_or(super::snapshot::PAD));
+    }
+    key
+}
+
+/// An atom's arguments with variables numbered by first appearance.
+fn normalize_args(atom: &Atom) -> Vec<Term> {
+    let mut order: Vec<VarId> = Vec::new();
+    atom.args
+        .iter()
+        .map(|t| match t {
+            Term::Var(v) => {
+                let i = order.iter().position(|w| w == v).unwrap_or_else(|| {
+                    order.push(*v);
+                    order.len() - 1
+                });
+                Term::Var(VarId(i as u32))
+            }
+            other => other.clone(),
+        })
+        .collect()
 }
 
 impl Snapshot {

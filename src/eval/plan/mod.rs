@@ -217,6 +217,8 @@ pub struct CheckPlan {
     pub view_names: Vec<String>,
     /// How each view was built (to reuse it after a live update).
     pub views: Vec<flatten::ViewRecord>,
+    /// The indexes the views were joined with (likewise).
+    pub join_indexes: Vec<flatten::JoinIndex>,
     /// The symbol table its ids belong to.
     pub symbols_id: u64,
 }
