@@ -207,3 +207,28 @@ allow U read on O if shared(U, O), O in [broken(), doc:2];
         "an error in an allow list never grants"
     );
 }
+
+/// On the compiled check plan, a check that needs more steps than the limit
+/// allows is denied with the reason, and the limit raised lets it through.
+#[test]
+fn a_compiled_check_over_its_step_budget_denies_with_the_reason() {
+    let policy = "
+role viewer { read; }
+role editor extends viewer { write; }
+team:a in org:x;
+alice in team:a;
+page:1 in project:p;
+project:p in org:x;
+assign team:a editor on org:x until 2030-01-01T00:00:00Z;
+";
+    let request = warden::live::Request::new("alice", "read", "page:1").at("2026-11-23T10:00:00Z").unwrap();
+    let mut engine = Engine::from_source("p.warden", policy).unwrap();
+    assert!(engine.check_plan().is_some());
+    assert!(engine.is_allowed(&request));
+    engine.set_limits(Limits { max_tuples: 2, ..Limits::default() });
+    assert!(engine.check_plan().is_some(), "the limit applies per check, the plan stays");
+    assert!(!engine.is_allowed(&request));
+    let decision = engine.check(&request);
+    assert!(!decision.allowed);
+    assert!(decision.reason.contains("more than 2 steps"), "{}", decision.reason);
+}
