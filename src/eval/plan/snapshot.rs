@@ -248,9 +248,18 @@ type Span = (u32, u32);
 #[derive(Debug)]
 enum Groups {
     Zero(Option<Span>),
+    /// Keys of symbols only (the common case): half the bytes per key, so
+    /// fewer cache misses.
+    OneSym(FxHashMap<u32, Span>),
+    TwoSyms(FxHashMap<(u32, u32), Span>),
     One(FxHashMap<Packed, Span>),
     Two(FxHashMap<(Packed, Packed), Span>),
     More(FxHashMap<(Packed, Packed, Packed, Packed), Span>),
+}
+
+/// The symbol a packed value holds, if it holds one.
+fn sym_of(packed: Packed) -> Option<u32> {
+    (packed >> 64 == 0).then_some(packed as u32)
 }
 
 /// Tuples of a static relation grouped by some columns, with the other
@@ -299,8 +308,15 @@ impl Index {
                 _ => spans.push((key, (start, values.len() as u32))),
             }
         }
+        let syms = |k: &Key, n: usize| k.iter().take(n).all(|p| sym_of(*p).is_some());
+        let all_syms = spans.iter().all(|(k, _)| syms(k, spec.key.len()));
+        let sym = |p: Packed| sym_of(p).unwrap_or(u32::MAX);
         let groups = match spec.key.len() {
             0 => Groups::Zero(spans.first().map(|(_, span)| *span)),
+            1 if all_syms => Groups::OneSym(spans.into_iter().map(|(k, span)| (sym(k[0]), span)).collect()),
+            2 if all_syms => {
+                Groups::TwoSyms(spans.into_iter().map(|(k, span)| ((sym(k[0]), sym(k[1])), span)).collect())
+            }
             1 => Groups::One(spans.into_iter().map(|(k, span)| (k[0], span)).collect()),
             2 => Groups::Two(spans.into_iter().map(|(k, span)| ((k[0], k[1]), span)).collect()),
             _ => Groups::More(spans.into_iter().map(|(k, span)| ((k[0], k[1], k[2], k[3]), span)).collect()),
@@ -311,6 +327,8 @@ impl Index {
     fn span(&self, key: &Key) -> Option<Span> {
         match &self.groups {
             Groups::Zero(span) => *span,
+            Groups::OneSym(map) => map.get(&sym_of(key[0])?).copied(),
+            Groups::TwoSyms(map) => map.get(&(sym_of(key[0])?, sym_of(key[1])?)).copied(),
             Groups::One(map) => map.get(&key[0]).copied(),
             // Tuples, not arrays: compared field by field, not with `memcmp`.
             Groups::Two(map) => map.get(&(key[0], key[1])).copied(),
@@ -322,6 +340,8 @@ impl Index {
     pub fn keys(&self) -> usize {
         match &self.groups {
             Groups::Zero(span) => usize::from(span.is_some()),
+            Groups::OneSym(map) => map.len(),
+            Groups::TwoSyms(map) => map.len(),
             Groups::One(map) => map.len(),
             Groups::Two(map) => map.len(),
             Groups::More(map) => map.len(),
