@@ -1,5 +1,7 @@
 //! Whole-engine evaluation of small programs built from the input: facts and
-//! rules over a few relations, then every test block and an open query.
+//! rules over a few relations (some reading `now` and `ctx`), then every test
+//! block, an open query, and compiled checks, which must agree with the
+//! full evaluation.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -23,6 +25,12 @@ fuzz_target!(|data: &[u8]| {
         if pick(5, 3) == 1 {
             rule.push_str(&format!(", {t1} != {t2}"));
         }
+        // Some rules read the request, so the check plan has dynamic rules to compile.
+        match pick(0, 5) {
+            0 => rule.push_str(", hour(now) >= 9"),
+            1 => rule.push_str(", ctx.k == a"),
+            _ => {}
+        }
         text.push_str(&rule);
         text.push_str(";\n");
     }
@@ -31,5 +39,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = engine.run_tests();
         let _ = engine.query("allowed(U, P, O)", &warden::RequestOptions { at: Some(0), ..Default::default() });
         let _ = engine.query("allowed(a, read, b)", &warden::RequestOptions { at: Some(0), ..Default::default() });
+        let mut full = engine.clone();
+        full.set_strategy(warden::Strategy::Full);
+        for (user, object) in [("a", "b"), ("b", "a"), ("1", "page:1"), ("zz", "b")] {
+            let request = warden::live::Request::new(user, "read", object).at_micros(36_000_000_000).ctx("k", "a");
+            assert_eq!(engine.is_allowed(&request), full.check(&request).allowed, "{text}\n{request:?}");
+        }
     }
 });
