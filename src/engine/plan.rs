@@ -1,0 +1,105 @@
+//! The engine's compiled check plan: built on first use, in the background
+//! after a live update, and from the previous snapshot's plan where nothing
+//! changed (see [`crate::eval::plan`]).
+
+use super::Engine;
+use crate::eval::Additions;
+use crate::eval::functions::Env;
+use crate::eval::plan::snapshot::{Snapshot, dynamic_relations};
+use crate::eval::plan::{CheckPlan, NotCompiled};
+use crate::lower::intern::Symbols;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+impl Engine {
+    /// The compiled check plan, built on first use: the static relations
+    /// materialized and the dynamic rules compiled. `None` when the program
+    /// has no plan (its checks take the demand-driven path).
+    pub fn check_plan(&self) -> Option<&CheckPlan> {
+        let build = || match self.compile_plan() {
+            Ok(plan) => {
+                // The previous snapshot's plan is no longer needed.
+                *self.previous_plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                Some(Arc::new(plan))
+            }
+            Err(e) => {
+                tracing::debug!("no compiled check plan: {e}");
+                None
+            }
+        };
+        self.plan.get_or_init(build).as_deref()
+    }
+
+    /// The check plan if it is ready; without waiting while it is being
+    /// built in the background (see [`Engine::build_plan_in_background`]).
+    pub(crate) fn ready_plan(&self) -> Option<&CheckPlan> {
+        if self.plan_pending.load(std::sync::atomic::Ordering::Acquire) {
+            return self.plan.get().and_then(|plan| plan.as_deref());
+        }
+        self.check_plan()
+    }
+
+    /// Builds the check plan on another thread; until it is ready, checks
+    /// take the demand-driven path instead of waiting (a live update
+    /// returns at once, and no check stalls). The thread gives up when the
+    /// snapshot is dropped before it starts.
+    pub fn build_plan_in_background(engine: &Arc<Engine>) {
+        if engine.plan.get().is_some() {
+            return;
+        }
+        engine.plan_pending.store(true, std::sync::atomic::Ordering::Release);
+        let weak = Arc::downgrade(engine);
+        let spawned = std::thread::Builder::new().name("warden-plan".into()).spawn(move || {
+            if let Some(engine) = weak.upgrade() {
+                let _ = engine.check_plan();
+                engine.plan_pending.store(false, std::sync::atomic::Ordering::Release);
+            }
+        });
+        if spawned.is_err() {
+            // No thread: the next check builds the plan itself.
+            engine.plan_pending.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// Builds the check plan anew, or says why the program has none.
+    pub fn compile_plan(&self) -> Result<CheckPlan, NotCompiled> {
+        let program = &self.checked.program;
+        let symbols = Symbols::new(&program.symbols);
+        let ctx = BTreeMap::new();
+        let env = Env { program, symbols: &symbols, now: 0, ctx: &ctx, externs: &self.externs };
+        let removed = Additions { removed: self.removed.iter().cloned().collect(), ..Additions::default() };
+        let dynamic = dynamic_relations(program);
+        let previous = self.previous_plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let previous = previous.as_deref().filter(|p| p.symbols_id == self.symbols_id);
+        let snapshot = Snapshot::materialize(
+            &self.checked,
+            &self.prepared,
+            &dynamic,
+            &env,
+            &removed,
+            self.limits,
+            previous.map(|p| &p.snapshot),
+        )
+        .map_err(|e| NotCompiled::Materialize(e.to_string()))?;
+        // Static rules computed strings of their own: not request-independent after all.
+        if !symbols.extra_syms().is_empty() {
+            return Err(NotCompiled::Materialize("static rules computed new strings".into()));
+        }
+        CheckPlan::compile(&self.checked, snapshot, dynamic, previous, self.symbols_id)
+    }
+
+    /// This snapshot's plan if built, else the one it would reuse.
+    pub(super) fn built_or_previous_plan(&self) -> Option<Arc<CheckPlan>> {
+        match self.plan.get() {
+            Some(plan) => plan.clone(),
+            None => self.previous_plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
+        }
+    }
+
+    /// Which symbol table this snapshot's ids belong to: a prepared request
+    /// (see [`crate::live::PreparedRequest`]) is valid for every snapshot
+    /// with the same id.
+    pub fn symbols_id(&self) -> u64 {
+        self.symbols_id
+    }
+}
