@@ -96,21 +96,7 @@ pub fn evaluate_rules(
     additions: &Additions,
     limits: Limits,
 ) -> Result<Model, EvalError> {
-    evaluate_strata(prepared, base, &rules.program, &rules.strata, env, additions, limits)
-}
-
-/// Evaluates `strata` (of the rules of `program`) over the base relations of
-/// `prepared`; relations of other strata stay as the base has them.
-pub fn evaluate_strata(
-    prepared: &Prepared,
-    base: &Program,
-    program: &Program,
-    strata: &[Stratum],
-    env: &Env,
-    additions: &Additions,
-    limits: Limits,
-) -> Result<Model, EvalError> {
-    evaluate_strata_reusing(prepared, base, program, strata, env, additions, limits, &|_, _| None)
+    evaluate_strata(prepared, base, &rules.program, &rules.strata, env, additions, limits, &|_, _| None)
 }
 
 /// What an earlier evaluation already knows of a stratum: given the stratum
@@ -118,9 +104,11 @@ pub fn evaluate_strata(
 /// changed (see the check plan's snapshot).
 pub type Reuse<'a> = dyn Fn(&Stratum, &[Rows]) -> Option<Vec<(RelId, Rows)>> + 'a;
 
-/// Like [`evaluate_strata`], but a stratum `reuse` answers is not evaluated.
-#[expect(clippy::too_many_arguments, reason = "evaluate_strata's arguments plus the reuse hook")]
-pub fn evaluate_strata_reusing(
+/// Evaluates `strata` (of the rules of `program`) over the base relations of
+/// `prepared`; relations of other strata stay as the base has them. A stratum
+/// `reuse` answers is not evaluated.
+#[expect(clippy::too_many_arguments, reason = "the program, its strata, the request, and the reuse hook")]
+pub fn evaluate_strata(
     prepared: &Prepared,
     base: &Program,
     program: &Program,

@@ -9,7 +9,7 @@
 
 use super::super::base::Prepared;
 use super::super::functions::Env;
-use super::super::{Additions, EvalError, Limits, Row, Rows, evaluate_strata_reusing};
+use super::super::{Additions, EvalError, Limits, Row, Rows, evaluate_strata};
 use crate::analyze::{Checked, Stratum};
 use crate::lower::ir::{Callee, Expr, Literal, Program, RelId, Rule, Term, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -137,7 +137,7 @@ impl Snapshot {
                     .collect()
             })
         };
-        let model = evaluate_strata_reusing(prepared, program, program, &strata, env, removed, limits, &reuse)?;
+        let model = evaluate_strata(prepared, program, program, &strata, env, removed, limits, &reuse)?;
         let distinct = model
             .relations
             .iter()
