@@ -195,6 +195,15 @@ impl Engine {
         &self.removed
     }
 
+    /// Whether `user` is declared `inactive` (after live updates' removals).
+    pub(crate) fn is_inactive(&self, user: Value) -> bool {
+        let declared = self
+            .prepared
+            .base_rows(builtins::INACTIVE)
+            .is_some_and(|rows| rows.binary_search_by(|row| row.as_slice().cmp(std::slice::from_ref(&user))).is_ok());
+        declared && !self.removed.contains(&(builtins::INACTIVE, vec![user]))
+    }
+
     /// Takes base facts away from every evaluation (live updates).
     pub(crate) fn set_removed(&mut self, removed: std::collections::BTreeSet<(ir::RelId, Vec<Value>)>) {
         self.removed = Arc::new(removed);

@@ -114,7 +114,7 @@ impl Engine {
         let compiled = self.compiled(request, |plan, run, values| {
             let allowed = run.holds(plan.allowed, values)?;
             let permitted = if allowed { true } else { run.holds(plan.permitted, values)? };
-            let inactive = plan.snapshot.rows(builtins::INACTIVE).binary_search(&vec![values[0]]).is_ok();
+            let inactive = self.is_inactive(values[0]);
             Ok(Verdict { allowed, permitted, inactive })
         });
         let outcome = match compiled {
@@ -153,42 +153,40 @@ impl Engine {
         request: &Request,
         decide: impl FnOnce(&CheckPlan, &mut Run, &[Value; 3]) -> Result<T, EvalError>,
     ) -> Option<(Result<T, EvalError>, Vec<String>)> {
-        let values = self.plan_values(request)?;
+        let plan = self.compiled_plan()?;
         let program = &self.checked().program;
+        let known = |name: &str| program.symbols.get(name).map(Value::Sym).filter(|v| plan.knows(*v));
+        let values = [known(&request.user)?, known(&request.perm)?, known(&request.object)?];
         let symbols = Symbols::new(&program.symbols);
         let ctx = crate::engine::context(&symbols, &request.ctx);
         let now = request.at.unwrap_or_else(time::now);
-        self.run_compiled(&values, &symbols, &ctx, now, decide)
+        Some(self.run_compiled(plan, &values, &symbols, &ctx, now, decide))
     }
 
-    /// The request's user, permission and object as the plan's values, when
-    /// the engine checks by a ready plan and all three are in its domain.
-    pub(crate) fn plan_values(&self, request: &Request) -> Option<[Value; 3]> {
+    /// The check plan, when the engine checks by it and it is ready.
+    pub(crate) fn compiled_plan(&self) -> Option<&CheckPlan> {
         if self.strategy() != Strategy::Compiled {
             return None;
         }
-        let plan = self.ready_plan()?;
-        let program = &self.checked().program;
-        let known = |name: &str| program.symbols.get(name).map(Value::Sym).filter(|v| plan.knows(*v));
-        Some([known(&request.user)?, known(&request.perm)?, known(&request.object)?])
+        self.ready_plan()
     }
 
-    /// Runs `decide` on the plan for resolved values, context and time.
+    /// Runs `decide` on `plan` for resolved values, context and time.
     pub(crate) fn run_compiled<T>(
         &self,
+        plan: &CheckPlan,
         values: &[Value; 3],
         symbols: &Symbols,
         ctx: &BTreeMap<Sym, Value>,
         now: i64,
         decide: impl FnOnce(&CheckPlan, &mut Run, &[Value; 3]) -> Result<T, EvalError>,
-    ) -> Option<(Result<T, EvalError>, Vec<String>)> {
-        let plan = self.ready_plan()?;
+    ) -> (Result<T, EvalError>, Vec<String>) {
         let program = &self.checked().program;
         let env = Env { program, symbols, now, ctx, externs: self.externs() };
         let mut run = Run::new(plan, &env, self.limits().max_tuples);
         let result = decide(plan, &mut run, values);
         let errors = if run.errors.is_empty() { Vec::new() } else { self.render_error_set(&run.errors) };
-        Some((result, errors))
+        (result, errors)
     }
 
     /// Decides a request by demand-driven evaluation: (allowed, permitted,
@@ -211,7 +209,7 @@ impl Engine {
             return Ok((Verdict { allowed, permitted: allowed, inactive: false }, errors));
         }
         let (permitted, _) = decide(builtins::PERMITTED)?;
-        let inactive = program.facts.iter().any(|f| f.rel == builtins::INACTIVE && f.tuple.first() == values.first());
+        let inactive = self.is_inactive(values[0]);
         Ok((Verdict { allowed: false, permitted, inactive }, errors))
     }
 }

@@ -55,17 +55,14 @@ impl Engine {
         let (Some(values), Some(ctx)) = (&prepared.values, &prepared.ctx) else {
             return self.is_allowed(&prepared.request);
         };
-        let ready = self.ready_plan().filter(|_| self.strategy() == crate::Strategy::Compiled);
-        let known = ready.is_some_and(|plan| values.iter().all(|v| plan.knows(*v)));
-        if prepared.symbols_id != self.symbols_id() || !known {
-            return self.is_allowed(&prepared.request);
-        }
-        let program = &self.checked().program;
-        let symbols = Symbols::new(&program.symbols);
+        let plan = self
+            .compiled_plan()
+            .filter(|plan| prepared.symbols_id == self.symbols_id() && values.iter().all(|v| plan.knows(*v)));
+        let Some(plan) = plan else { return self.is_allowed(&prepared.request) };
+        let symbols = Symbols::new(&self.checked().program.symbols);
         let now = prepared.request.at.unwrap_or_else(time::now);
-        match self.run_compiled(values, &symbols, ctx, now, |plan, run, values| run.holds(plan.allowed, values)) {
-            Some((result, _)) => result.unwrap_or(false),
-            None => self.is_allowed(&prepared.request),
-        }
+        let (result, _) =
+            self.run_compiled(plan, values, &symbols, ctx, now, |plan, run, values| run.holds(plan.allowed, values));
+        result.unwrap_or(false)
     }
 }

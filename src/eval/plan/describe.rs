@@ -84,12 +84,11 @@ impl CheckPlan {
                     };
                     let line = match step {
                         Step::Scan { index, key, out: o, mode: m } => {
-                            let rel = self.indexes.get(*index as usize).map_or("?", |_| "");
                             let spec = self.specs.get(*index as usize);
                             let rel_name = spec
                                 .map_or("?".to_string(), |s| super::relation_name(program, &self.view_names, s.rel));
                             format!(
-                                "{} probe {rel_name}{rel} [{}] -> ({})",
+                                "{} probe {rel_name} [{}] -> ({})",
                                 mode(m),
                                 key.iter().map(slot).collect::<Vec<_>>().join(", "),
                                 outs(o)

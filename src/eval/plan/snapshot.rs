@@ -336,18 +336,6 @@ impl Index {
         }
     }
 
-    /// How many keys it has.
-    pub fn keys(&self) -> usize {
-        match &self.groups {
-            Groups::Zero(span) => usize::from(span.is_some()),
-            Groups::OneSym(map) => map.len(),
-            Groups::TwoSyms(map) => map.len(),
-            Groups::One(map) => map.len(),
-            Groups::Two(map) => map.len(),
-            Groups::More(map) => map.len(),
-        }
-    }
-
     /// Whether some tuple has this key.
     pub fn contains(&self, key: &Key) -> bool {
         self.span(key).is_some()
