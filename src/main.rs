@@ -199,13 +199,9 @@ fn load(files: &[PathBuf]) -> Result<Engine, ExitCode> {
 }
 
 fn check(files: &[PathBuf], at: Option<&str>, deny_warnings: bool) -> ExitCode {
-    let at = match at.map(warden::time::parse_timestamp) {
-        Some(Err(e)) => {
-            eprintln!("error: invalid --at: {e}");
-            return ExitCode::from(1);
-        }
-        Some(Ok(t)) => t,
-        None => warden::time::now(),
+    let at = match parse_at(at) {
+        Ok(at) => at.unwrap_or_else(warden::time::now),
+        Err(code) => return code,
     };
     let engine = match load(files) {
         Ok(engine) => engine,
@@ -325,13 +321,9 @@ fn run_query(ask: &Ask, listing: &Listing) -> ExitCode {
 }
 
 fn diff(old: &[PathBuf], new: &[PathBuf], at: Option<&str>, json: bool) -> ExitCode {
-    let at = match at.map(warden::time::parse_timestamp) {
-        Some(Err(e)) => {
-            eprintln!("error: invalid --at: {e}");
-            return ExitCode::from(1);
-        }
-        Some(Ok(t)) => t,
-        None => warden::time::now(),
+    let at = match parse_at(at) {
+        Ok(at) => at.unwrap_or_else(warden::time::now),
+        Err(code) => return code,
     };
     let (old, new) = match (load(old), load(new)) {
         (Ok(old), Ok(new)) => (old, new),
@@ -358,18 +350,17 @@ fn diff(old: &[PathBuf], new: &[PathBuf], at: Option<&str>, json: bool) -> ExitC
     if report.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) }
 }
 
+/// `--at` as a timestamp; a bad value is an error (exit 1).
+fn parse_at(at: Option<&str>) -> Result<Option<i64>, ExitCode> {
+    at.map(warden::time::parse_timestamp).transpose().map_err(|e| {
+        eprintln!("error: invalid --at: {e}");
+        ExitCode::from(1)
+    })
+}
+
 /// `--at` and `--ctx` as request options; a bad value is an error (exit 1).
 fn request_options(at: Option<&str>, ctx: &[String]) -> Result<RequestOptions, ExitCode> {
-    let mut options = RequestOptions::default();
-    if let Some(at) = at {
-        match warden::time::parse_timestamp(at) {
-            Ok(t) => options.at = Some(t),
-            Err(e) => {
-                eprintln!("error: invalid --at: {e}");
-                return Err(ExitCode::from(1));
-            }
-        }
-    }
+    let mut options = RequestOptions { at: parse_at(at)?, ..RequestOptions::default() };
     for pair in ctx {
         match pair.split_once('=') {
             Some((key, value)) if is_ctx_key(key) => {

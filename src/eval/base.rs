@@ -41,23 +41,7 @@ pub struct Prepared {
 impl Prepared {
     /// Groups and sorts the program's facts; `$adom` holds the program's domain.
     pub fn new(program: &Program) -> Prepared {
-        let mut relations: Vec<Vec<Row>> = vec![Vec::new(); program.relations.len()];
-        for fact in &program.facts {
-            if let Some(rows) = relations.get_mut(fact.rel.0 as usize) {
-                rows.push(fact.tuple.clone());
-            }
-        }
-        if let Some(rows) = relations.get_mut(builtins::ADOM.0 as usize) {
-            rows.extend(program.domain.iter().map(|v| vec![*v]));
-        }
-        let base = relations
-            .into_iter()
-            .map(|mut rows| {
-                rows.sort();
-                rows.dedup();
-                Arc::new(rows)
-            })
-            .collect();
+        let base = grouped(program, &|_| true).into_iter().map(Arc::new).collect();
         Prepared { base, indexes: Mutex::new(HashMap::new()) }
     }
 
@@ -67,32 +51,18 @@ impl Prepared {
     pub fn updated(&self, program: &Program, touched: &BTreeSet<RelId>) -> Prepared {
         let mut touched = touched.clone();
         touched.insert(builtins::ADOM);
-        let mut rows: Vec<Vec<Row>> = vec![Vec::new(); program.relations.len()];
-        for fact in program.facts.iter().filter(|f| touched.contains(&f.rel)) {
-            if let Some(r) = rows.get_mut(fact.rel.0 as usize) {
-                r.push(fact.tuple.clone());
-            }
-        }
-        if let Some(r) = rows.get_mut(builtins::ADOM.0 as usize) {
-            r.extend(program.domain.iter().map(|v| vec![*v]));
-        }
+        let rows = grouped(program, &|rel| touched.contains(&rel));
         let base = rows
             .into_iter()
             .enumerate()
-            .map(|(i, mut r)| {
+            .map(|(i, r)| {
                 let rel = RelId(i as u32);
+                // Untouched, or unchanged after all (`$adom` without new
+                // constants): share the old rows, so what was derived from
+                // them can be reused.
                 match self.base.get(i) {
-                    Some(old) if !touched.contains(&rel) => old.clone(),
-                    old => {
-                        r.sort();
-                        r.dedup();
-                        // Unchanged after all (`$adom` without new constants):
-                        // share the old rows, so what was derived from them can be reused.
-                        match old {
-                            Some(old) if **old == r => old.clone(),
-                            _ => Arc::new(r),
-                        }
-                    }
+                    Some(old) if !touched.contains(&rel) || **old == r => old.clone(),
+                    _ => Arc::new(r),
                 }
             })
             .collect();
@@ -168,6 +138,27 @@ impl Prepared {
         let mut cache = self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         cache.entry(cache_key).or_insert_with(|| Arc::new(build(rows, args, key, values))).clone()
     }
+}
+
+/// The program's facts of the relations `wanted` picks (and `$adom`, the
+/// program's domain, when picked), per relation, sorted and deduplicated.
+fn grouped(program: &Program, wanted: &dyn Fn(RelId) -> bool) -> Vec<Vec<Row>> {
+    let mut relations: Vec<Vec<Row>> = vec![Vec::new(); program.relations.len()];
+    for fact in program.facts.iter().filter(|f| wanted(f.rel)) {
+        if let Some(rows) = relations.get_mut(fact.rel.0 as usize) {
+            rows.push(fact.tuple.clone());
+        }
+    }
+    if wanted(builtins::ADOM)
+        && let Some(rows) = relations.get_mut(builtins::ADOM.0 as usize)
+    {
+        rows.extend(program.domain.iter().map(|v| vec![*v]));
+    }
+    for rows in &mut relations {
+        rows.sort();
+        rows.dedup();
+    }
+    relations
 }
 
 fn build(rows: &[Row], args: &[Term], key: &[usize], values: &[usize]) -> Index {
