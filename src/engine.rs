@@ -15,7 +15,7 @@ use crate::analyze::{self, Checked};
 use crate::diagnostics::{self, Diagnostic};
 use crate::eval::functions::{Env, ExternFn, Externs};
 use crate::eval::plan::CheckPlan;
-use crate::eval::{self, Additions, Limits, Model, render};
+use crate::eval::{self, Additions, Limits, Model, Reading, render};
 use crate::explain::Explainer;
 use crate::explain::report::{Explanation, TimeChange, Why, WhyNot};
 use crate::lower::builtins;
@@ -375,7 +375,7 @@ impl Engine {
         explanation.errors = self.render_errors(&model);
         let locate = |origin: ir::OriginId| self.locate(origin);
         let explainer = Explainer::new(&self.checked, &env, &additions, &model, &locate);
-        let rows = eval::answers(&model, &atom);
+        let rows = eval::answers(&model, &atom, Reading::at_boundary(atom.rel));
         let ground = names.iter().all(|n| n == "_") && atom.args.iter().all(|t| matches!(t, ir::Term::Const(_)));
         explanation.holds = !rows.is_empty();
         for row in rows.iter().take(MAX_EXPLAINED_ANSWERS) {
@@ -448,11 +448,11 @@ impl Engine {
                 self.limits,
             )?;
             let adorned = ir::Atom { rel: demand.answers, args: atom.args.clone() };
-            return Ok((eval::answers(&model, &adorned), model));
+            return Ok((eval::answers(&model, &adorned, Reading::at_boundary(atom.rel)), model));
         }
         let model =
             eval::evaluate_rules(&self.prepared, &self.checked.program, &self.checked, env, &additions, self.limits)?;
-        Ok((eval::answers(&model, atom), model))
+        Ok((eval::answers(&model, atom, Reading::at_boundary(atom.rel)), model))
     }
 
     /// Projects a model's answers to an atom onto its named variables.

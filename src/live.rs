@@ -104,7 +104,7 @@ impl Engine {
     /// strings or fails).
     pub fn is_allowed(&self, request: &Request) -> bool {
         match self.compiled(request, |plan, run, values| run.holds(plan.allowed, values)) {
-            Some((result, _)) => result.unwrap_or(false),
+            Some(result) => result.unwrap_or(false),
             None => self.check(request).allowed,
         }
     }
@@ -118,8 +118,8 @@ impl Engine {
             Ok(Verdict { allowed, permitted, inactive })
         });
         let outcome = match compiled {
-            Some((Ok(decided), errors)) => Ok((decided, errors)),
-            Some((Err(e), _)) => Err(e.to_string()),
+            Some(Ok(decided)) => Ok((decided, Vec::new())),
+            Some(Err(e)) => Err(e.to_string()),
             None => self.check_by_demand(request),
         };
         let (Verdict { allowed, permitted, inactive }, errors) = match outcome {
@@ -145,14 +145,13 @@ impl Engine {
         Decision { allowed, reason, errors }
     }
 
-    /// Runs `decide` on the compiled plan, when the engine uses one and the
-    /// request names only constants of the program; returns its result and
-    /// the condition errors met.
+    /// Runs `decide` on the compiled plan, when the engine uses one, the
+    /// request names only constants of the program, and no condition errs.
     fn compiled<T>(
         &self,
         request: &Request,
         decide: impl FnOnce(&CheckPlan, &mut Run, &[Value; 3]) -> Result<T, EvalError>,
-    ) -> Option<(Result<T, EvalError>, Vec<String>)> {
+    ) -> Option<Result<T, EvalError>> {
         let plan = self.compiled_plan()?;
         let program = &self.checked().program;
         let known = |name: &str| program.symbols.get(name).map(Value::Sym).filter(|v| plan.knows(*v));
@@ -160,7 +159,7 @@ impl Engine {
         let symbols = Symbols::new(&program.symbols);
         let ctx = crate::engine::context(&symbols, &request.ctx);
         let now = request.at.unwrap_or_else(time::now);
-        Some(self.run_compiled(plan, &values, &symbols, &ctx, now, decide))
+        self.run_compiled(plan, &values, &symbols, &ctx, now, decide)
     }
 
     /// The check plan, when the engine checks by it and it is ready.
@@ -172,6 +171,10 @@ impl Engine {
     }
 
     /// Runs `decide` on `plan` for resolved values, context and time.
+    ///
+    /// `None` when a condition erred: the plan decides in two values, and
+    /// an error makes a tuple unknown (SPEC section 5), which only the
+    /// three-valued evaluation weighs exactly, so the caller asks it.
     pub(crate) fn run_compiled<T>(
         &self,
         plan: &CheckPlan,
@@ -180,13 +183,12 @@ impl Engine {
         ctx: &BTreeMap<Sym, Value>,
         now: i64,
         decide: impl FnOnce(&CheckPlan, &mut Run, &[Value; 3]) -> Result<T, EvalError>,
-    ) -> (Result<T, EvalError>, Vec<String>) {
+    ) -> Option<Result<T, EvalError>> {
         let program = &self.checked().program;
         let env = Env { program, symbols, now, ctx, externs: self.externs() };
         let mut run = Run::new(plan, &env, self.limits().max_tuples);
         let result = decide(plan, &mut run, values);
-        let errors = if run.errors.is_empty() { Vec::new() } else { self.render_error_set(&run.errors) };
-        (result, errors)
+        run.errors.is_empty().then_some(result)
     }
 
     /// Decides a request by demand-driven evaluation: (allowed, permitted,

@@ -122,11 +122,12 @@ impl Engine {
                 eval::evaluate(self.checked(), &env, &additions, self.limits()).map_err(|e| failed(e.to_string()))?;
             let locate = |o| self.locate(o);
             let explainer = Explainer::new(self.checked(), &env, &additions, &full, &locate);
-            let proofs: Vec<ProofNode> = eval::answers(&full, &assertion.atom)
-                .iter()
-                .take(MAX_PROOFS)
-                .filter_map(|row| explainer.prove(assertion.atom.rel, row))
-                .collect();
+            let proofs: Vec<ProofNode> =
+                eval::answers(&full, &assertion.atom, eval::Reading::at_boundary(assertion.atom.rel))
+                    .iter()
+                    .take(MAX_PROOFS)
+                    .filter_map(|row| explainer.prove(assertion.atom.rel, row))
+                    .collect();
             let blocking = blocking_proof(&explainer, &assertion.atom);
             if let Some(used) = used.as_mut() {
                 for proof in proofs.iter().chain(&blocking) {

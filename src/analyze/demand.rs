@@ -110,15 +110,15 @@ impl Transformer<'_> {
         let arity = pattern.len();
         let letters: String = pattern.iter().map(|b| if *b { 'b' } else { 'f' }).collect();
         let bound = pattern.iter().filter(|b| **b).count();
-        let adorned = self.push(format!("{name}@{letters}"), arity);
-        let magic = self.push(format!("magic@{name}@{letters}"), bound);
+        let adorned = self.push(format!("{name}@{letters}"), arity, RelationKind::Internal);
+        let magic = self.push(format!("magic@{name}@{letters}"), bound, RelationKind::Magic);
         self.adorned.insert((r, pattern.clone()), (adorned, magic));
         self.queue.push_back((r, pattern));
         (adorned, magic)
     }
 
-    fn push(&mut self, name: String, arity: usize) -> RelId {
-        self.relations.push(Relation { name, arity, kind: RelationKind::Internal, domain_columns: 0, first_use: None });
+    fn push(&mut self, name: String, arity: usize, kind: RelationKind) -> RelId {
+        self.relations.push(Relation { name, arity, kind, domain_columns: 0, first_use: None });
         RelId(self.relations.len() as u32 - 1)
     }
 

@@ -3,9 +3,18 @@
 //! Strata are evaluated in order, each semi-naively on datafrog
 //! ([`seminaive`]). The request time `now`, the context `ctx`, the query's
 //! constants and a test's local facts enter here, so time-dependent rules are
-//! right for the request given. Conditions follow SPEC section 5: a missing
-//! `ctx` key makes its literal false; an error is false in allow rules and
-//! true in deny rules, and is recorded in [`Model::errors`].
+//! right for the request given.
+//!
+//! Errors follow SPEC section 5 in Kleene's three-valued logic. A missing
+//! `ctx` key makes its literal false; an error inside a condition makes it
+//! *unknown* (recorded in [`Model::errors`]). Each stratum is evaluated for
+//! two readings of the world: the *possible* tuples (an unknown condition
+//! holds, `not` reads the certain tuples) and the *certain* ones (an unknown
+//! condition fails, `not` reads the possible tuples). A tuple possible but
+//! not certain is unknown. When nothing errs the two are the same, and the
+//! second pass is skipped: a program without errors is evaluated once.
+//! At the access boundary unknown fails closed: `allowed` holds only when
+//! certain, `denied` when possible (see [`Reading::at_boundary`]).
 
 pub mod base;
 pub mod functions;
@@ -14,7 +23,8 @@ pub mod render;
 pub mod seminaive;
 
 use crate::analyze::{Checked, Stratum};
-use crate::lower::ir::{Atom, ErrorPolicy, Expr, Fact, Literal, OriginId, Program, RelId, Rule, Term, Value, VarId};
+use crate::lower::builtins;
+use crate::lower::ir::{Atom, Expr, Fact, Literal, OriginId, Program, RelId, RelationKind, Rule, Term, Value, VarId};
 pub use base::{Prepared, Rows};
 use functions::{Env, Fault, Val};
 use std::borrow::Cow;
@@ -48,6 +58,10 @@ pub enum EvalError {
     /// The evaluation took longer than [`Limits::max_time`].
     #[error("evaluation stopped: it took longer than {0} ms (raise the limit or narrow the rules)")]
     TooSlow(u128),
+    /// Static rules met this many condition errors, so some of their tuples
+    /// are unknown (a check plan is not built over them).
+    #[error("{0} condition errors in request-independent rules made some of their tuples unknown")]
+    Unknown(usize),
     /// A compiled check took more than this many steps.
     #[error("check stopped: more than {0} steps (raise the limit or narrow the rules)")]
     TooManySteps(usize),
@@ -68,10 +82,65 @@ pub struct Additions {
 /// The result of an evaluation: every relation, sorted, plus condition errors.
 #[derive(Clone, Debug, Default)]
 pub struct Model {
-    /// Tuples of each relation, indexed by `RelId`, sorted and deduplicated.
+    /// The certain tuples of each relation, indexed by `RelId`, sorted and
+    /// deduplicated.
     pub relations: Vec<Rows>,
+    /// The possible tuples (certain or unknown) of each relation; empty when
+    /// no tuple is unknown, which is the common case.
+    pub possible: Vec<Rows>,
     /// Errors raised inside conditions, with the rule they happened in.
     pub errors: BTreeSet<(OriginId, String)>,
+}
+
+impl Model {
+    /// The tuples of `rel` as `reading` sees them.
+    pub fn rows(&self, rel: RelId, reading: Reading) -> &[Row] {
+        let relations = match reading {
+            Reading::Possible if !self.possible.is_empty() => &self.possible,
+            _ => &self.relations,
+        };
+        relations.get(rel.0 as usize).map_or(&[], |rows| rows.as_slice())
+    }
+
+    /// Whether the tuple is unknown: possible (some derivation met an error)
+    /// but not certain.
+    pub fn is_unknown(&self, rel: RelId, row: &[Value]) -> bool {
+        !self.possible.is_empty()
+            && self.rows(rel, Reading::Possible).binary_search_by(|r| r.as_slice().cmp(row)).is_ok()
+            && self.rows(rel, Reading::Certain).binary_search_by(|r| r.as_slice().cmp(row)).is_err()
+    }
+
+    /// Whether some tuple of the model is unknown.
+    pub fn has_unknowns(&self) -> bool {
+        // INVARIANT: every certain tuple is possible, so a longer relation has unknown tuples.
+        self.possible.iter().zip(&self.relations).any(|(p, c)| p.len() != c.len())
+    }
+}
+
+/// Which tuples of a three-valued model a reader sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// Only the tuples that certainly hold: an erroring condition is false.
+    Certain,
+    /// Every tuple that may hold: an erroring condition is true.
+    Possible,
+}
+
+impl Reading {
+    /// How a query reads `rel` at the access boundary, where unknown fails
+    /// closed (SPEC section 5): `denied` is read as possible (an unknown deny
+    /// denies), every other relation as certain (unknown never permits).
+    pub fn at_boundary(rel: RelId) -> Reading {
+        if rel == builtins::DENIED { Reading::Possible } else { Reading::Certain }
+    }
+
+    /// The reading of a `not` literal under this reading: the other one.
+    pub fn negated(self) -> Reading {
+        match self {
+            Reading::Certain => Reading::Possible,
+            Reading::Possible => Reading::Certain,
+        }
+    }
 }
 
 /// The base tuples of every relation: facts, a request's additions, and the
@@ -121,10 +190,14 @@ pub fn evaluate_strata(
     let deadline = std::time::Instant::now() + limits.max_time;
     let mut relations = prepared.relations(base, additions);
     relations.resize(program.relations.len().max(relations.len()), Arc::default());
-    let mut model = Model { relations, errors: BTreeSet::new() };
+    let mut model = Model { relations, possible: Vec::new(), errors: BTreeSet::new() };
+    let is_magic: Vec<bool> = program.relations.iter().map(|r| r.kind == RelationKind::Magic).collect();
     for stratum in strata {
         if let Some(known) = reuse(stratum, &model.relations) {
             for (rel, rows) in known {
+                if let Some(slot) = model.possible.get_mut(rel.0 as usize) {
+                    *slot = rows.clone();
+                }
                 if let Some(slot) = model.relations.get_mut(rel.0 as usize) {
                     *slot = rows;
                 }
@@ -137,9 +210,54 @@ pub fn evaluate_strata(
             .filter_map(|id| program.rules.get(id.0 as usize))
             .filter_map(|rule| prepare_rule(env, rule))
             .collect();
-        seminaive::eval_stratum(stratum, &rules, &mut model, prepared, env, (limits, deadline))?;
+        let budget = (limits, deadline);
+        // The possible tuples first: positive atoms read the possible tuples,
+        // `not` the certain ones, an erroring condition holds.
+        let mut met = BTreeSet::new();
+        let reads = seminaive::Reads {
+            positive: if model.possible.is_empty() { &model.relations } else { &model.possible },
+            negated: &model.relations,
+            reading: Reading::Possible,
+        };
+        let possible = seminaive::eval_stratum(stratum, &rules, &reads, &mut met, prepared, env, budget)?;
+        if model.possible.is_empty() && met.is_empty() {
+            // Nothing unknown so far and no error here: certain = possible.
+            store(&mut model.relations, possible);
+            continue;
+        }
+        model.errors.extend(met);
+        if model.possible.is_empty() {
+            model.possible = model.relations.clone();
+        }
+        store(&mut model.possible, possible);
+        // Then the certain tuples: positive atoms read the certain tuples,
+        // `not` the possible ones, an erroring condition fails. A demand
+        // (magic) relation only narrows what is computed, so it is read as
+        // possible: the certain tuples are then computed for every value the
+        // possible pass demanded (which its `not` literals read).
+        let positive: Vec<Rows> = model
+            .relations
+            .iter()
+            .zip(&model.possible)
+            .zip(is_magic.iter().chain(std::iter::repeat(&false)))
+            .map(|((certain, possible), magic)| if *magic { possible.clone() } else { certain.clone() })
+            .collect();
+        let reads = seminaive::Reads { positive: &positive, negated: &model.possible, reading: Reading::Certain };
+        let mut met = BTreeSet::new();
+        let certain = seminaive::eval_stratum(stratum, &rules, &reads, &mut met, prepared, env, budget)?;
+        model.errors.extend(met);
+        store(&mut model.relations, certain);
     }
     Ok(model)
+}
+
+/// Puts a stratum's relations in their slots.
+fn store(relations: &mut [Rows], computed: Vec<(RelId, Rows)>) {
+    for (rel, rows) in computed {
+        if let Some(slot) = relations.get_mut(rel.0 as usize) {
+            *slot = rows;
+        }
+    }
 }
 
 /// A rule with `now` and `ctx.KEY` in its atoms replaced by their values for
@@ -178,13 +296,15 @@ pub fn prepare_rule<'r>(env: &Env, rule: &'r Rule) -> Option<Cow<'r, Rule>> {
     Some(Cow::Owned(Rule { head, body, ..rule.clone() }))
 }
 
-/// Decides a condition literal under `bindings`, applying the rule's error
-/// policy; errors are recorded in `errors`.
+/// Decides a condition literal under `bindings` for `reading`: an error (an
+/// unknown condition, recorded in `errors`) holds when reading the possible
+/// tuples and fails when reading the certain ones; a missing `ctx` key is false.
 pub fn condition(
     env: &Env,
     rule: &Rule,
     expr: &Expr,
     bindings: &dyn Fn(VarId) -> Option<Value>,
+    reading: Reading,
     errors: &mut BTreeSet<(OriginId, String)>,
 ) -> bool {
     let fault = match env.eval(expr, bindings) {
@@ -196,7 +316,7 @@ pub fn condition(
         Fault::MissingCtx(_) => false,
         Fault::Error(message) => {
             errors.insert((rule.origin, message));
-            rule.on_error == ErrorPolicy::FailTrue
+            reading == Reading::Possible
         }
     }
 }
@@ -206,9 +326,9 @@ pub fn condition(
 pub enum Membership {
     /// The items' values: `X` must be one of them (or, unbound, becomes each).
     Values(Vec<Value>),
-    /// An item failed in a deny rule: the literal is true (it binds nothing).
+    /// An item failed, read as possible: the literal is true (it binds nothing).
     Holds,
-    /// An item read a missing `ctx` key, or failed in another rule: the literal is false.
+    /// An item read a missing `ctx` key, or failed read as certain: the literal is false.
     Fails,
 }
 
@@ -232,13 +352,14 @@ impl Membership {
 }
 
 /// Evaluates the items of `X in [a, b]` under SPEC section 5: a missing `ctx`
-/// key makes the literal false; an error makes it false, or true in a deny
-/// rule (errors recorded).
+/// key makes the literal false; an error makes it unknown (see [`condition`];
+/// errors recorded).
 pub fn member_values(
     env: &Env,
     rule: &Rule,
     items: &[Expr],
     bindings: &dyn Fn(VarId) -> Option<Value>,
+    reading: Reading,
     errors: &mut BTreeSet<(OriginId, String)>,
 ) -> Membership {
     let mut out = Vec::new();
@@ -248,7 +369,7 @@ pub fn member_values(
             Err(Fault::MissingCtx(_)) => return Membership::Fails,
             Err(Fault::Error(message)) => {
                 errors.insert((rule.origin, message));
-                return if rule.on_error == ErrorPolicy::FailTrue { Membership::Holds } else { Membership::Fails };
+                return if reading == Reading::Possible { Membership::Holds } else { Membership::Fails };
             }
         }
     }
@@ -256,10 +377,9 @@ pub fn member_values(
 }
 
 /// The answers to an atom: rows of its relation matching its constants and
-/// repeated variables, sorted for output.
-pub fn answers(model: &Model, atom: &Atom) -> Vec<Row> {
-    let rows = model.relations.get(atom.rel.0 as usize).map_or(&[][..], |r| r.as_slice());
-    rows.iter().filter(|row| matches(atom, row)).cloned().collect()
+/// repeated variables, as `reading` sees them.
+pub fn answers(model: &Model, atom: &Atom, reading: Reading) -> Vec<Row> {
+    model.rows(atom.rel, reading).iter().filter(|row| matches(atom, row)).cloned().collect()
 }
 
 /// Whether a row matches an atom's constants and repeated variables.

@@ -9,13 +9,17 @@
 //! no copy of the relation. Conditions filter as soon as their variables are
 //! bound; a `not` atom (always of a complete relation) removes the bindings
 //! found in its index. Rounds repeat to a fixpoint.
+//!
+//! A stratum is evaluated for one [`Reading`] at a time (see [`super`]): the
+//! caller says which tuples positive atoms and `not` atoms read, and whether
+//! an erroring condition holds.
 
 use super::base::{Index, Prepared, consistent, pick};
 use super::functions::Env;
-use super::{EvalError, Limits, Model, Row, condition, member_values};
+use super::{EvalError, Limits, Reading, Row, Rows, condition, member_values};
 use crate::analyze::{Stratum, expr_vars};
 use crate::lower::builtins;
-use crate::lower::ir::{Atom, Expr, Literal, RelId, Rule, Term, Value, VarId};
+use crate::lower::ir::{Atom, Expr, Literal, OriginId, RelId, Rule, Term, Value, VarId};
 use datafrog::{Iteration, Relation, Variable};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -66,38 +70,53 @@ struct Pipeline<'r> {
     order: Vec<VarId>,
 }
 
-/// Evaluates the rules of one stratum to a fixpoint, storing its relations in `model`.
+/// What one pass over a stratum reads.
+pub struct Reads<'a> {
+    /// The relations positive atoms read (and this stratum's own facts).
+    pub positive: &'a [Rows],
+    /// The relations `not` atoms read.
+    pub negated: &'a [Rows],
+    /// Whether an erroring condition holds ([`Reading::Possible`]) or fails.
+    pub reading: Reading,
+}
+
+/// Condition errors met, with the rule they happened in.
+type Errors = BTreeSet<(OriginId, String)>;
+
+/// Evaluates the rules of one stratum to a fixpoint; returns its relations.
 pub fn eval_stratum(
     stratum: &Stratum,
     rules: &[std::borrow::Cow<Rule>],
-    model: &mut Model,
+    reads: &Reads,
+    errors: &mut Errors,
     prepared: &Prepared,
     env: &Env,
     (limits, deadline): (Limits, std::time::Instant),
-) -> Result<(), EvalError> {
+) -> Result<Vec<(RelId, Rows)>, EvalError> {
     let mut iteration = Iteration::new();
     let mut sources: BTreeMap<RelId, Variable<Row>> = BTreeMap::new();
-    let mut source = |rel: RelId, iteration: &mut Iteration, model: &Model| -> Variable<Row> {
+    let mut source = |rel: RelId, iteration: &mut Iteration| -> Variable<Row> {
         sources
             .entry(rel)
             .or_insert_with(|| {
                 let variable = iteration.variable::<Row>("relation");
-                variable.extend(model.relations.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter()).cloned());
+                variable.extend(reads.positive.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter()).cloned());
                 variable
             })
             .clone()
     };
     for rel in &stratum.relations {
-        source(*rel, &mut iteration, model);
+        source(*rel, &mut iteration);
     }
     let mut pipelines = Vec::new();
     for rule in rules {
-        pipelines.push(compile(rule, stratum, &mut iteration, model, prepared, &mut source));
+        pipelines.push(compile(rule, stratum, &mut iteration, reads, prepared, &mut source));
     }
+    let total: usize = reads.positive.iter().map(|r| r.len()).sum();
+    let budget = limits.max_tuples.saturating_sub(total);
     if !stratum.recursive {
         // No rule reads this stratum's own relations: one pass of every pipeline suffices.
-
-        return eval_once(stratum, &pipelines, model, env, (limits, deadline));
+        return eval_once(stratum, &pipelines, reads, env, errors, (limits, deadline, budget));
     }
     for pipeline in &mut pipelines {
         let start = iteration.variable::<Row>("start");
@@ -105,12 +124,10 @@ pub fn eval_stratum(
         pipeline.stages =
             std::iter::once(start).chain(pipeline.steps.iter().map(|_| iteration.variable("stage"))).collect();
     }
-    let heads: Vec<Variable<Row>> = pipelines.iter().map(|p| source(p.rule.head.rel, &mut iteration, model)).collect();
-    let mut errors = std::mem::take(&mut model.errors);
-    let budget = limits.max_tuples.saturating_sub(model.relations.iter().map(|r| r.len()).sum());
+    let heads: Vec<Variable<Row>> = pipelines.iter().map(|p| source(p.rule.head.rel, &mut iteration)).collect();
     while iteration.changed() {
         for (pipeline, head) in pipelines.iter().zip(&heads) {
-            run(pipeline, head, env, &mut errors);
+            run(pipeline, head, env, reads.reading, errors);
         }
         let size: usize = stratum
             .relations
@@ -125,15 +142,11 @@ pub fn eval_stratum(
             return Err(EvalError::TooSlow(limits.max_time.as_millis()));
         }
     }
-    model.errors = errors;
-    for rel in &stratum.relations {
-        if let Some(variable) = sources.remove(rel)
-            && let Some(slot) = model.relations.get_mut(rel.0 as usize)
-        {
-            *slot = Arc::new(variable.complete().elements);
-        }
-    }
-    Ok(())
+    Ok(stratum
+        .relations
+        .iter()
+        .filter_map(|rel| sources.remove(rel).map(|variable| (*rel, Arc::new(variable.complete().elements))))
+        .collect())
 }
 
 /// Plans a rule: positive atoms in an order that joins on shared variables,
@@ -143,12 +156,13 @@ fn compile<'r>(
     rule: &'r Rule,
     stratum: &Stratum,
     iteration: &mut Iteration,
-    model: &Model,
+    reads: &Reads,
     prepared: &Prepared,
-    source: &mut dyn FnMut(RelId, &mut Iteration, &Model) -> Variable<Row>,
+    source: &mut dyn FnMut(RelId, &mut Iteration) -> Variable<Row>,
 ) -> Pipeline<'r> {
     let empty = Arc::default();
-    let rows_of = |rel: RelId| model.relations.get(rel.0 as usize).unwrap_or(&empty);
+    let rows_of = |rel: RelId| reads.positive.get(rel.0 as usize).unwrap_or(&empty);
+    let negated_rows_of = |rel: RelId| reads.negated.get(rel.0 as usize).unwrap_or(&empty);
     let mut order: Vec<VarId> = Vec::new();
     let mut steps = Vec::new();
     let mut pending: Vec<&Literal> = rule.body.iter().collect();
@@ -181,7 +195,7 @@ fn compile<'r>(
                         let key_from_row = named.iter().filter_map(|v| position(&order, *v)).collect();
                         let key_from_atom: Vec<usize> =
                             named.iter().filter_map(|v| a.args.iter().position(|t| t == &Term::Var(*v))).collect();
-                        let index = prepared.index(a.rel, rows_of(a.rel), &a.args, &key_from_atom, &[]);
+                        let index = prepared.index(a.rel, negated_rows_of(a.rel), &a.args, &key_from_atom, &[]);
                         Step::Anti { key_from_row, index }
                     }
                     Literal::Member(v, items) => {
@@ -213,11 +227,11 @@ fn compile<'r>(
             .or_else(|| pending.iter().position(|l| matches!(l, Literal::Domain(_))));
         let Some(pick) = pick else {
             // INVARIANT: analysis makes every literal ready eventually. Should one
-            // not be, the rule fails closed: nothing in an allow rule, everything
-            // its other literals give in a deny rule.
+            // not be, its truth is unknown: it holds when reading the possible
+            // tuples, and fails when reading the certain ones.
             if !pending.is_empty() {
-                let closed = rule.on_error == crate::lower::ir::ErrorPolicy::FailTrue;
-                steps.push(Step::Filter(Expr::Term(Term::Const(Value::Bool(closed)))));
+                let possible = reads.reading == Reading::Possible;
+                steps.push(Step::Filter(Expr::Term(Term::Const(Value::Bool(possible)))));
             }
             break;
         };
@@ -245,7 +259,7 @@ fn compile<'r>(
         if stratum.relations.contains(&atom.rel) {
             let right = iteration.variable("right");
             steps.push(Step::Join {
-                source: source(atom.rel, iteration, model),
+                source: source(atom.rel, iteration),
                 args: atom.args,
                 key_from_row,
                 key_from_atom,
@@ -262,12 +276,7 @@ fn compile<'r>(
 }
 
 /// One round of a rule: every step reads the new tuples of its input stage.
-fn run(
-    pipeline: &Pipeline,
-    head: &Variable<Row>,
-    env: &Env,
-    errors: &mut BTreeSet<(crate::lower::ir::OriginId, String)>,
-) {
+fn run(pipeline: &Pipeline, head: &Variable<Row>, env: &Env, reading: Reading, errors: &mut Errors) {
     let rule = pipeline.rule;
     for (i, step) in pipeline.steps.iter().enumerate() {
         let (Some(input), Some(output)) = (pipeline.stages.get(i), pipeline.stages.get(i + 1)) else {
@@ -292,7 +301,7 @@ fn run(
                 });
             }
             other => {
-                let results = apply(other, &input.recent.borrow(), &pipeline.order, rule, env, errors);
+                let results = apply(other, &input.recent.borrow(), &pipeline.order, rule, env, reading, errors);
                 output.insert(Relation::from_vec(results));
             }
         }
@@ -325,12 +334,15 @@ fn apply(
     order: &[VarId],
     rule: &Rule,
     env: &Env,
-    errors: &mut BTreeSet<(crate::lower::ir::OriginId, String)>,
+    reading: Reading,
+    errors: &mut Errors,
 ) -> Vec<Row> {
     match step {
-        Step::Filter(e) => {
-            rows.iter().filter(|row| condition(env, rule, e, &|v| lookup(order, row, v), errors)).cloned().collect()
-        }
+        Step::Filter(e) => rows
+            .iter()
+            .filter(|row| condition(env, rule, e, &|v| lookup(order, row, v), reading, errors))
+            .cloned()
+            .collect(),
         // bindings(order ++ new) :- bindings(order), rel(args), with rel complete.
         Step::Lookup { key_from_row, index } => {
             let mut results = Vec::new();
@@ -349,7 +361,7 @@ fn apply(
         Step::Member { position, items } => {
             let mut results = Vec::new();
             for row in rows {
-                let membership = member_values(env, rule, items, &|v| lookup(order, row, v), errors);
+                let membership = member_values(env, rule, items, &|v| lookup(order, row, v), reading, errors);
                 match position {
                     Some(p) => {
                         if row.get(*p).is_some_and(|x| membership.admits(x)) {
@@ -375,18 +387,17 @@ fn apply(
 fn eval_once(
     stratum: &Stratum,
     pipelines: &[Pipeline],
-    model: &mut Model,
+    reads: &Reads,
     env: &Env,
-    (limits, deadline): (Limits, std::time::Instant),
-) -> Result<(), EvalError> {
-    let mut errors = std::mem::take(&mut model.errors);
+    errors: &mut Errors,
+    (limits, deadline, budget): (Limits, std::time::Instant, usize),
+) -> Result<Vec<(RelId, Rows)>, EvalError> {
     let mut derived: BTreeMap<RelId, Vec<Row>> = BTreeMap::new();
-    let budget = limits.max_tuples.saturating_sub(model.relations.iter().map(|r| r.len()).sum());
     let mut size = 0usize;
     for pipeline in pipelines {
         let mut rows: Vec<Row> = vec![Vec::new()];
         for step in &pipeline.steps {
-            rows = apply(step, &rows, &pipeline.order, pipeline.rule, env, &mut errors);
+            rows = apply(step, &rows, &pipeline.order, pipeline.rule, env, reads.reading, errors);
             if std::time::Instant::now() > deadline {
                 return Err(EvalError::TooSlow(limits.max_time.as_millis()));
             }
@@ -401,16 +412,15 @@ fn eval_once(
         let heads = derived.entry(pipeline.rule.head.rel).or_default();
         heads.extend(rows.iter().map(|row| project_head(pipeline, row)));
     }
-    model.errors = errors;
+    let mut out = Vec::new();
     for rel in &stratum.relations {
-        let Some(slot) = model.relations.get_mut(rel.0 as usize) else { continue };
-        let mut rows: Vec<Row> = slot.iter().cloned().collect();
+        let mut rows: Vec<Row> = reads.positive.get(rel.0 as usize).map(|r| r.to_vec()).unwrap_or_default();
         rows.extend(derived.remove(rel).unwrap_or_default());
         rows.sort();
         rows.dedup();
-        *slot = Arc::new(rows);
+        out.push((*rel, Arc::new(rows)));
     }
-    Ok(())
+    Ok(out)
 }
 
 fn lookup(order: &[VarId], row: &[Value], v: VarId) -> Option<Value> {

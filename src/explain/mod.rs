@@ -277,10 +277,16 @@ impl<'a> Explainer<'a> {
                 .filter(|l| matches!(l, Literal::Pos(_)))
                 .map(|l| self.literal_text(prepared, l, &partial))
                 .collect();
-            let failed = match failed_literal {
+            let mut failed = match failed_literal {
                 Literal::Cond(e) => self.condition_values(prepared, e, &partial),
                 other => self.literal_text(prepared, other, &partial),
             };
+            if let Literal::Pos(a) | Literal::Neg(a) = failed_literal {
+                let row: Option<Row> = instantiate(a, &partial).into_iter().collect();
+                if row.is_some_and(|row| self.model.is_unknown(a.rel, &row)) {
+                    failed.push_str(" (unknown: an error occurred while deciding it, and an error never grants)");
+                }
+            }
             let because = match failed_literal {
                 Literal::Pos(a) if depth > 0 && !self.base_only(a.rel) => {
                     self.why_not(a.rel, &instantiate(a, &partial), depth - 1)

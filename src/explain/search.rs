@@ -2,7 +2,7 @@
 //! a fact, and, when there are none, the first literal that fails.
 
 use super::Explainer;
-use crate::eval::{Row, condition, member_values};
+use crate::eval::{Reading, Row, condition, member_values};
 use crate::lower::builtins;
 use crate::lower::ir::{Atom, Literal, Rule, Term, Value, VarId};
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,7 +78,9 @@ impl Explainer<'_> {
         Match::Holds(bindings)
     }
 
-    /// The bindings that survive one literal.
+    /// The bindings that survive one literal. A proof is of certain facts:
+    /// positive atoms read the certain tuples, `not` the possible ones, and
+    /// an erroring condition fails (SPEC section 5).
     fn apply(&self, rule: &Rule, literal: &Literal, bindings: &[Binding]) -> Vec<Binding> {
         let mut errors = BTreeSet::new();
         let mut out = Vec::new();
@@ -93,7 +95,8 @@ impl Explainer<'_> {
                     out.extend(self.extend(b, &atom));
                 }
                 Literal::Member(v, items) => {
-                    let membership = member_values(self.env, rule, items, &|w| b.get(&w).copied(), &mut errors);
+                    let membership =
+                        member_values(self.env, rule, items, &|w| b.get(&w).copied(), Reading::Certain, &mut errors);
                     match b.get(v) {
                         Some(x) if membership.admits(x) => out.push(b.clone()),
                         Some(_) => {}
@@ -105,12 +108,13 @@ impl Explainer<'_> {
                     }
                 }
                 Literal::Cond(e) => {
-                    if condition(self.env, rule, e, &|w| b.get(&w).copied(), &mut errors) {
+                    if condition(self.env, rule, e, &|w| b.get(&w).copied(), Reading::Certain, &mut errors) {
                         out.push(b.clone());
                     }
                 }
                 Literal::Neg(atom) => {
-                    if self.rows(atom.rel).iter().all(|row| !unifies(b, atom, row, rule)) {
+                    let possible = self.model.rows(atom.rel, Reading::Possible);
+                    if possible.iter().all(|row| !unifies(b, atom, row, rule)) {
                         out.push(b.clone());
                     }
                 }
@@ -119,9 +123,9 @@ impl Explainer<'_> {
         out
     }
 
-    /// The rows of a relation in the model.
+    /// The certain rows of a relation in the model.
     pub(super) fn rows(&self, rel: crate::lower::ir::RelId) -> &[Row] {
-        self.model.relations.get(rel.0 as usize).map_or(&[][..], |r| r.as_slice())
+        self.model.rows(rel, Reading::Certain)
     }
 
     /// `b` extended by every row of the atom's relation that matches it.

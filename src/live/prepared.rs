@@ -61,8 +61,9 @@ impl Engine {
         let Some(plan) = plan else { return self.is_allowed(&prepared.request) };
         let symbols = Symbols::new(&self.checked().program.symbols);
         let now = prepared.request.at.unwrap_or_else(time::now);
-        let (result, _) =
-            self.run_compiled(plan, values, &symbols, ctx, now, |plan, run, values| run.holds(plan.allowed, values));
-        result.unwrap_or(false)
+        match self.run_compiled(plan, values, &symbols, ctx, now, |plan, run, values| run.holds(plan.allowed, values)) {
+            Some(result) => result.unwrap_or(false),
+            None => self.is_allowed(&prepared.request),
+        }
     }
 }

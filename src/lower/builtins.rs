@@ -4,9 +4,7 @@
 //! Datalog text, which is what [`Origin::Builtin`] shows.
 
 use super::intern::Sym;
-use super::ir::{
-    Atom, BinOp, Builtin, Callee, ErrorPolicy, Expr, Literal, Origin, RelId, RelationKind, Rule, Term, Value, VarId,
-};
+use super::ir::{Atom, BinOp, Builtin, Callee, Expr, Literal, Origin, RelId, RelationKind, Rule, Term, Value, VarId};
 
 /// The global scope of `assign`/`grant` without `on` (interned first, so always `Sym(0)`).
 pub const STAR: Sym = Sym(0);
@@ -264,7 +262,6 @@ pub fn rules() -> Vec<(Rule, Origin)> {
                 body,
                 var_names: names.iter().map(|n| n.to_string()).collect(),
                 var_spans: Vec::new(),
-                on_error: ErrorPolicy::FailFalse,
                 origin: super::ir::OriginId(0),
             };
             (rule, Origin::Builtin(label, text))

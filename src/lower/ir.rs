@@ -59,6 +59,9 @@ pub enum RelationKind {
     BuiltinDerived,
     /// An internal relation of the lowering (`$assign`, ...), not nameable in policies.
     Internal,
+    /// A magic relation of the demand transformation: the values a query
+    /// demands of another relation. It only narrows what is evaluated.
+    Magic,
 }
 
 /// A relation's declaration.
@@ -233,15 +236,6 @@ pub enum Literal {
     Domain(VarId),
 }
 
-/// How an error inside a condition counts (SPEC section 5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorPolicy {
-    /// An erroring condition is false (allow rules, role entries, plain rules).
-    FailFalse,
-    /// An erroring condition is true (deny rules): an error may deny, never grant.
-    FailTrue,
-}
-
 /// `head :- body`.
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -255,8 +249,6 @@ pub struct Rule {
     pub var_names: Vec<String>,
     /// Where each variable first occurs (empty for built-in rules).
     pub var_spans: Vec<Span>,
-    /// How condition errors count.
-    pub on_error: ErrorPolicy,
     /// Where the rule came from.
     pub origin: OriginId,
 }

@@ -20,7 +20,7 @@ use crate::syntax::span::{Span, Spanned};
 use builtins::{FOREVER_AFTER, FOREVER_BEFORE, STAR};
 use exprs::VarTable;
 pub use facts::lower_facts;
-use ir::{Callee, ErrorPolicy, Fact, Literal, Origin, OriginId, Program, RelId, RelationKind, Rule, Value};
+use ir::{Callee, Fact, Literal, Origin, OriginId, Program, RelId, RelationKind, Rule, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A declared role, for the `extends` cycle check in `analyze`.
@@ -342,9 +342,9 @@ impl Lowerer {
         match &statement.kind {
             StatementKind::Role { name, extends, entries } => self.role(name, extends, entries, span),
             StatementKind::Access { effect, subject, perm, object, body } => {
-                let (head_rel, on_error) = match effect {
-                    ast::Effect::Allow => (builtins::PERMITTED, ErrorPolicy::FailFalse),
-                    ast::Effect::Deny => (builtins::DENIED, ErrorPolicy::FailTrue),
+                let head_rel = match effect {
+                    ast::Effect::Allow => builtins::PERMITTED,
+                    ast::Effect::Deny => builtins::DENIED,
                 };
                 let mut vars = VarTable::default();
                 let mut head_args = Vec::new();
@@ -358,7 +358,7 @@ impl Lowerer {
                 let body = self.body(body, &mut vars);
                 if head_args.len() == 3 {
                     let head = ir::Atom { rel: head_rel, args: head_args };
-                    self.push_rule(head, body, vars, on_error, span);
+                    self.push_rule(head, body, vars, span);
                 }
             }
             StatementKind::Rule { head, body } => {
@@ -369,7 +369,7 @@ impl Lowerer {
                 let args: Vec<_> = head.args.iter().filter_map(|t| self.head_term(t, &mut vars, false)).collect();
                 let body = self.body(body, &mut vars);
                 if args.len() == head.args.len() {
-                    self.push_rule(ir::Atom { rel, args }, body, vars, ErrorPolicy::FailFalse, span);
+                    self.push_rule(ir::Atom { rel, args }, body, vars, span);
                 }
             }
             StatementKind::Fn { name, params, body } => {
@@ -395,18 +395,11 @@ impl Lowerer {
         }
     }
 
-    fn push_rule(
-        &mut self,
-        head: ir::Atom,
-        body: Vec<(Literal, Span)>,
-        vars: VarTable,
-        on_error: ErrorPolicy,
-        span: Span,
-    ) {
+    fn push_rule(&mut self, head: ir::Atom, body: Vec<(Literal, Span)>, vars: VarTable, span: Span) {
         let origin = self.origin(Origin::Source(span));
         let (body, spans): (Vec<_>, Vec<_>) = body.into_iter().map(|(l, s)| (l, Some(s))).unzip();
         let (var_names, var_spans) = vars.into_parts();
-        self.program.rules.push(Rule { head, body, body_spans: spans, var_names, var_spans, on_error, origin });
+        self.program.rules.push(Rule { head, body, body_spans: spans, var_names, var_spans, origin });
     }
 
     fn role(&mut self, name: &Spanned<String>, extends: &[Spanned<String>], entries: &[ast::RoleEntry], span: Span) {
@@ -445,7 +438,7 @@ impl Lowerer {
                 continue;
             }
             let head = ir::Atom { rel: builtins::ROLE_PERM, args: tuple.into_iter().map(ir::Term::Const).collect() };
-            self.push_rule(head, body, vars, ErrorPolicy::FailFalse, entry.span);
+            self.push_rule(head, body, vars, entry.span);
         }
     }
 

@@ -1,29 +1,64 @@
 //! The reference evaluator: naive, bottom-up, obviously correct.
 //!
-//! Each stratum is iterated to a fixpoint by re-running every rule over the
-//! full relations (no deltas, no indexes, no datafrog). A rule's bindings are
-//! built literal by literal, in the plainest order: positive atoms, then list
-//! generators, then the active domain, then conditions and negations. Every
-//! optimised evaluator must derive exactly the same relations.
+//! Three-valued, as SPEC section 5 says, written directly in Kleene's logic
+//! (not as the optimised evaluator's two passes): every tuple has a truth
+//! value, false (absent), unknown or true. A rule's body is the minimum of its
+//! literals' values (false < unknown < true): an erroring condition is
+//! unknown, `not` of an unknown atom is unknown. A head takes the maximum
+//! over its derivations. Each stratum is iterated to a fixpoint by re-running
+//! every rule over the full relations (no deltas, no indexes, no datafrog).
+//! A rule's bindings are built literal by literal, in the plainest order:
+//! positive atoms, then list generators, then the active domain, then
+//! conditions and negations. Every optimised evaluator must derive exactly
+//! the same certain and possible tuples.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use warden::analyze::Checked;
-use warden::eval::functions::Env;
+use warden::eval::functions::{Env, Fault, Val};
 use warden::eval::{self, Additions, Row};
 use warden::lower::builtins;
-use warden::lower::ir::{Atom, Literal, OriginId, Rule, Term, Value, VarId};
+use warden::lower::ir::{Atom, Expr, Literal, Rule, Term, Value, VarId};
 
 type Binding = BTreeMap<VarId, Value>;
 
-/// Evaluates every stratum naively; returns each relation as a sorted set.
-pub fn evaluate(checked: &Checked, env: &Env, additions: &Additions) -> Vec<BTreeSet<Row>> {
+/// A truth value of Kleene's logic, ordered false < unknown < true.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Truth {
+    False,
+    Unknown,
+    True,
+}
+
+impl Truth {
+    fn not(self) -> Truth {
+        match self {
+            Truth::False => Truth::True,
+            Truth::Unknown => Truth::Unknown,
+            Truth::True => Truth::False,
+        }
+    }
+}
+
+/// One relation: each tuple that is not false, with its value.
+type Relation = BTreeMap<Row, Truth>;
+
+/// The reference model: per relation, the certain (true) tuples and the
+/// possible (true or unknown) ones.
+pub struct Reference {
+    pub certain: Vec<BTreeSet<Row>>,
+    pub possible: Vec<BTreeSet<Row>>,
+}
+
+/// Evaluates every stratum naively in three values.
+pub fn evaluate(checked: &Checked, env: &Env, additions: &Additions) -> Reference {
     let program = &checked.program;
-    let mut relations: Vec<BTreeSet<Row>> =
-        eval::base_relations(program, additions).into_iter().map(|rows| rows.iter().cloned().collect()).collect();
-    let mut errors = BTreeSet::new();
+    let mut relations: Vec<Relation> = eval::base_relations(program, additions)
+        .into_iter()
+        .map(|rows| rows.iter().map(|row| (row.clone(), Truth::True)).collect())
+        .collect();
     for stratum in &checked.strata {
         let rules: Vec<Rule> = stratum
             .rules
@@ -32,23 +67,35 @@ pub fn evaluate(checked: &Checked, env: &Env, additions: &Additions) -> Vec<BTre
             .filter_map(|r| eval::prepare_rule(env, r).map(std::borrow::Cow::into_owned))
             .collect();
         loop {
-            let mut new_rows: Vec<(usize, Row)> = Vec::new();
+            let mut new_rows: Vec<(usize, Row, Truth)> = Vec::new();
             for rule in &rules {
-                for binding in bindings(rule, &relations, env, &mut errors) {
+                for (binding, truth) in bindings(rule, &relations, env) {
                     let row: Row = rule.head.args.iter().map(|t| value_of(t, &binding)).collect();
-                    new_rows.push((rule.head.rel.0 as usize, row));
+                    new_rows.push((rule.head.rel.0 as usize, row, truth));
                 }
             }
             let mut changed = false;
-            for (rel, row) in new_rows {
-                changed |= relations[rel].insert(row);
+            for (rel, row, truth) in new_rows {
+                if truth == Truth::False {
+                    continue;
+                }
+                let slot = relations[rel].entry(row).or_insert(Truth::False);
+                if truth > *slot {
+                    *slot = truth;
+                    changed = true;
+                }
             }
             if !changed {
                 break;
             }
         }
     }
-    relations
+    let certain = relations
+        .iter()
+        .map(|r| r.iter().filter(|(_, t)| **t == Truth::True).map(|(row, _)| row.clone()).collect())
+        .collect();
+    let possible = relations.iter().map(|r| r.keys().cloned().collect()).collect();
+    Reference { certain, possible }
 }
 
 fn value_of(term: &Term, binding: &Binding) -> Value {
@@ -59,33 +106,50 @@ fn value_of(term: &Term, binding: &Binding) -> Value {
     }
 }
 
-/// Every binding of the rule's variables that satisfies its body.
-fn bindings(
-    rule: &Rule,
-    relations: &[BTreeSet<Row>],
-    env: &Env,
-    errors: &mut BTreeSet<(OriginId, String)>,
-) -> Vec<Binding> {
-    let mut current: Vec<Binding> = vec![Binding::new()];
+/// A condition's value: an error is unknown, a missing `ctx` key false.
+fn condition(env: &Env, expr: &Expr, b: &Binding) -> Truth {
+    match env.eval(expr, &|w| b.get(&w).copied()) {
+        Ok(Val::Bool(true)) => Truth::True,
+        Ok(Val::Bool(false)) | Err(Fault::MissingCtx(_)) => Truth::False,
+        Ok(_) | Err(Fault::Error(_)) => Truth::Unknown,
+    }
+}
+
+/// The values of a list's items, or the list's truth when an item fails.
+fn items(env: &Env, items: &[Expr], b: &Binding) -> Result<Vec<Value>, Truth> {
+    let mut out = Vec::new();
+    for item in items {
+        match env.eval(item, &|w| b.get(&w).copied()) {
+            Ok(v) => out.push(env.value(&v)),
+            Err(Fault::MissingCtx(_)) => return Err(Truth::False),
+            Err(Fault::Error(_)) => return Err(Truth::Unknown),
+        }
+    }
+    Ok(out)
+}
+
+/// Every binding of the rule's variables with the truth of its body.
+fn bindings(rule: &Rule, relations: &[Relation], env: &Env) -> Vec<(Binding, Truth)> {
+    let mut current: Vec<(Binding, Truth)> = vec![(Binding::new(), Truth::True)];
     // 1. Positive atoms, in the order written.
     for literal in &rule.body {
         if let Literal::Pos(atom) = literal {
-            current = current.iter().flat_map(|b| extend(b, atom, &relations[atom.rel.0 as usize])).collect();
+            current = current.iter().flat_map(|(b, t)| extend(b, *t, atom, &relations[atom.rel.0 as usize])).collect();
         }
     }
-    // 2. List generators for variables nothing else binds.
+    // 2. List generators for variables nothing else binds (a failing list binds nothing).
     for literal in &rule.body {
-        if let Literal::Member(v, items) = literal {
+        if let Literal::Member(v, list) = literal {
             let mut next = Vec::new();
-            for b in &current {
+            for (b, t) in &current {
                 if b.contains_key(v) {
-                    next.push(b.clone());
+                    next.push((b.clone(), *t));
                     continue;
                 }
-                for value in eval::member_values(env, rule, items, &|w| b.get(&w).copied(), errors).values() {
+                for value in items(env, list, b).unwrap_or_default() {
                     let mut extended = b.clone();
                     extended.insert(*v, value);
-                    next.push(extended);
+                    next.push((extended, *t));
                 }
             }
             current = next;
@@ -95,27 +159,41 @@ fn bindings(
     for literal in &rule.body {
         if let Literal::Domain(v) = literal {
             let atom = Atom { rel: builtins::ADOM, args: vec![Term::Var(*v)] };
-            current = current.iter().flat_map(|b| extend(b, &atom, &relations[builtins::ADOM.0 as usize])).collect();
+            current =
+                current.iter().flat_map(|(b, t)| extend(b, *t, &atom, &relations[builtins::ADOM.0 as usize])).collect();
         }
     }
-    // 4. Conditions, negations and list checks.
-    current.retain(|b| {
-        rule.body.iter().all(|literal| match literal {
-            Literal::Cond(e) => eval::condition(env, rule, e, &|w| b.get(&w).copied(), errors),
-            Literal::Neg(atom) => !relations[atom.rel.0 as usize].iter().any(|row| unifies(b, atom, row, rule)),
-            Literal::Member(v, items) => {
-                eval::member_values(env, rule, items, &|w| b.get(&w).copied(), errors).admits(&b[v])
-            }
-            Literal::Pos(_) | Literal::Domain(_) => true,
-        })
-    });
+    // 4. Conditions, negations and list checks: the body's value is the least.
+    for (b, truth) in &mut current {
+        for literal in &rule.body {
+            let value = match literal {
+                Literal::Cond(e) => condition(env, e, b),
+                Literal::Neg(atom) => relations[atom.rel.0 as usize]
+                    .iter()
+                    .filter(|(row, _)| unifies(b, atom, row, rule))
+                    .map(|(_, t)| *t)
+                    .max()
+                    .unwrap_or(Truth::False)
+                    .not(),
+                Literal::Member(v, list) => match items(env, list, b) {
+                    Ok(values) if values.contains(&b[v]) => Truth::True,
+                    Ok(_) => Truth::False,
+                    Err(t) => t,
+                },
+                Literal::Pos(_) | Literal::Domain(_) => Truth::True,
+            };
+            *truth = (*truth).min(value);
+        }
+    }
+    current.retain(|(_, t)| *t != Truth::False);
     current
 }
 
-/// The bindings extending `b` with each row of `rows` that matches `atom`.
-fn extend(b: &Binding, atom: &Atom, rows: &BTreeSet<Row>) -> Vec<Binding> {
+/// The bindings extending `b` (of truth `truth`) with each row of `rows`
+/// that matches `atom`, each with the lesser of the two truths.
+fn extend(b: &Binding, truth: Truth, atom: &Atom, rows: &Relation) -> Vec<(Binding, Truth)> {
     let mut out = Vec::new();
-    'rows: for row in rows {
+    'rows: for (row, row_truth) in rows {
         let mut extended = b.clone();
         for (term, value) in atom.args.iter().zip(row) {
             match term {
@@ -131,7 +209,7 @@ fn extend(b: &Binding, atom: &Atom, rows: &BTreeSet<Row>) -> Vec<Binding> {
                 Term::Now | Term::Ctx(_) => continue 'rows,
             }
         }
-        out.push(extended);
+        out.push((extended, truth.min(*row_truth)));
     }
     out
 }

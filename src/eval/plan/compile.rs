@@ -13,7 +13,7 @@ use super::{
 use crate::analyze::{Checked, visit_vars};
 use crate::lower::builtins;
 use crate::lower::intern::Sym;
-use crate::lower::ir::{Atom, ErrorPolicy, Expr, Literal, OriginId, RelId, RuleId, Term, Value};
+use crate::lower::ir::{Atom, Expr, Literal, OriginId, RelId, RuleId, Term, Value};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
@@ -192,18 +192,8 @@ impl Compiler<'_> {
             let fanout = self.static_fanout(rel, &pattern(&atom, known, &consts));
             let step = self.atom_step(&atom, &mut known, &consts, false, true, &|_| false)?;
             let origin = OriginId(u32::MAX);
-            let on_error = ErrorPolicy::FailFalse;
             let var_names = (0..bound.len()).map(|i| format!("_{i}")).collect();
-            rules.push(RulePlan {
-                rule: FACTS,
-                origin,
-                on_error,
-                inputs,
-                outputs,
-                preset,
-                steps: vec![step],
-                var_names,
-            });
+            rules.push(RulePlan { rule: FACTS, origin, inputs, outputs, preset, steps: vec![step], var_names });
             cost += 2.0;
             card += fanout;
         }
@@ -354,7 +344,6 @@ impl Compiler<'_> {
         let plan = RulePlan {
             rule: flat.top,
             origin: rule.origin,
-            on_error: rule.on_error,
             inputs,
             outputs,
             preset,

@@ -365,7 +365,6 @@ fn inline(host: &FlatRule, at: usize, atom: &Atom, callee: &FlatRule) -> Inlined
         body,
         var_names,
         var_spans: Vec::new(),
-        on_error: host.rule.on_error,
         origin: host.rule.origin,
     };
     Inlined::Rule(FlatRule { rule, sources, top: host.top })

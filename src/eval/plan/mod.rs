@@ -28,7 +28,7 @@ pub mod snapshot;
 
 use crate::analyze::Checked;
 use crate::lower::intern::Sym;
-use crate::lower::ir::{ErrorPolicy, Expr, OriginId, RelId, RuleId, Value};
+use crate::lower::ir::{Expr, OriginId, RelId, RuleId, Value};
 use snapshot::{Index, IndexSpec, Snapshot};
 
 /// The most variables one rule of the plan may have.
@@ -153,8 +153,6 @@ pub struct RulePlan {
     pub rule: RuleId,
     /// Where it came from.
     pub origin: OriginId,
-    /// How its condition errors count.
-    pub on_error: ErrorPolicy,
     /// One per bound head position, in column order.
     pub inputs: Vec<HeadIn>,
     /// One per free head position, in column order.

@@ -7,7 +7,7 @@ use super::fast::Inputs;
 use super::snapshot::{Key, MAX_KEY, PAD, pack};
 use super::{CheckPlan, Goal, HeadIn, MAX_ARITY, MAX_VARS, Mode, Out, RulePlan, Slot, Step};
 use crate::eval::functions::Env;
-use crate::eval::{EvalError, Membership, condition, member_values};
+use crate::eval::{EvalError, Membership, Reading, condition, member_values};
 use crate::lower::ir::{OriginId, Value};
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
@@ -28,7 +28,9 @@ pub struct Run<'p> {
     /// Steps left before the check is abandoned (and denied).
     budget: usize,
     limit: usize,
-    /// Errors raised inside conditions.
+    /// Errors raised inside conditions: a run that met one decided in two
+    /// values where the answer may be unknown, and is not to be trusted
+    /// (the engine asks the three-valued evaluation instead).
     pub errors: BTreeSet<(OriginId, String)>,
     /// Why the check was abandoned, if it was.
     pub failure: Option<EvalError>,
@@ -141,7 +143,7 @@ impl<'p> Run<'p> {
                     None => match self.env.program.rules.get(source.0 as usize) {
                         Some(source) => {
                             let bindings = |v: crate::lower::ir::VarId| regs.get(v.0 as usize).copied();
-                            condition(self.env, source, expr, &bindings, &mut self.errors)
+                            condition(self.env, source, expr, &bindings, Reading::Certain, &mut self.errors)
                         }
                         None => false,
                     },
@@ -151,7 +153,7 @@ impl<'p> Run<'p> {
             Step::Member { var, items, bound, source } => {
                 let Some(source) = self.env.program.rules.get(source.0 as usize) else { return Flow::Continue(()) };
                 let bindings = |v: crate::lower::ir::VarId| regs.get(v.0 as usize).copied();
-                let membership = member_values(self.env, source, items, &bindings, &mut self.errors);
+                let membership = member_values(self.env, source, items, &bindings, Reading::Certain, &mut self.errors);
                 let current = regs.get(*var as usize).copied().unwrap_or(PAD);
                 if *bound {
                     return self.then(membership.admits(&current), rule, at, regs, emit);

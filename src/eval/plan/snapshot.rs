@@ -138,6 +138,11 @@ impl Snapshot {
             })
         };
         let model = evaluate_strata(prepared, program, program, &strata, env, removed, limits, &reuse)?;
+        if model.has_unknowns() {
+            // The plan reads static relations in two values; a static rule
+            // that errs can make tuples unknown, which the plan cannot weigh.
+            return Err(EvalError::Unknown(model.errors.len()));
+        }
         let distinct = model
             .relations
             .iter()
