@@ -556,3 +556,38 @@ fn cli_query_with_a_bad_context_fails() {
     assert_eq!(out.status.code(), Some(1), "stderr:\n{err}");
     assert!(err.contains("--ctx"), "stderr:\n{err}");
 }
+
+// ---------------------------------------------------------------- duplicate keys in data files
+
+/// A relation written twice under `facts:` (one section per exported table)
+/// used to keep only the last list: the first list's rows were dropped.
+#[test]
+fn a_relation_written_twice_under_facts_names_both_lines() {
+    let data = "facts:\n  locked:\n    - [page:1]\n  owner:\n    - [alice, page:1]\n  locked:\n    - [page:2]\n";
+    let err = check(&[(DATA, data)], &[(DATA, 6, "duplicate key `locked` (first at line 2)")]);
+    assert!(has_note_on_line(&err, DATA, 2), "{}", err.render(false));
+}
+
+#[test]
+fn a_top_level_section_written_twice_names_both_lines() {
+    let data = "in:\n  - [page:1, project:a]\nsuperuser: [root]\nin:\n  - [page:2, project:a]\n";
+    let err = check(&[(DATA, data)], &[(DATA, 4, "duplicate key `in` (first at line 1)")]);
+    assert!(has_note_on_line(&err, DATA, 1), "{}", err.render(false));
+}
+
+#[test]
+fn a_field_written_twice_in_a_row_names_both_places() {
+    let data = "assign:\n  - subject: alice\n    role: viewer\n    subject: mallory\n";
+    let err = check(
+        &[(POLICY, "role viewer { read; }\n"), (DATA, data)],
+        &[(DATA, 4, "duplicate key `subject` (first at line 2)")],
+    );
+    assert!(has_note_on_line(&err, DATA, 2), "{}", err.render(false));
+}
+
+#[test]
+fn duplicate_keys_in_json_flow_style_name_both_places() {
+    let data = "{\"facts\": {\"locked\": [[\"page:1\"]],\n \"locked\": [[\"page:2\"]]}}\n";
+    let err = check(&[(DATA, data)], &[(DATA, 2, "duplicate key `locked` (first at line 1)")]);
+    assert!(has_note_on_line(&err, DATA, 1), "{}", err.render(false));
+}

@@ -136,7 +136,41 @@ struct DataFile {
     #[serde(default)]
     inactive: Vec<Name>,
     #[serde(default)]
-    facts: std::collections::BTreeMap<String, Vec<Vec<Scalar>>>,
+    facts: Sections,
+}
+
+/// The `facts:` section: each relation's rows, in file order. A relation
+/// named twice is an error (a map would keep only the last list, silently
+/// dropping the rows of the first: an export that writes one section per
+/// table must not lose a table).
+#[derive(Default)]
+struct Sections(Vec<(String, Vec<Vec<Scalar>>)>);
+
+impl<'de> Deserialize<'de> for Sections {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SectionsVisitor;
+        impl<'de> Visitor<'de> for SectionsVisitor {
+            type Value = Sections;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map from relation names to lists of rows")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Sections, E> {
+                Ok(Sections::default())
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Sections, A::Error> {
+                let mut sections: Vec<(String, Vec<Vec<Scalar>>)> = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    if sections.iter().any(|(seen, _)| *seen == name) {
+                        return Err(de::Error::custom(format!("duplicate key `{name}`")));
+                    }
+                    let rows = map.next_value::<Option<Vec<Vec<Scalar>>>>()?.unwrap_or_default();
+                    sections.push((name, rows));
+                }
+                Ok(Sections(sections))
+            }
+        }
+        deserializer.deserialize_map(SectionsVisitor)
+    }
 }
 
 /// Reads one data file into statements; the first shape error stops the file.
@@ -154,6 +188,9 @@ fn yaml_error(file: FileId, source: &SourceFile, e: &serde_yaml::Error) -> Diagn
     let message = e.to_string();
     // serde_yaml appends " at line L column C"; the span already says where.
     let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+    if let Some(duplicate) = duplicate_key_error(file, source, e, &message) {
+        return duplicate;
+    }
     let span = match e.location() {
         Some(loc) => {
             let start = source.offset_of(loc.line(), loc.column());
@@ -164,6 +201,51 @@ fn yaml_error(file: FileId, source: &SourceFile, e: &serde_yaml::Error) -> Diagn
     };
     Diagnostic::error(format!("invalid data file: {message}"), span, "here")
         .with_help("data files hold `in`, `assign`, `grant`, `superuser`, `inactive` and `facts` (SPEC section 6)")
+}
+
+/// A key written twice in one mapping (serde's "duplicate field `in`" or
+/// ours, "duplicate key `locked`"), reported at both places. serde_yaml
+/// points at the start of the mapping; the two keys are the first two
+/// places after it where that key starts an entry of the same mapping.
+fn duplicate_key_error(file: FileId, source: &SourceFile, e: &serde_yaml::Error, message: &str) -> Option<Diagnostic> {
+    let key = ["duplicate field `", "duplicate key `"]
+        .iter()
+        .find_map(|prefix| message.split(prefix).nth(1))
+        .and_then(|rest| rest.split('`').next())?;
+    let location = e.location()?;
+    let start = source.offset_of(location.line(), location.column());
+    let text = &source.text;
+    let column = |offset: usize| offset - text.get(..offset).and_then(|t| t.rfind('\n')).map_or(0, |n| n + 1);
+    let flow = text.get(start..).is_some_and(|rest| rest.starts_with('{'));
+    let mut found: Vec<usize> = Vec::new();
+    let mut at = start;
+    while found.len() < 2 {
+        let Some(pos) = text.get(at..).and_then(|r| r.find(key)).map(|p| at + p) else { break };
+        at = pos + key.len();
+        let quoted = text.get(pos.saturating_sub(1)..pos).is_some_and(|c| c == "\"" || c == "'");
+        let key_start = if quoted { pos - 1 } else { pos };
+        let before = text.get(..key_start).and_then(|t| t.chars().next_back());
+        let after = text.get(at..).unwrap_or("").trim_start_matches(['"', '\'']).trim_start_matches(' ');
+        let starts_entry = before.is_none_or(|c| matches!(c, '\n' | ' ' | '{' | ',' | '\t'));
+        // Block style: keys of one mapping share a column; flow style (`{...}`, JSON) need not.
+        let same_mapping = flow || found.first().is_none_or(|first| column(*first) == column(key_start));
+        if starts_entry && after.starts_with(':') && same_mapping {
+            found.push(key_start);
+        }
+    }
+    let [first, second] = found[..] else { return None };
+    let span = |offset: usize| {
+        Span::new(file, offset, offset + key.len() + usize::from(text.get(offset..offset + 1) == Some("\"")) * 2)
+    };
+    Some(
+        Diagnostic::error(
+            format!("invalid data file: duplicate key `{key}` (first at line {})", source.line_col(first).0),
+            span(second),
+            "named again here",
+        )
+        .with_note(span(first), "first named here")
+        .with_help(format!("a key may appear once per mapping: merge the two lists under one `{key}:`")),
+    )
 }
 
 struct Converter<'a> {
@@ -265,7 +347,7 @@ impl Converter<'_> {
             }
         }
         let facts_at = self.key_offset("facts", 0);
-        for (relation, rows) in data.facts {
+        for (relation, rows) in data.facts.0 {
             let mut cursor = self.key_offset(&relation, facts_at);
             let relation_span = Span::new(self.file, cursor, cursor + relation.len());
             if !is_relation_name(&relation) {
