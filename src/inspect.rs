@@ -5,6 +5,7 @@
 use crate::engine::{Engine, RequestOptions, constant_value, context};
 use crate::eval::functions::Env;
 use crate::eval::{self, Additions, render};
+use crate::live::LiveFact;
 use crate::lower::builtins;
 use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Origin, Value};
@@ -12,10 +13,9 @@ use crate::syntax::ast;
 use crate::{syntax, time};
 
 impl Engine {
-    /// The base fact a fact-like statement (`X in Y;`, `assign ...;`, `grant ...;`,
-    /// `superuser U;`, `inactive U;`, `rel(a, b);`) denotes, if the program has it.
-    pub fn base_fact(&self, statement: &str) -> Result<(ir::RelId, Vec<Value>), String> {
-        let (statements, errors) = syntax::parser::parse_file(syntax::span::FileId(0), statement);
+    /// The base fact a live fact denotes, if the program has it.
+    pub fn base_fact(&self, fact: &LiveFact) -> Result<(ir::RelId, Vec<Value>), String> {
+        let (statements, errors) = syntax::parser::parse_file(syntax::span::FileId(0), &fact.to_statement());
         if let Some(error) = errors.first() {
             return Err(error.message.clone());
         }

@@ -35,7 +35,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+mod fact;
 mod prepared;
+pub use fact::{FactError, Holding, LiveFact};
 pub use prepared::PreparedRequest;
 
 /// One authorization question.
@@ -218,32 +220,29 @@ impl Engine {
 
 impl Engine {
     /// Applies base-fact changes to this snapshot without rebuilding it: the
-    /// inserted statements are parsed and lowered against the program, the
-    /// removed facts dropped, and only the touched base relations (and
-    /// `$adom`) re-indexed. Rules and strata are unchanged, and no derived
-    /// relation is materialized, so nothing else is recomputed.
-    pub fn with_changes(&self, inserted: &[String], removed: &[String]) -> Result<Engine, LoadError> {
+    /// inserted facts are lowered against the program, the removed facts
+    /// dropped, and only the touched base relations (and `$adom`)
+    /// re-indexed. Rules and strata are unchanged, and no derived relation
+    /// is materialized, so nothing else is recomputed.
+    pub fn with_changes(&self, inserted: &[LiveFact], removed: &[LiveFact]) -> Result<Engine, LoadError> {
         let mut sources = self.sources().clone();
-        let text: String = inserted.iter().map(|s| format!("{s}\n")).collect();
+        let text: String = inserted.iter().map(|f| f.to_statement() + "\n").collect();
         let file = sources.add(format!("<update {}>", sources.files().count()), text.clone());
         let (statements, errors) = syntax::parser::parse_file(file, &text);
         if !errors.is_empty() {
             return Err(LoadError { diagnostics: errors, sources });
         }
-        for statement in &statements {
-            use syntax::ast::StatementKind::*;
-            if !matches!(statement.kind, Assign(_) | Grant(_) | In(..) | Superuser(_) | Inactive(_) | Fact(_)) {
-                let d = Diagnostic::error("updates add and remove facts only", statement.span, "not a fact");
-                return Err(LoadError { diagnostics: vec![d], sources });
-            }
+        if statements.len() != inserted.len() {
+            let d = Diagnostic::global("an update's facts did not read back one statement each; nothing changed");
+            return Err(LoadError { diagnostics: vec![d], sources });
         }
         let mut gone = BTreeSet::new();
-        for statement in removed {
-            let fact = self.base_fact(statement).map_err(|e| LoadError {
-                diagnostics: vec![Diagnostic::global(format!("cannot remove `{statement}`: {e}"))],
+        for fact in removed {
+            let key = self.base_fact(fact).map_err(|e| LoadError {
+                diagnostics: vec![Diagnostic::global(format!("cannot remove `{}`: {e}", fact.to_statement()))],
                 sources: sources.clone(),
             })?;
-            gone.insert(fact);
+            gone.insert(key);
         }
         let (mut program, facts, errors) = crate::lower::lower_facts(self.checked().program.clone(), &statements);
         if !errors.is_empty() {
@@ -281,30 +280,55 @@ enum Input {
     Text(String, String),
 }
 
-/// The base-fact changes applied so far: statements added, facts removed.
+/// The base-fact changes applied so far: facts added, facts removed.
 #[derive(Clone, Debug, Default)]
 struct Overlay {
-    inserted: Vec<String>,
-    removed: Vec<String>,
+    inserted: Vec<LiveFact>,
+    removed: Vec<LiveFact>,
 }
 
 /// A batch of fact changes, applied atomically by [`Live::update`].
 #[derive(Debug, Default)]
 pub struct Transaction {
-    inserted: Vec<String>,
-    removed: Vec<String>,
+    inserted: Vec<Result<LiveFact, FactError>>,
+    removed: Vec<Result<LiveFact, FactError>>,
 }
 
 impl Transaction {
-    /// Adds a fact-like statement: `assign ...;`, `grant ...;`, `X in Y;`, `rel(a, b);`, ...
+    /// Adds a fact written as one statement (`assign ...;`, `grant ...;`,
+    /// `X in Y;`, `rel(a, b);`, ...). Text that is not exactly one fact
+    /// statement fails the whole batch.
     pub fn insert(&mut self, statement: &str) {
-        self.inserted.push(statement.trim().to_string());
+        self.inserted.push(LiveFact::parse(statement));
     }
 
-    /// Removes a fact (one the program has, or one inserted before).
+    /// Removes a fact written as one statement (one the program has, or one
+    /// inserted before).
     pub fn remove(&mut self, statement: &str) {
-        self.removed.push(statement.trim().to_string());
+        self.removed.push(LiveFact::parse(statement));
     }
+
+    /// Adds a fact given as data: no value is ever read as syntax.
+    pub fn insert_fact(&mut self, fact: LiveFact) {
+        self.inserted.push(Ok(fact));
+    }
+
+    /// Removes a fact given as data.
+    pub fn remove_fact(&mut self, fact: LiveFact) {
+        self.removed.push(Ok(fact));
+    }
+}
+
+/// What [`Live::reload`] does with the live changes (updates applied since
+/// the files were read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveChanges {
+    /// Apply them again on top of the files: an insertion the files now hold
+    /// is no longer needed, and a removal of a fact the files no longer hold
+    /// is dropped with a note.
+    Keep,
+    /// Forget them: the program is what the files say.
+    Drop,
 }
 
 /// A program that changes while it serves; checks never wait for a writer.
@@ -315,6 +339,8 @@ pub struct Live {
     /// base fact from an inserted one). Writers take this lock; readers never do.
     state: Mutex<(Overlay, Engine)>,
     configure: Arc<dyn Fn(&mut Engine) + Send + Sync>,
+    /// Whether updates may add superusers, lift `inactive` or change `role_extends`.
+    privileged: bool,
 }
 
 impl Live {
@@ -342,7 +368,16 @@ impl Live {
         // The first snapshot is ready to check at full speed when this returns.
         let _ = engine.check_plan();
         let state = Mutex::new((Overlay::default(), engine.clone()));
-        Ok(Live { current: ArcSwap::from_pointee(engine), inputs, state, configure })
+        Ok(Live { current: ArcSwap::from_pointee(engine), inputs, state, configure, privileged: false })
+    }
+
+    /// Allows (or, the default, refuses) privileged updates: adding a
+    /// `superuser`, removing an `inactive`, changing `role_extends`. These
+    /// widen access in bulk, so a service that builds updates from its own
+    /// data must opt in to send them.
+    pub fn allow_privileged_updates(mut self, allow: bool) -> Live {
+        self.privileged = allow;
+        self
     }
 
     /// The current snapshot (lock-free).
@@ -370,23 +405,39 @@ impl Live {
     pub fn update(&self, batch: impl FnOnce(&mut Transaction)) -> Result<(), LoadError> {
         let mut tx = Transaction::default();
         batch(&mut tx);
+        let refused = |e: FactError| LoadError {
+            diagnostics: vec![Diagnostic::global(e.to_string())],
+            sources: SourceMap::new(),
+        };
+        let mut inserted = Vec::new();
+        let mut removed = Vec::new();
+        for (items, out, inserting) in [(tx.inserted, &mut inserted, true), (tx.removed, &mut removed, false)] {
+            for item in items {
+                let fact = item.map_err(refused)?;
+                fact.validate().map_err(refused)?;
+                if fact.is_privileged(inserting) && !self.privileged {
+                    return Err(refused(FactError::Privileged(fact.to_statement())));
+                }
+                out.push(fact);
+            }
+        }
         let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // The snapshot changes in place (only the touched relations are rebuilt);
         // the overlay remembers the changes for the next reload.
-        let engine = self.current.load().with_changes(&tx.inserted, &tx.removed)?;
+        let engine = self.current.load().with_changes(&inserted, &removed)?;
         let (overlay, base) = &*state;
-        let in_base = |statement: &str| base.base_fact(statement).is_ok();
+        let in_base = |fact: &LiveFact| base.base_fact(fact).is_ok();
         let mut next = overlay.clone();
-        for statement in tx.removed {
-            next.inserted.retain(|s| !same_statement(s, &statement));
-            if in_base(&statement) || !overlay.inserted.iter().any(|s| same_statement(s, &statement)) {
-                next.removed.push(statement);
+        for fact in removed {
+            next.inserted.retain(|f| *f != fact);
+            if in_base(&fact) || !overlay.inserted.contains(&fact) {
+                next.removed.push(fact);
             }
         }
-        for statement in tx.inserted {
-            next.removed.retain(|s| !same_statement(s, &statement));
-            if !in_base(&statement) {
-                next.inserted.push(statement);
+        for fact in inserted {
+            next.removed.retain(|f| *f != fact);
+            if !in_base(&fact) && !next.inserted.contains(&fact) {
+                next.inserted.push(fact);
             }
         }
         // The new snapshot's check plan is built in the background; checks
@@ -398,21 +449,43 @@ impl Live {
         Ok(())
     }
 
-    /// Re-reads the inputs. On error the running snapshot stays, and the diagnostics are returned.
-    pub fn reload(&self) -> Result<(), LoadError> {
+    /// Re-reads the inputs, keeping or dropping the live changes (see
+    /// [`LiveChanges`]); returns notes on what was kept. On error the running
+    /// snapshot and the live changes stay, and the diagnostics are returned.
+    pub fn reload(&self, changes: LiveChanges) -> Result<Vec<String>, LoadError> {
         let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let base = build(&self.inputs, &Overlay::default(), self.configure.as_ref())?;
-        let engine = Arc::new(build(&self.inputs, &state.0, self.configure.as_ref())?);
+        let mut notes = Vec::new();
+        let overlay = match changes {
+            LiveChanges::Drop => {
+                let (inserted, removed) = (state.0.inserted.len(), state.0.removed.len());
+                if inserted + removed > 0 {
+                    notes.push(format!("dropped the live changes: {inserted} inserted and {removed} removed facts"));
+                }
+                Overlay::default()
+            }
+            LiveChanges::Keep => {
+                let mut kept = state.0.clone();
+                kept.inserted.retain(|fact| base.base_fact(fact).is_err());
+                kept.removed.retain(|fact| {
+                    let still_there = base.base_fact(fact).is_ok();
+                    if !still_there {
+                        notes.push(format!(
+                            "the live removal of `{}` no longer applies: the files no longer hold it",
+                            fact.to_statement()
+                        ));
+                    }
+                    still_there
+                });
+                kept
+            }
+        };
+        let engine = Arc::new(build(&self.inputs, &overlay, self.configure.as_ref())?);
         Engine::build_plan_in_background(&engine);
         self.current.store(engine);
-        state.1 = base;
-        Ok(())
+        *state = (overlay, base);
+        Ok(notes)
     }
-}
-
-fn same_statement(a: &str, b: &str) -> bool {
-    let norm = |s: &str| s.trim().trim_end_matches(';').split_whitespace().collect::<Vec<_>>().join(" ");
-    norm(a) == norm(b)
 }
 
 /// Builds a snapshot: the inputs, the inserted statements as `<updates>`, and
@@ -438,30 +511,17 @@ fn build(
         }
     }
     if !overlay.inserted.is_empty() {
-        let mut text = String::new();
-        for statement in &overlay.inserted {
-            let (statements, errors) = syntax::parser::parse_file(syntax::span::FileId(0), statement);
-            let fact_like = statements.iter().all(|s| {
-                use syntax::ast::StatementKind::*;
-                matches!(s.kind, Assign(_) | Grant(_) | In(..) | Superuser(_) | Inactive(_) | Fact(_))
-            });
-            if !errors.is_empty() || !fact_like {
-                return Err(failed(Diagnostic::global(format!(
-                    "`{statement}` is not a fact (updates add and remove facts only)"
-                ))));
-            }
-            text.push_str(statement);
-            text.push('\n');
-        }
+        // Validated facts: each reads back as exactly itself.
+        let text: String = overlay.inserted.iter().map(|fact| fact.to_statement() + "\n").collect();
         sources.add("<updates>", text);
     }
     let mut engine = Engine::from_sources(sources)?;
     let mut removed = BTreeSet::new();
-    for statement in &overlay.removed {
-        let fact = engine
-            .base_fact(statement)
-            .map_err(|e| failed(Diagnostic::global(format!("cannot remove `{statement}`: {e}"))))?;
-        removed.insert(fact);
+    for fact in &overlay.removed {
+        let key = engine
+            .base_fact(fact)
+            .map_err(|e| failed(Diagnostic::global(format!("cannot remove `{}`: {e}", fact.to_statement()))))?;
+        removed.insert(key);
     }
     engine.set_removed(removed);
     configure(&mut engine);

@@ -88,9 +88,18 @@ enum Command {
         /// The address to listen on (loopback unless told otherwise).
         #[arg(long, default_value = "127.0.0.1:8181")]
         addr: String,
-        /// Reload when a file changes (a broken change keeps the running program).
+        /// Reload when the files change and then stand still for a poll (a
+        /// broken change keeps the running program; deploy by atomic rename).
         #[arg(long)]
         watch: bool,
+        /// Honour a request's `at` (what-if questions, tests); otherwise the
+        /// server's clock decides and a request with `at` is refused.
+        #[arg(long)]
+        allow_client_time: bool,
+        /// Accept live updates that add a superuser, lift `inactive` or
+        /// change `role_extends` (refused by default).
+        #[arg(long)]
+        allow_privileged_updates: bool,
     },
     /// Compare the decisions of two programs: `warden diff OLD... -- NEW...` (exit 3 when they differ).
     Diff {
@@ -164,13 +173,16 @@ fn main() -> ExitCode {
             }
             diff(&old, &files, at.as_deref(), json)
         }
-        Command::Serve { files, addr, watch } => match warden::server::run(files, &addr, watch) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprint!("{e}");
-                ExitCode::from(1)
+        Command::Serve { files, addr, watch, allow_client_time, allow_privileged_updates } => {
+            let options = warden::server::Options { watch, allow_client_time, allow_privileged_updates, limits };
+            match warden::server::run(files, &addr, options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprint!("{e}");
+                    ExitCode::from(1)
+                }
             }
-        },
+        }
         Command::Repl { files } => match warden::repl::helper::run(files) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

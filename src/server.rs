@@ -5,11 +5,18 @@
 //! `{"error": {"code", "message"}}` with a 4xx status: malformed JSON, unknown
 //! fields, oversize bodies, bad timestamps, rejected updates. Requests are
 //! logged through `tracing`. Checks run on the blocking pool against the
-//! current [`Live`] snapshot; `--watch` reloads on file change and keeps the
-//! old program when the new one has errors.
+//! current [`Live`] snapshot; `--watch` reloads a file set once it has stood
+//! still for a poll, and keeps the old program when the new one has errors.
+//!
+//! The server decides at its own clock: a body's `at` is refused unless the
+//! server was started with `--allow-client-time` (what-if questions, tests),
+//! and every answer says which time it used. Live updates name facts as
+//! structured values ([`FactItem`]); privileged ones are refused unless
+//! `--allow-privileged-updates`.
 
 use crate::engine::RequestOptions;
-use crate::live::{Live, Request};
+use crate::live::{Holding, Live, LiveChanges, LiveFact, Request};
+use crate::syntax::ast::Constant;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -80,9 +87,24 @@ impl Metrics {
     }
 }
 
+/// How `warden serve` runs.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Reload when the files change (once they stand still for a poll).
+    pub watch: bool,
+    /// Honour a request's `at` (otherwise the server's clock decides).
+    pub allow_client_time: bool,
+    /// Accept privileged live updates (new superusers, lifting `inactive`,
+    /// changing `role_extends`).
+    pub allow_privileged_updates: bool,
+    /// Bounds on every evaluation.
+    pub limits: crate::Limits,
+}
+
 struct AppState {
     live: Arc<Live>,
     metrics: Metrics,
+    allow_client_time: bool,
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -100,10 +122,22 @@ fn rejection(r: JsonRejection) -> Response {
     error(status, code, r.body_text())
 }
 
-/// The request time and context of a body, or a 400.
-fn request_options(at: Option<&str>, ctx: &BTreeMap<String, Json_>) -> Result<RequestOptions, Box<Response>> {
-    let mut options = RequestOptions::default();
+/// The request time and context of a body, or a 400. The time is the
+/// server's clock unless the server honours a client's `at`.
+fn request_options(
+    at: Option<&str>,
+    ctx: &BTreeMap<String, Json_>,
+    allow_client_time: bool,
+) -> Result<RequestOptions, Box<Response>> {
+    let mut options = RequestOptions { at: Some(crate::time::now()), ..RequestOptions::default() };
     if let Some(at) = at {
+        if !allow_client_time {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "client_time_not_allowed",
+                "this server decides at its own clock; `at` is honoured only when it runs with --allow-client-time",
+            )));
+        }
         options.at =
             Some(crate::time::parse_timestamp(at).map_err(|e| error(StatusCode::BAD_REQUEST, "bad_timestamp", e))?);
     }
@@ -127,13 +161,19 @@ fn request_options(at: Option<&str>, ctx: &BTreeMap<String, Json_>) -> Result<Re
 
 /// A JSON body and its request options (`at`, `ctx`), or the 4xx response.
 fn parse<T>(
+    state: &AppState,
     body: Result<Json<T>, JsonRejection>,
     at: impl Fn(&T) -> (Option<&str>, &BTreeMap<String, Json_>),
 ) -> Result<(T, RequestOptions), Box<Response>> {
     let Json(body) = body.map_err(|r| Box::new(rejection(r)))?;
     let (time, ctx) = at(&body);
-    let options = request_options(time, ctx)?;
+    let options = request_options(time, ctx, state.allow_client_time)?;
     Ok((body, options))
+}
+
+/// The time a request was decided at, as the answer reports it.
+fn used_time(options: &RequestOptions) -> String {
+    crate::time::format_timestamp(options.at.unwrap_or_else(crate::time::now))
 }
 
 #[derive(Deserialize)]
@@ -148,14 +188,18 @@ struct CheckBody {
 }
 
 async fn check(State(state): State<Arc<AppState>>, body: Result<Json<CheckBody>, JsonRejection>) -> Response {
-    let (body, options) = match parse(body, |b| (b.at.as_deref(), &b.ctx)) {
+    let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
         Err(response) => return *response,
     };
+    let at = used_time(&options);
     let request = Request { user: body.user, perm: body.perm, object: body.obj, at: options.at, ctx: options.ctx };
     let live = state.live.clone();
     match tokio::task::spawn_blocking(move || live.check(&request)).await {
-        Ok(decision) => Json(decision).into_response(),
+        Ok(decision) => {
+            Json(json!({ "allowed": decision.allowed, "reason": decision.reason, "errors": decision.errors, "at": at }))
+                .into_response()
+        }
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the check failed; denied"),
     }
 }
@@ -170,10 +214,11 @@ struct QueryBody {
 }
 
 async fn query(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody>, JsonRejection>) -> Response {
-    let (body, options) = match parse(body, |b| (b.at.as_deref(), &b.ctx)) {
+    let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
         Err(response) => return *response,
     };
+    let at = used_time(&options);
     let live = state.live.clone();
     let result =
         tokio::task::spawn_blocking(move || live.query(&body.query, &options).map_err(|e| e.render(false))).await;
@@ -188,7 +233,7 @@ async fn query(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody>,
                     )
                 })
                 .collect();
-            Json(json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "errors": answer.errors })).into_response()
+            Json(json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "errors": answer.errors, "at": at })).into_response()
         }
         Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_query", diagnostics),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the query failed"),
@@ -196,7 +241,7 @@ async fn query(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody>,
 }
 
 async fn explain(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody>, JsonRejection>) -> Response {
-    let (body, options) = match parse(body, |b| (b.at.as_deref(), &b.ctx)) {
+    let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
         Err(response) => return *response,
     };
@@ -216,9 +261,133 @@ async fn explain(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody
 #[serde(deny_unknown_fields)]
 struct FactsBody {
     #[serde(default)]
-    insert: Vec<String>,
+    insert: Vec<FactItem>,
     #[serde(default)]
-    remove: Vec<String>,
+    remove: Vec<FactItem>,
+}
+
+/// One fact of `/v1/facts`: structured (the documented form), or the text
+/// of exactly one fact statement.
+///
+/// ```json
+/// {"relation": "owner", "args": ["alice", "page:7"]}
+/// {"in": ["user:zed", "group:editors"]}
+/// {"assign": {"subject": "alice", "role": "editor", "on": "project:apollo", "until": "2026-12-01T00:00:00Z"}}
+/// {"grant": {"subject": "dave", "perm": "read", "on": "page:7"}}
+/// {"superuser": "root"}
+/// {"inactive": "mallory"}
+/// "assign bob viewer on project:apollo;"
+/// ```
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum FactItem {
+    /// One fact statement.
+    Text(String),
+    /// A structured fact.
+    Fact(Box<FactFields>),
+}
+
+/// The fields of a structured fact: exactly one form per item.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactFields {
+    relation: Option<String>,
+    args: Option<Vec<Json_>>,
+    #[serde(rename = "in")]
+    in_: Option<(String, String)>,
+    assign: Option<HoldingFields>,
+    grant: Option<HoldingFields>,
+    superuser: Option<String>,
+    inactive: Option<String>,
+}
+
+/// The fields of an `assign` (`role`) or a `grant` (`perm`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldingFields {
+    subject: String,
+    role: Option<String>,
+    perm: Option<String>,
+    on: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+}
+
+impl FactItem {
+    /// The live fact this item names, or why it names none.
+    fn into_fact(self) -> Result<LiveFact, String> {
+        let fields = match self {
+            FactItem::Text(text) => return LiveFact::parse(&text).map_err(|e| e.to_string()),
+            FactItem::Fact(fields) => fields,
+        };
+        let FactFields { relation, args, in_, assign, grant, superuser, inactive } = *fields;
+        let forms = [
+            relation.is_some(),
+            in_.is_some(),
+            assign.is_some(),
+            grant.is_some(),
+            superuser.is_some(),
+            inactive.is_some(),
+        ];
+        if forms.iter().filter(|f| **f).count() != 1 {
+            return Err(
+                "a fact has exactly one of `relation` (with `args`), `in`, `assign`, `grant`, `superuser`, `inactive`"
+                    .into(),
+            );
+        }
+        if args.is_some() && relation.is_none() {
+            return Err("`args` belongs with `relation`".into());
+        }
+        let holding = |h: HoldingFields, what: Option<String>, name: &str| -> Result<Holding, String> {
+            let what = what.ok_or_else(|| format!("`{name}` is missing"))?;
+            let stamp = |t: Option<String>| t.map(|t| crate::time::parse_timestamp(&t)).transpose();
+            Ok(Holding { subject: h.subject, what, on: h.on, from: stamp(h.from)?, until: stamp(h.until)? })
+        };
+        Ok(match (relation, in_, assign, grant, superuser, inactive) {
+            (Some(name), ..) if name == "in" => match args.as_deref() {
+                Some([Json_::String(member), Json_::String(container)]) => {
+                    LiveFact::In { member: member.clone(), container: container.clone() }
+                }
+                _ => return Err("`in` takes two names".into()),
+            },
+            (Some(name), ..) => {
+                let args = args.unwrap_or_default().into_iter().map(constant).collect::<Result<Vec<_>, _>>()?;
+                LiveFact::Relation { name, args }
+            }
+            (_, Some((member, container)), ..) => LiveFact::In { member, container },
+            (_, _, Some(h), ..) => {
+                if h.perm.is_some() {
+                    return Err("an `assign` has a `role`, not a `perm`".into());
+                }
+                let role = h.role.clone();
+                LiveFact::Assign(holding(h, role, "role")?)
+            }
+            (_, _, _, Some(h), ..) => {
+                if h.role.is_some() {
+                    return Err("a `grant` has a `perm`, not a `role`".into());
+                }
+                let perm = h.perm.clone();
+                LiveFact::Grant(holding(h, perm, "perm")?)
+            }
+            (.., Some(name), _) => LiveFact::Superuser(name),
+            (.., Some(name)) => LiveFact::Inactive(name),
+            _ => return Err("an empty fact".into()),
+        })
+    }
+}
+
+/// A JSON value as a constant, as in data files: a string that is an RFC 3339
+/// timestamp is a timestamp, an integer an integer, a boolean a boolean.
+fn constant(value: Json_) -> Result<Constant, String> {
+    match value {
+        Json_::String(s) => Ok(match crate::time::parse_timestamp(&s) {
+            Ok(t) if s.len() >= 20 => Constant::Time(t),
+            _ => Constant::Str(s),
+        }),
+        Json_::Number(n) => n.as_i64().map(Constant::Int).ok_or_else(|| format!("`{n}` is not a 64-bit integer")),
+        Json_::Bool(b) => Ok(Constant::Bool(b)),
+        other => Err(format!("`{other}` is not a constant (a string, an integer or a boolean)")),
+    }
 }
 
 async fn facts(State(state): State<Arc<AppState>>, body: Result<Json<FactsBody>, JsonRejection>) -> Response {
@@ -226,11 +395,21 @@ async fn facts(State(state): State<Arc<AppState>>, body: Result<Json<FactsBody>,
         Ok(b) => b,
         Err(r) => return rejection(r),
     };
+    let mut inserted = Vec::new();
+    let mut removed = Vec::new();
+    for (items, out) in [(body.insert, &mut inserted), (body.remove, &mut removed)] {
+        for (i, item) in items.into_iter().enumerate() {
+            match item.into_fact() {
+                Ok(fact) => out.push(fact),
+                Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_fact", format!("item {i}: {e}")),
+            }
+        }
+    }
     let live = state.live.clone();
     let result = tokio::task::spawn_blocking(move || {
         live.update(|tx| {
-            body.insert.iter().for_each(|s| tx.insert(s));
-            body.remove.iter().for_each(|s| tx.remove(s));
+            inserted.into_iter().for_each(|f| tx.insert_fact(f));
+            removed.into_iter().for_each(|f| tx.remove_fact(f));
         })
         .map_err(|e| e.render(false))
     })
@@ -242,10 +421,29 @@ async fn facts(State(state): State<Arc<AppState>>, body: Result<Json<FactsBody>,
     }
 }
 
-async fn reload(State(state): State<Arc<AppState>>) -> Response {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReloadBody {
+    /// `"keep"`: apply the live changes again on top of the files; `"drop"`: forget them.
+    live_changes: String,
+}
+
+async fn reload(State(state): State<Arc<AppState>>, body: Result<Json<ReloadBody>, JsonRejection>) -> Response {
+    let changes = match body.map(|Json(b)| b.live_changes) {
+        Ok(choice) if choice == "keep" => LiveChanges::Keep,
+        Ok(choice) if choice == "drop" => LiveChanges::Drop,
+        Ok(other) => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("`live_changes` is `keep` or `drop`, not `{other}`"),
+            );
+        }
+        Err(r) => return rejection(r),
+    };
     let live = state.live.clone();
-    match tokio::task::spawn_blocking(move || live.reload().map_err(|e| e.render(false))).await {
-        Ok(Ok(())) => Json(json!({ "ok": true })).into_response(),
+    match tokio::task::spawn_blocking(move || live.reload(changes).map_err(|e| e.render(false))).await {
+        Ok(Ok(notes)) => Json(json!({ "ok": true, "notes": notes })).into_response(),
         Ok(Err(diagnostics)) => error(StatusCode::UNPROCESSABLE_ENTITY, "rejected", diagnostics),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the reload failed; nothing changed"),
     }
@@ -272,8 +470,8 @@ async fn track(
 }
 
 /// The routes over a live program.
-pub fn router(live: Arc<Live>) -> Router {
-    let state = Arc::new(AppState { live, metrics: Metrics::default() });
+pub fn router(live: Arc<Live>, options: &Options) -> Router {
+    let state = Arc::new(AppState { live, metrics: Metrics::default(), allow_client_time: options.allow_client_time });
     Router::new()
         .route("/v1/check", post(check))
         .route("/v1/query", post(query))
@@ -291,47 +489,98 @@ pub fn router(live: Arc<Live>) -> Router {
         .with_state(state)
 }
 
-/// Serves `live` on `listener` until the process ends; with `watch`, reloads
-/// when one of those files changes.
+/// Serves `live` on `listener` until the process ends; with `options.watch`,
+/// reloads when the files under `paths` change and then stand still.
 pub async fn serve(
     live: Arc<Live>,
     listener: tokio::net::TcpListener,
-    watch: Option<Vec<PathBuf>>,
+    paths: Vec<PathBuf>,
+    options: Options,
 ) -> std::io::Result<()> {
-    if let Some(paths) = watch {
+    if options.watch {
         let live = live.clone();
         tokio::spawn(async move {
-            let mut last = stamp(&paths);
+            let mut watcher = Watcher::new(stamp(&paths));
             loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                let now = stamp(&paths);
-                if now != last {
-                    last = now;
-                    let live = live.clone();
-                    match tokio::task::spawn_blocking(move || live.reload().map_err(|e| e.render(false))).await {
-                        Ok(Ok(())) => tracing::info!("reloaded after a file change"),
-                        Ok(Err(d)) => tracing::warn!(diagnostics = %d, "reload rejected; the running program stays"),
-                        Err(_) => tracing::warn!("reload failed; the running program stays"),
-                    }
+                tokio::time::sleep(WATCH_POLL).await;
+                if !watcher.poll(stamp(&paths)) {
+                    continue;
+                }
+                let live = live.clone();
+                let reloaded =
+                    tokio::task::spawn_blocking(move || live.reload(LiveChanges::Keep).map_err(|e| e.render(false)));
+                match reloaded.await {
+                    Ok(Ok(notes)) => tracing::info!(?notes, "reloaded after a file change"),
+                    Ok(Err(d)) => tracing::warn!(diagnostics = %d, "reload rejected; the running program stays"),
+                    Err(_) => tracing::warn!("reload failed; the running program stays"),
                 }
             }
         });
     }
-    axum::serve(listener, router(live)).await
+    axum::serve(listener, router(live, &options)).await
 }
 
-/// Modification times of every policy and data file under `paths`.
-fn stamp(paths: &[PathBuf]) -> Vec<(PathBuf, Option<SystemTime>)> {
+/// How often `--watch` looks at the files.
+const WATCH_POLL: Duration = Duration::from_secs(1);
+
+/// Size and modification time of every policy and data file.
+type Stamp = Vec<(PathBuf, Option<(u64, SystemTime)>)>;
+
+/// Decides when `--watch` reloads: only once a changed file set has stood
+/// still for a whole poll (same sizes and times twice in a row), so a save
+/// still being written is not loaded half-way. A file set that does not
+/// parse is rejected by the reload itself and the running program stays.
+/// Deploy by writing elsewhere and renaming into place (atomic).
+#[derive(Debug)]
+pub struct Watcher {
+    loaded: Stamp,
+    pending: Option<Stamp>,
+}
+
+impl Watcher {
+    /// Watches from the file set as it was loaded.
+    pub fn new(loaded: Stamp) -> Watcher {
+        Watcher { loaded, pending: None }
+    }
+
+    /// Takes one poll's view; `true` when it is time to reload.
+    pub fn poll(&mut self, now: Stamp) -> bool {
+        if now == self.loaded {
+            self.pending = None;
+            return false;
+        }
+        if self.pending.as_ref() == Some(&now) {
+            self.loaded = now;
+            self.pending = None;
+            return true;
+        }
+        self.pending = Some(now);
+        false
+    }
+}
+
+/// Sizes and modification times of every policy and data file under `paths`.
+pub fn stamp(paths: &[PathBuf]) -> Stamp {
     let files = crate::syntax::collect_files(paths).unwrap_or_default();
-    files.into_iter().map(|f| (f.clone(), std::fs::metadata(&f).and_then(|m| m.modified()).ok())).collect()
+    files
+        .into_iter()
+        .map(|f| {
+            let meta = std::fs::metadata(&f).ok();
+            let seen = meta.and_then(|m| Some((m.len(), m.modified().ok()?)));
+            (f, seen)
+        })
+        .collect()
 }
 
 /// `warden serve`: loads `paths`, binds `addr`, serves until killed.
-pub fn run(paths: Vec<PathBuf>, addr: &str, watch: bool) -> Result<(), String> {
+pub fn run(paths: Vec<PathBuf>, addr: &str, options: Options) -> Result<(), String> {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
-    let live = Arc::new(Live::from_paths(&paths).map_err(|e| e.render(false))?);
+    let limits = options.limits;
+    let configure = Arc::new(move |engine: &mut crate::Engine| engine.set_limits(limits));
+    let live = Live::with_configuration(&paths, configure).map_err(|e| e.render(false))?;
+    let live = Arc::new(live.allow_privileged_updates(options.allow_privileged_updates));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listener =
@@ -339,6 +588,6 @@ pub fn run(paths: Vec<PathBuf>, addr: &str, watch: bool) -> Result<(), String> {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%local, "warden serving");
         eprintln!("listening on http://{local}");
-        serve(live, listener, watch.then_some(paths)).await.map_err(|e| e.to_string())
+        serve(live, listener, paths, options).await.map_err(|e| e.to_string())
     })
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use warden::Engine;
-use warden::live::{Live, Request};
+use warden::live::{Live, LiveChanges, LiveFact, Request, Transaction};
 
 const POLICY: &str = "
 role viewer { read; }
@@ -90,11 +90,11 @@ fn a_broken_reload_keeps_the_running_program() {
     let carol = at(Request::new("carol", "read", "page:1"));
     assert!(live.check(&carol).allowed);
     std::fs::write(&file, "role viewer { read; \nassign carol viewer").unwrap();
-    let error = live.reload().unwrap_err();
+    let error = live.reload(warden::live::LiveChanges::Keep).unwrap_err();
     assert!(error.render(false).contains("syntax error"));
     assert!(live.check(&carol).allowed, "the old program still answers");
     std::fs::write(&file, POLICY.replace("assign carol viewer on project:a;", "")).unwrap();
-    live.reload().unwrap();
+    live.reload(warden::live::LiveChanges::Keep).unwrap();
     assert!(!live.check(&carol).allowed);
 }
 
@@ -178,6 +178,96 @@ fn prepared_requests_stay_right_across_updates() {
     let snapshot = live.snapshot();
     assert!(snapshot.check_plan().is_some());
     assert!(snapshot.is_allowed_prepared(&prepared));
-    live.reload().unwrap();
+    live.reload(warden::live::LiveChanges::Keep).unwrap();
     assert!(live.snapshot().is_allowed_prepared(&prepared));
+}
+
+/// A text item is exactly one fact statement: a value built from user input
+/// cannot smuggle a second statement (a `superuser`) into an update.
+#[test]
+fn a_text_item_holding_two_statements_is_refused_whole() {
+    let live = Live::from_source("p.warden", POLICY).unwrap();
+    let error = live.update(|tx| tx.insert("user:mallory in group:x; superuser user:mallory;")).unwrap_err();
+    assert!(error.render(false).contains("not one fact statement"), "{}", error.render(false));
+    let mallory = at(Request::new("user:mallory", "read", "page:1"));
+    assert!(!live.check(&mallory).allowed);
+    // As data, the same text is a name.
+    live.update(|tx| {
+        tx.insert_fact(LiveFact::In {
+            member: "user:mallory".into(),
+            container: "group:x; superuser user:mallory;".into(),
+        })
+    })
+    .unwrap();
+    assert!(!live.check(&mallory).allowed);
+    let error = live.update(|tx| tx.insert_fact(LiveFact::Superuser(String::new()))).unwrap_err();
+    assert!(error.render(false).contains("invalid subject"), "{}", error.render(false));
+}
+
+#[test]
+fn privileged_updates_need_the_live_program_to_allow_them() {
+    let policy = "role viewer { read; }\nrole admin extends viewer { delete; }\ninactive mallory;\nassign mallory admin;\npage:1 in project:a;";
+    let live = Live::from_source("p.warden", policy).unwrap();
+    for change in [
+        Box::new(|tx: &mut Transaction| tx.insert("superuser eve;")) as Box<dyn Fn(&mut Transaction)>,
+        Box::new(|tx: &mut Transaction| tx.remove("inactive mallory;")),
+        Box::new(|tx: &mut Transaction| tx.insert("role_extends(viewer, admin);")),
+    ] {
+        let error = live.update(|tx| change(tx)).unwrap_err();
+        assert!(error.render(false).contains("privileged"), "{}", error.render(false));
+    }
+    // Unprivileged changes in the safe direction pass.
+    live.update(|tx| tx.insert("inactive bob;")).unwrap();
+    let live = Live::from_source("p.warden", policy).unwrap().allow_privileged_updates(true);
+    live.update(|tx| tx.remove("inactive mallory;")).unwrap();
+    assert!(live.check(&at(Request::new("mallory", "delete", "page:1"))).allowed);
+}
+
+/// A fact removed through the API and then deleted from the file used to
+/// make every later reload fail (the removal matched no fact) until restart.
+#[test]
+fn a_removal_whose_fact_left_the_files_is_dropped_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.warden");
+    std::fs::write(&file, POLICY).unwrap();
+    let live = Live::from_paths(std::slice::from_ref(&file)).unwrap();
+    live.update(|tx| tx.remove("assign carol viewer on project:a;")).unwrap();
+    std::fs::write(&file, POLICY.replace("assign carol viewer on project:a;", "")).unwrap();
+    let notes = live.reload(LiveChanges::Keep).unwrap();
+    assert!(notes.iter().any(|n| n.contains("no longer applies")), "{notes:?}");
+    // And the reload after it is clean.
+    std::fs::write(&file, POLICY).unwrap();
+    assert_eq!(live.reload(LiveChanges::Keep).unwrap(), Vec::<String>::new());
+    assert!(live.check(&at(Request::new("carol", "read", "page:1"))).allowed, "the dropped removal stays dropped");
+}
+
+#[test]
+fn a_reload_keeps_or_drops_live_changes_as_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.warden");
+    std::fs::write(&file, POLICY).unwrap();
+    let live = Live::from_paths(std::slice::from_ref(&file)).unwrap();
+    let dave = at(Request::new("erin", "read", "page:1"));
+    live.update(|tx| tx.insert("assign erin viewer on project:a;")).unwrap();
+    live.reload(LiveChanges::Keep).unwrap();
+    assert!(live.check(&dave).allowed);
+    live.reload(LiveChanges::Drop).unwrap();
+    assert!(!live.check(&dave).allowed);
+}
+
+/// `--watch` reloads a changed file set only once it stood still for a poll.
+#[test]
+fn the_watcher_waits_for_a_file_set_to_stand_still() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.warden");
+    std::fs::write(&file, POLICY).unwrap();
+    let paths = vec![dir.path().to_path_buf()];
+    let mut watcher = warden::server::Watcher::new(warden::server::stamp(&paths));
+    assert!(!watcher.poll(warden::server::stamp(&paths)), "nothing changed");
+    std::fs::write(&file, "role viewer { read; }\n").unwrap();
+    assert!(!watcher.poll(warden::server::stamp(&paths)), "a save in progress is not loaded");
+    std::fs::write(&file, "role viewer { read; }\nrole editor extends viewer { write; }\n").unwrap();
+    assert!(!watcher.poll(warden::server::stamp(&paths)), "still changing");
+    assert!(watcher.poll(warden::server::stamp(&paths)), "stood still for a poll: reload");
+    assert!(!watcher.poll(warden::server::stamp(&paths)), "loaded");
 }

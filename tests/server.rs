@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use warden::live::Live;
+use warden::server::Options;
 
 const POLICY: &str = "
 role viewer { read; }
@@ -16,15 +17,21 @@ page:1 in project:a;
 assign carol viewer on project:a;
 ";
 
-/// Starts a server on a free loopback port; returns its address.
+/// Starts a server on a free loopback port that honours a client's `at`
+/// (most tests here ask at a fixed time); returns its address.
 fn start(live: Live) -> SocketAddr {
+    start_with(live, Options { allow_client_time: true, ..Options::default() })
+}
+
+/// Starts a server with `options`; returns its address.
+fn start_with(live: Live, options: Options) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            warden::server::serve(Arc::new(live), listener, None).await.unwrap();
+            warden::server::serve(Arc::new(live), listener, Vec::new(), options).await.unwrap();
         });
     });
     rx.recv().unwrap()
@@ -139,7 +146,7 @@ fn a_broken_reload_keeps_serving_the_old_program() {
     let addr = start(Live::from_paths(std::slice::from_ref(&file)).unwrap());
     let mut c = Client::connect(addr);
     std::fs::write(&file, "role viewer { read;").unwrap();
-    let (status, body) = c.send("POST", "/v1/reload", "");
+    let (status, body) = c.send("POST", "/v1/reload", r#"{"live_changes": "keep"}"#);
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("syntax error"), "{body}");
     assert!(c.send("POST", "/v1/check", &check_body("carol", "read")).1.contains(r#""allowed":true"#));
@@ -167,4 +174,116 @@ fn a_bounded_load_test_drops_nothing() {
         .collect();
     let total: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
     assert_eq!(total, 20_000);
+}
+
+#[test]
+fn the_server_decides_at_its_own_clock_unless_told_to_honour_at() {
+    let policy =
+        "role viewer { read; }\npage:1 in project:a;\nassign carol viewer on project:a until 2026-11-24T00:00:00Z;\n";
+    let addr = start_with(Live::from_source("p.warden", policy).unwrap(), Options::default());
+    let mut c = Client::connect(addr);
+    // An expired just-in-time assignment cannot be revived by a client-chosen time.
+    let (status, body) = c.send("POST", "/v1/check", &check_body("carol", "read"));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("client_time_not_allowed"), "{body}");
+    let (status, body) = c.send("POST", "/v1/check", r#"{"user": "carol", "perm": "read", "obj": "page:1"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""allowed":false"#), "the assignment expired before today: {body}");
+    assert!(body.contains(r#""at":"20"#), "the answer names the time it used: {body}");
+    let (status, body) =
+        c.send("POST", "/v1/query", r#"{"query": "allowed(U, read, page:1)", "at": "2026-11-23T10:00:00Z"}"#);
+    assert_eq!(status, 400, "{body}");
+
+    let addr = start(Live::from_source("p.warden", policy).unwrap());
+    let mut c = Client::connect(addr);
+    let (status, body) = c.send("POST", "/v1/check", &check_body("carol", "read"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""allowed":true"#) && body.contains(r#""at":"2026-11-23T10:00:00Z""#), "{body}");
+}
+
+#[test]
+fn live_updates_take_structured_facts_and_never_read_a_value_as_a_statement() {
+    let addr = start(Live::from_source("p.warden", POLICY).unwrap());
+    let mut c = Client::connect(addr);
+    // Statement text smuggling a second statement is refused whole.
+    let (status, body) =
+        c.send("POST", "/v1/facts", r#"{"insert": ["user:mallory in group:x; superuser user:mallory;"]}"#);
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("not one fact statement"), "{body}");
+    // The same values as data are one odd name, not syntax.
+    let (status, body) =
+        c.send("POST", "/v1/facts", r#"{"insert": [{"in": ["user:mallory", "group:x; superuser user:mallory;"]}]}"#);
+    assert_eq!(status, 200, "{body}");
+    let mallory = r#"{"user": "user:mallory", "perm": "read", "obj": "page:1", "at": "2026-11-23T10:00:00Z"}"#;
+    assert!(c.send("POST", "/v1/check", mallory).1.contains(r#""allowed":false"#));
+    // Every structured form.
+    let (status, body) = c.send(
+        "POST",
+        "/v1/facts",
+        r#"{"insert": [
+            {"assign": {"subject": "bob", "role": "editor", "on": "project:a", "until": "2027-01-01T00:00:00Z"}},
+            {"grant": {"subject": "dave", "perm": "read", "on": "page:1"}},
+            {"relation": "parent", "args": ["page:3", "project:a"]},
+            {"relation": "in", "args": ["page:2", "project:a"]},
+            {"inactive": "carol"}
+        ]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(c.send("POST", "/v1/check", &check_body("bob", "write")).1.contains(r#""allowed":true"#));
+    assert!(c.send("POST", "/v1/check", &check_body("dave", "read")).1.contains(r#""allowed":true"#));
+    assert!(c.send("POST", "/v1/check", &check_body("carol", "read")).1.contains(r#""allowed":false"#));
+    // Two forms in one item, or an unknown field: refused.
+    for bad in [
+        r#"{"insert": [{"superuser": "eve", "inactive": "eve"}]}"#,
+        r#"{"insert": [{"assign": {"subject": "a", "perm": "read"}}]}"#,
+    ] {
+        let (status, body) = c.send("POST", "/v1/facts", bad);
+        assert_eq!(status, 422, "{bad}: {body}");
+    }
+}
+
+#[test]
+fn privileged_updates_are_refused_unless_the_server_allows_them() {
+    let policy =
+        "role viewer { read; }\nrole admin extends viewer { delete; }\ninactive mallory;\nassign mallory admin;\n";
+    let addr = start(Live::from_source("p.warden", policy).unwrap());
+    let mut c = Client::connect(addr);
+    for body in [
+        r#"{"insert": [{"superuser": "eve"}]}"#,
+        r#"{"remove": [{"inactive": "mallory"}]}"#,
+        r#"{"insert": [{"relation": "role_extends", "args": ["viewer", "admin"]}]}"#,
+        r#"{"insert": ["superuser eve;"]}"#,
+    ] {
+        let (status, response) = c.send("POST", "/v1/facts", body);
+        assert_eq!(status, 422, "{body}: {response}");
+        assert!(response.contains("privileged"), "{response}");
+    }
+    let eve = r#"{"user": "eve", "perm": "delete", "obj": "page:1", "at": "2026-11-23T10:00:00Z"}"#;
+    assert!(c.send("POST", "/v1/check", eve).1.contains(r#""allowed":false"#));
+
+    let live = Live::from_source("p.warden", policy).unwrap().allow_privileged_updates(true);
+    let addr = start(live);
+    let mut c = Client::connect(addr);
+    assert_eq!(c.send("POST", "/v1/facts", r#"{"insert": [{"superuser": "eve"}]}"#).0, 200);
+    assert!(c.send("POST", "/v1/check", eve).1.contains(r#""allowed":true"#));
+}
+
+#[test]
+fn a_reload_says_what_to_do_with_live_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.warden");
+    std::fs::write(&file, POLICY).unwrap();
+    let addr = start(Live::from_paths(std::slice::from_ref(&file)).unwrap());
+    let mut c = Client::connect(addr);
+    let (status, body) = c.send("POST", "/v1/reload", "{}");
+    assert_eq!(status, 422, "a reload must say `keep` or `drop`: {body}");
+    let (status, _) = c.send("POST", "/v1/facts", r#"{"insert": ["assign bob editor on project:a;"]}"#);
+    assert_eq!(status, 200);
+    let (status, body) = c.send("POST", "/v1/reload", r#"{"live_changes": "keep"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert!(c.send("POST", "/v1/check", &check_body("bob", "write")).1.contains(r#""allowed":true"#));
+    let (status, body) = c.send("POST", "/v1/reload", r#"{"live_changes": "drop"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("dropped the live changes"), "{body}");
+    assert!(c.send("POST", "/v1/check", &check_body("bob", "write")).1.contains(r#""allowed":false"#));
 }

@@ -115,7 +115,10 @@ impl Session {
         let engine = Engine::from_sources(sources).map_err(render)?;
         for change in changes {
             if let Change::Retract(text) = change {
-                engine.base_fact(text).map_err(|e| format!("error: cannot retract `{text}`: {e}\n"))?;
+                crate::live::LiveFact::parse(text)
+                    .map_err(|e| e.to_string())
+                    .and_then(|fact| engine.base_fact(&fact))
+                    .map_err(|e| format!("error: cannot retract `{text}`: {e}\n"))?;
             }
         }
         Ok(engine)
@@ -126,7 +129,8 @@ impl Session {
             Some(engine) => self
                 .changes
                 .iter()
-                .filter_map(|c| if let Change::Retract(t) = c { engine.base_fact(t).ok() } else { None })
+                .filter_map(|c| if let Change::Retract(t) = c { crate::live::LiveFact::parse(t).ok() } else { None })
+                .filter_map(|fact| engine.base_fact(&fact).ok())
                 .collect(),
             None => Vec::new(),
         };

@@ -1,0 +1,220 @@
+//! The base facts a live update adds or removes, as structured values.
+//!
+//! A live update names facts as data, never as statement text: a value is a
+//! value, so `"user:mallory in group:x; superuser user:mallory;"` is one odd
+//! subject name, not two statements. A text item is still accepted where a
+//! person types it (the REPL, [`super::Transaction::insert`]), but it must be
+//! exactly one fact statement. Each fact is rendered to canonical text for
+//! the `<updates>` source (so explanations can point at it), and that text is
+//! parsed back and compared with the fact before it is used.
+
+use crate::eval::render::quote_if_needed;
+use crate::syntax::ast::{self, Constant, StatementKind};
+use crate::syntax::parser::parse_file;
+use crate::syntax::span::FileId;
+use crate::time;
+
+/// One base fact of a live update.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LiveFact {
+    /// `member in container;`: group membership or containment.
+    In {
+        /// The member (a user, a group, an object).
+        member: String,
+        /// The group or container.
+        container: String,
+    },
+    /// `assign subject role [on scope] [from t] [until t];`
+    Assign(Holding),
+    /// `grant subject perm [on object] [from t] [until t];`
+    Grant(Holding),
+    /// `superuser name;`
+    Superuser(String),
+    /// `inactive name;`
+    Inactive(String),
+    /// `relation(args...);`: a fact of a plain relation.
+    Relation {
+        /// The relation's name.
+        name: String,
+        /// Its values.
+        args: Vec<Constant>,
+    },
+}
+
+/// The body of an `assign` (`what` is the role) or a `grant` (the permission).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holding {
+    /// The user or group that holds it.
+    pub subject: String,
+    /// The role or permission.
+    pub what: String,
+    /// The object or container; `None` for everything.
+    pub on: Option<String>,
+    /// Inclusive start (microseconds since the epoch).
+    pub from: Option<i64>,
+    /// Exclusive end (microseconds since the epoch).
+    pub until: Option<i64>,
+}
+
+/// Why a live update's fact is refused, before anything is loaded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FactError {
+    /// A text item that is not exactly one fact statement.
+    #[error("`{text}` is not one fact statement: {why}")]
+    NotOneFact {
+        /// The item.
+        text: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A name that is empty, or a relation name that is not an identifier.
+    #[error("invalid {what}: `{value}`")]
+    Invalid {
+        /// Which part of the fact.
+        what: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// A change that widens or reshapes access in bulk, refused unless the
+    /// live program is configured to allow it (see [`super::Live::allow_privileged_updates`]).
+    #[error(
+        "{0}: a privileged change (a new superuser, an inactive subject made active again, a change of role inheritance) is refused unless privileged updates are allowed"
+    )]
+    Privileged(String),
+}
+
+impl LiveFact {
+    /// Reads a text item: it must be exactly one fact statement.
+    pub fn parse(text: &str) -> Result<LiveFact, FactError> {
+        let not_one = |why: &str| FactError::NotOneFact { text: text.trim().to_string(), why: why.to_string() };
+        let mut source = text.trim().to_string();
+        if !source.ends_with(';') {
+            source.push(';');
+        }
+        let (statements, errors) = parse_file(FileId(0), &source);
+        if let Some(error) = errors.first() {
+            return Err(not_one(&error.message));
+        }
+        let [statement] = statements.as_slice() else {
+            return Err(not_one(&format!("it holds {} statements", statements.len())));
+        };
+        LiveFact::from_statement(&statement.kind).ok_or_else(|| not_one("it is not a fact"))
+    }
+
+    /// The fact a parsed statement states, if it is a fact.
+    fn from_statement(kind: &StatementKind) -> Option<LiveFact> {
+        let holding = |h: &ast::Holding| Holding {
+            subject: h.subject.node.clone(),
+            what: h.what.node.clone(),
+            on: h.on.as_ref().map(|o| o.node.clone()),
+            from: h.from.as_ref().map(|t| t.node),
+            until: h.until.as_ref().map(|t| t.node),
+        };
+        Some(match kind {
+            StatementKind::In(x, y) => LiveFact::In { member: x.node.clone(), container: y.node.clone() },
+            StatementKind::Assign(h) => LiveFact::Assign(holding(h)),
+            StatementKind::Grant(h) => LiveFact::Grant(holding(h)),
+            StatementKind::Superuser(u) => LiveFact::Superuser(u.node.clone()),
+            StatementKind::Inactive(u) => LiveFact::Inactive(u.node.clone()),
+            StatementKind::Fact(atom) => LiveFact::Relation {
+                name: atom.relation.node.clone(),
+                args: atom
+                    .args
+                    .iter()
+                    .map(|arg| match &arg.node {
+                        ast::Term::Const(c) => Some(c.clone()),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The fact as one policy statement, every value quoted where needed.
+    pub fn to_statement(&self) -> String {
+        let holding = |keyword: &str, h: &Holding| {
+            let mut out = format!("{keyword} {} {}", quote_if_needed(&h.subject), quote_if_needed(&h.what));
+            if let Some(on) = &h.on {
+                out.push_str(&format!(" on {}", quote_if_needed(on)));
+            }
+            if let Some(from) = h.from {
+                out.push_str(&format!(" from {}", time::format_timestamp(from)));
+            }
+            if let Some(until) = h.until {
+                out.push_str(&format!(" until {}", time::format_timestamp(until)));
+            }
+            out
+        };
+        let text = match self {
+            LiveFact::In { member, container } => {
+                format!("{} in {}", quote_if_needed(member), quote_if_needed(container))
+            }
+            LiveFact::Assign(h) => holding("assign", h),
+            LiveFact::Grant(h) => holding("grant", h),
+            LiveFact::Superuser(u) => format!("superuser {}", quote_if_needed(u)),
+            LiveFact::Inactive(u) => format!("inactive {}", quote_if_needed(u)),
+            LiveFact::Relation { name, args } => {
+                let args: Vec<String> = args.iter().map(constant_text).collect();
+                format!("{name}({})", args.join(", "))
+            }
+        };
+        text + ";"
+    }
+
+    /// Checks the fact's names and that its statement text says exactly it
+    /// (no value can turn into syntax).
+    pub fn validate(&self) -> Result<(), FactError> {
+        let invalid = |what: &'static str, value: &str| FactError::Invalid { what, value: value.to_string() };
+        let names: Vec<(&'static str, &str)> = match self {
+            LiveFact::In { member, container } => vec![("member", member), ("container", container)],
+            LiveFact::Assign(h) | LiveFact::Grant(h) => {
+                let mut names = vec![("subject", h.subject.as_str()), ("role or permission", h.what.as_str())];
+                names.extend(h.on.as_deref().map(|on| ("object", on)));
+                names
+            }
+            LiveFact::Superuser(u) | LiveFact::Inactive(u) => vec![("subject", u.as_str())],
+            LiveFact::Relation { name, .. } => {
+                let mut chars = name.chars();
+                let identifier = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+                    && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !identifier {
+                    return Err(invalid("relation name", name));
+                }
+                Vec::new()
+            }
+        };
+        if let Some((what, value)) = names.into_iter().find(|(_, value)| value.is_empty()) {
+            return Err(invalid(what, value));
+        }
+        match LiveFact::parse(&self.to_statement()) {
+            Ok(read) if read == *self => Ok(()),
+            _ => Err(FactError::NotOneFact {
+                text: self.to_statement(),
+                why: "its text does not read back as the same fact".into(),
+            }),
+        }
+    }
+
+    /// Whether adding (`inserting`) or removing this fact is privileged: a
+    /// new superuser, lifting `inactive`, or changing `role_extends`.
+    pub fn is_privileged(&self, inserting: bool) -> bool {
+        match self {
+            LiveFact::Superuser(_) => inserting,
+            LiveFact::Inactive(_) => !inserting,
+            LiveFact::Relation { name, .. } => name == "role_extends",
+            _ => false,
+        }
+    }
+}
+
+/// A constant as policy text (strings quoted where needed).
+fn constant_text(c: &Constant) -> String {
+    match c {
+        Constant::Str(s) => quote_if_needed(s),
+        Constant::Int(n) => n.to_string(),
+        Constant::Time(t) => time::format_timestamp(*t),
+        Constant::Dur(d) => time::format_duration(*d),
+        Constant::Bool(b) => b.to_string(),
+    }
+}
