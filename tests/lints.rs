@@ -94,3 +94,28 @@ fn deny_warnings_makes_check_fail() {
     assert!(String::from_utf8_lossy(&plain.stderr).contains("warning: role `ghost` is never assigned"));
     assert_eq!(run(&["--deny-warnings"]).status.code(), Some(1));
 }
+
+/// `deny ... if ctx.risk > 10` is skipped by a request that omits `risk` (a
+/// literal reading a missing key is false): fail-open. Warn, and say how to
+/// write it so that a missing key denies.
+#[test]
+fn deny_that_a_missing_ctx_key_skips() {
+    let base = "role viewer { read; }\nassign a viewer;\ndoc(doc:1);\n";
+    assert_lint(&format!("{base}deny U P on O if ctx.risk > 10;\n"), 4, "skipped by a request without `ctx.risk`");
+    // Through a fn, and through a plain relation the deny reads.
+    assert_lint(&format!("{base}fn risky() = ctx.risk > 10;\ndeny U P on O if risky();\n"), 5, "`ctx.risk`");
+    assert_lint(&format!("{base}hot(O) :- doc(O), ctx.zone == red;\ndeny U P on O if hot(O);\n"), 5, "`ctx.zone`");
+    // Reading the key under `not` denies when it is missing: no warning; nor for an allow.
+    assert_quiet(&format!("{base}safe(O) :- doc(O), ctx.risk <= 10;\ndeny U P on O if not safe(O);\n"), "ctx.");
+    assert_quiet(&format!("{base}allow U read on O if doc(O), ctx.risk <= 10;\n"), "ctx.");
+}
+
+#[test]
+fn the_suggested_rewrite_denies_a_request_without_the_key() {
+    let policy = "role viewer { read; }\nassign a viewer;\ndoc(doc:1);\nsafe(O) :- doc(O), ctx.risk <= 10;\ndeny U P on O if doc(O), not safe(O);\n";
+    let engine = Engine::from_source("p.warden", policy).unwrap();
+    let request = warden::live::Request::new("a", "read", "doc:1").at(NOW).unwrap();
+    assert!(!engine.check(&request).allowed, "no `risk`: denied");
+    assert!(engine.check(&request.clone().ctx("risk", "3")).allowed);
+    assert!(!engine.check(&request.ctx("risk", "30")).allowed);
+}

@@ -35,6 +35,7 @@ pub fn lints(checked: &Checked, now: i64) -> Vec<Diagnostic> {
     shadowed_allows(program, &mut out);
     expired_assignments(program, now, &mut out);
     single_use_variables(program, &mut out);
+    denies_skipped_without_ctx(program, &mut out);
     out.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     out
 }
@@ -290,4 +291,96 @@ fn single_use_variables(program: &Program, out: &mut Vec<Diagnostic>) {
 /// Counts every occurrence of a variable in an expression.
 fn count_expr(e: &Expr, counts: &mut BTreeMap<VarId, usize>) {
     super::visit_vars(e, &mut |v| *counts.entry(v).or_default() += 1);
+}
+
+/// A `deny` rule whose firing needs a `ctx` key (read in a condition, a `fn`
+/// it calls, an atom, or a relation it reads positively): a request that
+/// omits the key makes that literal false (SPEC section 5), so the deny is
+/// skipped: fail-open. Reading the key under `not` is the safe way round.
+fn denies_skipped_without_ctx(program: &Program, out: &mut Vec<Diagnostic>) {
+    // The ctx keys each relation's rules need, through positive atoms.
+    let mut needs: BTreeMap<RelId, BTreeSet<String>> = BTreeMap::new();
+    loop {
+        let mut changed = false;
+        for rule in program.rules.iter().filter(|r| r.head.rel != builtins::DENIED) {
+            let keys = ctx_keys_needed(program, rule, &needs);
+            let entry = needs.entry(rule.head.rel).or_default();
+            let before = entry.len();
+            entry.extend(keys);
+            changed |= entry.len() != before;
+        }
+        if !changed {
+            break;
+        }
+    }
+    for deny in program.rules.iter().filter(|r| r.head.rel == builtins::DENIED) {
+        let Some(span) = span_of(program, deny.origin) else { continue };
+        let keys = ctx_keys_needed(program, deny, &needs);
+        let Some(key) = keys.iter().next() else { continue };
+        out.push(
+            warning(
+                format!(
+                    "this `deny` is skipped by a request without `ctx.{key}`: a missing key makes its literal false"
+                ),
+                span,
+                "fails open when the key is missing",
+            )
+            .with_help(format!(
+                "state what is safe and deny its absence, so a request without the key is denied too: \
+                 `trusted(request) :- ctx.{key} ...;` and `deny U P on O if not trusted(request);`"
+            )),
+        );
+    }
+}
+
+/// The `ctx` keys a rule's positive literals read, directly, through a
+/// called `fn`, or through relations in `needs`.
+fn ctx_keys_needed(program: &Program, rule: &Rule, needs: &BTreeMap<RelId, BTreeSet<String>>) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    let term = |t: &Term, keys: &mut BTreeSet<String>| {
+        if let Term::Ctx(key) = t {
+            keys.extend(program.symbols.resolve(*key).map(|k| k.to_string()));
+        }
+    };
+    for literal in &rule.body {
+        match literal {
+            Literal::Pos(atom) => {
+                atom.args.iter().for_each(|t| term(t, &mut keys));
+                keys.extend(needs.get(&atom.rel).into_iter().flatten().cloned());
+            }
+            Literal::Cond(e) => expr_ctx_keys(program, e, &mut keys, 0),
+            Literal::Member(_, items) => items.iter().for_each(|e| expr_ctx_keys(program, e, &mut keys, 0)),
+            Literal::Neg(_) | Literal::Domain(_) => {}
+        }
+    }
+    keys
+}
+
+/// The `ctx` keys an expression reads, following `fn` calls (not
+/// recursive: analysis refuses recursion; `depth` bounds the walk anyway).
+fn expr_ctx_keys(program: &Program, e: &Expr, keys: &mut BTreeSet<String>, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match e {
+        Expr::Term(Term::Ctx(key)) => keys.extend(program.symbols.resolve(*key).map(|k| k.to_string())),
+        Expr::Term(_) | Expr::Param(_) => {}
+        Expr::Call(callee, args) => {
+            if let crate::lower::ir::Callee::Fn(i) = callee
+                && let Some(def) = program.fns.get(*i as usize)
+            {
+                expr_ctx_keys(program, &def.body, keys, depth + 1);
+            }
+            args.iter().for_each(|a| expr_ctx_keys(program, a, keys, depth + 1));
+        }
+        Expr::Not(inner) => expr_ctx_keys(program, inner, keys, depth + 1),
+        Expr::Binary(_, l, r) => {
+            expr_ctx_keys(program, l, keys, depth + 1);
+            expr_ctx_keys(program, r, keys, depth + 1);
+        }
+        Expr::InList(x, items) => {
+            expr_ctx_keys(program, x, keys, depth + 1);
+            items.iter().for_each(|i| expr_ctx_keys(program, i, keys, depth + 1));
+        }
+    }
 }
