@@ -67,6 +67,9 @@ pub struct Answer {
     pub rows: Vec<Vec<String>>,
     /// Errors raised inside conditions while deciding (they never grant).
     pub errors: Vec<String>,
+    /// Why the evaluation stopped before it finished (a resource limit): the
+    /// answers are then empty, not a listing. `None` for a finished one.
+    pub stopped: Option<String>,
 }
 
 impl Answer {
@@ -282,7 +285,12 @@ impl Engine {
         match self.decide(&env, &additions, &atom) {
             Ok((rows, model)) => Ok(self.answer(rows, &model, &atom, &names, &symbols)),
             // A failed evaluation never grants: no answers, and the reason.
-            Err(e) => Ok(Answer { variables: named(&names), rows: Vec::new(), errors: vec![e.to_string()] }),
+            Err(e) => Ok(Answer {
+                variables: named(&names),
+                rows: Vec::new(),
+                errors: vec![e.to_string()],
+                stopped: Some(e.to_string()),
+            }),
         }
     }
 
@@ -471,7 +479,7 @@ impl Engine {
         rows.dedup();
         let rendered =
             rows.into_iter().map(|row| row.into_iter().map(|v| render::value(v, symbols)).collect()).collect();
-        Answer { variables: named(names), rows: rendered, errors: self.render_errors(model) }
+        Answer { variables: named(names), rows: rendered, errors: self.render_errors(model), stopped: None }
     }
 
     pub(crate) fn render_errors(&self, model: &Model) -> Vec<String> {

@@ -39,6 +39,32 @@ impl Tok<'_> {
     }
 }
 
+/// Why a file was left unformatted.
+#[derive(Debug)]
+pub enum FormatError {
+    /// The file does not parse: its diagnostics (a formatter that went on
+    /// would join statements and hide the error).
+    Syntax(crate::engine::LoadError),
+    /// The text cannot be lexed, or the formatter would change its tokens.
+    Tokens(String),
+}
+
+/// Formats one policy file, refusing one that does not parse.
+///
+/// # Errors
+///
+/// [`FormatError::Syntax`] with the file's diagnostics when it does not parse;
+/// [`FormatError::Tokens`] as [`format`].
+pub fn format_file(name: &str, text: &str) -> Result<String, FormatError> {
+    let mut sources = crate::syntax::span::SourceMap::new();
+    let file = sources.add(name, text);
+    let (_, errors) = crate::syntax::parser::parse_file(file, text);
+    if !errors.is_empty() {
+        return Err(FormatError::Syntax(crate::engine::LoadError { diagnostics: errors, sources }));
+    }
+    format(text).map_err(FormatError::Tokens)
+}
+
 /// Formats the policy text `text` (see the module documentation for the layout).
 ///
 /// # Errors

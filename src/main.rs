@@ -184,7 +184,8 @@ fn main() -> ExitCode {
             }
         }
         Command::Repl { files } => match warden::repl::helper::run(files) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::from(1)
@@ -266,6 +267,17 @@ fn run_query(ask: &Ask, listing: &Listing) -> ExitCode {
     };
     for error in &answer.errors {
         eprintln!("note: {error}");
+    }
+    if let Some(why) = &answer.stopped {
+        // Not an answer: an empty listing or `false` here would read as "nobody".
+        eprintln!("error: the query was not answered: {why}");
+        if json {
+            let out = serde_json::json!({ "query": query, "holds": false, "errors": answer.errors, "stopped": why });
+            println!("{out}");
+        } else if answer.variables.is_empty() {
+            println!("false");
+        }
+        return ExitCode::from(1);
     }
     let page = match warden::listing::page(&answer, listing.after.as_deref(), listing.limit) {
         Ok(page) => page,
@@ -449,9 +461,15 @@ fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
                 continue;
             }
         };
-        let formatted = match warden::format::format(&text) {
+        let formatted = match warden::format::format_file(&path.display().to_string(), &text) {
             Ok(formatted) => formatted,
-            Err(e) => {
+            Err(warden::format::FormatError::Syntax(e)) => {
+                eprint!("{}", e.render(colour()));
+                eprintln!("error: {}: not formatted: it does not parse", path.display());
+                failed = true;
+                continue;
+            }
+            Err(warden::format::FormatError::Tokens(e)) => {
                 eprintln!("error: {}: {e}", path.display());
                 failed = true;
                 continue;

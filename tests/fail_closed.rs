@@ -232,3 +232,28 @@ assign team:a editor on org:x until 2030-01-01T00:00:00Z;
     assert!(!decision.allowed);
     assert!(decision.reason.contains("more than 2 steps"), "{}", decision.reason);
 }
+
+/// A query stopped by a limit has no answers: an empty listing that exits 0
+/// would read as "nobody may".
+#[test]
+fn a_query_stopped_by_a_limit_exits_1() {
+    let run = |query: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(["query", "policies/", "-q", query, "--max-tuples", "5"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    for (query, extra) in [
+        ("allowed(U, read, page:1)", &[][..]),
+        ("allowed(root, read, page:1)", &[][..]),
+        ("allowed(U, read, page:1)", &["--json"][..]),
+    ] {
+        let output = run(query, extra);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{query} {extra:?}: {stderr}");
+        assert!(stderr.contains("not answered") && stderr.contains("more than 5 derived tuples"), "{stderr}");
+    }
+    let output = run("allowed(U, read, page:1)", &["--json"]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains(r#""stopped""#));
+}

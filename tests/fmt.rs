@@ -238,3 +238,20 @@ proptest! {
         }
     }
 }
+
+/// A missing `;` used to make `warden fmt` join two statements into one line
+/// (hiding the error) and exit 0.
+#[test]
+fn fmt_refuses_a_file_that_does_not_parse_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.warden");
+    let text = "role viewer { read; }\nassign alice viewer\ngrant bob read on page:1;\n";
+    std::fs::write(&file, text).unwrap();
+    for args in [vec!["fmt"], vec!["fmt", "--check"]] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_warden")).args(&args).arg(&file).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("syntax error") && stderr.contains("does not parse"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "the file was touched");
+    }
+}

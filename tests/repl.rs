@@ -5,7 +5,15 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+/// Runs a piped session that must succeed; returns its output.
 fn repl(files: &[&str], script: &str) -> String {
+    let (code, out) = repl_status(files, script);
+    assert_eq!(code, Some(0), "repl failed:\n{out}");
+    out
+}
+
+/// Runs a piped session; returns its exit code and output.
+fn repl_status(files: &[&str], script: &str) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
         .arg("repl")
         .args(files)
@@ -16,8 +24,7 @@ fn repl(files: &[&str], script: &str) -> String {
         .unwrap();
     child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "repl failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
+    (output.status.code(), String::from_utf8(output.stdout).unwrap() + &String::from_utf8_lossy(&output.stderr))
 }
 
 #[test]
@@ -75,7 +82,7 @@ allowed(grace, delete, page:1)
 
 #[test]
 fn errors_do_not_end_the_session() {
-    let out = repl(
+    let (code, out) = repl_status(
         &["policies/"],
         "assign eve;
 role broken extends nothing { read; }
@@ -93,6 +100,63 @@ allowed(alice, read, page:1)
     assert!(out.contains("unknown command `:frobnicate`"), "{out}");
     assert!(out.contains("cannot retract `owner(nobody, page:1);`"), "{out}");
     assert_eq!(out.lines().filter(|l| *l == "true").count(), 2, "{out}");
+    assert_eq!(code, Some(1), "a piped session in which an input failed exits 1:\n{out}");
+}
+
+/// An input that can never become valid is reported at once; the lines
+/// after it (commands included) are not swallowed into an "unfinished
+/// statement".
+#[test]
+fn an_invalid_line_is_reported_at_once_and_the_next_lines_run() {
+    let (code, out) = repl_status(
+        &["policies/"],
+        "allowed(alice, write page:1)\n:at 2026-11-23T10:00:00Z\nallowed(alice, write, page:1)\nallowed(alice, write, page:1]\nallowed(alice, read, page:1)\n",
+    );
+    assert!(out.contains("error: syntax error"), "{out}");
+    assert!(out.contains("at 2026-11-23T10:00:00Z"), "the command after the bad line ran: {out}");
+    assert_eq!(out.lines().filter(|l| *l == "true").count(), 2, "{out}");
+    assert!(!out.contains("unfinished statement"), "{out}");
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn an_unfinished_statement_at_the_end_of_piped_input_exits_1() {
+    let (code, out) = repl_status(&["policies/"], "allowed(alice, read, page:1)\nassign eve editor\n");
+    assert!(out.contains("unfinished statement"), "{out}");
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn files_that_fail_to_load_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.warden");
+    std::fs::write(&broken, "role viewer { read;\n").unwrap();
+    let (code, out) = repl_status(&[broken.to_str().unwrap()], ":help\n");
+    assert!(out.contains("the program has errors"), "{out}");
+    assert_eq!(code, Some(1));
+}
+
+/// Interactive input: a continuation prompt while a statement is unfinished,
+/// an error at once for input that can never become valid, and Ctrl-D (end
+/// of input at the continuation prompt) abandons the unfinished statement.
+#[test]
+fn the_input_buffer_continues_only_at_the_end_of_the_input() {
+    use warden::repl::{Feed, InputBuffer};
+    let mut buffer = InputBuffer::default();
+    assert_eq!(buffer.prompt(), "warden> ");
+    assert_eq!(buffer.feed("assign eve"), Feed::More);
+    assert_eq!(buffer.prompt(), "   ...> ");
+    assert_eq!(
+        buffer.feed("  editor on project:apollo;"),
+        Feed::Ready("assign eve\n  editor on project:apollo;".into())
+    );
+    assert_eq!(buffer.prompt(), "warden> ");
+    assert_eq!(buffer.feed("role r {"), Feed::More);
+    assert_eq!(buffer.abandon(), Some("role r {".to_string()));
+    assert_eq!(buffer.prompt(), "warden> ");
+    assert_eq!(buffer.abandon(), None);
+    // A missing comma can never become valid: handled (and reported) at once.
+    assert_eq!(buffer.feed("allowed(alice, write page:1)"), Feed::Ready("allowed(alice, write page:1)".into()));
 }
 
 #[test]
@@ -129,6 +193,12 @@ fn input_completion_rules() {
     assert!(!is_complete("assign alice r"));
     assert!(is_complete("assign alice r;"));
     assert!(is_complete(":why allowed(a"));
+    // Input the parser rejects before its end is complete (an error to report now).
+    assert!(is_complete("allowed(alice, write page:1)"));
+    assert!(is_complete("allowed(alice, write, page:1]"));
+    assert!(is_complete("role r { read; ]"));
+    assert!(!is_complete("\"unterminated"));
+    assert!(!is_complete("/* open comment"));
     let coloured = warden::repl::helper::highlight("allow U read on O if owner(U, O); // hi");
     assert!(
         coloured.contains("\u{1b}[1;35mallow\u{1b}[0m")

@@ -1,14 +1,16 @@
 //! The terminal front end: rustyline with highlighting from the logos lexer,
 //! completion of commands, relations, roles, constants and file paths, and
-//! multi-line input; and the piped front end for scripts and tests.
+//! multi-line input (a `   ...> ` prompt while an input is unfinished; Ctrl-C
+//! or Ctrl-D there abandons it); and the piped front end for scripts and
+//! tests, which exits 1 when any input failed.
 
-use super::{COMMANDS, Session, is_complete};
+use super::{COMMANDS, Feed, InputBuffer, Session};
 use crate::syntax::lexer::{Token, tokens};
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::hint::Hinter;
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 use std::borrow::Cow;
 use std::io::{BufRead, IsTerminal, Write};
@@ -101,11 +103,8 @@ pub fn highlight(line: &str) -> String {
     out
 }
 
-impl Validator for WardenHelper {
-    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
-        Ok(if is_complete(ctx.input()) { ValidationResult::Valid(None) } else { ValidationResult::Incomplete })
-    }
-}
+/// Every line is accepted as typed; [`InputBuffer`] joins unfinished ones.
+impl Validator for WardenHelper {}
 
 impl Helper for WardenHelper {}
 
@@ -121,42 +120,44 @@ fn history_file() -> Option<PathBuf> {
 }
 
 /// Runs the REPL over `files`: interactive on a terminal, plain when piped.
-pub fn run(files: Vec<PathBuf>) -> std::io::Result<()> {
+/// Returns whether the session went without failure: the files loaded and
+/// (piped) every input succeeded.
+pub fn run(files: Vec<PathBuf>) -> std::io::Result<bool> {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let colour = interactive && std::env::var_os("NO_COLOR").is_none();
     let (mut session, greeting) = Session::new(files, colour);
-    if interactive { interactive_loop(session, &greeting, colour) } else { piped_loop(&mut session, &greeting) }
+    let loaded = !session.load_failed;
+    let ok =
+        if interactive { interactive_loop(session, &greeting, colour)? } else { piped_loop(&mut session, &greeting)? };
+    Ok(loaded && ok)
 }
 
-fn piped_loop(session: &mut Session, greeting: &str) -> std::io::Result<()> {
+/// Reads a script from stdin; `false` when an input failed or the script
+/// ended inside an unfinished statement.
+fn piped_loop(session: &mut Session, greeting: &str) -> std::io::Result<bool> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{greeting}")?;
-    let mut pending = String::new();
+    let mut buffer = InputBuffer::default();
+    let mut ok = true;
     for line in std::io::stdin().lock().lines() {
-        let line = line?;
-        if !pending.is_empty() {
-            pending.push('\n');
-        }
-        pending.push_str(&line);
-        if !is_complete(&pending) {
-            continue;
-        }
-        let input = std::mem::take(&mut pending);
+        let Feed::Ready(input) = buffer.feed(&line?) else { continue };
         if matches!(input.trim(), ":quit" | ":q") {
             break;
         }
-        let output = session.handle(&input);
-        if !output.is_empty() {
-            writeln!(out, "{output}")?;
+        let reply = session.handle(&input);
+        ok &= !reply.failed;
+        if !reply.text.is_empty() {
+            writeln!(out, "{}", reply.text)?;
         }
     }
-    if !pending.trim().is_empty() {
-        writeln!(out, "error: the input ends inside an unfinished statement")?;
+    if let Some(unfinished) = buffer.abandon() {
+        writeln!(out, "error: the input ends inside an unfinished statement: `{}`", unfinished.trim())?;
+        ok = false;
     }
-    Ok(())
+    Ok(ok)
 }
 
-fn interactive_loop(mut session: Session, greeting: &str, colour: bool) -> std::io::Result<()> {
+fn interactive_loop(mut session: Session, greeting: &str, colour: bool) -> std::io::Result<bool> {
     let config = rustyline::Config::builder().auto_add_history(true).build();
     let mut editor: Editor<WardenHelper, rustyline::history::DefaultHistory> =
         Editor::with_config(config).map_err(std::io::Error::other)?;
@@ -168,27 +169,41 @@ fn interactive_loop(mut session: Session, greeting: &str, colour: bool) -> std::
         let _ = editor.load_history(path);
     }
     println!("{greeting}");
+    let mut buffer = InputBuffer::default();
     loop {
-        match editor.readline("warden> ") {
-            Ok(input) => {
+        match editor.readline(buffer.prompt()) {
+            Ok(line) => {
+                let Feed::Ready(input) = buffer.feed(&line) else { continue };
                 if matches!(input.trim(), ":quit" | ":q") {
                     break;
                 }
-                let output = session.handle(&input);
-                if !output.is_empty() {
-                    println!("{output}");
+                let reply = session.handle(&input);
+                if !reply.text.is_empty() {
+                    println!("{}", reply.text);
                 }
                 if let Some(helper) = editor.helper_mut() {
                     helper.refresh(&session);
                 }
             }
-            Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break,
+            // Ctrl-C or Ctrl-D inside an unfinished input abandons it; Ctrl-D
+            // at the main prompt leaves.
+            Err(ReadlineError::Interrupted) => {
+                if buffer.abandon().is_some() {
+                    println!("(abandoned the unfinished input)");
+                }
+            }
+            Err(ReadlineError::Eof) => {
+                if buffer.abandon().is_some() {
+                    println!("(abandoned the unfinished input)");
+                    continue;
+                }
+                break;
+            }
             Err(e) => return Err(std::io::Error::other(e)),
         }
     }
     if let Some(path) = &history {
         let _ = editor.save_history(path);
     }
-    Ok(())
+    Ok(true)
 }

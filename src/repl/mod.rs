@@ -11,7 +11,7 @@
 pub mod helper;
 
 use crate::engine::{Engine, RequestOptions};
-use crate::syntax::lexer::{Token, tokens};
+use crate::syntax::lexer::tokens;
 use crate::syntax::span::SourceMap;
 use crate::{syntax, time};
 use std::collections::BTreeSet;
@@ -37,7 +37,22 @@ pub struct Session {
     ctx: std::collections::BTreeMap<String, String>,
     last_query: Option<(String, Vec<String>)>,
     colour: bool,
+    /// Whether the files failed to load when the session started.
+    pub load_failed: bool,
 }
+
+/// What one input printed, and whether it failed (a script's exit status).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// What to print.
+    pub text: String,
+    /// Whether the input failed (a syntax error, a change that does not
+    /// load, an unknown command, ...).
+    pub failed: bool,
+}
+
+/// What an input produced: `Ok` to print, `Err` to print as a failure.
+type Outcome = Result<String, String>;
 
 const HELP: &str = "\
 enter a query atom to see its answers:   allowed(alice, P, page:7)
@@ -83,6 +98,7 @@ impl Session {
             ctx: Default::default(),
             last_query: None,
             colour,
+            load_failed: false,
         };
         let message = match session.build(&session.changes.clone()) {
             Ok(engine) => {
@@ -90,7 +106,10 @@ impl Session {
                 session.engine = Some(engine);
                 summary
             }
-            Err(diagnostics) => format!("{diagnostics}the program has errors; fix them and :reload"),
+            Err(diagnostics) => {
+                session.load_failed = true;
+                format!("{diagnostics}the program has errors; fix them and :reload")
+            }
         };
         (session, message)
     }
@@ -139,12 +158,12 @@ impl Session {
 
     /// Applies a change: rebuilds, keeps the old program on error, reports the
     /// difference in the last query's answers.
-    fn apply(&mut self, change: Option<Change>, done: &str) -> String {
+    fn apply(&mut self, change: Option<Change>, done: &str) -> Outcome {
         let mut changes = self.changes.clone();
         match change {
             Some(c) => changes.push(c),
             None if done == "undone" && changes.pop().is_none() => {
-                return "nothing to undo".into();
+                return Ok("nothing to undo".into());
             }
             None => {}
         }
@@ -154,9 +173,9 @@ impl Session {
                 self.changes = changes;
                 let mut out = done.to_string();
                 out.push_str(&self.rerun());
-                out
+                Ok(out)
             }
-            Err(diagnostics) => format!("{diagnostics}not applied: the program is unchanged"),
+            Err(diagnostics) => Err(format!("{diagnostics}not applied: the program is unchanged")),
         }
     }
 
@@ -185,31 +204,41 @@ impl Session {
 
     /// Handles one complete input (a command, a query or statements) and
     /// returns what to print.
-    pub fn handle(&mut self, input: &str) -> String {
+    pub fn handle(&mut self, input: &str) -> Reply {
         let input = input.trim();
-        if input.is_empty() {
-            return String::new();
-        }
-        if let Some(command) = input.strip_prefix(':') {
+        let outcome = if input.is_empty() {
+            Ok(String::new())
+        } else if let Some(command) = input.strip_prefix(':') {
             let (name, rest) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
-            return self.command(name, rest.trim());
+            self.command(name, rest.trim())
+        } else {
+            match syntax::parser::parse_query(syntax::span::FileId(0), input) {
+                Ok(_) => self.query(input),
+                // No `;` or `}` at the end: it was meant as a query.
+                Err(error) if !input.ends_with(';') && !input.ends_with('}') => {
+                    let mut sources = SourceMap::new();
+                    sources.add("<query>", input);
+                    Err(crate::diagnostics::render(&[error], &sources, self.colour).trim_end().to_string())
+                }
+                Err(_) => self.apply(Some(Change::Add(input.to_string())), "added"),
+            }
+        };
+        match outcome {
+            Ok(text) => Reply { text, failed: false },
+            Err(text) => Reply { text, failed: true },
         }
-        if syntax::parser::parse_query(syntax::span::FileId(0), input).is_ok() {
-            return self.query(input);
-        }
-        self.apply(Some(Change::Add(input.to_string())), "added")
     }
 
-    fn with_engine(&self, f: impl FnOnce(&Engine) -> String) -> String {
+    fn with_engine(&self, f: impl FnOnce(&Engine) -> Outcome) -> Outcome {
         match &self.engine {
             Some(engine) => f(engine),
-            None => "no program is loaded (fix the errors and :reload)".into(),
+            None => Err("no program is loaded (fix the errors and :reload)".into()),
         }
     }
 
-    fn query(&mut self, query: &str) -> String {
+    fn query(&mut self, query: &str) -> Outcome {
         let options = self.options();
-        let Some(engine) = &self.engine else { return self.with_engine(|_| String::new()) };
+        let Some(engine) = &self.engine else { return self.with_engine(|_| Ok(String::new())) };
         match engine.query(query, &options) {
             Ok(answer) => {
                 self.last_query = Some((query.to_string(), lines(&answer)));
@@ -217,20 +246,20 @@ impl Session {
                 for error in &answer.errors {
                     out.push_str(&format!("\nnote: {error}"));
                 }
-                out
+                Ok(out)
             }
-            Err(e) => e.render(self.colour).trim_end().to_string(),
+            Err(e) => Err(e.render(self.colour).trim_end().to_string()),
         }
     }
 
-    fn command(&mut self, name: &str, arg: &str) -> String {
+    fn command(&mut self, name: &str, arg: &str) -> Outcome {
         match name {
-            "help" | "h" | "?" => HELP.into(),
+            "help" | "h" | "?" => Ok(HELP.into()),
             "why" | "whynot" => {
                 let options = self.options();
                 self.with_engine(|engine| match engine.explain(arg, &options) {
-                    Ok(explanation) => explanation.to_text().trim_end().to_string(),
-                    Err(e) => e.render(self.colour).trim_end().to_string(),
+                    Ok(explanation) => Ok(explanation.to_text().trim_end().to_string()),
+                    Err(e) => Err(e.render(self.colour).trim_end().to_string()),
                 })
             }
             "retract" => {
@@ -241,32 +270,32 @@ impl Session {
             "load" if !arg.is_empty() => self.apply(Some(Change::Load(PathBuf::from(arg))), "loaded"),
             "reload" => self.apply(None, "reloaded"),
             "at" => match arg {
-                "" => format!("at {}", self.at.map_or_else(|| "now (the wall clock)".into(), time::format_timestamp)),
+                "" => {
+                    Ok(format!("at {}", self.at.map_or_else(|| "now (the wall clock)".into(), time::format_timestamp)))
+                }
                 "now" => {
                     self.at = None;
-                    format!("at now{}", self.rerun())
+                    Ok(format!("at now{}", self.rerun()))
                 }
                 ts => match time::parse_timestamp(ts) {
                     Ok(t) => {
                         self.at = Some(t);
-                        format!("at {}{}", time::format_timestamp(t), self.rerun())
+                        Ok(format!("at {}{}", time::format_timestamp(t), self.rerun()))
                     }
-                    Err(e) => format!("error: {e}"),
+                    Err(e) => Err(format!("error: {e}")),
                 },
             },
-            "ctx" if arg.is_empty() => {
-                if self.ctx.is_empty() {
-                    "ctx is empty".into()
-                } else {
-                    self.ctx.iter().map(|(k, v)| format!("ctx.{k} = {v}")).collect::<Vec<_>>().join("\n")
-                }
-            }
+            "ctx" if arg.is_empty() => Ok(if self.ctx.is_empty() {
+                "ctx is empty".into()
+            } else {
+                self.ctx.iter().map(|(k, v)| format!("ctx.{k} = {v}")).collect::<Vec<_>>().join("\n")
+            }),
             "ctx" => match arg.split_once('=') {
                 Some((k, v)) if !k.trim().is_empty() => {
                     self.ctx.insert(k.trim().to_string(), v.trim().to_string());
-                    format!("ctx.{} = {}{}", k.trim(), v.trim(), self.rerun())
+                    Ok(format!("ctx.{} = {}{}", k.trim(), v.trim(), self.rerun()))
                 }
-                _ => "error: expected `:ctx KEY=VALUE`".into(),
+                _ => Err("error: expected `:ctx KEY=VALUE`".into()),
             },
             "relations" => {
                 let options = self.options();
@@ -276,7 +305,7 @@ impl Session {
                         .into_iter()
                         .map(|(n, a, c, place)| vec![n, a.to_string(), c.to_string(), place])
                         .collect();
-                    render_table(&["relation", "arity", "tuples", "defined at"], &rows)
+                    Ok(render_table(&["relation", "arity", "tuples", "defined at"], &rows))
                 })
             }
             "facts" if !arg.is_empty() => {
@@ -290,25 +319,28 @@ impl Session {
                         Some(n) => {
                             format!("{arg}({})", (1..=n).map(|i| format!("A{i}")).collect::<Vec<_>>().join(", "))
                         }
-                        None => return format!("error: unknown relation `{arg}`"),
+                        None => return Err(format!("error: unknown relation `{arg}`")),
                     }
                 };
                 self.query(&atom)
             }
             "rules" if !arg.is_empty() => self.with_engine(|engine| {
                 let rules = engine.rules_of(arg);
-                if rules.is_empty() { format!("no rules define `{arg}`") } else { rules.join("\n") }
+                Ok(if rules.is_empty() { format!("no rules define `{arg}`") } else { rules.join("\n") })
             }),
-            "roles" => self.with_engine(|engine| role_tree(&engine.roles())),
+            "roles" => self.with_engine(|engine| Ok(role_tree(&engine.roles()))),
             "who" | "what" => {
                 let parts: Vec<&str> = arg.split_whitespace().collect();
                 match (name, parts.as_slice()) {
                     ("who", [perm, obj]) => self.query(&format!("allowed(U, {perm}, {obj})")),
                     ("what", [user, obj]) => self.query(&format!("allowed({user}, P, {obj})")),
-                    _ => format!("error: expected `:{name} {}`", if name == "who" { "PERM OBJ" } else { "USER OBJ" }),
+                    _ => Err(format!(
+                        "error: expected `:{name} {}`",
+                        if name == "who" { "PERM OBJ" } else { "USER OBJ" }
+                    )),
                 }
             }
-            _ => format!("unknown command `:{name}`; :help lists the commands"),
+            _ => Err(format!("unknown command `:{name}`; :help lists the commands")),
         }
     }
 }
@@ -374,27 +406,72 @@ fn role_tree(roles: &[(String, Vec<String>)]) -> String {
     if out.is_empty() { "no roles are declared".into() } else { out.join("\n") }
 }
 
-/// Whether `text` is a complete input: a command, a query, or statements
-/// ending with `;` or `}` with every bracket closed.
+/// Whether `text` is a complete input, to be handled now: a command, a
+/// query, statements, or input the parser rejects before its end (an error
+/// to report at once). As in Python's REPL, input continues on the next line
+/// only when it could still become valid: the parser ran out of input (an
+/// open bracket, a statement without its `;`), or a string or block comment
+/// is open.
 pub fn is_complete(text: &str) -> bool {
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed.starts_with(':') {
         return true;
     }
-    let mut depth = 0i64;
-    for (token, range) in tokens(trimmed) {
-        match (token, trimmed.get(range)) {
-            (Ok(Token::Open), _) => depth += 1,
-            (Ok(Token::Close), _) => depth -= 1,
-            (Err(()), Some(s)) if s.starts_with('"') || s.starts_with("/*") => return false,
-            _ => {}
-        }
-    }
-    if depth > 0 {
+    let open = tokens(trimmed).into_iter().last().is_some_and(|(token, range)| {
+        token.is_err() && trimmed.get(range.clone()).is_some_and(|s| s.starts_with('"') || s.starts_with("/*"))
+    });
+    if open {
         return false;
     }
-    depth < 0
-        || trimmed.ends_with(';')
-        || trimmed.ends_with('}')
-        || syntax::parser::parse_query(syntax::span::FileId(0), trimmed).is_ok()
+    let ran_out = |d: &crate::Diagnostic| d.message.ends_with("unexpected end of input");
+    let file = syntax::span::FileId(0);
+    match syntax::parser::parse_query(file, trimmed) {
+        Ok(_) => true,
+        Err(query_error) => {
+            let (_, errors) = syntax::parser::parse_file(file, trimmed);
+            let statements_ran_out = errors.first().is_some_and(ran_out);
+            !(ran_out(&query_error) || statements_ran_out)
+        }
+    }
+}
+
+/// Lines typed so far, until they make a complete input (see [`is_complete`]).
+#[derive(Debug, Default)]
+pub struct InputBuffer {
+    pending: String,
+}
+
+/// What a line fed to an [`InputBuffer`] gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Feed {
+    /// A complete input, to handle.
+    Ready(String),
+    /// The input goes on: read another line.
+    More,
+}
+
+impl InputBuffer {
+    /// The prompt for the next line: `warden> `, or `   ...> ` inside an
+    /// unfinished input.
+    pub fn prompt(&self) -> &'static str {
+        if self.pending.is_empty() { "warden> " } else { "   ...> " }
+    }
+
+    /// Adds a line.
+    pub fn feed(&mut self, line: &str) -> Feed {
+        if !self.pending.is_empty() {
+            self.pending.push('\n');
+        }
+        self.pending.push_str(line);
+        if is_complete(&self.pending) { Feed::Ready(std::mem::take(&mut self.pending)) } else { Feed::More }
+    }
+
+    /// Drops an unfinished input (Ctrl-C or Ctrl-D at the continuation
+    /// prompt, or the end of piped input); returns it, if there was one.
+    pub fn abandon(&mut self) -> Option<String> {
+        (!self.pending.trim().is_empty()).then(|| std::mem::take(&mut self.pending)).or_else(|| {
+            self.pending.clear();
+            None
+        })
+    }
 }
