@@ -105,6 +105,15 @@ impl Engine {
                 ir::Expectation::NotHolds if count > 0 => {
                     Some(format!("expected it not to hold, but it does{}", witness(&answer)))
                 }
+                // Below the access boundary an unknown tuple is neither true nor
+                // false: `assert not` of it fails (at `allowed` unknown is a deny).
+                ir::Expectation::NotHolds
+                    if model.has_unknowns()
+                        && assertion.atom.rel != builtins::ALLOWED
+                        && self.possibly_holds(&env, &additions, &assertion.atom) =>
+                {
+                    Some(format!("it is unknown: an error occurred while deciding it ({})", answer.errors.join("; ")))
+                }
                 ir::Expectation::Count(n) if n != count => {
                     Some(format!("expected {n} answers, found {count}{}", witness(&answer)))
                 }
@@ -153,6 +162,18 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+impl Engine {
+    /// Whether some tuple matching `atom` is possible (true or unknown), by
+    /// the full three-valued evaluation.
+    fn possibly_holds(&self, env: &Env, additions: &Additions, atom: &ir::Atom) -> bool {
+        let additions = Additions { removed: self.removed().iter().cloned().collect(), ..additions.clone() };
+        match eval::evaluate(self.checked(), env, &additions, self.limits()) {
+            Ok(model) => !eval::answers(&model, atom, eval::Reading::Possible).is_empty(),
+            Err(_) => true,
+        }
     }
 }
 

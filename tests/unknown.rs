@@ -164,3 +164,22 @@ fn a_server_without_extern_fns_does_not_grant_through_them() {
     assert!(!decision.allowed, "{}", decision.reason);
     assert!(decision.reason.contains("risk"), "{}", decision.reason);
 }
+
+/// In a test block an unknown tuple is neither true nor false: `assert not`
+/// of it fails and says why; an unknown deny reads as denied.
+#[test]
+fn an_assert_not_of_an_unknown_tuple_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.warden");
+    std::fs::write(
+        &file,
+        "user(bob);\nextern fn risk(u);\nflagged(U) :- user(U), risk(U) > 10;\ndeny U read on O if flagged(U);\n\
+         test \"unknown\" { assert not flagged(bob); }\ntest \"denied\" { assert denied(bob, read, doc:1); }\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warden")).arg("test").arg(&file).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("FAIL unknown") && stdout.contains("it is unknown"), "{stdout}");
+    assert!(stdout.contains("PASS denied"), "{stdout}");
+    assert_eq!(output.status.code(), Some(1));
+}
