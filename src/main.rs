@@ -100,6 +100,15 @@ enum Command {
         /// change `role_extends` (refused by default).
         #[arg(long)]
         allow_privileged_updates: bool,
+        /// A file holding the bearer token for reads (else `WARDEN_READ_TOKEN`; unset: reads are open).
+        #[arg(long)]
+        read_token_file: Option<PathBuf>,
+        /// A file holding the bearer token for writes (else `WARDEN_WRITE_TOKEN`; unset: writes are disabled).
+        #[arg(long)]
+        write_token_file: Option<PathBuf>,
+        /// Open the write routes without a token (loopback only; for development).
+        #[arg(long)]
+        insecure_open_writes: bool,
     },
     /// Compare the decisions of two programs: `warden diff OLD... -- NEW...` (exit 3 when they differ).
     Diff {
@@ -173,8 +182,24 @@ fn main() -> ExitCode {
             }
             diff(&old, &files, at.as_deref(), json)
         }
-        Command::Serve { files, addr, watch, allow_client_time, allow_privileged_updates } => {
-            let options = warden::server::Options { watch, allow_client_time, allow_privileged_updates, limits };
+        Command::Serve {
+            files,
+            addr,
+            watch,
+            allow_client_time,
+            allow_privileged_updates,
+            read_token_file,
+            write_token_file,
+            insecure_open_writes,
+        } => {
+            let auth = match warden::server::Auth::load(read_token_file.as_deref(), write_token_file.as_deref()) {
+                Ok(auth) => warden::server::Auth { insecure_open_writes, ..auth },
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let options = warden::server::Options { watch, allow_client_time, allow_privileged_updates, limits, auth };
             match warden::server::run(files, &addr, options) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use warden::live::Live;
-use warden::server::Options;
+use warden::server::{Auth, Options};
 
 const POLICY: &str = "
 role viewer { read; }
@@ -20,7 +20,8 @@ assign carol viewer on project:a;
 /// Starts a server on a free loopback port that honours a client's `at`
 /// (most tests here ask at a fixed time); returns its address.
 fn start(live: Live) -> SocketAddr {
-    start_with(live, Options { allow_client_time: true, ..Options::default() })
+    let auth = Auth { insecure_open_writes: true, ..Auth::default() };
+    start_with(live, Options { allow_client_time: true, auth, ..Options::default() })
 }
 
 /// Starts a server with `options`; returns its address.
@@ -48,8 +49,13 @@ impl Client {
     }
 
     fn send(&mut self, method: &str, path: &str, body: &str) -> (u16, String) {
+        self.send_with(method, path, body, "")
+    }
+
+    /// Sends a request with extra header lines (each ending in `\r\n`).
+    fn send_with(&mut self, method: &str, path: &str, body: &str, headers: &str) -> (u16, String) {
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
             body.len()
         );
         self.reader.get_mut().write_all(request.as_bytes()).unwrap();
@@ -286,4 +292,66 @@ fn a_reload_says_what_to_do_with_live_changes() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("dropped the live changes"), "{body}");
     assert!(c.send("POST", "/v1/check", &check_body("bob", "write")).1.contains(r#""allowed":false"#));
+}
+
+#[test]
+fn writes_need_the_write_token_and_are_disabled_without_one() {
+    let insert = r#"{"insert": [{"grant": {"subject": "eve", "perm": "read", "on": "page:1"}}]}"#;
+    // No token configured: writes are disabled, reads open.
+    let addr = start_with(Live::from_source("p.warden", POLICY).unwrap(), Options::default());
+    let mut c = Client::connect(addr);
+    let (status, body) = c.send("POST", "/v1/facts", insert);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("writes_disabled"), "{body}");
+    assert_eq!(c.send("POST", "/v1/reload", r#"{"live_changes": "keep"}"#).0, 403);
+    assert_eq!(c.send("POST", "/v1/check", r#"{"user": "carol", "perm": "read", "obj": "page:1"}"#).0, 200);
+
+    // A write token: a missing or wrong one gets 401; reads stay open.
+    let auth = Auth { write: Some("w-secret".into()), ..Auth::default() };
+    let addr = start_with(Live::from_source("p.warden", POLICY).unwrap(), Options { auth, ..Options::default() });
+    let mut c = Client::connect(addr);
+    for headers in
+        ["", "Authorization: Bearer wrong\r\n", "Authorization: w-secret\r\n", "Authorization: Bearer w-secre\r\n"]
+    {
+        let (status, body) = c.send_with("POST", "/v1/facts", insert, headers);
+        assert_eq!(status, 401, "{headers:?}: {body}");
+        assert!(body.contains("unauthorized"), "{body}");
+    }
+    let (status, body) = c.send_with("POST", "/v1/facts", insert, "Authorization: Bearer w-secret\r\n");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = c.send("POST", "/v1/check", r#"{"user": "eve", "perm": "read", "obj": "page:1"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""allowed":true"#), "{body}");
+}
+
+#[test]
+fn reads_need_a_token_when_a_read_token_is_set() {
+    let auth = Auth { read: Some("r-secret".into()), write: Some("w-secret".into()), ..Auth::default() };
+    let addr = start_with(Live::from_source("p.warden", POLICY).unwrap(), Options { auth, ..Options::default() });
+    let mut c = Client::connect(addr);
+    let check = r#"{"user": "carol", "perm": "read", "obj": "page:1"}"#;
+    for path in ["/v1/check", "/v1/query", "/v1/explain"] {
+        let body = if path == "/v1/check" { check } else { r#"{"query": "allowed(carol, read, page:1)"}"# };
+        assert_eq!(c.send("POST", path, body).0, 401, "{path}");
+        assert_eq!(c.send_with("POST", path, body, "Authorization: Bearer r-secret\r\n").0, 200, "{path}");
+        assert_eq!(c.send_with("POST", path, body, "Authorization: Bearer w-secret\r\n").0, 200, "{path}");
+    }
+    assert_eq!(c.send("GET", "/metrics", "").0, 401);
+    assert_eq!(c.send("GET", "/healthz", "").0, 200);
+    // The read token does not write.
+    let (status, _) =
+        c.send_with("POST", "/v1/reload", r#"{"live_changes": "keep"}"#, "Authorization: Bearer r-secret\r\n");
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn serve_refuses_a_public_address_without_a_write_token() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "policies/", "--addr", "0.0.0.0:0"])
+        .env_remove("WARDEN_WRITE_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refusing to listen on 0.0.0.0:0"), "{stderr}");
 }
