@@ -310,12 +310,12 @@ impl Transaction {
 
     /// Adds a fact given as data: no value is ever read as syntax.
     pub fn insert_fact(&mut self, fact: LiveFact) {
-        self.inserted.push(Ok(fact));
+        self.inserted.push(Ok(fact.normalized()));
     }
 
     /// Removes a fact given as data.
     pub fn remove_fact(&mut self, fact: LiveFact) {
-        self.removed.push(Ok(fact));
+        self.removed.push(Ok(fact.normalized()));
     }
 }
 

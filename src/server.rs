@@ -304,7 +304,12 @@ async fn query(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody>,
                     )
                 })
                 .collect();
-            Json(json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "errors": answer.errors, "at": at })).into_response()
+            let mut body = json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "errors": answer.errors, "at": at });
+            if let (Some(stopped), Some(object)) = (&answer.stopped, body.as_object_mut()) {
+                // Not an answer: say so, so an empty listing is not read as "nobody".
+                object.insert("stopped".into(), stopped.clone().into());
+            }
+            Json(body).into_response()
         }
         Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_query", diagnostics),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the query failed"),
@@ -637,7 +642,9 @@ pub async fn serve(
                 let reloaded =
                     tokio::task::spawn_blocking(move || live.reload(LiveChanges::Keep).map_err(|e| e.render(false)));
                 match reloaded.await {
-                    Ok(Ok(notes)) => tracing::info!(?notes, "reloaded after a file change"),
+                    Ok(Ok(notes)) if notes.is_empty() => tracing::info!("reloaded after a file change"),
+                    // A live change that no longer applies is worth a look.
+                    Ok(Ok(notes)) => tracing::warn!(?notes, "reloaded after a file change; live changes dropped"),
                     Ok(Err(d)) => tracing::warn!(diagnostics = %d, "reload rejected; the running program stays"),
                     Err(_) => tracing::warn!("reload failed; the running program stays"),
                 }

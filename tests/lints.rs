@@ -119,3 +119,25 @@ fn the_suggested_rewrite_denies_a_request_without_the_key() {
     assert!(engine.check(&request.clone().ctx("risk", "3")).allowed);
     assert!(!engine.check(&request.ctx("risk", "30")).allowed);
 }
+
+/// `fn f1(x) = f2(x) && f2(x); ...` doubles at each level: 41 lines made a
+/// check hang. Evaluation stops at the call limit (an error, never a grant),
+/// and `warden check` warns.
+#[test]
+fn exponential_fn_trees_warn_and_fail_fast() {
+    let mut policy = String::from("role viewer { read; }\nassign a viewer;\ndoc(doc:1);\n");
+    for i in 1..40 {
+        policy.push_str(&format!("fn f{i}(x) = f{}(x) && f{}(x);\n", i + 1, i + 1));
+    }
+    policy.push_str("fn f40(x) = x > 0;\nallow U open on O if doc(O), f1(1);\n");
+    assert_lint(&policy, 4, "evaluating `f1` makes up to");
+    assert_quiet("fn g(x) = x > 0;\nfn f(x) = g(x) && g(x);\nrole r { x; }\nassign a r;\n", "fn calls");
+    let engine = Engine::from_source("p.warden", &policy).unwrap();
+    let request = warden::live::Request::new("a", "open", "doc:1").at(NOW).unwrap();
+    let started = std::time::Instant::now();
+    let decision = engine.check(&request);
+    assert!(!decision.allowed);
+    assert!(decision.reason.contains("fn calls"), "{}", decision.reason);
+    // Not a timing assertion on speed: a hang would never get here.
+    let _ = started.elapsed();
+}

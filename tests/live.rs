@@ -271,3 +271,24 @@ fn the_watcher_waits_for_a_file_set_to_stand_still() {
     assert!(watcher.poll(warden::server::stamp(&paths)), "stood still for a poll: reload");
     assert!(!watcher.poll(warden::server::stamp(&paths)), "loaded");
 }
+
+/// `{"in": [a, b]}` and `parent(a, b)` are one fact: inserting one form and
+/// removing the other leaves nothing behind for a reload to bring back.
+#[test]
+fn the_two_forms_of_a_membership_are_one_fact() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.warden");
+    std::fs::write(&file, POLICY).unwrap();
+    let live = Live::from_paths(std::slice::from_ref(&file)).unwrap();
+    let mallory = at(Request::new("mallory", "read", "page:1"));
+    live.update(|tx| {
+        tx.insert_fact(LiveFact::In { member: "mallory".into(), container: "group:x".into() });
+        tx.insert("assign group:x viewer on project:a;");
+    })
+    .unwrap();
+    assert!(live.check(&mallory).allowed);
+    live.update(|tx| tx.remove("parent(mallory, group:x);")).unwrap();
+    assert!(!live.check(&mallory).allowed);
+    live.reload(LiveChanges::Keep).unwrap();
+    assert!(!live.check(&mallory).allowed, "a reload brought a revoked membership back");
+}

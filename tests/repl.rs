@@ -199,6 +199,8 @@ fn input_completion_rules() {
     assert!(is_complete("role r { read; ]"));
     assert!(!is_complete("\"unterminated"));
     assert!(!is_complete("/* open comment"));
+    assert!(is_complete("// only a comment"));
+    assert!(is_complete("/* a block */"));
     let coloured = warden::repl::helper::highlight("allow U read on O if owner(U, O); // hi");
     assert!(
         coloured.contains("\u{1b}[1;35mallow\u{1b}[0m")

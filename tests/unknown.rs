@@ -183,3 +183,27 @@ fn an_assert_not_of_an_unknown_tuple_fails() {
     assert!(stdout.contains("PASS denied"), "{stdout}");
     assert_eq!(output.status.code(), Some(1));
 }
+
+/// A list with an erroring item, binding a variable nothing else binds, is
+/// unknown for every value: a deny over it denies, and under `not` it never
+/// grants (it used to bind nothing, so the deny was skipped).
+#[test]
+fn an_erroring_list_that_binds_a_variable_is_unknown_for_every_value() {
+    let policy = "
+role viewer { read; write; }
+assign bob viewer;
+doc(doc:1);
+user(bob);
+extern fn frozen();
+extern fn tier(u);
+deny U P on O if P in [frozen()];
+risky(U) :- user(U), T in [tier(U), 1], T > 3;
+allow U open on O if doc(O), user(U), not risky(U);
+";
+    let engine = Engine::from_source("p.warden", policy).unwrap();
+    let (allowed, reasons) = decide_everywhere(&engine, "bob", "write", "doc:1");
+    assert!(!allowed, "an erroring list in a deny rule let the request through: {reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("frozen")), "{reasons:?}");
+    let (allowed, _) = decide_everywhere(&engine, "bob", "open", "doc:1");
+    assert!(!allowed, "an erroring list under `not` granted");
+}

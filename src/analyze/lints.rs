@@ -36,6 +36,7 @@ pub fn lints(checked: &Checked, now: i64) -> Vec<Diagnostic> {
     expired_assignments(program, now, &mut out);
     single_use_variables(program, &mut out);
     denies_skipped_without_ctx(program, &mut out);
+    exponential_fns(program, &mut out);
     out.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     out
 }
@@ -298,12 +299,13 @@ fn count_expr(e: &Expr, counts: &mut BTreeMap<VarId, usize>) {
 /// omits the key makes that literal false (SPEC section 5), so the deny is
 /// skipped: fail-open. Reading the key under `not` is the safe way round.
 fn denies_skipped_without_ctx(program: &Program, out: &mut Vec<Diagnostic>) {
+    let fns = fn_ctx_keys(program);
     // The ctx keys each relation's rules need, through positive atoms.
     let mut needs: BTreeMap<RelId, BTreeSet<String>> = BTreeMap::new();
     loop {
         let mut changed = false;
         for rule in program.rules.iter().filter(|r| r.head.rel != builtins::DENIED) {
-            let keys = ctx_keys_needed(program, rule, &needs);
+            let keys = ctx_keys_needed(program, rule, &fns, &needs);
             let entry = needs.entry(rule.head.rel).or_default();
             let before = entry.len();
             entry.extend(keys);
@@ -315,7 +317,7 @@ fn denies_skipped_without_ctx(program: &Program, out: &mut Vec<Diagnostic>) {
     }
     for deny in program.rules.iter().filter(|r| r.head.rel == builtins::DENIED) {
         let Some(span) = span_of(program, deny.origin) else { continue };
-        let keys = ctx_keys_needed(program, deny, &needs);
+        let keys = ctx_keys_needed(program, deny, &fns, &needs);
         let Some(key) = keys.iter().next() else { continue };
         out.push(
             warning(
@@ -335,52 +337,145 @@ fn denies_skipped_without_ctx(program: &Program, out: &mut Vec<Diagnostic>) {
 
 /// The `ctx` keys a rule's positive literals read, directly, through a
 /// called `fn`, or through relations in `needs`.
-fn ctx_keys_needed(program: &Program, rule: &Rule, needs: &BTreeMap<RelId, BTreeSet<String>>) -> BTreeSet<String> {
+fn ctx_keys_needed(
+    program: &Program,
+    rule: &Rule,
+    fns: &[BTreeSet<String>],
+    needs: &BTreeMap<RelId, BTreeSet<String>>,
+) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
-    let term = |t: &Term, keys: &mut BTreeSet<String>| {
-        if let Term::Ctx(key) = t {
-            keys.extend(program.symbols.resolve(*key).map(|k| k.to_string()));
-        }
-    };
     for literal in &rule.body {
         match literal {
             Literal::Pos(atom) => {
-                atom.args.iter().for_each(|t| term(t, &mut keys));
+                for t in &atom.args {
+                    if let Term::Ctx(key) = t {
+                        keys.extend(program.symbols.resolve(*key).map(|k| k.to_string()));
+                    }
+                }
                 keys.extend(needs.get(&atom.rel).into_iter().flatten().cloned());
             }
-            Literal::Cond(e) => expr_ctx_keys(program, e, &mut keys, 0),
-            Literal::Member(_, items) => items.iter().for_each(|e| expr_ctx_keys(program, e, &mut keys, 0)),
+            Literal::Cond(e) => expr_ctx_keys(program, e, fns, &mut keys),
+            Literal::Member(_, items) => items.iter().for_each(|e| expr_ctx_keys(program, e, fns, &mut keys)),
             Literal::Neg(_) | Literal::Domain(_) => {}
         }
     }
     keys
 }
 
-/// The `ctx` keys an expression reads, following `fn` calls (not
-/// recursive: analysis refuses recursion; `depth` bounds the walk anyway).
-fn expr_ctx_keys(program: &Program, e: &Expr, keys: &mut BTreeSet<String>, depth: usize) {
-    if depth > 64 {
-        return;
+/// The `ctx` keys each `fn` reads, its own or its callees' (each body looked
+/// at once: analysis refuses recursion, so callees come first in a walk).
+fn fn_ctx_keys(program: &Program) -> Vec<BTreeSet<String>> {
+    fn visit(program: &Program, i: usize, memo: &mut Vec<Option<BTreeSet<String>>>, depth: usize) -> BTreeSet<String> {
+        if let Some(Some(known)) = memo.get(i) {
+            return known.clone();
+        }
+        let mut keys = BTreeSet::new();
+        if let Some(def) = program.fns.get(i).filter(|_| depth <= 64) {
+            let mut callees = Vec::new();
+            collect_calls(&def.body, &mut callees);
+            callees.sort_unstable();
+            callees.dedup();
+            for callee in callees {
+                keys.extend(visit(program, callee as usize, memo, depth + 1));
+            }
+            expr_ctx_keys(program, &def.body, &[], &mut keys);
+        }
+        if let Some(slot) = memo.get_mut(i) {
+            *slot = Some(keys.clone());
+        }
+        keys
     }
+    let mut memo = vec![None; program.fns.len()];
+    (0..program.fns.len()).map(|i| visit(program, i, &mut memo, 0)).collect()
+}
+
+/// The `ctx` keys an expression reads itself, and those of the `fn`s it
+/// calls as `fns` knows them.
+fn expr_ctx_keys(program: &Program, e: &Expr, fns: &[BTreeSet<String>], keys: &mut BTreeSet<String>) {
     match e {
         Expr::Term(Term::Ctx(key)) => keys.extend(program.symbols.resolve(*key).map(|k| k.to_string())),
         Expr::Term(_) | Expr::Param(_) => {}
         Expr::Call(callee, args) => {
-            if let crate::lower::ir::Callee::Fn(i) = callee
-                && let Some(def) = program.fns.get(*i as usize)
-            {
-                expr_ctx_keys(program, &def.body, keys, depth + 1);
+            if let crate::lower::ir::Callee::Fn(i) = callee {
+                keys.extend(fns.get(*i as usize).into_iter().flatten().cloned());
             }
-            args.iter().for_each(|a| expr_ctx_keys(program, a, keys, depth + 1));
+            args.iter().for_each(|a| expr_ctx_keys(program, a, fns, keys));
         }
-        Expr::Not(inner) => expr_ctx_keys(program, inner, keys, depth + 1),
+        Expr::Not(inner) => expr_ctx_keys(program, inner, fns, keys),
         Expr::Binary(_, l, r) => {
-            expr_ctx_keys(program, l, keys, depth + 1);
-            expr_ctx_keys(program, r, keys, depth + 1);
+            expr_ctx_keys(program, l, fns, keys);
+            expr_ctx_keys(program, r, fns, keys);
         }
         Expr::InList(x, items) => {
-            expr_ctx_keys(program, x, keys, depth + 1);
-            items.iter().for_each(|i| expr_ctx_keys(program, i, keys, depth + 1));
+            expr_ctx_keys(program, x, fns, keys);
+            items.iter().for_each(|i| expr_ctx_keys(program, i, fns, keys));
         }
+    }
+}
+
+/// A `fn` whose evaluation makes more calls than one evaluation may (a `fn`
+/// calling another twice, which calls another twice, ...): every condition
+/// using it errs (and so never grants).
+fn exponential_fns(program: &Program, out: &mut Vec<Diagnostic>) {
+    let limit = crate::eval::functions::MAX_CALLS;
+    // Calls one evaluation of each fn's body makes, at worst (every branch).
+    let mut memo: Vec<Option<usize>> = vec![None; program.fns.len()];
+    for i in 0..program.fns.len() {
+        let calls = fn_calls(program, i, &mut memo, 0);
+        if calls > limit
+            && let Some(def) = program.fns.get(i)
+        {
+            let shown = if calls == usize::MAX { "more than 2^64".to_string() } else { calls.to_string() };
+            out.push(
+                warning(
+                    format!("evaluating `{}` makes up to {shown} fn calls, more than the limit of {limit}", def.name),
+                    def.span,
+                    "exponential calls",
+                )
+                .with_help("every condition using it fails with an error (which never grants); call each fn once, or combine them"),
+            );
+        }
+    }
+}
+
+/// The calls one evaluation of fn `i` makes, at worst (saturating).
+fn fn_calls(program: &Program, i: usize, memo: &mut Vec<Option<usize>>, depth: usize) -> usize {
+    if let Some(Some(known)) = memo.get(i) {
+        return *known;
+    }
+    let Some(def) = program.fns.get(i) else { return 0 };
+    if depth > 128 {
+        return usize::MAX; // analysis refuses recursion; this only guards the walk
+    }
+    let mut callees = Vec::new();
+    collect_calls(&def.body, &mut callees);
+    let total = callees.into_iter().fold(0usize, |acc, callee| {
+        acc.saturating_add(1).saturating_add(fn_calls(program, callee as usize, memo, depth + 1))
+    });
+    if let Some(slot) = memo.get_mut(i) {
+        *slot = Some(total);
+    }
+    total
+}
+
+/// The `fn`s an expression calls, once per call site.
+fn collect_calls(e: &Expr, out: &mut Vec<u32>) {
+    match e {
+        Expr::Call(callee, args) => {
+            if let crate::lower::ir::Callee::Fn(i) = callee {
+                out.push(*i);
+            }
+            args.iter().for_each(|a| collect_calls(a, out));
+        }
+        Expr::Not(inner) => collect_calls(inner, out),
+        Expr::Binary(_, l, r) => {
+            collect_calls(l, out);
+            collect_calls(r, out);
+        }
+        Expr::InList(x, items) => {
+            collect_calls(x, out);
+            items.iter().for_each(|i| collect_calls(i, out));
+        }
+        Expr::Term(_) | Expr::Param(_) => {}
     }
 }

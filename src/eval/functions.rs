@@ -113,6 +113,9 @@ pub struct Env<'a> {
 /// Nesting limit for `fn` calls (they cannot recurse, but can chain).
 const MAX_CALL_DEPTH: usize = 64;
 
+/// The most `fn` calls one evaluation of an expression may make.
+pub const MAX_CALLS: usize = 10_000;
+
 impl Env<'_> {
     /// A tuple value as an expression value.
     pub fn val(&self, v: Value) -> Val {
@@ -149,18 +152,24 @@ impl Env<'_> {
     }
 
     /// Evaluates an expression.
+    ///
+    /// One evaluation makes at most [`MAX_CALLS`] `fn` calls: a `fn` that
+    /// calls another twice, which calls another twice, ... would otherwise
+    /// take exponential time within the depth limit. Past it, an error.
     pub fn eval(&self, e: &Expr, bindings: &dyn Fn(VarId) -> Option<Value>) -> Result<Val, Fault> {
-        self.eval_in(e, bindings, &[], 0)
+        self.eval_in(e, bindings, &[], (0, &std::cell::Cell::new(0)))
     }
 
+    /// `depth` is the call depth here and `calls` the calls made so far by
+    /// the whole evaluation.
     fn eval_in(
         &self,
         e: &Expr,
         bindings: &dyn Fn(VarId) -> Option<Value>,
         params: &[Val],
-        depth: usize,
+        (depth, calls): (usize, &std::cell::Cell<usize>),
     ) -> Result<Val, Fault> {
-        let eval = |e: &Expr| self.eval_in(e, bindings, params, depth);
+        let eval = |e: &Expr| self.eval_in(e, bindings, params, (depth, calls));
         match e {
             Expr::Term(t) => Ok(self.val(self.term(t, bindings)?)),
             Expr::Param(i) => {
@@ -195,12 +204,17 @@ impl Env<'_> {
                 for a in args {
                     values.push(eval(a)?);
                 }
-                self.call(*callee, &values, depth)
+                self.call(*callee, &values, (depth, calls))
             }
         }
     }
 
-    fn call(&self, callee: Callee, args: &[Val], depth: usize) -> Result<Val, Fault> {
+    fn call(
+        &self,
+        callee: Callee,
+        args: &[Val],
+        (depth, calls): (usize, &std::cell::Cell<usize>),
+    ) -> Result<Val, Fault> {
         match callee {
             Callee::Builtin(b) => builtin(b, args),
             Callee::Fn(i) => {
@@ -215,7 +229,14 @@ impl Env<'_> {
                         def.name
                     )));
                 }
-                self.eval_in(&def.body, &|_| None, args, depth + 1)
+                calls.set(calls.get() + 1);
+                if calls.get() > MAX_CALLS {
+                    return Err(Fault::Error(format!(
+                        "`{}`: more than {MAX_CALLS} fn calls in one condition (fns that call others repeatedly grow exponentially)",
+                        def.name
+                    )));
+                }
+                self.eval_in(&def.body, &|_| None, args, (depth + 1, calls))
             }
             Callee::Extern(i) => {
                 let def = self

@@ -326,8 +326,10 @@ pub fn condition(
 pub enum Membership {
     /// The items' values: `X` must be one of them (or, unbound, becomes each).
     Values(Vec<Value>),
-    /// An item failed, read as possible: the literal is true (it binds nothing).
-    Holds,
+    /// An item failed, read as possible: the literal may hold whatever `X`
+    /// is. A bound `X` is admitted; an unbound one ranges over the active
+    /// domain and the values of the items that did not fail.
+    Holds(Vec<Value>),
     /// An item read a missing `ctx` key, or failed read as certain: the literal is false.
     Fails,
 }
@@ -337,16 +339,23 @@ impl Membership {
     pub fn admits(&self, x: &Value) -> bool {
         match self {
             Membership::Values(values) => values.contains(x),
-            Membership::Holds => true,
+            Membership::Holds(_) => true,
             Membership::Fails => false,
         }
     }
 
-    /// The values an unbound `X` takes (none when the literal is decided by an error).
-    pub fn values(self) -> Vec<Value> {
+    /// The values an unbound `X` takes, `domain` being the active domain
+    /// (which an unknown literal ranges over).
+    pub fn values(self, domain: &[Row]) -> Vec<Value> {
         match self {
             Membership::Values(values) => values,
-            Membership::Holds | Membership::Fails => Vec::new(),
+            Membership::Holds(mut values) => {
+                values.extend(domain.iter().filter_map(|row| row.first().copied()));
+                values.sort();
+                values.dedup();
+                values
+            }
+            Membership::Fails => Vec::new(),
         }
     }
 }
@@ -363,17 +372,22 @@ pub fn member_values(
     errors: &mut BTreeSet<(OriginId, String)>,
 ) -> Membership {
     let mut out = Vec::new();
+    let mut erred = false;
     for item in items {
         match env.eval(item, bindings) {
             Ok(v) => out.push(env.value(&v)),
             Err(Fault::MissingCtx(_)) => return Membership::Fails,
             Err(Fault::Error(message)) => {
                 errors.insert((rule.origin, message));
-                return if reading == Reading::Possible { Membership::Holds } else { Membership::Fails };
+                erred = true;
             }
         }
     }
-    Membership::Values(out)
+    match (erred, reading) {
+        (false, _) => Membership::Values(out),
+        (true, Reading::Possible) => Membership::Holds(out),
+        (true, Reading::Certain) => Membership::Fails,
+    }
 }
 
 /// The answers to an atom: rows of its relation matching its constants and

@@ -57,8 +57,9 @@ enum Step {
         /// The negated relation's tuples, keyed by those variables.
         index: Arc<Index>,
     },
-    /// `X in [..]`: bind `X` to each item (or check it, when `X` is bound).
-    Member { position: Option<usize>, items: Vec<Expr> },
+    /// `X in [..]`: bind `X` to each item (or check it, when `X` is bound);
+    /// `domain` is the active domain, which an unknown list ranges over.
+    Member { position: Option<usize>, items: Vec<Expr>, domain: Rows },
 }
 
 /// A rule compiled to a pipeline of steps; `stages[i]` feeds `steps[i]`.
@@ -203,7 +204,8 @@ fn compile<'r>(
                         if at.is_none() {
                             order.push(*v);
                         }
-                        Step::Member { position: at, items: items.clone() }
+                        let domain = rows_of(builtins::ADOM).clone();
+                        Step::Member { position: at, items: items.clone(), domain }
                     }
                     _ => continue,
                 };
@@ -227,11 +229,11 @@ fn compile<'r>(
             .or_else(|| pending.iter().position(|l| matches!(l, Literal::Domain(_))));
         let Some(pick) = pick else {
             // INVARIANT: analysis makes every literal ready eventually. Should one
-            // not be, its truth is unknown: it holds when reading the possible
-            // tuples, and fails when reading the certain ones.
+            // not be, its truth is unknown: a condition that errs (an internal
+            // error, recorded, so the certain pass runs and fails it).
             if !pending.is_empty() {
-                let possible = reads.reading == Reading::Possible;
-                steps.push(Step::Filter(Expr::Term(Term::Const(Value::Bool(possible)))));
+                let unknown = crate::lower::ir::Callee::Extern(u32::MAX);
+                steps.push(Step::Filter(Expr::Call(unknown, Vec::new())));
             }
             break;
         };
@@ -358,7 +360,7 @@ fn apply(
         Step::Anti { key_from_row, index } => {
             rows.iter().filter(|row| !index.contains_key(&pick(row, key_from_row))).cloned().collect()
         }
-        Step::Member { position, items } => {
+        Step::Member { position, items, domain } => {
             let mut results = Vec::new();
             for row in rows {
                 let membership = member_values(env, rule, items, &|v| lookup(order, row, v), reading, errors);
@@ -368,7 +370,7 @@ fn apply(
                             results.push(row.clone());
                         }
                     }
-                    None => results.extend(membership.values().into_iter().map(|value| {
+                    None => results.extend(membership.values(domain).into_iter().map(|value| {
                         let mut extended = row.clone();
                         extended.push(value);
                         extended

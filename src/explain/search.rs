@@ -100,7 +100,7 @@ impl Explainer<'_> {
                     match b.get(v) {
                         Some(x) if membership.admits(x) => out.push(b.clone()),
                         Some(_) => {}
-                        None => out.extend(membership.values().into_iter().map(|x| {
+                        None => out.extend(membership.values(&[]).into_iter().map(|x| {
                             let mut e = b.clone();
                             e.insert(*v, x);
                             e

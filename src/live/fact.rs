@@ -98,7 +98,21 @@ impl LiveFact {
         let [statement] = statements.as_slice() else {
             return Err(not_one(&format!("it holds {} statements", statements.len())));
         };
-        LiveFact::from_statement(&statement.kind).ok_or_else(|| not_one("it is not a fact"))
+        LiveFact::from_statement(&statement.kind).map(LiveFact::normalized).ok_or_else(|| not_one("it is not a fact"))
+    }
+
+    /// The one form of each fact, so that equal facts compare equal:
+    /// `parent(a, b)` is `a in b`.
+    pub(crate) fn normalized(self) -> LiveFact {
+        match self {
+            LiveFact::Relation { name, args } if name == "parent" => match args.as_slice() {
+                [Constant::Str(member), Constant::Str(container)] => {
+                    LiveFact::In { member: member.clone(), container: container.clone() }
+                }
+                _ => LiveFact::Relation { name, args },
+            },
+            other => other,
+        }
     }
 
     /// The fact a parsed statement states, if it is a fact.

@@ -206,7 +206,7 @@ impl Session {
     /// returns what to print.
     pub fn handle(&mut self, input: &str) -> Reply {
         let input = input.trim();
-        let outcome = if input.is_empty() {
+        let outcome = if input.is_empty() || only_comments(input) {
             Ok(String::new())
         } else if let Some(command) = input.strip_prefix(':') {
             let (name, rest) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
@@ -414,7 +414,7 @@ fn role_tree(roles: &[(String, Vec<String>)]) -> String {
 /// is open.
 pub fn is_complete(text: &str) -> bool {
     let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.starts_with(':') {
+    if trimmed.is_empty() || trimmed.starts_with(':') || only_comments(trimmed) {
         return true;
     }
     let open = tokens(trimmed).into_iter().last().is_some_and(|(token, range)| {
@@ -433,6 +433,11 @@ pub fn is_complete(text: &str) -> bool {
             !(ran_out(&query_error) || statements_ran_out)
         }
     }
+}
+
+/// Whether the text holds comments and nothing else (a complete, empty input).
+fn only_comments(text: &str) -> bool {
+    tokens(text).into_iter().all(|(token, _)| token == Ok(crate::syntax::lexer::Token::Comment))
 }
 
 /// Lines typed so far, until they make a complete input (see [`is_complete`]).

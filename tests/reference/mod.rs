@@ -115,17 +115,19 @@ fn condition(env: &Env, expr: &Expr, b: &Binding) -> Truth {
     }
 }
 
-/// The values of a list's items, or the list's truth when an item fails.
-fn items(env: &Env, items: &[Expr], b: &Binding) -> Result<Vec<Value>, Truth> {
+/// The values of a list's items, or, when an item fails, the list's truth
+/// (false for a missing `ctx` key, else unknown) and the items that did not.
+fn items(env: &Env, items: &[Expr], b: &Binding) -> Result<Vec<Value>, (Truth, Vec<Value>)> {
     let mut out = Vec::new();
+    let mut erred = false;
     for item in items {
         match env.eval(item, &|w| b.get(&w).copied()) {
             Ok(v) => out.push(env.value(&v)),
-            Err(Fault::MissingCtx(_)) => return Err(Truth::False),
-            Err(Fault::Error(_)) => return Err(Truth::Unknown),
+            Err(Fault::MissingCtx(_)) => return Err((Truth::False, Vec::new())),
+            Err(Fault::Error(_)) => erred = true,
         }
     }
-    Ok(out)
+    if erred { Err((Truth::Unknown, out)) } else { Ok(out) }
 }
 
 /// Every binding of the rule's variables with the truth of its body.
@@ -137,7 +139,9 @@ fn bindings(rule: &Rule, relations: &[Relation], env: &Env) -> Vec<(Binding, Tru
             current = current.iter().flat_map(|(b, t)| extend(b, *t, atom, &relations[atom.rel.0 as usize])).collect();
         }
     }
-    // 2. List generators for variables nothing else binds (a failing list binds nothing).
+    // 2. List generators for variables nothing else binds. An unknown list
+    //    may hold for any value: the variable takes every value of the active
+    //    domain and of the items that did not fail, each unknown.
     for literal in &rule.body {
         if let Literal::Member(v, list) = literal {
             let mut next = Vec::new();
@@ -146,10 +150,18 @@ fn bindings(rule: &Rule, relations: &[Relation], env: &Env) -> Vec<(Binding, Tru
                     next.push((b.clone(), *t));
                     continue;
                 }
-                for value in items(env, list, b).unwrap_or_default() {
+                let (values, truth) = match items(env, list, b) {
+                    Ok(values) => (values, *t),
+                    Err((Truth::Unknown, mut values)) => {
+                        values.extend(relations[builtins::ADOM.0 as usize].keys().map(|row| row[0]));
+                        (values, (*t).min(Truth::Unknown))
+                    }
+                    Err(_) => (Vec::new(), Truth::False),
+                };
+                for value in values {
                     let mut extended = b.clone();
                     extended.insert(*v, value);
-                    next.push((extended, *t));
+                    next.push((extended, truth));
                 }
             }
             current = next;
@@ -178,7 +190,7 @@ fn bindings(rule: &Rule, relations: &[Relation], env: &Env) -> Vec<(Binding, Tru
                 Literal::Member(v, list) => match items(env, list, b) {
                     Ok(values) if values.contains(&b[v]) => Truth::True,
                     Ok(_) => Truth::False,
-                    Err(t) => t,
+                    Err((t, _)) => t,
                 },
                 Literal::Pos(_) | Literal::Domain(_) => Truth::True,
             };

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 /// Which relations depend on the request (`dynamic[rel]`).
 pub fn dynamic_relations(program: &Program) -> Vec<bool> {
+    let fns = fns_reading_request(program);
     let mut dynamic = vec![false; program.relations.len()];
     loop {
         let mut changed = false;
@@ -29,7 +30,7 @@ pub fn dynamic_relations(program: &Program) -> Vec<bool> {
                 Literal::Pos(atom) | Literal::Neg(atom) => dynamic.get(atom.rel.0 as usize).copied().unwrap_or(true),
                 _ => false,
             });
-            if reads_dynamic || reads_request(program, rule) {
+            if reads_dynamic || reads_request(rule, &fns) {
                 if let Some(slot) = dynamic.get_mut(head) {
                     *slot = true;
                 }
@@ -42,23 +43,52 @@ pub fn dynamic_relations(program: &Program) -> Vec<bool> {
     }
 }
 
-/// Whether a rule reads `now`, `ctx` or an `extern fn` itself.
-fn reads_request(program: &Program, rule: &Rule) -> bool {
+/// Whether a rule reads `now`, `ctx` or an `extern fn` itself (`fns`: which
+/// `fn`s do, see [`fns_reading_request`]).
+fn reads_request(rule: &Rule, fns: &[bool]) -> bool {
     let term = |t: &Term| matches!(t, Term::Now | Term::Ctx(_));
     std::iter::once(&rule.head).any(|a| a.args.iter().any(term))
         || rule.body.iter().any(|literal| match literal {
             Literal::Pos(atom) | Literal::Neg(atom) => atom.args.iter().any(term),
-            Literal::Cond(e) => expr_reads_request(program, e, 0),
-            Literal::Member(_, items) => items.iter().any(|e| expr_reads_request(program, e, 0)),
+            Literal::Cond(e) => expr_reads_request(e, fns),
+            Literal::Member(_, items) => items.iter().any(|e| expr_reads_request(e, fns)),
             Literal::Domain(_) => false,
         })
 }
 
-fn expr_reads_request(program: &Program, e: &Expr, depth: usize) -> bool {
-    if depth > 64 {
-        return true;
+/// Which `fn`s read the request, each body looked at once (a `fn` calling
+/// another twice, which calls another twice, ... stays linear here).
+fn fns_reading_request(program: &Program) -> Vec<bool> {
+    fn visit(program: &Program, i: usize, memo: &mut Vec<Option<bool>>, depth: usize) -> bool {
+        if let Some(Some(known)) = memo.get(i) {
+            return *known;
+        }
+        // Analysis refuses recursion between fns; the depth only guards the walk.
+        let reads = depth > 64
+            || program.fns.get(i).is_none_or(|f| {
+                let mut callees = Vec::new();
+                let direct = expr_reads_request_with(&f.body, &mut |callee| {
+                    callees.push(callee);
+                    false
+                });
+                direct || callees.into_iter().any(|c| visit(program, c as usize, memo, depth + 1))
+            });
+        if let Some(slot) = memo.get_mut(i) {
+            *slot = Some(reads);
+        }
+        reads
     }
-    let recurse = |e: &Expr| expr_reads_request(program, e, depth + 1);
+    let mut memo = vec![None; program.fns.len()];
+    (0..program.fns.len()).map(|i| visit(program, i, &mut memo, 0)).collect()
+}
+
+fn expr_reads_request(e: &Expr, fns: &[bool]) -> bool {
+    expr_reads_request_with(e, &mut |i| fns.get(i as usize).copied().unwrap_or(true))
+}
+
+/// Whether an expression reads `now`, `ctx` or an `extern fn`, asking
+/// `calls_reading` about each `fn` it calls.
+fn expr_reads_request_with(e: &Expr, calls_reading: &mut dyn FnMut(u32) -> bool) -> bool {
     match e {
         Expr::Term(t) => matches!(t, Term::Now | Term::Ctx(_)),
         Expr::Param(_) => false,
@@ -66,13 +96,17 @@ fn expr_reads_request(program: &Program, e: &Expr, depth: usize) -> bool {
             let body = match callee {
                 Callee::Builtin(_) => false,
                 Callee::Extern(_) => true,
-                Callee::Fn(i) => program.fns.get(*i as usize).is_none_or(|f| recurse(&f.body)),
+                Callee::Fn(i) => calls_reading(*i),
             };
-            body || args.iter().any(recurse)
+            // Every argument is looked at (no short cut), so every callee is reported.
+            let args = args.iter().fold(false, |acc, a| expr_reads_request_with(a, calls_reading) | acc);
+            body | args
         }
-        Expr::Not(a) => recurse(a),
-        Expr::Binary(_, a, b) => recurse(a) || recurse(b),
-        Expr::InList(x, items) => recurse(x) || items.iter().any(recurse),
+        Expr::Not(a) => expr_reads_request_with(a, calls_reading),
+        Expr::Binary(_, a, b) => expr_reads_request_with(a, calls_reading) | expr_reads_request_with(b, calls_reading),
+        Expr::InList(x, items) => items
+            .iter()
+            .fold(expr_reads_request_with(x, calls_reading), |acc, i| expr_reads_request_with(i, calls_reading) | acc),
     }
 }
 
