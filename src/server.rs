@@ -230,13 +230,30 @@ fn request_options(
     Ok(options)
 }
 
+/// A JSON body that must be an object: serde would also read a struct's
+/// fields from an array, by position.
+pub struct Object<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Object<T> {
+    type Rejection = JsonRejection;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, JsonRejection> {
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(JsonRejection::from)?;
+        // An object first (a syntax error or another JSON value is rejected
+        // here), then the fields, with serde's messages either way.
+        let _ = Json::<serde_json::Map<String, Json_>>::from_bytes(&bytes)?;
+        let Json(body) = Json::<T>::from_bytes(&bytes)?;
+        Ok(Object(body))
+    }
+}
+
 /// A JSON body and its request options (`at`, `ctx`), or the 4xx response.
 fn parse<T>(
     state: &AppState,
-    body: Result<Json<T>, JsonRejection>,
+    body: Result<Object<T>, JsonRejection>,
     at: impl Fn(&T) -> (Option<&str>, &BTreeMap<String, Json_>),
 ) -> Result<(T, RequestOptions), Box<Response>> {
-    let Json(body) = body.map_err(|r| Box::new(rejection(r)))?;
+    let Object(body) = body.map_err(|r| Box::new(rejection(r)))?;
     let (time, ctx) = at(&body);
     let options = request_options(time, ctx, state.allow_client_time)?;
     Ok((body, options))
@@ -258,7 +275,7 @@ struct CheckBody {
     ctx: BTreeMap<String, Json_>,
 }
 
-async fn check(State(state): State<Arc<AppState>>, body: Result<Json<CheckBody>, JsonRejection>) -> Response {
+async fn check(State(state): State<Arc<AppState>>, body: Result<Object<CheckBody>, JsonRejection>) -> Response {
     let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
         Err(response) => return *response,
@@ -284,7 +301,7 @@ struct QueryBody {
     ctx: BTreeMap<String, Json_>,
 }
 
-async fn query(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody>, JsonRejection>) -> Response {
+async fn query(State(state): State<Arc<AppState>>, body: Result<Object<QueryBody>, JsonRejection>) -> Response {
     let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
         Err(response) => return *response,
@@ -316,7 +333,7 @@ async fn query(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody>,
     }
 }
 
-async fn explain(State(state): State<Arc<AppState>>, body: Result<Json<QueryBody>, JsonRejection>) -> Response {
+async fn explain(State(state): State<Arc<AppState>>, body: Result<Object<QueryBody>, JsonRejection>) -> Response {
     let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
         Err(response) => return *response,
@@ -466,8 +483,8 @@ fn constant(value: Json_) -> Result<Constant, String> {
     }
 }
 
-async fn facts(State(state): State<Arc<AppState>>, body: Result<Json<FactsBody>, JsonRejection>) -> Response {
-    let Json(body) = match body {
+async fn facts(State(state): State<Arc<AppState>>, body: Result<Object<FactsBody>, JsonRejection>) -> Response {
+    let Object(body) = match body {
         Ok(b) => b,
         Err(r) => return rejection(r),
     };
@@ -504,8 +521,8 @@ struct ReloadBody {
     live_changes: String,
 }
 
-async fn reload(State(state): State<Arc<AppState>>, body: Result<Json<ReloadBody>, JsonRejection>) -> Response {
-    let changes = match body.map(|Json(b)| b.live_changes) {
+async fn reload(State(state): State<Arc<AppState>>, body: Result<Object<ReloadBody>, JsonRejection>) -> Response {
+    let changes = match body.map(|Object(b)| b.live_changes) {
         Ok(choice) if choice == "keep" => LiveChanges::Keep,
         Ok(choice) if choice == "drop" => LiveChanges::Drop,
         Ok(other) => {
@@ -584,7 +601,14 @@ async fn track(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let path = request.uri().path().to_string();
+    // Labelled by route, not by raw path: a client sending many unknown
+    // paths must not grow the metrics without bound.
+    let path = match request.uri().path() {
+        known @ ("/v1/check" | "/v1/query" | "/v1/explain" | "/v1/facts" | "/v1/reload" | "/healthz" | "/metrics") => {
+            known.to_string()
+        }
+        _ => "other".to_string(),
+    };
     let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;

@@ -98,6 +98,8 @@ fn decisions_errors_updates_and_metrics() {
         ("POST", "/v1/check", "{\"user\": ", 400, "malformed_json"),
         ("POST", "/v1/check", r#"{"user": "a", "perm": "b", "obj": "c", "extra": 1}"#, 422, "invalid_body"),
         ("POST", "/v1/check", r#"{"user": "a"}"#, 422, "invalid_body"),
+        ("POST", "/v1/check", r#"["carol", "read", "page:1"]"#, 422, "invalid_body"),
+        ("POST", "/v1/facts", r#"[[], []]"#, 422, "invalid_body"),
         ("POST", "/v1/check", r#"{"user": "a", "perm": "b", "obj": "c", "at": "tomorrow"}"#, 400, "bad_timestamp"),
         ("POST", "/v1/check", r#"{"user": "a", "perm": "b", "obj": "c", "ctx": {"ip": [1]}}"#, 400, "bad_context"),
         ("POST", "/v1/query", r#"{"query": "allowed(carol,"}"#, 400, "bad_query"),
@@ -142,6 +144,13 @@ fn decisions_errors_updates_and_metrics() {
     let (_, metrics) = c.send("GET", "/metrics", "");
     assert!(metrics.contains(r#"warden_requests_total{path="/v1/check",status="200"}"#), "{metrics}");
     assert!(metrics.contains("warden_request_seconds_bucket"), "{metrics}");
+    // Unknown paths share one label: many of them do not grow the metrics.
+    for i in 0..50 {
+        assert_eq!(c.send("GET", &format!("/nowhere/{i}"), "").0, 404);
+    }
+    let (_, metrics) = c.send("GET", "/metrics", "");
+    assert!(metrics.contains(r#"path="other",status="404""#), "{metrics}");
+    assert!(!metrics.contains("/nowhere"), "{metrics}");
 }
 
 #[test]

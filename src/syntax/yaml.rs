@@ -173,8 +173,68 @@ impl<'de> Deserialize<'de> for Sections {
     }
 }
 
+/// The deepest nesting a data file may have (a data file needs 4: the file,
+/// a section, a row, a value; a YAML parser given 100,000 takes a minute).
+const MAX_NESTING: usize = 32;
+
+/// Where the text nests deeper than [`MAX_NESTING`], found in one pass
+/// before any YAML parsing: `[`/`{` outside quotes, plus block levels (each
+/// deeper indentation, each `- ` starting an item).
+fn nesting_error(file: FileId, source: &SourceFile) -> Option<Diagnostic> {
+    let text = &source.text;
+    let mut flow = 0usize;
+    let mut indents: Vec<usize> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let body = line.trim_start_matches(' ');
+        if flow == 0 && !body.trim().is_empty() && !body.starts_with('#') {
+            let indent = line.len() - body.len();
+            while indents.last().is_some_and(|top| *top >= indent) {
+                indents.pop();
+            }
+            indents.push(indent);
+        }
+        let mut dashes = 0;
+        let mut rest = body;
+        while let Some(after) = rest.strip_prefix("- ") {
+            dashes += 1;
+            rest = after.trim_start_matches(' ');
+        }
+        let mut quote: Option<char> = None;
+        let mut previous = ' ';
+        for (i, c) in line.char_indices() {
+            match (quote, c) {
+                (None, '#') if previous == ' ' => break,
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q && previous != '\\' => quote = None,
+                (None, '[' | '{') => flow += 1,
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+            previous = c;
+            if indents.len() + dashes + flow > MAX_NESTING {
+                let at = start + i;
+                return Some(
+                    Diagnostic::error(
+                        format!("invalid data file: nested deeper than {MAX_NESTING} levels"),
+                        Span::new(file, at, at + c.len_utf8()),
+                        "too deep",
+                    )
+                    .with_help("a data file is sections of rows of values (SPEC section 6)"),
+                );
+            }
+        }
+    }
+    None
+}
+
 /// Reads one data file into statements; the first shape error stops the file.
 pub fn parse_data_file(file: FileId, source: &SourceFile) -> (Vec<Statement>, Vec<Diagnostic>) {
+    if let Some(error) = nesting_error(file, source) {
+        return (Vec::new(), vec![error]);
+    }
     let data: DataFile = match serde_yaml::from_str::<Option<DataFile>>(&source.text) {
         Ok(data) => data.unwrap_or_default(),
         Err(e) => return (Vec::new(), vec![yaml_error(file, source, &e)]),
