@@ -273,3 +273,24 @@ fn a_deeply_nested_data_file_is_refused_before_parsing() {
     sources.add("block.yaml", format!("facts:\n{block}"));
     assert!(Engine::from_sources(sources).unwrap_err().render(false).contains("nested deeper"));
 }
+
+/// A 3-way cross product over 1,000 facts reached 9.3 GB before the tuple
+/// limit was looked at (after each join had materialized its output). The
+/// limit is now checked inside joins and lookups, as rows are produced, in
+/// non-recursive and recursive strata alike.
+#[test]
+fn the_tuple_limit_stops_a_cross_product_inside_the_join() {
+    let facts: String = (0..1000).map(|i| format!("n({i});\n")).collect();
+    let limits = Limits { max_tuples: 1_000_000, ..Limits::default() };
+    for rules in [
+        "big(A, B, C) :- n(A), n(B), n(C);\n",
+        "big(A, B, C) :- n(A), n(B), n(C);\nbig(A, B, C) :- big(A, B, C), big(C, B, A);\n",
+        "p(X) :- n(X);\np(X) :- p(X), n(Y), n(Z), p(Y);\nbig(X, X, X) :- p(X);\n",
+    ] {
+        let mut engine = Engine::from_source("p.warden", &format!("{facts}{rules}")).unwrap();
+        engine.set_limits(limits);
+        let answer = engine.query("big(A, B, C)", &RequestOptions::default()).unwrap();
+        assert!(answer.stopped.is_some(), "{rules}: {:?}", answer.errors);
+        assert!(answer.errors.iter().any(|e| e.contains("more than 1000000 derived tuples")), "{:?}", answer.errors);
+    }
+}

@@ -84,6 +84,30 @@ pub struct Reads<'a> {
 /// Condition errors met, with the rule they happened in.
 type Errors = BTreeSet<(OriginId, String)>;
 
+/// What one stratum's evaluation may spend, checked inside every join and
+/// lookup as rows are produced (not after a step has materialized them):
+/// the rows of any one step's output, and time.
+#[derive(Clone, Copy)]
+struct Budget {
+    rows: usize,
+    deadline: std::time::Instant,
+    limits: Limits,
+}
+
+impl Budget {
+    /// An error once a step's output holds more than the budget's rows; every
+    /// 4,096 rows, an error once past the deadline.
+    fn spend(&self, rows: usize) -> Result<(), EvalError> {
+        if rows > self.rows {
+            return Err(EvalError::TooManyTuples(self.limits.max_tuples));
+        }
+        if rows.is_multiple_of(4096) && std::time::Instant::now() > self.deadline {
+            return Err(EvalError::TooSlow(self.limits.max_time.as_millis()));
+        }
+        Ok(())
+    }
+}
+
 /// Evaluates the rules of one stratum to a fixpoint; returns its relations.
 pub fn eval_stratum(
     stratum: &Stratum,
@@ -114,10 +138,10 @@ pub fn eval_stratum(
         pipelines.push(compile(rule, stratum, &mut iteration, reads, prepared, &mut source));
     }
     let total: usize = reads.positive.iter().map(|r| r.len()).sum();
-    let budget = limits.max_tuples.saturating_sub(total);
+    let budget = Budget { rows: limits.max_tuples.saturating_sub(total), deadline, limits };
     if !stratum.recursive {
         // No rule reads this stratum's own relations: one pass of every pipeline suffices.
-        return eval_once(stratum, &pipelines, reads, env, errors, (limits, deadline, budget));
+        return eval_once(stratum, &pipelines, reads, env, errors, budget);
     }
     for pipeline in &mut pipelines {
         let start = iteration.variable::<Row>("start");
@@ -128,7 +152,7 @@ pub fn eval_stratum(
     let heads: Vec<Variable<Row>> = pipelines.iter().map(|p| source(p.rule.head.rel, &mut iteration)).collect();
     while iteration.changed() {
         for (pipeline, head) in pipelines.iter().zip(&heads) {
-            run(pipeline, head, env, reads.reading, errors);
+            run(pipeline, head, env, reads.reading, errors, &budget)?;
         }
         let size: usize = stratum
             .relations
@@ -136,7 +160,7 @@ pub fn eval_stratum(
             .filter_map(|r| sources.get(r))
             .map(|v| v.stable.borrow().iter().map(|r| r.elements.len()).sum::<usize>() + v.recent.borrow().len())
             .sum();
-        if size > budget {
+        if size > budget.rows {
             return Err(EvalError::TooManyTuples(limits.max_tuples));
         }
         if std::time::Instant::now() > deadline {
@@ -278,11 +302,18 @@ fn compile<'r>(
 }
 
 /// One round of a rule: every step reads the new tuples of its input stage.
-fn run(pipeline: &Pipeline, head: &Variable<Row>, env: &Env, reading: Reading, errors: &mut Errors) {
+fn run(
+    pipeline: &Pipeline,
+    head: &Variable<Row>,
+    env: &Env,
+    reading: Reading,
+    errors: &mut Errors,
+    budget: &Budget,
+) -> Result<(), EvalError> {
     let rule = pipeline.rule;
     for (i, step) in pipeline.steps.iter().enumerate() {
         let (Some(input), Some(output)) = (pipeline.stages.get(i), pipeline.stages.get(i + 1)) else {
-            return;
+            return Ok(());
         };
         match step {
             Step::Join { source, args, key_from_row, key_from_atom, new_from_atom, left, right } => {
@@ -296,14 +327,11 @@ fn run(pipeline: &Pipeline, head: &Variable<Row>, env: &Env, reading: Reading, e
                     .map(|row| (pick(row, key_from_atom), pick(row, new_from_atom)))
                     .collect();
                 right.insert(Relation::from_vec(matching));
-                output.from_join(left, right, |_, l, r| {
-                    let mut row = l.clone();
-                    row.extend_from_slice(r);
-                    row
-                });
+                join_bounded(left, right, output, budget)?;
             }
             other => {
-                let results = apply(other, &input.recent.borrow(), &pipeline.order, rule, env, reading, errors);
+                let results =
+                    apply(other, &input.recent.borrow(), &pipeline.order, (rule, env, reading), errors, budget)?;
                 output.insert(Relation::from_vec(results));
             }
         }
@@ -312,6 +340,58 @@ fn run(pipeline: &Pipeline, head: &Variable<Row>, env: &Env, reading: Reading, e
     if let Some(last) = pipeline.stages.last() {
         head.from_map(last, |row| project_head(pipeline, row));
     }
+    Ok(())
+}
+
+/// `output(l ++ r) :- left(k, l), right(k, r)`, semi-naively as datafrog's
+/// `from_join` (new left tuples with every right one, old left ones with new
+/// right ones), but failing as soon as the output passes the budget: a cross
+/// product is stopped while it grows, before it is materialized.
+fn join_bounded(
+    left: &Variable<(Row, Row)>,
+    right: &Variable<(Row, Row)>,
+    output: &Variable<Row>,
+    budget: &Budget,
+) -> Result<(), EvalError> {
+    let mut results = Vec::new();
+    {
+        let (recent_left, recent_right) = (left.recent.borrow(), right.recent.borrow());
+        for batch in right.stable.borrow().iter() {
+            merge_join(&recent_left, &batch.elements, &mut results, budget)?;
+        }
+        for batch in left.stable.borrow().iter() {
+            merge_join(&batch.elements, &recent_right, &mut results, budget)?;
+        }
+        merge_join(&recent_left, &recent_right, &mut results, budget)?;
+    }
+    output.insert(Relation::from_vec(results));
+    Ok(())
+}
+
+/// Joins two relations sorted by key: every pair with equal keys, its values
+/// concatenated into `out`.
+fn merge_join(a: &[(Row, Row)], b: &[(Row, Row)], out: &mut Vec<Row>, budget: &Budget) -> Result<(), EvalError> {
+    let (mut a, mut b) = (a, b);
+    while let (Some((ka, _)), Some((kb, _))) = (a.first(), b.first()) {
+        match ka.cmp(kb) {
+            std::cmp::Ordering::Less => a = a.get(a.partition_point(|(k, _)| k < kb)..).unwrap_or(&[]),
+            std::cmp::Ordering::Greater => b = b.get(b.partition_point(|(k, _)| k < ka)..).unwrap_or(&[]),
+            std::cmp::Ordering::Equal => {
+                let (same_a, rest_a) = a.split_at(a.partition_point(|(k, _)| k <= ka));
+                let (same_b, rest_b) = b.split_at(b.partition_point(|(k, _)| k <= kb));
+                for (_, l) in same_a {
+                    for (_, r) in same_b {
+                        let mut row = l.clone();
+                        row.extend_from_slice(r);
+                        out.push(row);
+                        budget.spend(out.len())?;
+                    }
+                }
+                (a, b) = (rest_a, rest_b);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The head tuple of a rule for a final binding row.
@@ -334,12 +414,11 @@ fn apply(
     step: &Step,
     rows: &[Row],
     order: &[VarId],
-    rule: &Rule,
-    env: &Env,
-    reading: Reading,
+    (rule, env, reading): (&Rule, &Env, Reading),
     errors: &mut Errors,
-) -> Vec<Row> {
-    match step {
+    budget: &Budget,
+) -> Result<Vec<Row>, EvalError> {
+    Ok(match step {
         Step::Filter(e) => rows
             .iter()
             .filter(|row| condition(env, rule, e, &|v| lookup(order, row, v), reading, errors))
@@ -353,6 +432,7 @@ fn apply(
                     let mut extended = row.clone();
                     extended.extend_from_slice(values);
                     results.push(extended);
+                    budget.spend(results.len())?;
                 }
             }
             results
@@ -370,18 +450,21 @@ fn apply(
                             results.push(row.clone());
                         }
                     }
-                    None => results.extend(membership.values(domain).into_iter().map(|value| {
-                        let mut extended = row.clone();
-                        extended.push(value);
-                        extended
-                    })),
+                    None => {
+                        for value in membership.values(domain) {
+                            let mut extended = row.clone();
+                            extended.push(value);
+                            results.push(extended);
+                            budget.spend(results.len())?;
+                        }
+                    }
                 }
             }
             results
         }
         // INVARIANT: a join reads this stratum's own relations, so only recursive strata have one.
         Step::Join { .. } => Vec::new(),
-    }
+    })
 }
 
 /// A non-recursive stratum: every rule's pipeline runs once over complete
@@ -392,24 +475,24 @@ fn eval_once(
     reads: &Reads,
     env: &Env,
     errors: &mut Errors,
-    (limits, deadline, budget): (Limits, std::time::Instant, usize),
+    budget: Budget,
 ) -> Result<Vec<(RelId, Rows)>, EvalError> {
     let mut derived: BTreeMap<RelId, Vec<Row>> = BTreeMap::new();
     let mut size = 0usize;
     for pipeline in pipelines {
         let mut rows: Vec<Row> = vec![Vec::new()];
         for step in &pipeline.steps {
-            rows = apply(step, &rows, &pipeline.order, pipeline.rule, env, reads.reading, errors);
-            if std::time::Instant::now() > deadline {
-                return Err(EvalError::TooSlow(limits.max_time.as_millis()));
+            rows = apply(step, &rows, &pipeline.order, (pipeline.rule, env, reads.reading), errors, &budget)?;
+            if std::time::Instant::now() > budget.deadline {
+                return Err(EvalError::TooSlow(budget.limits.max_time.as_millis()));
             }
             if rows.is_empty() {
                 break;
             }
         }
         size += rows.len();
-        if size > budget {
-            return Err(EvalError::TooManyTuples(limits.max_tuples));
+        if size > budget.rows {
+            return Err(EvalError::TooManyTuples(budget.limits.max_tuples));
         }
         let heads = derived.entry(pipeline.rule.head.rel).or_default();
         heads.extend(rows.iter().map(|row| project_head(pipeline, row)));
