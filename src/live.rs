@@ -35,6 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+mod builder;
 mod fact;
 mod prepared;
 pub use fact::{FactError, Holding, LiveFact};
@@ -341,6 +342,8 @@ pub struct Live {
     configure: Arc<dyn Fn(&mut Engine) + Send + Sync>,
     /// Whether updates may add superusers, lift `inactive` or change `role_extends`.
     privileged: bool,
+    /// Builds the newest snapshot's check plan in the background.
+    builder: builder::PlanBuilder,
 }
 
 impl Live {
@@ -368,7 +371,14 @@ impl Live {
         // The first snapshot is ready to check at full speed when this returns.
         let _ = engine.check_plan();
         let state = Mutex::new((Overlay::default(), engine.clone()));
-        Ok(Live { current: ArcSwap::from_pointee(engine), inputs, state, configure, privileged: false })
+        Ok(Live {
+            current: ArcSwap::from_pointee(engine),
+            inputs,
+            state,
+            configure,
+            privileged: false,
+            builder: Default::default(),
+        })
     }
 
     /// Allows (or, the default, refuses) privileged updates: adding a
@@ -443,7 +453,7 @@ impl Live {
         // The new snapshot's check plan is built in the background; checks
         // take the demand-driven path until it is ready.
         let engine = Arc::new(engine);
-        Engine::build_plan_in_background(&engine);
+        self.builder.request(&engine);
         self.current.store(engine);
         state.0 = next;
         Ok(())
@@ -481,7 +491,7 @@ impl Live {
             }
         };
         let engine = Arc::new(build(&self.inputs, &overlay, self.configure.as_ref())?);
-        Engine::build_plan_in_background(&engine);
+        self.builder.request(&engine);
         self.current.store(engine);
         *state = (overlay, base);
         Ok(notes)

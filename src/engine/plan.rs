@@ -39,26 +39,21 @@ impl Engine {
         self.check_plan()
     }
 
-    /// Builds the check plan on another thread; until it is ready, checks
-    /// take the demand-driven path instead of waiting (a live update
-    /// returns at once, and no check stalls). The thread gives up when the
-    /// snapshot is dropped before it starts.
-    pub fn build_plan_in_background(engine: &Arc<Engine>) {
-        if engine.plan.get().is_some() {
-            return;
-        }
-        engine.plan_pending.store(true, std::sync::atomic::Ordering::Release);
-        let weak = Arc::downgrade(engine);
-        let spawned = std::thread::Builder::new().name("warden-plan".into()).spawn(move || {
-            if let Some(engine) = weak.upgrade() {
-                let _ = engine.check_plan();
-                engine.plan_pending.store(false, std::sync::atomic::Ordering::Release);
-            }
-        });
-        if spawned.is_err() {
-            // No thread: the next check builds the plan itself.
-            engine.plan_pending.store(false, std::sync::atomic::Ordering::Release);
-        }
+    /// The check plan if it has been built (without building it).
+    pub(crate) fn check_plan_if_built(&self) -> Option<&CheckPlan> {
+        self.plan.get().and_then(|plan| plan.as_deref())
+    }
+
+    /// Marks the plan as being built elsewhere: until it is ready, checks
+    /// take the demand-driven path instead of waiting (see
+    /// [`crate::live::Live`]'s background builder).
+    pub(crate) fn mark_plan_pending(&self) {
+        self.plan_pending.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The plan is built (or will be built by the next check).
+    pub(crate) fn clear_plan_pending(&self) {
+        self.plan_pending.store(false, std::sync::atomic::Ordering::Release);
     }
 
     /// Builds the check plan anew, or says why the program has none.
