@@ -15,8 +15,7 @@
 //! `--allow-privileged-updates`.
 
 use crate::engine::RequestOptions;
-use crate::live::{Holding, Live, LiveChanges, LiveFact, Request};
-use crate::syntax::ast::Constant;
+use crate::live::{Live, LiveChanges, Request};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -27,65 +26,22 @@ use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+
+mod auth;
+mod facts;
+mod metrics;
+mod watch;
+
+pub use auth::Auth;
+pub use facts::{FactFields, FactItem, HoldingFields};
+pub use metrics::Metrics;
+use std::sync::Arc;
+use std::time::Instant;
+use watch::WATCH_POLL;
+pub use watch::{Stamp, Watcher, stamp};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
-
-/// Latency histogram bucket bounds, in seconds.
-const BUCKETS: [f64; 10] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0];
-
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
-}
-
-/// Request counts and latencies, for `/metrics`.
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
-}
-
-impl Metrics {
-    fn record(&self, path: &str, status: u16, elapsed: Duration) {
-        let mut requests = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *requests.entry((path.to_string(), status)).or_default() += 1;
-        let mut latency = self.latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let h = latency.entry(path.to_string()).or_default();
-        let seconds = elapsed.as_secs_f64();
-        for (count, bound) in h.counts.iter_mut().zip(BUCKETS) {
-            if seconds <= bound {
-                *count += 1;
-            }
-        }
-        h.sum += seconds;
-        h.count += 1;
-    }
-
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
-        let mut out = String::from(
-            "# HELP warden_requests_total HTTP requests by path and status.\n# TYPE warden_requests_total counter\n",
-        );
-        for ((path, status), n) in self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
-            out.push_str(&format!("warden_requests_total{{path=\"{path}\",status=\"{status}\"}} {n}\n"));
-        }
-        out.push_str("# HELP warden_request_seconds Request latency.\n# TYPE warden_request_seconds histogram\n");
-        for (path, h) in self.latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
-            for (count, bound) in h.counts.iter().zip(BUCKETS) {
-                out.push_str(&format!("warden_request_seconds_bucket{{path=\"{path}\",le=\"{bound}\"}} {count}\n"));
-            }
-            out.push_str(&format!("warden_request_seconds_bucket{{path=\"{path}\",le=\"+Inf\"}} {}\n", h.count));
-            out.push_str(&format!("warden_request_seconds_sum{{path=\"{path}\"}} {}\n", h.sum));
-            out.push_str(&format!("warden_request_seconds_count{{path=\"{path}\"}} {}\n", h.count));
-        }
-        out
-    }
-}
 
 /// How `warden serve` runs.
 #[derive(Clone, Debug, Default)]
@@ -101,74 +57,6 @@ pub struct Options {
     pub limits: crate::Limits,
     /// Who may read and who may write.
     pub auth: Auth,
-}
-
-/// Bearer tokens guarding the routes. A write token admits the write routes
-/// (`/v1/facts`, `/v1/reload`) and the read routes; a read token the read
-/// routes (`/v1/check`, `/v1/query`, `/v1/explain`, `/metrics`). Without a
-/// read token reads are open; without a write token writes are disabled
-/// unless `insecure_open_writes`. `/healthz` is always open.
-#[derive(Clone, Default)]
-pub struct Auth {
-    /// The token for reads, if reads need one.
-    pub read: Option<String>,
-    /// The token for writes (and reads).
-    pub write: Option<String>,
-    /// Open the write routes to anyone (loopback only; for development).
-    pub insecure_open_writes: bool,
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print a token.
-        f.debug_struct("Auth")
-            .field("read", &self.read.as_ref().map(|_| "<set>"))
-            .field("write", &self.write.as_ref().map(|_| "<set>"))
-            .field("insecure_open_writes", &self.insecure_open_writes)
-            .finish()
-    }
-}
-
-impl Auth {
-    /// The tokens from the environment (`WARDEN_READ_TOKEN`,
-    /// `WARDEN_WRITE_TOKEN`) or from files (which win); an empty token is an error.
-    pub fn load(read_file: Option<&std::path::Path>, write_file: Option<&std::path::Path>) -> Result<Auth, String> {
-        let token = |file: Option<&std::path::Path>, var: &str| -> Result<Option<String>, String> {
-            let text = match file {
-                Some(path) => Some(
-                    std::fs::read_to_string(path)
-                        .map_err(|e| format!("cannot read the token file `{}`: {e}", path.display()))?,
-                ),
-                None => std::env::var(var).ok(),
-            };
-            match text.map(|t| t.trim().to_string()) {
-                Some(t) if t.is_empty() => {
-                    let source = file.map_or(var.to_string(), |p| p.display().to_string());
-                    Err(format!("the token from {source} is empty"))
-                }
-                other => Ok(other),
-            }
-        };
-        Ok(Auth {
-            read: token(read_file, "WARDEN_READ_TOKEN")?,
-            write: token(write_file, "WARDEN_WRITE_TOKEN")?,
-            insecure_open_writes: false,
-        })
-    }
-}
-
-/// What a route needs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Access {
-    Open,
-    Read,
-    Write,
-}
-
-/// Compares two secrets in time independent of where they differ.
-fn same_secret(given: &str, expected: &str) -> bool {
-    let (a, b) = (given.as_bytes(), expected.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 struct AppState {
@@ -359,130 +247,6 @@ struct FactsBody {
     remove: Vec<FactItem>,
 }
 
-/// One fact of `/v1/facts`: structured (the documented form), or the text
-/// of exactly one fact statement.
-///
-/// ```json
-/// {"relation": "owner", "args": ["alice", "page:7"]}
-/// {"in": ["user:zed", "group:editors"]}
-/// {"assign": {"subject": "alice", "role": "editor", "on": "project:apollo", "until": "2026-12-01T00:00:00Z"}}
-/// {"grant": {"subject": "dave", "perm": "read", "on": "page:7"}}
-/// {"superuser": "root"}
-/// {"inactive": "mallory"}
-/// "assign bob viewer on project:apollo;"
-/// ```
-#[derive(Deserialize)]
-#[serde(untagged)]
-pub enum FactItem {
-    /// One fact statement.
-    Text(String),
-    /// A structured fact.
-    Fact(Box<FactFields>),
-}
-
-/// The fields of a structured fact: exactly one form per item.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FactFields {
-    relation: Option<String>,
-    args: Option<Vec<Json_>>,
-    #[serde(rename = "in")]
-    in_: Option<(String, String)>,
-    assign: Option<HoldingFields>,
-    grant: Option<HoldingFields>,
-    superuser: Option<String>,
-    inactive: Option<String>,
-}
-
-/// The fields of an `assign` (`role`) or a `grant` (`perm`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HoldingFields {
-    subject: String,
-    role: Option<String>,
-    perm: Option<String>,
-    on: Option<String>,
-    from: Option<String>,
-    until: Option<String>,
-}
-
-impl FactItem {
-    /// The live fact this item names, or why it names none.
-    fn into_fact(self) -> Result<LiveFact, String> {
-        let fields = match self {
-            FactItem::Text(text) => return LiveFact::parse(&text).map_err(|e| e.to_string()),
-            FactItem::Fact(fields) => fields,
-        };
-        let FactFields { relation, args, in_, assign, grant, superuser, inactive } = *fields;
-        let forms = [
-            relation.is_some(),
-            in_.is_some(),
-            assign.is_some(),
-            grant.is_some(),
-            superuser.is_some(),
-            inactive.is_some(),
-        ];
-        if forms.iter().filter(|f| **f).count() != 1 {
-            return Err(
-                "a fact has exactly one of `relation` (with `args`), `in`, `assign`, `grant`, `superuser`, `inactive`"
-                    .into(),
-            );
-        }
-        if args.is_some() && relation.is_none() {
-            return Err("`args` belongs with `relation`".into());
-        }
-        let holding = |h: HoldingFields, what: Option<String>, name: &str| -> Result<Holding, String> {
-            let what = what.ok_or_else(|| format!("`{name}` is missing"))?;
-            let stamp = |t: Option<String>| t.map(|t| crate::time::parse_timestamp(&t)).transpose();
-            Ok(Holding { subject: h.subject, what, on: h.on, from: stamp(h.from)?, until: stamp(h.until)? })
-        };
-        Ok(match (relation, in_, assign, grant, superuser, inactive) {
-            (Some(name), ..) if name == "in" => match args.as_deref() {
-                Some([Json_::String(member), Json_::String(container)]) => {
-                    LiveFact::In { member: member.clone(), container: container.clone() }
-                }
-                _ => return Err("`in` takes two names".into()),
-            },
-            (Some(name), ..) => {
-                let args = args.unwrap_or_default().into_iter().map(constant).collect::<Result<Vec<_>, _>>()?;
-                LiveFact::Relation { name, args }
-            }
-            (_, Some((member, container)), ..) => LiveFact::In { member, container },
-            (_, _, Some(h), ..) => {
-                if h.perm.is_some() {
-                    return Err("an `assign` has a `role`, not a `perm`".into());
-                }
-                let role = h.role.clone();
-                LiveFact::Assign(holding(h, role, "role")?)
-            }
-            (_, _, _, Some(h), ..) => {
-                if h.role.is_some() {
-                    return Err("a `grant` has a `perm`, not a `role`".into());
-                }
-                let perm = h.perm.clone();
-                LiveFact::Grant(holding(h, perm, "perm")?)
-            }
-            (.., Some(name), _) => LiveFact::Superuser(name),
-            (.., Some(name)) => LiveFact::Inactive(name),
-            _ => return Err("an empty fact".into()),
-        })
-    }
-}
-
-/// A JSON value as a constant, as in data files: a string that is an RFC 3339
-/// timestamp is a timestamp, an integer an integer, a boolean a boolean.
-fn constant(value: Json_) -> Result<Constant, String> {
-    match value {
-        Json_::String(s) => Ok(match crate::time::parse_timestamp(&s) {
-            Ok(t) if s.len() >= 20 => Constant::Time(t),
-            _ => Constant::Str(s),
-        }),
-        Json_::Number(n) => n.as_i64().map(Constant::Int).ok_or_else(|| format!("`{n}` is not a 64-bit integer")),
-        Json_::Bool(b) => Ok(Constant::Bool(b)),
-        other => Err(format!("`{other}` is not a constant (a string, an integer or a boolean)")),
-    }
-}
-
 async fn facts(State(state): State<Arc<AppState>>, body: Result<Object<FactsBody>, JsonRejection>) -> Response {
     let Object(body) = match body {
         Ok(b) => b,
@@ -546,56 +310,6 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     ([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
-/// Admits a request by its bearer token (see [`Auth`]).
-async fn authenticate(
-    State(state): State<Arc<AppState>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let access = match request.uri().path() {
-        "/v1/facts" | "/v1/reload" => Access::Write,
-        "/v1/check" | "/v1/query" | "/v1/explain" | "/metrics" => Access::Read,
-        _ => Access::Open,
-    };
-    let auth = &state.auth;
-    let bearer = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let holds = |token: &Option<String>| matches!((bearer, token), (Some(given), Some(t)) if same_secret(given, t));
-    let unauthorized = || {
-        let mut response =
-            error(StatusCode::UNAUTHORIZED, "unauthorized", "a valid `Authorization: Bearer` token is required");
-        response
-            .headers_mut()
-            .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
-        response
-    };
-    match access {
-        Access::Open => {}
-        Access::Read => {
-            if auth.read.is_some() && !holds(&auth.read) && !holds(&auth.write) {
-                return unauthorized();
-            }
-        }
-        Access::Write => match &auth.write {
-            Some(_) if !holds(&auth.write) => return unauthorized(),
-            Some(_) => {}
-            None if !auth.insecure_open_writes => {
-                return error(
-                    StatusCode::FORBIDDEN,
-                    "writes_disabled",
-                    "writes are disabled: set WARDEN_WRITE_TOKEN (or --write-token-file), or --insecure-open-writes on loopback",
-                );
-            }
-            None => {}
-        },
-    }
-    next.run(request).await
-}
-
 async fn track(
     State(state): State<Arc<AppState>>,
     request: axum::extract::Request,
@@ -639,7 +353,7 @@ pub fn router(live: Arc<Live>, options: &Options) -> Router {
         .method_not_allowed_fallback(|| async {
             error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "wrong method for this endpoint")
         })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -676,58 +390,6 @@ pub async fn serve(
         });
     }
     axum::serve(listener, router(live, &options)).await
-}
-
-/// How often `--watch` looks at the files.
-const WATCH_POLL: Duration = Duration::from_secs(1);
-
-/// Size and modification time of every policy and data file.
-type Stamp = Vec<(PathBuf, Option<(u64, SystemTime)>)>;
-
-/// Decides when `--watch` reloads: only once a changed file set has stood
-/// still for a whole poll (same sizes and times twice in a row), so a save
-/// still being written is not loaded half-way. A file set that does not
-/// parse is rejected by the reload itself and the running program stays.
-/// Deploy by writing elsewhere and renaming into place (atomic).
-#[derive(Debug)]
-pub struct Watcher {
-    loaded: Stamp,
-    pending: Option<Stamp>,
-}
-
-impl Watcher {
-    /// Watches from the file set as it was loaded.
-    pub fn new(loaded: Stamp) -> Watcher {
-        Watcher { loaded, pending: None }
-    }
-
-    /// Takes one poll's view; `true` when it is time to reload.
-    pub fn poll(&mut self, now: Stamp) -> bool {
-        if now == self.loaded {
-            self.pending = None;
-            return false;
-        }
-        if self.pending.as_ref() == Some(&now) {
-            self.loaded = now;
-            self.pending = None;
-            return true;
-        }
-        self.pending = Some(now);
-        false
-    }
-}
-
-/// Sizes and modification times of every policy and data file under `paths`.
-pub fn stamp(paths: &[PathBuf]) -> Stamp {
-    let files = crate::syntax::collect_files(paths).unwrap_or_default();
-    files
-        .into_iter()
-        .map(|f| {
-            let meta = std::fs::metadata(&f).ok();
-            let seen = meta.and_then(|m| Some((m.len(), m.modified().ok()?)));
-            (f, seen)
-        })
-        .collect()
 }
 
 /// `warden serve`: loads `paths`, binds `addr`, serves until killed.
