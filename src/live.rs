@@ -165,6 +165,17 @@ impl Engine {
         self.run_compiled(plan, &values, &symbols, &ctx, now, decide)
     }
 
+    /// Whether `request` is decided on the compiled plan (ready, and naming
+    /// constants it knows): a check that costs microseconds, unlike one that
+    /// takes the demand-driven evaluation. A condition that errs can still
+    /// send it there.
+    pub fn is_compiled_check(&self, request: &Request) -> bool {
+        let Some(plan) = self.compiled_plan() else { return false };
+        let program = &self.checked().program;
+        let known = |name: &str| program.symbols.get(name).map(Value::Sym).is_some_and(|v| plan.knows(v));
+        known(&request.user) && known(&request.perm) && known(&request.object)
+    }
+
     /// The check plan, when the engine checks by it and it is ready.
     pub(crate) fn compiled_plan(&self) -> Option<&CheckPlan> {
         if self.strategy() != Strategy::Compiled {

@@ -109,6 +109,9 @@ enum Command {
         /// Open the write routes without a token (loopback only; for development).
         #[arg(long)]
         insecure_open_writes: bool,
+        /// The longest a connection may take to send a request's headers, or stay idle.
+        #[arg(long, default_value_t = 10_000)]
+        header_timeout_ms: u64,
     },
     /// Compare the decisions of two programs: `warden diff OLD... -- NEW...` (exit 3 when they differ).
     Diff {
@@ -191,6 +194,7 @@ fn main() -> ExitCode {
             read_token_file,
             write_token_file,
             insecure_open_writes,
+            header_timeout_ms,
         } => {
             let auth = match warden::server::Auth::load(read_token_file.as_deref(), write_token_file.as_deref()) {
                 Ok(auth) => warden::server::Auth { insecure_open_writes, ..auth },
@@ -199,7 +203,15 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let options = warden::server::Options { watch, allow_client_time, allow_privileged_updates, limits, auth };
+            let options = warden::server::Options {
+                watch,
+                allow_client_time,
+                allow_privileged_updates,
+                limits,
+                auth,
+                header_timeout: std::time::Duration::from_millis(header_timeout_ms),
+                ..warden::server::Options::default()
+            };
             match warden::server::run(files, &addr, options) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

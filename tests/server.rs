@@ -364,3 +364,68 @@ fn serve_refuses_a_public_address_without_a_write_token() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("refusing to listen on 0.0.0.0:0"), "{stderr}");
 }
+
+/// Expensive requests beyond the slots and the queue get 503 at once
+/// (three concurrent explanations used to take the server down); compiled
+/// checks keep being answered meanwhile.
+#[test]
+fn expensive_requests_past_the_queue_get_503_and_checks_go_on() {
+    let facts: String = (0..70).map(|i| format!("n({i});\n")).collect();
+    let policy = format!("{POLICY}{facts}big(A, B, C) :- n(A), n(B), n(C);\n");
+    let options = Options { allow_client_time: true, max_running: 1, max_waiting: 0, ..Options::default() };
+    let addr = start_with(Live::from_source("p.warden", &policy).unwrap(), options);
+    let slow: Vec<_> = (0..3)
+        .map(|_| {
+            std::thread::spawn(move || {
+                Client::connect(addr).send("POST", "/v1/query", r#"{"query": "big(A, B, C)"}"#).0
+            })
+        })
+        .collect();
+    let mut c = Client::connect(addr);
+    for _ in 0..20 {
+        let (status, body) = c.send("POST", "/v1/check", &check_body("carol", "read"));
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(r#""allowed":true"#), "{body}");
+    }
+    let statuses: Vec<u16> = slow.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(statuses.contains(&503), "a request past the slot and the queue must get 503: {statuses:?}");
+}
+
+/// 300 half-sent requests used to exhaust the file descriptors and lock out
+/// every new client (`accept error: Too many open files`). Connections are
+/// now bounded below the descriptor limit and a request's headers must
+/// arrive within the header timeout, so a normal client is still answered.
+#[test]
+fn half_sent_requests_do_not_lock_out_a_normal_client() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 256 && exec {} serve policies/ --addr 127.0.0.1:{port} --header-timeout-ms 1000",
+            env!("CARGO_BIN_EXE_warden")
+        ))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let started = std::time::Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        if let Ok(mut s) = TcpStream::connect(addr) {
+            let _ = s.write_all(b"POST /v1/check HTTP/1.1\r\nHost: localhost\r\nContent-");
+            slow.push(s);
+        }
+    }
+    let mut c = Client::connect(addr);
+    c.reader.get_mut().set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    let (status, body) = c.send("POST", "/v1/check", r#"{"user": "alice", "perm": "read", "obj": "page:1"}"#);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(status, 200, "{body}");
+    drop(slow);
+}

@@ -27,7 +27,9 @@ use serde_json::{Value as Json_, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+mod admission;
 mod auth;
+mod connections;
 mod facts;
 mod metrics;
 mod watch;
@@ -44,7 +46,7 @@ pub use watch::{Stamp, Watcher, stamp};
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// How `warden serve` runs.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Reload when the files change (once they stand still for a poll).
     pub watch: bool,
@@ -57,6 +59,30 @@ pub struct Options {
     pub limits: crate::Limits,
     /// Who may read and who may write.
     pub auth: Auth,
+    /// Expensive requests (queries, explanations, checks off the compiled
+    /// plan) running at once.
+    pub max_running: usize,
+    /// Expensive requests waiting for a slot; past that, 503.
+    pub max_waiting: usize,
+    /// The longest a connection may take to send a request's headers (and
+    /// stay idle between requests).
+    pub header_timeout: std::time::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Options {
+            watch: false,
+            allow_client_time: false,
+            allow_privileged_updates: false,
+            limits: crate::Limits::default(),
+            auth: Auth::default(),
+            max_running: cores,
+            max_waiting: 64,
+            header_timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 struct AppState {
@@ -64,6 +90,7 @@ struct AppState {
     metrics: Metrics,
     allow_client_time: bool,
     auth: Auth,
+    admission: admission::Admission,
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -170,6 +197,13 @@ async fn check(State(state): State<Arc<AppState>>, body: Result<Object<CheckBody
     };
     let at = used_time(&options);
     let request = Request { user: body.user, perm: body.perm, object: body.obj, at: options.at, ctx: options.ctx };
+    let _slot = match state.live.snapshot().is_compiled_check(&request) {
+        true => None,
+        false => match state.admission.enter().await {
+            Ok(slot) => Some(slot),
+            Err(response) => return response,
+        },
+    };
     let live = state.live.clone();
     match tokio::task::spawn_blocking(move || live.check(&request)).await {
         Ok(decision) => {
@@ -195,6 +229,10 @@ async fn query(State(state): State<Arc<AppState>>, body: Result<Object<QueryBody
         Err(response) => return *response,
     };
     let at = used_time(&options);
+    let _slot = match state.admission.enter().await {
+        Ok(slot) => slot,
+        Err(response) => return response,
+    };
     let live = state.live.clone();
     let result =
         tokio::task::spawn_blocking(move || live.query(&body.query, &options).map_err(|e| e.render(false))).await;
@@ -225,6 +263,10 @@ async fn explain(State(state): State<Arc<AppState>>, body: Result<Object<QueryBo
     let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
         Err(response) => return *response,
+    };
+    let _slot = match state.admission.enter().await {
+        Ok(slot) => slot,
+        Err(response) => return response,
     };
     let live = state.live.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -340,6 +382,7 @@ pub fn router(live: Arc<Live>, options: &Options) -> Router {
         metrics: Metrics::default(),
         allow_client_time: options.allow_client_time,
         auth: options.auth.clone(),
+        admission: admission::Admission::new(options.max_running, options.max_waiting),
     });
     Router::new()
         .route("/v1/check", post(check))
@@ -389,7 +432,8 @@ pub async fn serve(
             }
         });
     }
-    axum::serve(listener, router(live, &options)).await
+    let limits = connections::Limits { header_read: options.header_timeout, ..connections::Limits::from_system() };
+    connections::serve_connections(listener, router(live, &options), limits).await
 }
 
 /// `warden serve`: loads `paths`, binds `addr`, serves until killed.
