@@ -372,7 +372,7 @@ fn fn_ctx_keys(program: &Program) -> Vec<BTreeSet<String>> {
         let mut keys = BTreeSet::new();
         if let Some(def) = program.fns.get(i).filter(|_| depth <= 64) {
             let mut callees = Vec::new();
-            collect_calls(&def.body, &mut callees);
+            def.body.fn_calls(&mut callees);
             callees.sort_unstable();
             callees.dedup();
             for callee in callees {
@@ -448,7 +448,7 @@ fn fn_calls(program: &Program, i: usize, memo: &mut Vec<Option<usize>>, depth: u
         return usize::MAX; // analysis refuses recursion; this only guards the walk
     }
     let mut callees = Vec::new();
-    collect_calls(&def.body, &mut callees);
+    def.body.fn_calls(&mut callees);
     let total = callees.into_iter().fold(0usize, |acc, callee| {
         acc.saturating_add(1).saturating_add(fn_calls(program, callee as usize, memo, depth + 1))
     });
@@ -456,26 +456,4 @@ fn fn_calls(program: &Program, i: usize, memo: &mut Vec<Option<usize>>, depth: u
         *slot = Some(total);
     }
     total
-}
-
-/// The `fn`s an expression calls, once per call site.
-fn collect_calls(e: &Expr, out: &mut Vec<u32>) {
-    match e {
-        Expr::Call(callee, args) => {
-            if let crate::lower::ir::Callee::Fn(i) = callee {
-                out.push(*i);
-            }
-            args.iter().for_each(|a| collect_calls(a, out));
-        }
-        Expr::Not(inner) => collect_calls(inner, out),
-        Expr::Binary(_, l, r) => {
-            collect_calls(l, out);
-            collect_calls(r, out);
-        }
-        Expr::InList(x, items) => {
-            collect_calls(x, out);
-            items.iter().for_each(|i| collect_calls(i, out));
-        }
-        Expr::Term(_) | Expr::Param(_) => {}
-    }
 }

@@ -11,7 +11,7 @@ pub mod strata;
 
 use crate::diagnostics::Diagnostic;
 use crate::lower::builtins;
-use crate::lower::ir::{Callee, Expr, Literal, Origin, Program, RelId, Rule, Term, VarId};
+use crate::lower::ir::{Expr, Literal, Origin, Program, RelId, Rule, Term, VarId};
 use crate::lower::{Lowered, RoleDecl};
 use std::collections::{BTreeMap, BTreeSet};
 pub use strata::Stratum;
@@ -93,9 +93,9 @@ fn fn_cycles(program: &Program) -> Vec<Diagnostic> {
         .fns
         .iter()
         .map(|f| {
-            let mut out = BTreeSet::new();
-            called_fns(&f.body, &mut out);
-            out
+            let mut out = Vec::new();
+            f.body.fn_calls(&mut out);
+            out.into_iter().collect()
         })
         .collect();
     let mut errors = Vec::new();
@@ -149,27 +149,6 @@ fn find_path(
         }
     }
     None
-}
-
-fn called_fns(e: &Expr, out: &mut BTreeSet<u32>) {
-    match e {
-        Expr::Call(callee, args) => {
-            if let Callee::Fn(i) = callee {
-                out.insert(*i);
-            }
-            args.iter().for_each(|a| called_fns(a, out));
-        }
-        Expr::Not(a) => called_fns(a, out),
-        Expr::Binary(_, a, b) => {
-            called_fns(a, out);
-            called_fns(b, out);
-        }
-        Expr::InList(x, items) => {
-            called_fns(x, out);
-            items.iter().for_each(|a| called_fns(a, out));
-        }
-        Expr::Term(_) | Expr::Param(_) => {}
-    }
 }
 
 /// Calls `f` for every occurrence of a variable in an expression.

@@ -221,6 +221,31 @@ pub enum Expr {
     InList(Box<Expr>, Vec<Expr>),
 }
 
+impl Expr {
+    /// The `fn`s the expression calls (by index into [`Program::fns`]), once
+    /// per call site, in order.
+    pub fn fn_calls(&self, out: &mut Vec<u32>) {
+        match self {
+            Expr::Call(callee, args) => {
+                if let Callee::Fn(i) = callee {
+                    out.push(*i);
+                }
+                args.iter().for_each(|a| a.fn_calls(out));
+            }
+            Expr::Not(inner) => inner.fn_calls(out),
+            Expr::Binary(_, l, r) => {
+                l.fn_calls(out);
+                r.fn_calls(out);
+            }
+            Expr::InList(x, items) => {
+                x.fn_calls(out);
+                items.iter().for_each(|i| i.fn_calls(out));
+            }
+            Expr::Term(_) | Expr::Param(_) => {}
+        }
+    }
+}
+
 /// A body literal.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Literal {
