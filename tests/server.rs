@@ -429,3 +429,21 @@ fn half_sent_requests_do_not_lock_out_a_normal_client() {
     assert_eq!(status, 200, "{body}");
     drop(slow);
 }
+
+/// A body that is not declared JSON is refused (a browser's cross-site
+/// "simple" POST with `text/plain` needs no preflight).
+#[test]
+fn a_body_not_declared_json_is_refused() {
+    let addr = start(Live::from_source("p.warden", POLICY).unwrap());
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let body = r#"{"insert": [{"superuser": "eve"}]}"#;
+    let request = format!(
+        "POST /v1/facts HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    assert!(status.contains(" 415 "), "{status}");
+}

@@ -31,7 +31,7 @@ impl Engine {
     }
 
     /// The check plan if it is ready; without waiting while it is being
-    /// built in the background (see [`Engine::build_plan_in_background`]).
+    /// built in the background (see `live::builder`).
     pub(crate) fn ready_plan(&self) -> Option<&CheckPlan> {
         if self.plan_pending.load(std::sync::atomic::Ordering::Acquire) {
             return self.plan.get().and_then(|plan| plan.as_deref());

@@ -68,7 +68,9 @@ fn work(queue: &Mutex<Queue>) {
         };
         // A snapshot dropped before its turn (superseded and unused) is skipped.
         if let Some(engine) = next.upgrade() {
-            let _ = engine.check_plan();
+            // A panic must not stop later builds (nor leave `running` set):
+            // the snapshot then checks by the demand-driven path.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.check_plan().is_some()));
             engine.clear_plan_pending();
         }
     }

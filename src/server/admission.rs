@@ -2,44 +2,58 @@
 //! checks off the compiled plan) runs at most `running` at a time, with at
 //! most `waiting` more queued; past that, or after waiting too long, the
 //! request gets 503 `overloaded` at once instead of piling up threads and
-//! memory. Compiled checks, the common case, are not queued.
+//! memory. Compiled checks, the common case, are not queued. The slot goes
+//! with the work (into the blocking task), so a client that hangs up does
+//! not free it while its evaluation still runs.
 
 use super::error;
 use axum::http::StatusCode;
 use axum::response::Response;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The longest a request waits in the queue.
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
 
 /// Slots for expensive work and a bounded queue in front of them.
 pub struct Admission {
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
+}
+
+/// A place in the queue, given back however the wait ends (a slot, a
+/// timeout, or the request dropped because its client went away).
+struct InQueue<'a>(&'a AtomicUsize);
+
+impl Drop for InQueue<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Admission {
     /// At most `running` at once and `waiting` queued.
     pub fn new(running: usize, waiting: usize) -> Admission {
-        Admission { slots: Semaphore::new(running), waiting: AtomicUsize::new(0), max_waiting: waiting }
+        Admission { slots: Arc::new(Semaphore::new(running)), waiting: AtomicUsize::new(0), max_waiting: waiting }
     }
 
-    /// A slot, once one is free; 503 when the queue is full or the wait too long.
-    pub async fn enter(&self) -> Result<SemaphorePermit<'_>, Response> {
-        if let Ok(slot) = self.slots.try_acquire() {
+    /// A slot, once one is free; 503 when the queue is full or the wait too
+    /// long. Move the slot into the work it admits.
+    pub async fn enter(&self) -> Result<OwnedSemaphorePermit, Response> {
+        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
             return Ok(slot);
         }
         let overloaded =
             || error(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "too many expensive requests at once; retry later");
+        let place = InQueue(&self.waiting);
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(overloaded());
         }
-        let slot = tokio::time::timeout(QUEUE_WAIT, self.slots.acquire()).await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let slot = tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned()).await;
+        drop(place);
         match slot {
             Ok(Ok(slot)) => Ok(slot),
             _ => Err(overloaded()),

@@ -145,6 +145,9 @@ fn request_options(
     Ok(options)
 }
 
+/// The longest a request body may take to arrive.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A JSON body that must be an object: serde would also read a struct's
 /// fields from an array, by position.
 pub struct Object<T>(T);
@@ -153,7 +156,23 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     type Rejection = JsonRejection;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, JsonRejection> {
-        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(JsonRejection::from)?;
+        let json =
+            request.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+                v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !json {
+            // Not JSON (a browser's "simple" cross-site POST among others):
+            // the JSON extractor rejects it with `not_json` (415).
+            let Json(body) = Json::<T>::from_request(request, state).await?;
+            return Ok(Object(body));
+        }
+        // A body that trickles in is cut off (the header timeout covers only headers).
+        let read = tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::Bytes::from_request(request, state));
+        let bytes = match read.await {
+            Ok(bytes) => bytes.map_err(JsonRejection::from)?,
+            // Read as an empty body: a syntax error (400), nothing evaluated.
+            Err(_) => return Json::<T>::from_bytes(b"").map(|Json(body)| Object(body)),
+        };
         // An object first (a syntax error or another JSON value is rejected
         // here), then the fields, with serde's messages either way.
         let _ = Json::<serde_json::Map<String, Json_>>::from_bytes(&bytes)?;
@@ -197,7 +216,7 @@ async fn check(State(state): State<Arc<AppState>>, body: Result<Object<CheckBody
     };
     let at = used_time(&options);
     let request = Request { user: body.user, perm: body.perm, object: body.obj, at: options.at, ctx: options.ctx };
-    let _slot = match state.live.snapshot().is_compiled_check(&request) {
+    let slot = match state.live.snapshot().is_compiled_check(&request) {
         true => None,
         false => match state.admission.enter().await {
             Ok(slot) => Some(slot),
@@ -205,7 +224,12 @@ async fn check(State(state): State<Arc<AppState>>, body: Result<Object<CheckBody
         },
     };
     let live = state.live.clone();
-    match tokio::task::spawn_blocking(move || live.check(&request)).await {
+    let decided = tokio::task::spawn_blocking(move || {
+        let decision = live.check(&request);
+        drop(slot);
+        decision
+    });
+    match decided.await {
         Ok(decision) => {
             Json(json!({ "allowed": decision.allowed, "reason": decision.reason, "errors": decision.errors, "at": at }))
                 .into_response()
@@ -229,13 +253,17 @@ async fn query(State(state): State<Arc<AppState>>, body: Result<Object<QueryBody
         Err(response) => return *response,
     };
     let at = used_time(&options);
-    let _slot = match state.admission.enter().await {
+    let slot = match state.admission.enter().await {
         Ok(slot) => slot,
         Err(response) => return response,
     };
     let live = state.live.clone();
-    let result =
-        tokio::task::spawn_blocking(move || live.query(&body.query, &options).map_err(|e| e.render(false))).await;
+    let result = tokio::task::spawn_blocking(move || {
+        let answer = live.query(&body.query, &options).map_err(|e| e.render(false));
+        drop(slot);
+        answer
+    })
+    .await;
     match result {
         Ok(Ok(answer)) => {
             let answers: Vec<Json_> = answer
@@ -264,13 +292,15 @@ async fn explain(State(state): State<Arc<AppState>>, body: Result<Object<QueryBo
         Ok(parsed) => parsed,
         Err(response) => return *response,
     };
-    let _slot = match state.admission.enter().await {
+    let slot = match state.admission.enter().await {
         Ok(slot) => slot,
         Err(response) => return response,
     };
     let live = state.live.clone();
     let result = tokio::task::spawn_blocking(move || {
-        live.snapshot().explain(&body.query, &options).map_err(|e| e.render(false))
+        let explanation = live.snapshot().explain(&body.query, &options).map_err(|e| e.render(false));
+        drop(slot);
+        explanation
     })
     .await;
     match result {

@@ -207,8 +207,11 @@ fn nesting_error(file: FileId, source: &SourceFile) -> Option<Diagnostic> {
         for (i, c) in line.char_indices() {
             match (quote, c) {
                 (None, '#') if previous == ' ' => break,
-                (None, '"' | '\'') => quote = Some(c),
-                (Some(q), c) if c == q && previous != '\\' => quote = None,
+                // A quote opens only where a scalar starts (`a'b` is plain text).
+                (None, '"' | '\'') if matches!(previous, ' ' | '[' | '{' | ',' | ':') => quote = Some(c),
+                // `\` escapes only in double quotes.
+                (Some('"'), '"') if previous != '\\' => quote = None,
+                (Some('\''), '\'') => quote = None,
                 (None, '[' | '{') => flow += 1,
                 (None, ']' | '}') => flow = flow.saturating_sub(1),
                 _ => {}
