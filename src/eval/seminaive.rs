@@ -107,6 +107,14 @@ impl Budget {
         }
         Ok(())
     }
+
+    /// Every 4,096 rows looked at, an error once past the deadline.
+    fn tick(&self, looked_at: usize) -> Result<(), EvalError> {
+        if looked_at.is_multiple_of(4096) && std::time::Instant::now() > self.deadline {
+            return Err(EvalError::TooSlow(self.limits.max_time.as_millis()));
+        }
+        Ok(())
+    }
 }
 
 /// Evaluates the rules of one stratum to a fixpoint; returns its relations.
@@ -420,11 +428,16 @@ fn apply(
     budget: &Budget,
 ) -> Result<Vec<Row>, EvalError> {
     Ok(match step {
-        Step::Filter(e) => rows
-            .iter()
-            .filter(|row| condition(env, rule, e, &|v| lookup(order, row, v), reading, errors))
-            .cloned()
-            .collect(),
+        Step::Filter(e) => {
+            let mut kept = Vec::new();
+            for (i, row) in rows.iter().enumerate() {
+                budget.tick(i + 1)?;
+                if condition(env, rule, e, &|v| lookup(order, row, v), reading, errors) {
+                    kept.push(row.clone());
+                }
+            }
+            kept
+        }
         // bindings(order ++ new) :- bindings(order), rel(args), with rel complete.
         Step::Lookup { key_from_row, index } => {
             let mut results = Vec::new();
