@@ -114,17 +114,28 @@ impl Engine {
 
     /// Decides a request. Never fails: an error denies, with the reason.
     pub fn check(&self, request: &Request) -> Decision {
+        match self.check_compiled(request) {
+            Some(decision) => decision,
+            None => self.decision(request, self.check_by_demand(request)),
+        }
+    }
+
+    /// Decides a request on the compiled plan, in microseconds; `None` when
+    /// it needs the demand-driven evaluation instead (no plan ready, a
+    /// constant the plan does not know, or a condition that erred), which
+    /// can take far longer (a server admits that separately).
+    pub fn check_compiled(&self, request: &Request) -> Option<Decision> {
         let compiled = self.compiled(request, |plan, run, values| {
             let allowed = run.holds(plan.allowed, values)?;
             let permitted = if allowed { true } else { run.holds(plan.permitted, values)? };
             let inactive = self.is_inactive(values[0]);
             Ok(Verdict { allowed, permitted, inactive })
-        });
-        let outcome = match compiled {
-            Some(Ok(decided)) => Ok((decided, Vec::new())),
-            Some(Err(e)) => Err(e.to_string()),
-            None => self.check_by_demand(request),
-        };
+        })?;
+        Some(self.decision(request, compiled.map(|decided| (decided, Vec::new())).map_err(|e| e.to_string())))
+    }
+
+    /// The decision and its reason for a verdict (or the error that stopped it).
+    fn decision(&self, request: &Request, outcome: Result<(Verdict, Vec<String>), String>) -> Decision {
         let (Verdict { allowed, permitted, inactive }, errors) = match outcome {
             Ok(outcome) => outcome,
             Err(e) => return Decision { allowed: false, reason: format!("denied: {e}"), errors: vec![e] },
@@ -163,17 +174,6 @@ impl Engine {
         let ctx = crate::engine::context(&symbols, &request.ctx);
         let now = request.at.unwrap_or_else(time::now);
         self.run_compiled(plan, &values, &symbols, &ctx, now, decide)
-    }
-
-    /// Whether `request` is decided on the compiled plan (ready, and naming
-    /// constants it knows): a check that costs microseconds, unlike one that
-    /// takes the demand-driven evaluation. A condition that errs can still
-    /// send it there.
-    pub fn is_compiled_check(&self, request: &Request) -> bool {
-        let Some(plan) = self.compiled_plan() else { return false };
-        let program = &self.checked().program;
-        let known = |name: &str| program.symbols.get(name).map(Value::Sym).is_some_and(|v| plan.knows(v));
-        known(&request.user) && known(&request.perm) && known(&request.object)
     }
 
     /// The check plan, when the engine checks by it and it is ready.

@@ -216,24 +216,27 @@ async fn check(State(state): State<Arc<AppState>>, body: Result<Object<CheckBody
     };
     let at = used_time(&options);
     let request = Request { user: body.user, perm: body.perm, object: body.obj, at: options.at, ctx: options.ctx };
-    let slot = match state.live.snapshot().is_compiled_check(&request) {
-        true => None,
-        false => match state.admission.enter().await {
-            Ok(slot) => Some(slot),
-            Err(response) => return response,
-        },
+    let answer = |decision: crate::live::Decision| {
+        Json(json!({ "allowed": decision.allowed, "reason": decision.reason, "errors": decision.errors, "at": at }))
+            .into_response()
     };
-    let live = state.live.clone();
+    // The compiled plan decides in microseconds, right here; anything else
+    // (the demand-driven path) is admitted like other expensive work.
+    let snapshot = state.live.snapshot();
+    if let Some(decision) = snapshot.check_compiled(&request) {
+        return answer(decision);
+    }
+    let slot = match state.admission.enter().await {
+        Ok(slot) => slot,
+        Err(response) => return response,
+    };
     let decided = tokio::task::spawn_blocking(move || {
-        let decision = live.check(&request);
+        let decision = snapshot.check(&request);
         drop(slot);
         decision
     });
     match decided.await {
-        Ok(decision) => {
-            Json(json!({ "allowed": decision.allowed, "reason": decision.reason, "errors": decision.errors, "at": at }))
-                .into_response()
-        }
+        Ok(decision) => answer(decision),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the check failed; denied"),
     }
 }
