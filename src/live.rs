@@ -38,8 +38,11 @@ use std::sync::{Arc, Mutex};
 mod builder;
 mod fact;
 mod prepared;
+mod update;
 pub use fact::{FactError, Holding, LiveFact};
 pub use prepared::PreparedRequest;
+use update::Overlay;
+pub use update::{LiveChanges, Transaction};
 
 /// One authorization question.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -230,117 +233,11 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// Applies base-fact changes to this snapshot without rebuilding it: the
-    /// inserted facts are lowered against the program, the removed facts
-    /// dropped, and only the touched base relations (and `$adom`)
-    /// re-indexed. Rules and strata are unchanged, and no derived relation
-    /// is materialized, so nothing else is recomputed.
-    pub fn with_changes(&self, inserted: &[LiveFact], removed: &[LiveFact]) -> Result<Engine, LoadError> {
-        let mut sources = self.sources().clone();
-        let text: String = inserted.iter().map(|f| f.to_statement() + "\n").collect();
-        let file = sources.add(format!("<update {}>", sources.files().count()), text.clone());
-        let (statements, errors) = syntax::parser::parse_file(file, &text);
-        if !errors.is_empty() {
-            return Err(LoadError { diagnostics: errors, sources });
-        }
-        if statements.len() != inserted.len() {
-            let d = Diagnostic::global("an update's facts did not read back one statement each; nothing changed");
-            return Err(LoadError { diagnostics: vec![d], sources });
-        }
-        let mut gone = BTreeSet::new();
-        for fact in removed {
-            let key = self.base_fact(fact).map_err(|e| LoadError {
-                diagnostics: vec![Diagnostic::global(format!("cannot remove `{}`: {e}", fact.to_statement()))],
-                sources: sources.clone(),
-            })?;
-            gone.insert(key);
-        }
-        let (mut program, facts, errors) = crate::lower::lower_facts(self.checked().program.clone(), &statements);
-        if !errors.is_empty() {
-            return Err(LoadError { diagnostics: errors, sources });
-        }
-        let mut touched: BTreeSet<ir::RelId> = facts.iter().map(|f| f.rel).collect();
-        touched.extend(gone.iter().map(|(rel, _)| *rel));
-        if gone.is_empty() {
-            // Only insertions: the domain grows by the new facts' constants.
-            for fact in &facts {
-                let columns = program.relation(fact.rel).map_or(0, |r| r.domain_columns);
-                for value in fact.tuple.iter().take(columns) {
-                    if *value == Value::Sym(crate::lower::builtins::STAR) {
-                        continue;
-                    }
-                    if let Err(at) = program.domain.binary_search(value) {
-                        program.domain.insert(at, *value);
-                    }
-                }
-            }
-            program.facts.extend(facts);
-        } else {
-            program.facts.retain(|f| !gone.contains(&(f.rel, f.tuple.clone())));
-            program.facts.extend(facts);
-            program.domain = crate::lower::domain_of(&program);
-        }
-        Ok(self.with_facts(program, sources, &touched))
-    }
-}
-
 /// Where a live program's text comes from.
 #[derive(Clone, Debug)]
 enum Input {
     File(PathBuf),
     Text(String, String),
-}
-
-/// The base-fact changes applied so far: facts added, facts removed.
-#[derive(Clone, Debug, Default)]
-struct Overlay {
-    inserted: Vec<LiveFact>,
-    removed: Vec<LiveFact>,
-}
-
-/// A batch of fact changes, applied atomically by [`Live::update`].
-#[derive(Debug, Default)]
-pub struct Transaction {
-    inserted: Vec<Result<LiveFact, FactError>>,
-    removed: Vec<Result<LiveFact, FactError>>,
-}
-
-impl Transaction {
-    /// Adds a fact written as one statement (`assign ...;`, `grant ...;`,
-    /// `X in Y;`, `rel(a, b);`, ...). Text that is not exactly one fact
-    /// statement fails the whole batch.
-    pub fn insert(&mut self, statement: &str) {
-        self.inserted.push(LiveFact::parse(statement));
-    }
-
-    /// Removes a fact written as one statement (one the program has, or one
-    /// inserted before).
-    pub fn remove(&mut self, statement: &str) {
-        self.removed.push(LiveFact::parse(statement));
-    }
-
-    /// Adds a fact given as data: no value is ever read as syntax.
-    pub fn insert_fact(&mut self, fact: LiveFact) {
-        self.inserted.push(Ok(fact.normalized()));
-    }
-
-    /// Removes a fact given as data.
-    pub fn remove_fact(&mut self, fact: LiveFact) {
-        self.removed.push(Ok(fact.normalized()));
-    }
-}
-
-/// What [`Live::reload`] does with the live changes (updates applied since
-/// the files were read).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LiveChanges {
-    /// Apply them again on top of the files: an insertion the files now hold
-    /// is no longer needed, and a removal of a fact the files no longer hold
-    /// is dropped with a note.
-    Keep,
-    /// Forget them: the program is what the files say.
-    Drop,
 }
 
 /// A program that changes while it serves; checks never wait for a writer.
