@@ -294,3 +294,17 @@ fn the_tuple_limit_stops_a_cross_product_inside_the_join() {
         assert!(answer.errors.iter().any(|e| e.contains("more than 1000000 derived tuples")), "{:?}", answer.errors);
     }
 }
+
+/// The two readings of a three-valued evaluation (possible, then certain,
+/// when a condition erred) share one tuple limit: each used to have its own.
+#[test]
+fn both_readings_of_an_erring_evaluation_share_the_tuple_limit() {
+    let facts: String = (0..600).map(|i| format!("n({i});\n")).collect();
+    let rules = "extern fn risk(x);\nbig(A, B) :- n(A), n(B), risk(A) > 1;\nbig(A, B) :- n(A), n(B), A != -1;\n";
+    let mut engine = Engine::from_source("p.warden", &format!("{facts}{rules}")).unwrap();
+    engine.set_limits(Limits { max_tuples: 500_000, ..Limits::default() });
+    let answer = engine.query("big(A, B)", &RequestOptions::default()).unwrap();
+    assert!(answer.stopped.is_some(), "720,000 tuples in all held under a 500,000 limit: {:?}", answer.errors);
+    engine.set_limits(Limits { max_tuples: 800_000, ..Limits::default() });
+    assert_eq!(engine.query("big(A, B)", &RequestOptions::default()).unwrap().rows.len(), 360_000);
+}

@@ -218,6 +218,7 @@ pub fn evaluate_strata(
             positive: if model.possible.is_empty() { &model.relations } else { &model.possible },
             negated: &model.relations,
             reading: Reading::Possible,
+            held_elsewhere: held_apart(&model.relations, &model.possible),
         };
         let possible = seminaive::eval_stratum(stratum, &rules, &reads, &mut met, prepared, env, budget)?;
         if model.possible.is_empty() && met.is_empty() {
@@ -242,13 +243,24 @@ pub fn evaluate_strata(
             .zip(is_magic.iter().chain(std::iter::repeat(&false)))
             .map(|((certain, possible), magic)| if *magic { possible.clone() } else { certain.clone() })
             .collect();
-        let reads = seminaive::Reads { positive: &positive, negated: &model.possible, reading: Reading::Certain };
+        let reads = seminaive::Reads {
+            positive: &positive,
+            negated: &model.possible,
+            reading: Reading::Certain,
+            held_elsewhere: held_apart(&model.possible, &model.relations),
+        };
         let mut met = BTreeSet::new();
         let certain = seminaive::eval_stratum(stratum, &rules, &reads, &mut met, prepared, env, budget)?;
         model.errors.extend(met);
         store(&mut model.relations, certain);
     }
     Ok(model)
+}
+
+/// The tuples of `other`'s relations that `main` does not share (the
+/// other reading's own copies), for the tuple limit.
+fn held_apart(other: &[Rows], main: &[Rows]) -> usize {
+    other.iter().zip(main).filter(|(o, m)| !Arc::ptr_eq(o, m)).map(|(o, _)| o.len()).sum()
 }
 
 /// Puts a stratum's relations in their slots.

@@ -80,6 +80,9 @@ pub struct Reads<'a> {
     pub negated: &'a [Rows],
     /// Whether an erroring condition holds ([`Reading::Possible`]) or fails.
     pub reading: Reading,
+    /// Tuples the evaluation holds besides `positive` (the other reading's
+    /// own relations), which count against the tuple limit too.
+    pub held_elsewhere: usize,
 }
 
 /// Condition errors met, with the rule they happened in.
@@ -146,7 +149,7 @@ pub fn eval_stratum(
     for rule in rules {
         pipelines.push(compile(rule, stratum, &mut iteration, reads, prepared, &mut source));
     }
-    let total: usize = reads.positive.iter().map(|r| r.len()).sum();
+    let total: usize = reads.positive.iter().map(|r| r.len()).sum::<usize>() + reads.held_elsewhere;
     let budget = Budget { rows: limits.max_tuples.saturating_sub(total), deadline, limits };
     if !stratum.recursive {
         // No rule reads this stratum's own relations: one pass of every pipeline suffices.
