@@ -387,6 +387,15 @@ impl Engine {
         let ground = names.iter().all(|n| n == "_") && atom.args.iter().all(|t| matches!(t, ir::Term::Const(_)));
         explanation.holds = !rows.is_empty();
         for row in rows.iter().take(MAX_EXPLAINED_ANSWERS) {
+            if model.is_unknown(atom.rel, row) {
+                // Read as holding at the access boundary (an unknown deny
+                // denies), with no proof: no derivation is certain.
+                let fact = explainer.atom_text(atom.rel, &row.iter().map(|v| Some(*v)).collect::<Vec<_>>());
+                explanation.errors.push(format!(
+                    "`{fact}` is unknown: an error occurred while deciding it, and an unknown deny denies"
+                ));
+                continue;
+            }
             let Some(proof) = explainer.prove(atom.rel, row) else { continue };
             let (revoke, changes) = if ground && what_if {
                 (explainer.revocations(atom.rel, row), explainer.next_change(atom.rel, row).map(time_change))

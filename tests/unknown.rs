@@ -207,3 +207,16 @@ allow U open on O if doc(O), user(U), not risky(U);
     let (allowed, _) = decide_everywhere(&engine, "bob", "open", "doc:1");
     assert!(!allowed, "an erroring list under `not` granted");
 }
+
+/// An unknown deny reads as holding, and the explanation says it is unknown
+/// rather than showing a proof it does not have.
+#[test]
+fn explaining_an_unknown_deny_says_it_is_unknown() {
+    let engine = Engine::from_source("p.warden", FLAGGED).unwrap();
+    let options = RequestOptions { at: request_at(), ..Default::default() };
+    let explanation = engine.explain("denied(bob, read, doc:1)", &options).unwrap();
+    assert!(explanation.holds);
+    assert!(explanation.proofs.is_empty());
+    let text = explanation.to_text();
+    assert!(text.contains("is unknown") && text.contains("risk"), "{text}");
+}
