@@ -62,10 +62,30 @@ impl Auth {
 
 /// What a route needs.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub(super) enum Access {
+    /// Anyone.
     Open,
+    /// The read token (or the write token), when a read token is set.
     Read,
+    /// The write token.
     Write,
+}
+
+/// Every route and what it needs; the router serves these paths, and a
+/// path not listed is the 404 fallback (open, labelled `other` in metrics).
+pub(super) const ROUTES: [(&str, Access); 7] = [
+    ("/v1/check", Access::Read),
+    ("/v1/query", Access::Read),
+    ("/v1/explain", Access::Read),
+    ("/v1/facts", Access::Write),
+    ("/v1/reload", Access::Write),
+    ("/healthz", Access::Open),
+    ("/metrics", Access::Read),
+];
+
+/// The route a path names, if any.
+pub(super) fn route(path: &str) -> Option<(&'static str, Access)> {
+    ROUTES.iter().find(|(route, _)| *route == path).copied()
 }
 
 /// Compares two secrets in time independent of where they differ.
@@ -80,11 +100,7 @@ pub(super) async fn authenticate(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let access = match request.uri().path() {
-        "/v1/facts" | "/v1/reload" => Access::Write,
-        "/v1/check" | "/v1/query" | "/v1/explain" | "/metrics" => Access::Read,
-        _ => Access::Open,
-    };
+    let access = route(request.uri().path()).map_or(Access::Open, |(_, access)| access);
     let auth = &state.auth;
     let bearer = request
         .headers()

@@ -392,12 +392,7 @@ async fn track(
 ) -> Response {
     // Labelled by route, not by raw path: a client sending many unknown
     // paths must not grow the metrics without bound.
-    let path = match request.uri().path() {
-        known @ ("/v1/check" | "/v1/query" | "/v1/explain" | "/v1/facts" | "/v1/reload" | "/healthz" | "/metrics") => {
-            known.to_string()
-        }
-        _ => "other".to_string(),
-    };
+    let path = auth::route(request.uri().path()).map_or("other", |(route, _)| route).to_string();
     let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
