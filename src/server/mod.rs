@@ -438,6 +438,13 @@ pub async fn serve(
     paths: Vec<PathBuf>,
     options: Options,
 ) -> std::io::Result<()> {
+    let local = listener.local_addr()?;
+    if options.auth.write.is_none() && !local.ip().is_loopback() {
+        return Err(std::io::Error::other(format!(
+            "refusing to serve on {local}, which is not a loopback address, without a write token: \
+             set WARDEN_WRITE_TOKEN (or --write-token-file)"
+        )));
+    }
     if options.watch {
         let live = live.clone();
         tokio::spawn(async move {
