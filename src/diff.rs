@@ -8,7 +8,7 @@
 
 use crate::engine::Engine;
 use crate::eval::functions::{Env, Externs};
-use crate::eval::{self, Additions, Limits, Model, Row};
+use crate::eval::{self, Additions, Model, Row};
 use crate::explain::{Explainer, ProofNode};
 use crate::lower::builtins;
 use crate::lower::intern::Symbols;
@@ -120,7 +120,7 @@ fn side<'e>(
         Err(value) => *value,
     });
     let additions = Additions { domain: domain.collect(), ..Additions::default() };
-    let model = eval::evaluate(checked, &env, &additions, Limits::default()).map_err(|e| e.to_string())?;
+    let model = eval::evaluate(checked, &env, &additions, engine.limits()).map_err(|e| e.to_string())?;
     let render = |v: &Value| eval::render::value(*v, &symbols);
     let mut allowed = BTreeMap::new();
     for row in model.relations.get(builtins::ALLOWED.0 as usize).map_or(&[][..], |r| r.as_slice()) {
@@ -129,7 +129,7 @@ fn side<'e>(
         }
     }
     let locate = |origin| engine.locate(origin);
-    let explainer = Explainer::new(checked, &env, &additions, &model, &locate);
+    let explainer = Explainer::new(checked, &env, &additions, &model, &locate).with_limits(engine.limits());
     let statements = program.facts.iter().map(|f| explainer.gloss(f.rel, &f.tuple)).collect();
     let rules = program
         .rules
@@ -165,7 +165,8 @@ fn cause(here: &Side, there: &Side, row: &Row, externs: &Externs, at: i64) -> St
     let ctx = BTreeMap::new();
     let env = Env { program, symbols: &here.symbols, now: at, ctx: &ctx, externs };
     let locate = |origin| here.engine.locate(origin);
-    let explainer = Explainer::new(here.engine.checked(), &env, &here.additions, &here.model, &locate);
+    let explainer = Explainer::new(here.engine.checked(), &env, &here.additions, &here.model, &locate)
+        .with_limits(here.engine.limits());
     let Some(proof) = explainer.prove(builtins::ALLOWED, row) else { return "(no proof found)".into() };
     let (mut facts, mut rules) = (Vec::new(), Vec::new());
     leaves(&proof, &mut facts, &mut rules);

@@ -382,7 +382,7 @@ impl Engine {
         };
         explanation.errors = self.render_errors(&model);
         let locate = |origin: ir::OriginId| self.locate(origin);
-        let explainer = Explainer::new(&self.checked, &env, &additions, &model, &locate);
+        let explainer = Explainer::new(&self.checked, &env, &additions, &model, &locate).with_limits(self.limits);
         let rows = eval::answers(&model, &atom, Reading::at_boundary(atom.rel));
         let ground = names.iter().all(|n| n == "_") && atom.args.iter().all(|t| matches!(t, ir::Term::Const(_)));
         explanation.holds = !rows.is_empty();

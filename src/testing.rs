@@ -130,7 +130,7 @@ impl Engine {
             let full =
                 eval::evaluate(self.checked(), &env, &additions, self.limits()).map_err(|e| failed(e.to_string()))?;
             let locate = |o| self.locate(o);
-            let explainer = Explainer::new(self.checked(), &env, &additions, &full, &locate);
+            let explainer = Explainer::new(self.checked(), &env, &additions, &full, &locate).with_limits(self.limits());
             let proofs: Vec<ProofNode> =
                 eval::answers(&full, &assertion.atom, eval::Reading::at_boundary(assertion.atom.rel))
                     .iter()

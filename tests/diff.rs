@@ -101,3 +101,15 @@ fn the_cli_exits_3_on_changes_and_0_without() {
     let json: serde_json::Value = serde_json::from_slice(&run(dir.path(), true).stdout).unwrap();
     assert!(json["added"].as_array().unwrap().iter().any(|g| g["user"] == "frank"));
 }
+
+/// `diff` evaluates within the configured limits (it used the defaults).
+#[test]
+fn diff_honours_the_configured_limits() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["--max-tuples", "5", "diff", "policies/", "--", "policies/"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("more than 5 derived tuples"), "{stderr}");
+}

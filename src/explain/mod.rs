@@ -90,6 +90,8 @@ pub struct Explainer<'a> {
     by_head: BTreeMap<RelId, Vec<RuleId>>,
     /// Proofs found (or not) per fact and height bound.
     memo: std::cell::RefCell<HashMap<ProofKey, Option<ProofNode>>>,
+    /// Bounds on each re-evaluation of a what-if question.
+    limits: crate::eval::Limits,
 }
 
 /// A fact and a bound on the height of its proof.
@@ -117,7 +119,15 @@ impl<'a> Explainer<'a> {
         for (i, rule) in program.rules.iter().enumerate() {
             by_head.entry(rule.head.rel).or_default().push(RuleId(i as u32));
         }
-        Explainer { checked, env, additions, model, locate, rules, base, by_head, memo: Default::default() }
+        let limits = crate::eval::Limits::default();
+        Explainer { checked, env, additions, model, locate, rules, base, by_head, memo: Default::default(), limits }
+    }
+
+    /// Bounds each re-evaluation of a what-if question (repairs, revocations,
+    /// the next change) by `limits`, the engine's own.
+    pub fn with_limits(mut self, limits: crate::eval::Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Whether a fact is in the model.

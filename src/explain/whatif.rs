@@ -6,7 +6,7 @@
 use super::Explainer;
 use super::search::{Match, instantiate, unify_head};
 use crate::eval::functions::{Env, type_of};
-use crate::eval::{self, Additions, Limits, Row};
+use crate::eval::{self, Additions, Row};
 use crate::lower::builtins::{self, STAR};
 use crate::lower::ir::{Expr, Fact, Literal, OriginId, RelId, Term, Value};
 use std::collections::BTreeSet;
@@ -28,8 +28,8 @@ impl Explainer<'_> {
             ctx: self.env.ctx,
             externs: self.env.externs,
         };
-        let model = eval::evaluate(self.checked, &env, additions, Limits::default()).ok()?;
-        Some(model.relations.get(rel.0 as usize).is_some_and(|rows| rows.binary_search(row).is_ok()))
+        let model = eval::evaluate(self.checked, &env, additions, self.limits).ok()?;
+        Some(model.rows(rel, eval::Reading::at_boundary(rel)).binary_search(row).is_ok())
     }
 
     /// The smallest added facts (one each) that would make `allowed(u, p, o)`
