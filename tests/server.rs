@@ -447,3 +447,50 @@ fn a_body_not_declared_json_is_refused() {
     reader.read_line(&mut status).unwrap();
     assert!(status.contains(" 415 "), "{status}");
 }
+
+/// 20,000 checks over 64 connections with no error while a writer posts
+/// about 10 updates a second (each update makes a snapshot whose plan is
+/// built in the background); a user the updates never touch is decided the
+/// same way throughout.
+#[test]
+fn checks_under_a_steady_writer_never_fail() {
+    let addr = start(Live::from_source("p.warden", POLICY).unwrap());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut c = Client::connect(addr);
+            let mut updates = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let body = format!(
+                    r#"{{"insert": [{{"grant": {{"subject": "w{updates}", "perm": "read", "on": "page:1"}}}}]}}"#
+                );
+                let (status, response) = c.send("POST", "/v1/facts", &body);
+                assert_eq!(status, 200, "{response}");
+                updates += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            updates
+        })
+    };
+    let per_connection = 20_000 / 64;
+    let readers: Vec<_> = (0..64)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr);
+                for j in 0..per_connection {
+                    let user = if (i + j) % 2 == 0 { "carol" } else { "dave" };
+                    let (status, body) = c.send("POST", "/v1/check", &check_body(user, "read"));
+                    assert_eq!(status, 200, "{body}");
+                    assert_eq!(body.contains(r#""allowed":true"#), user == "carol", "{body}");
+                }
+                per_connection
+            })
+        })
+        .collect();
+    let checked: usize = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let updates = writer.join().unwrap();
+    assert_eq!(checked, 20_000 / 64 * 64);
+    assert!(updates >= 1, "the writer never ran");
+}
