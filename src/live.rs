@@ -117,10 +117,7 @@ impl Engine {
 
     /// Decides a request. Never fails: an error denies, with the reason.
     pub fn check(&self, request: &Request) -> Decision {
-        match self.check_compiled(request) {
-            Some(decision) => decision,
-            None => self.decision(request, self.check_by_demand(request)),
-        }
+        self.check_compiled(request).unwrap_or_else(|| self.check_by_demand(request))
     }
 
     /// Decides a request on the compiled plan, in microseconds; `None` when
@@ -208,9 +205,16 @@ impl Engine {
         run.errors.is_empty().then_some(result)
     }
 
-    /// Decides a request by demand-driven evaluation: (allowed, permitted,
-    /// inactive) and the condition errors met.
-    fn check_by_demand(&self, request: &Request) -> Result<(Verdict, Vec<String>), String> {
+    /// Decides a request by the demand-driven (three-valued) evaluation,
+    /// without trying the compiled plan first: what [`Engine::check`] does
+    /// when [`Engine::check_compiled`] says `None`.
+    pub fn check_by_demand(&self, request: &Request) -> Decision {
+        self.decision(request, self.verdict_by_demand(request))
+    }
+
+    /// The demand-driven verdict: (allowed, permitted, inactive) and the
+    /// condition errors met.
+    fn verdict_by_demand(&self, request: &Request) -> Result<(Verdict, Vec<String>), String> {
         let program = &self.checked().program;
         let symbols = Symbols::new(&program.symbols);
         let ctx = crate::engine::context(&symbols, &request.ctx);

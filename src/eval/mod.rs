@@ -133,14 +133,6 @@ impl Reading {
     pub fn at_boundary(rel: RelId) -> Reading {
         if rel == builtins::DENIED { Reading::Possible } else { Reading::Certain }
     }
-
-    /// The reading of a `not` literal under this reading: the other one.
-    pub fn negated(self) -> Reading {
-        match self {
-            Reading::Certain => Reading::Possible,
-            Reading::Possible => Reading::Certain,
-        }
-    }
 }
 
 /// The base tuples of every relation: facts, a request's additions, and the

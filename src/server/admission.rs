@@ -40,9 +40,22 @@ impl Admission {
         Admission { slots: Arc::new(Semaphore::new(running)), waiting: AtomicUsize::new(0), max_waiting: waiting }
     }
 
-    /// A slot, once one is free; 503 when the queue is full or the wait too
-    /// long. Move the slot into the work it admits.
-    pub async fn enter(&self) -> Result<OwnedSemaphorePermit, Response> {
+    /// Runs `work` on the blocking pool once a slot is free, holding the slot
+    /// until the work ends (even if the client has gone); 503 when the queue
+    /// is full or the wait too long, 500 if the work panicked.
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Response> {
+        let slot = self.enter().await?;
+        let done = tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(slot);
+            out
+        });
+        done.await
+            .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed; nothing granted"))
+    }
+
+    /// A slot, once one is free; 503 when the queue is full or the wait too long.
+    async fn enter(&self) -> Result<OwnedSemaphorePermit, Response> {
         if let Ok(slot) = self.slots.clone().try_acquire_owned() {
             return Ok(slot);
         }

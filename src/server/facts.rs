@@ -119,10 +119,7 @@ impl FactItem {
 /// timestamp is a timestamp, an integer an integer, a boolean a boolean.
 fn constant(value: Json_) -> Result<Constant, String> {
     match value {
-        Json_::String(s) => Ok(match crate::time::parse_timestamp(&s) {
-            Ok(t) if s.len() >= 20 => Constant::Time(t),
-            _ => Constant::Str(s),
-        }),
+        Json_::String(s) => Ok(crate::syntax::yaml::string_constant(&s)),
         Json_::Number(n) => n.as_i64().map(Constant::Int).ok_or_else(|| format!("`{n}` is not a 64-bit integer")),
         Json_::Bool(b) => Ok(Constant::Bool(b)),
         other => Err(format!("`{other}` is not a constant (a string, an integer or a boolean)")),

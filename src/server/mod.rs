@@ -226,18 +226,9 @@ async fn check(State(state): State<Arc<AppState>>, body: Result<Object<CheckBody
     if let Some(decision) = snapshot.check_compiled(&request) {
         return answer(decision);
     }
-    let slot = match state.admission.enter().await {
-        Ok(slot) => slot,
-        Err(response) => return response,
-    };
-    let decided = tokio::task::spawn_blocking(move || {
-        let decision = snapshot.check(&request);
-        drop(slot);
-        decision
-    });
-    match decided.await {
+    match state.admission.run(move || snapshot.check_by_demand(&request)).await {
         Ok(decision) => answer(decision),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the check failed; denied"),
+        Err(response) => response,
     }
 }
 
@@ -256,18 +247,8 @@ async fn query(State(state): State<Arc<AppState>>, body: Result<Object<QueryBody
         Err(response) => return *response,
     };
     let at = used_time(&options);
-    let slot = match state.admission.enter().await {
-        Ok(slot) => slot,
-        Err(response) => return response,
-    };
     let live = state.live.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let answer = live.query(&body.query, &options).map_err(|e| e.render(false));
-        drop(slot);
-        answer
-    })
-    .await;
-    match result {
+    match state.admission.run(move || live.query(&body.query, &options).map_err(|e| e.render(false))).await {
         Ok(Ok(answer)) => {
             let answers: Vec<Json_> = answer
                 .rows
@@ -286,7 +267,7 @@ async fn query(State(state): State<Arc<AppState>>, body: Result<Object<QueryBody
             Json(body).into_response()
         }
         Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_query", diagnostics),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the query failed"),
+        Err(response) => response,
     }
 }
 
@@ -295,21 +276,12 @@ async fn explain(State(state): State<Arc<AppState>>, body: Result<Object<QueryBo
         Ok(parsed) => parsed,
         Err(response) => return *response,
     };
-    let slot = match state.admission.enter().await {
-        Ok(slot) => slot,
-        Err(response) => return response,
-    };
     let live = state.live.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let explanation = live.snapshot().explain(&body.query, &options).map_err(|e| e.render(false));
-        drop(slot);
-        explanation
-    })
-    .await;
-    match result {
+    match state.admission.run(move || live.snapshot().explain(&body.query, &options).map_err(|e| e.render(false))).await
+    {
         Ok(Ok(explanation)) => Json(explanation).into_response(),
         Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_query", diagnostics),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the explanation failed"),
+        Err(response) => response,
     }
 }
 

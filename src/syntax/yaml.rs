@@ -51,8 +51,9 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
-/// A string that is an RFC 3339 timestamp is a timestamp; any other is a string.
-fn string_constant(v: &str) -> Constant {
+/// A string that is an RFC 3339 timestamp is a timestamp; any other is a
+/// string (data files, and the JSON facts of live updates).
+pub(crate) fn string_constant(v: &str) -> Constant {
     match crate::time::parse_timestamp(v) {
         Ok(t) if v.len() >= 20 => Constant::Time(t),
         _ => Constant::Str(v.to_string()),
