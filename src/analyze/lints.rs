@@ -365,28 +365,17 @@ fn ctx_keys_needed(
 /// The `ctx` keys each `fn` reads, its own or its callees' (each body looked
 /// at once: analysis refuses recursion, so callees come first in a walk).
 fn fn_ctx_keys(program: &Program) -> Vec<BTreeSet<String>> {
-    fn visit(program: &Program, i: usize, memo: &mut Vec<Option<BTreeSet<String>>>, depth: usize) -> BTreeSet<String> {
-        if let Some(Some(known)) = memo.get(i) {
-            return known.clone();
+    let mut keys = vec![BTreeSet::new(); program.fns.len()];
+    for i in program.fns_callees_first() {
+        let mut own = BTreeSet::new();
+        if let Some(def) = program.fns.get(i) {
+            expr_ctx_keys(program, &def.body, &keys, &mut own);
         }
-        let mut keys = BTreeSet::new();
-        if let Some(def) = program.fns.get(i).filter(|_| depth <= 64) {
-            let mut callees = Vec::new();
-            def.body.fn_calls(&mut callees);
-            callees.sort_unstable();
-            callees.dedup();
-            for callee in callees {
-                keys.extend(visit(program, callee as usize, memo, depth + 1));
-            }
-            expr_ctx_keys(program, &def.body, &[], &mut keys);
+        if let Some(slot) = keys.get_mut(i) {
+            *slot = own;
         }
-        if let Some(slot) = memo.get_mut(i) {
-            *slot = Some(keys.clone());
-        }
-        keys
     }
-    let mut memo = vec![None; program.fns.len()];
-    (0..program.fns.len()).map(|i| visit(program, i, &mut memo, 0)).collect()
+    keys
 }
 
 /// The `ctx` keys an expression reads itself, and those of the `fn`s it
@@ -418,10 +407,20 @@ fn expr_ctx_keys(program: &Program, e: &Expr, fns: &[BTreeSet<String>], keys: &m
 /// using it errs (and so never grants).
 fn exponential_fns(program: &Program, out: &mut Vec<Diagnostic>) {
     let limit = crate::eval::functions::MAX_CALLS;
-    // Calls one evaluation of each fn's body makes, at worst (every branch).
-    let mut memo: Vec<Option<usize>> = vec![None; program.fns.len()];
-    for i in 0..program.fns.len() {
-        let calls = fn_calls(program, i, &mut memo, 0);
+    // Calls one evaluation of each fn's body makes, at worst (every branch):
+    // one per call site plus what the callee makes (saturating).
+    let mut made = vec![0usize; program.fns.len()];
+    for i in program.fns_callees_first() {
+        let mut callees = Vec::new();
+        if let Some(def) = program.fns.get(i) {
+            def.body.fn_calls(&mut callees);
+        }
+        let calls = callees
+            .iter()
+            .fold(0usize, |acc, c| acc.saturating_add(1).saturating_add(made.get(*c as usize).copied().unwrap_or(0)));
+        if let Some(slot) = made.get_mut(i) {
+            *slot = calls;
+        }
         if calls > limit
             && let Some(def) = program.fns.get(i)
         {
@@ -436,24 +435,4 @@ fn exponential_fns(program: &Program, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-}
-
-/// The calls one evaluation of fn `i` makes, at worst (saturating).
-fn fn_calls(program: &Program, i: usize, memo: &mut Vec<Option<usize>>, depth: usize) -> usize {
-    if let Some(Some(known)) = memo.get(i) {
-        return *known;
-    }
-    let Some(def) = program.fns.get(i) else { return 0 };
-    if depth > 128 {
-        return usize::MAX; // analysis refuses recursion; this only guards the walk
-    }
-    let mut callees = Vec::new();
-    def.body.fn_calls(&mut callees);
-    let total = callees.into_iter().fold(0usize, |acc, callee| {
-        acc.saturating_add(1).saturating_add(fn_calls(program, callee as usize, memo, depth + 1))
-    });
-    if let Some(slot) = memo.get_mut(i) {
-        *slot = Some(total);
-    }
-    total
 }

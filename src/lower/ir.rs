@@ -383,6 +383,54 @@ pub struct Program {
 }
 
 impl Program {
+    /// The indexes of the `fn`s, each after every `fn` it calls, so that a
+    /// walk in this order meets a callee's result before its callers (each
+    /// body looked at once, however often it is called). Analysis refuses
+    /// recursion; a cycle, were there one, is cut where it closes.
+    pub fn fns_callees_first(&self) -> Vec<usize> {
+        let mut order = Vec::with_capacity(self.fns.len());
+        let mut state = vec![0u8; self.fns.len()]; // 0: new, 1: on the stack, 2: placed
+        for root in 0..self.fns.len() {
+            let mut stack: Vec<(usize, Vec<u32>)> = Vec::new();
+            if state.get(root) == Some(&0) {
+                let mut calls = Vec::new();
+                if let Some(f) = self.fns.get(root) {
+                    f.body.fn_calls(&mut calls);
+                }
+                stack.push((root, calls));
+                if let Some(s) = state.get_mut(root) {
+                    *s = 1;
+                }
+            }
+            while let Some((f, calls)) = stack.last_mut() {
+                let f = *f;
+                match calls.pop() {
+                    Some(callee) => {
+                        let callee = callee as usize;
+                        if state.get(callee) == Some(&0) {
+                            let mut next = Vec::new();
+                            if let Some(def) = self.fns.get(callee) {
+                                def.body.fn_calls(&mut next);
+                            }
+                            if let Some(s) = state.get_mut(callee) {
+                                *s = 1;
+                            }
+                            stack.push((callee, next));
+                        }
+                    }
+                    None => {
+                        stack.pop();
+                        if let Some(s) = state.get_mut(f) {
+                            *s = 2;
+                        }
+                        order.push(f);
+                    }
+                }
+            }
+        }
+        order
+    }
+
     /// The relation called `name`.
     pub fn relation_id(&self, name: &str) -> Option<RelId> {
         self.relations.iter().position(|r| r.name == name).map(|i| RelId(i as u32))

@@ -59,36 +59,20 @@ fn reads_request(rule: &Rule, fns: &[bool]) -> bool {
 /// Which `fn`s read the request, each body looked at once (a `fn` calling
 /// another twice, which calls another twice, ... stays linear here).
 fn fns_reading_request(program: &Program) -> Vec<bool> {
-    fn visit(program: &Program, i: usize, memo: &mut Vec<Option<bool>>, depth: usize) -> bool {
-        if let Some(Some(known)) = memo.get(i) {
-            return *known;
+    let mut reads = vec![false; program.fns.len()];
+    for i in program.fns_callees_first() {
+        let own = program.fns.get(i).is_none_or(|f| expr_reads_request(&f.body, &reads));
+        if let Some(slot) = reads.get_mut(i) {
+            *slot = own;
         }
-        // Analysis refuses recursion between fns; the depth only guards the walk.
-        let reads = depth > 64
-            || program.fns.get(i).is_none_or(|f| {
-                let mut callees = Vec::new();
-                let direct = expr_reads_request_with(&f.body, &mut |callee| {
-                    callees.push(callee);
-                    false
-                });
-                direct || callees.into_iter().any(|c| visit(program, c as usize, memo, depth + 1))
-            });
-        if let Some(slot) = memo.get_mut(i) {
-            *slot = Some(reads);
-        }
-        reads
     }
-    let mut memo = vec![None; program.fns.len()];
-    (0..program.fns.len()).map(|i| visit(program, i, &mut memo, 0)).collect()
+    reads
 }
 
+/// Whether an expression reads `now`, `ctx` or an `extern fn`; `fns` says
+/// which `fn`s do.
 fn expr_reads_request(e: &Expr, fns: &[bool]) -> bool {
-    expr_reads_request_with(e, &mut |i| fns.get(i as usize).copied().unwrap_or(true))
-}
-
-/// Whether an expression reads `now`, `ctx` or an `extern fn`, asking
-/// `calls_reading` about each `fn` it calls.
-fn expr_reads_request_with(e: &Expr, calls_reading: &mut dyn FnMut(u32) -> bool) -> bool {
+    let recurse = |e: &Expr| expr_reads_request(e, fns);
     match e {
         Expr::Term(t) => matches!(t, Term::Now | Term::Ctx(_)),
         Expr::Param(_) => false,
@@ -96,17 +80,13 @@ fn expr_reads_request_with(e: &Expr, calls_reading: &mut dyn FnMut(u32) -> bool)
             let body = match callee {
                 Callee::Builtin(_) => false,
                 Callee::Extern(_) => true,
-                Callee::Fn(i) => calls_reading(*i),
+                Callee::Fn(i) => fns.get(*i as usize).copied().unwrap_or(true),
             };
-            // Every argument is looked at (no short cut), so every callee is reported.
-            let args = args.iter().fold(false, |acc, a| expr_reads_request_with(a, calls_reading) | acc);
-            body | args
+            body || args.iter().any(recurse)
         }
-        Expr::Not(a) => expr_reads_request_with(a, calls_reading),
-        Expr::Binary(_, a, b) => expr_reads_request_with(a, calls_reading) | expr_reads_request_with(b, calls_reading),
-        Expr::InList(x, items) => items
-            .iter()
-            .fold(expr_reads_request_with(x, calls_reading), |acc, i| expr_reads_request_with(i, calls_reading) | acc),
+        Expr::Not(a) => recurse(a),
+        Expr::Binary(_, a, b) => recurse(a) || recurse(b),
+        Expr::InList(x, items) => recurse(x) || items.iter().any(recurse),
     }
 }
 
