@@ -183,7 +183,6 @@ pub fn evaluate_strata(
     let mut relations = prepared.relations(base, additions);
     relations.resize(program.relations.len().max(relations.len()), Arc::default());
     let mut model = Model { relations, possible: Vec::new(), errors: BTreeSet::new() };
-    let is_magic: Vec<bool> = program.relations.iter().map(|r| r.kind == RelationKind::Magic).collect();
     for stratum in strata {
         if let Some(known) = reuse(stratum, &model.relations) {
             for (rel, rows) in known {
@@ -232,8 +231,11 @@ pub fn evaluate_strata(
             .relations
             .iter()
             .zip(&model.possible)
-            .zip(is_magic.iter().chain(std::iter::repeat(&false)))
-            .map(|((certain, possible), magic)| if *magic { possible.clone() } else { certain.clone() })
+            .enumerate()
+            .map(|(i, (certain, possible))| {
+                let magic = program.relations.get(i).is_some_and(|r| r.kind == RelationKind::Magic);
+                if magic { possible.clone() } else { certain.clone() }
+            })
             .collect();
         let reads = seminaive::Reads {
             positive: &positive,
