@@ -1,7 +1,7 @@
 //! `cargo bench`: the `bench` tool at the small scale (see `benches/README.md`;
 //! `cargo run --release --bin bench -- default` for the full comparison).
 
-#[path = "../src/bin/bench.rs"]
+#[path = "../src/bin/bench/main.rs"]
 mod tool;
 
 fn main() {

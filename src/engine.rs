@@ -120,9 +120,6 @@ pub struct Engine {
     removed: Arc<std::collections::BTreeSet<(ir::RelId, Vec<Value>)>>,
     /// The compiled check plan, built on first use (`None`: the program has none).
     plan: Arc<std::sync::OnceLock<Option<Arc<CheckPlan>>>>,
-    /// Set while the plan is built in the background: checks do not wait
-    /// for it, they take the demand-driven path.
-    plan_pending: Arc<std::sync::atomic::AtomicBool>,
     /// The plan of the snapshot this one was updated from, until this one's
     /// plan is built: what did not change is reused from it.
     previous_plan: Arc<std::sync::Mutex<Option<Arc<CheckPlan>>>>,
@@ -176,7 +173,6 @@ impl Engine {
             demands: Arc::default(),
             removed: Arc::default(),
             plan: Arc::default(),
-            plan_pending: Arc::default(),
             previous_plan: Arc::default(),
             symbols_id: SYMBOL_TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
@@ -211,7 +207,6 @@ impl Engine {
     pub(crate) fn set_removed(&mut self, removed: std::collections::BTreeSet<(ir::RelId, Vec<Value>)>) {
         self.removed = Arc::new(removed);
         self.plan = Arc::default();
-        self.plan_pending = Arc::default();
     }
 
     /// How checks and queries are evaluated.
@@ -318,7 +313,6 @@ impl Engine {
             prepared,
             removed: Arc::new(removed),
             plan: Arc::default(),
-            plan_pending: Arc::default(),
             previous_plan: Arc::new(std::sync::Mutex::new(self.built_or_previous_plan())),
             ..self.clone()
         }

@@ -9,6 +9,12 @@
 //! the old program or the new one, never a mix. A batch or a reload that does
 //! not load is rejected with its diagnostics and the running snapshot stays.
 //!
+//! A new snapshot is published with its check plan built, so checks never
+//! leave the compiled plan while the data changes; `update` returns once its
+//! change is published (read your writes). Writers that arrive while a plan
+//! builds queue their changes, and the next build publishes all of them: a
+//! burst of updates builds two plans, not one per update.
+//!
 //! ```
 //! use warden::live::{Live, Request};
 //! let live = Live::from_source("p.warden", "role viewer { read; }\npage:1 in project:a;").unwrap();
@@ -25,7 +31,7 @@ use crate::eval::plan::CheckPlan;
 use crate::eval::plan::run::Run;
 use crate::eval::{Additions, render};
 use crate::lower::builtins;
-use crate::lower::intern::{Sym, Symbols};
+use crate::lower::intern::{FRESH, Sym, Symbols};
 use crate::lower::ir::{self, Value};
 use crate::syntax::span::SourceMap;
 use crate::{Diagnostic, syntax, time};
@@ -35,7 +41,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-mod builder;
 mod fact;
 mod prepared;
 mod update;
@@ -168,9 +173,23 @@ impl Engine {
     ) -> Option<Result<T, EvalError>> {
         let plan = self.compiled_plan()?;
         let program = &self.checked().program;
-        let known = |name: &str| program.symbols.get(name).map(Value::Sym).filter(|v| plan.knows(*v));
-        let values = [known(&request.user)?, known(&request.perm)?, known(&request.object)?];
-        let symbols = Symbols::new(&program.symbols);
+        // A constant the program does not know takes a stand-in's place.
+        let mut unknown: Vec<&str> = Vec::new();
+        let mut values = [Value::Sym(builtins::STAR); 3];
+        for (value, name) in values.iter_mut().zip([&request.user, &request.perm, &request.object]) {
+            *value = match program.symbols.get(name) {
+                Some(sym) => Some(Value::Sym(sym)).filter(|v| plan.knows(*v))?,
+                None if plan.decides_unknown_constants() => {
+                    let at = unknown.iter().position(|u| *u == name.as_str()).unwrap_or(unknown.len());
+                    if at == unknown.len() {
+                        unknown.push(name);
+                    }
+                    Value::Sym(*FRESH.get(at)?)
+                }
+                None => return None,
+            };
+        }
+        let symbols = Symbols::with_fresh(&program.symbols, &unknown);
         let ctx = crate::engine::context(&symbols, &request.ctx);
         let now = request.at.unwrap_or_else(time::now);
         self.run_compiled(plan, &values, &symbols, &ctx, now, decide)
@@ -181,7 +200,7 @@ impl Engine {
         if self.strategy() != Strategy::Compiled {
             return None;
         }
-        self.ready_plan()
+        self.check_plan()
     }
 
     /// Runs `decide` on `plan` for resolved values, context and time.
@@ -246,16 +265,30 @@ enum Input {
 
 /// A program that changes while it serves; checks never wait for a writer.
 pub struct Live {
+    /// The published snapshot (its plan built).
     current: ArcSwap<Engine>,
     inputs: Vec<Input>,
-    /// The changes so far, and the program of the inputs alone (to tell a
-    /// base fact from an inserted one). Writers take this lock; readers never do.
-    state: Mutex<(Overlay, Engine)>,
+    /// Writers take this lock; readers never do.
+    state: Mutex<State>,
+    /// The generation of the published snapshot; held while a plan builds,
+    /// so that one plan builds at a time.
+    published: Mutex<u64>,
+    /// How many plans were built for publication (see the tests).
+    builds: std::sync::atomic::AtomicUsize,
     configure: Arc<dyn Fn(&mut Engine) + Send + Sync>,
     /// Whether updates may add superusers, lift `inactive` or change `role_extends`.
     privileged: bool,
-    /// Builds the newest snapshot's check plan in the background.
-    builder: builder::PlanBuilder,
+}
+
+/// What writers share.
+struct State {
+    /// The changes so far.
+    overlay: Overlay,
+    /// The program of the inputs alone (to tell a base fact from an inserted one).
+    base: Engine,
+    /// The newest snapshot, published or not, and its generation.
+    latest: Arc<Engine>,
+    generation: u64,
 }
 
 impl Live {
@@ -282,15 +315,42 @@ impl Live {
         let engine = build(&inputs, &Overlay::default(), configure.as_ref())?;
         // The first snapshot is ready to check at full speed when this returns.
         let _ = engine.check_plan();
-        let state = Mutex::new((Overlay::default(), engine.clone()));
+        let latest = Arc::new(engine.clone());
+        let state = State { overlay: Overlay::default(), base: engine, latest: latest.clone(), generation: 0 };
         Ok(Live {
-            current: ArcSwap::from_pointee(engine),
+            current: ArcSwap::new(latest),
             inputs,
-            state,
+            state: Mutex::new(state),
+            published: Mutex::new(0),
+            builds: Default::default(),
             configure,
             privileged: false,
-            builder: Default::default(),
         })
+    }
+
+    /// Publishes the newest snapshot, with its plan built, unless one at
+    /// least as new as `generation` is published already (by a writer that
+    /// built while this one waited).
+    fn publish(&self, generation: u64) {
+        let mut published = self.published.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *published >= generation {
+            return;
+        }
+        let (latest, newest) = {
+            let state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            (state.latest.clone(), state.generation)
+        };
+        // A panic while building leaves a snapshot that checks by the demand path.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| latest.check_plan().is_some()));
+        self.builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.current.store(latest);
+        *published = newest;
+    }
+
+    /// How many plans were built to publish updates and reloads.
+    #[doc(hidden)]
+    pub fn plans_built(&self) -> usize {
+        self.builds.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Allows (or, the default, refuses) privileged updates: adding a
@@ -343,31 +403,31 @@ impl Live {
                 out.push(fact);
             }
         }
-        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // The snapshot changes in place (only the touched relations are rebuilt);
-        // the overlay remembers the changes for the next reload.
-        let engine = self.current.load().with_changes(&inserted, &removed)?;
-        let (overlay, base) = &*state;
-        let in_base = |fact: &LiveFact| base.base_fact(fact).is_ok();
-        let mut next = overlay.clone();
-        for fact in removed {
-            next.inserted.retain(|f| *f != fact);
-            if in_base(&fact) || !overlay.inserted.contains(&fact) {
-                next.removed.push(fact);
+        let generation = {
+            let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            // The snapshot changes in place (only the touched relations are rebuilt);
+            // the overlay remembers the changes for the next reload.
+            let engine = state.latest.with_changes(&inserted, &removed)?;
+            let in_base = |fact: &LiveFact| state.base.base_fact(fact).is_ok();
+            let mut next = state.overlay.clone();
+            for fact in removed {
+                next.inserted.retain(|f| *f != fact);
+                if in_base(&fact) || !state.overlay.inserted.contains(&fact) {
+                    next.removed.push(fact);
+                }
             }
-        }
-        for fact in inserted {
-            next.removed.retain(|f| *f != fact);
-            if !in_base(&fact) && !next.inserted.contains(&fact) {
-                next.inserted.push(fact);
+            for fact in inserted {
+                next.removed.retain(|f| *f != fact);
+                if !in_base(&fact) && !next.inserted.contains(&fact) {
+                    next.inserted.push(fact);
+                }
             }
-        }
-        // The new snapshot's check plan is built in the background; checks
-        // take the demand-driven path until it is ready.
-        let engine = Arc::new(engine);
-        self.builder.request(&engine);
-        self.current.store(engine);
-        state.0 = next;
+            state.overlay = next;
+            state.latest = Arc::new(engine);
+            state.generation += 1;
+            state.generation
+        };
+        self.publish(generation);
         Ok(())
     }
 
@@ -375,19 +435,20 @@ impl Live {
     /// [`LiveChanges`]); returns notes on what was kept. On error the running
     /// snapshot and the live changes stay, and the diagnostics are returned.
     pub fn reload(&self, changes: LiveChanges) -> Result<Vec<String>, LoadError> {
-        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let state = &mut *guard;
         let base = build(&self.inputs, &Overlay::default(), self.configure.as_ref())?;
         let mut notes = Vec::new();
         let overlay = match changes {
             LiveChanges::Drop => {
-                let (inserted, removed) = (state.0.inserted.len(), state.0.removed.len());
+                let (inserted, removed) = (state.overlay.inserted.len(), state.overlay.removed.len());
                 if inserted + removed > 0 {
                     notes.push(format!("dropped the live changes: {inserted} inserted and {removed} removed facts"));
                 }
                 Overlay::default()
             }
             LiveChanges::Keep => {
-                let mut kept = state.0.clone();
+                let mut kept = state.overlay.clone();
                 kept.inserted.retain(|fact| base.base_fact(fact).is_err());
                 kept.removed.retain(|fact| {
                     let still_there = base.base_fact(fact).is_ok();
@@ -402,10 +463,12 @@ impl Live {
                 kept
             }
         };
-        let engine = Arc::new(build(&self.inputs, &overlay, self.configure.as_ref())?);
-        self.builder.request(&engine);
-        self.current.store(engine);
-        *state = (overlay, base);
+        state.latest = Arc::new(build(&self.inputs, &overlay, self.configure.as_ref())?);
+        (state.overlay, state.base) = (overlay, base);
+        state.generation += 1;
+        let generation = state.generation;
+        drop(guard);
+        self.publish(generation);
         Ok(notes)
     }
 }

@@ -1,6 +1,6 @@
-//! The engine's compiled check plan: built on first use, in the background
-//! after a live update, and from the previous snapshot's plan where nothing
-//! changed (see [`crate::eval::plan`]).
+//! The engine's compiled check plan: built on first use (a live update
+//! builds it before publishing the snapshot), from the previous snapshot's
+//! plan where nothing changed (see [`crate::eval::plan`]).
 
 use super::Engine;
 use crate::eval::Additions;
@@ -30,30 +30,10 @@ impl Engine {
         self.plan.get_or_init(build).as_deref()
     }
 
-    /// The check plan if it is ready; without waiting while it is being
-    /// built in the background (see `live::builder`).
-    pub(crate) fn ready_plan(&self) -> Option<&CheckPlan> {
-        if self.plan_pending.load(std::sync::atomic::Ordering::Acquire) {
-            return self.plan.get().and_then(|plan| plan.as_deref());
-        }
-        self.check_plan()
-    }
-
     /// The check plan if it has been built (without building it).
-    pub(crate) fn check_plan_if_built(&self) -> Option<&CheckPlan> {
+    #[doc(hidden)]
+    pub fn check_plan_if_built(&self) -> Option<&CheckPlan> {
         self.plan.get().and_then(|plan| plan.as_deref())
-    }
-
-    /// Marks the plan as being built elsewhere: until it is ready, checks
-    /// take the demand-driven path instead of waiting (see
-    /// [`crate::live::Live`]'s background builder).
-    pub(crate) fn mark_plan_pending(&self) {
-        self.plan_pending.store(true, std::sync::atomic::Ordering::Release);
-    }
-
-    /// The plan is built (or will be built by the next check).
-    pub(crate) fn clear_plan_pending(&self) {
-        self.plan_pending.store(false, std::sync::atomic::Ordering::Release);
     }
 
     /// Builds the check plan anew, or says why the program has none.

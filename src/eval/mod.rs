@@ -17,6 +17,7 @@
 //! certain, `denied` when possible (see [`Reading::at_boundary`]).
 
 pub mod base;
+pub mod cancel;
 pub mod functions;
 pub mod plan;
 pub mod render;
@@ -65,6 +66,9 @@ pub enum EvalError {
     /// A compiled check took more than this many steps.
     #[error("check stopped: more than {0} steps (raise the limit or narrow the rules)")]
     TooManySteps(usize),
+    /// The requester went away (see [`cancel`]).
+    #[error("evaluation stopped: the request was cancelled")]
+    Cancelled,
 }
 
 /// What a request adds to the program: a test's local facts and the query's constants.

@@ -100,21 +100,21 @@ struct Budget {
 
 impl Budget {
     /// An error once a step's output holds more than the budget's rows; every
-    /// 4,096 rows, an error once past the deadline.
+    /// 4,096 rows, an error once past the deadline (or cancelled).
     fn spend(&self, rows: usize) -> Result<(), EvalError> {
         if rows > self.rows {
             return Err(EvalError::TooManyTuples(self.limits.max_tuples));
         }
-        if rows.is_multiple_of(4096) && std::time::Instant::now() > self.deadline {
-            return Err(EvalError::TooSlow(self.limits.max_time.as_millis()));
+        if rows.is_multiple_of(4096) {
+            super::cancel::check(self.deadline, &self.limits)?;
         }
         Ok(())
     }
 
-    /// Every 4,096 rows looked at, an error once past the deadline.
+    /// Every 4,096 rows looked at, an error once past the deadline (or cancelled).
     fn tick(&self, looked_at: usize) -> Result<(), EvalError> {
-        if looked_at.is_multiple_of(4096) && std::time::Instant::now() > self.deadline {
-            return Err(EvalError::TooSlow(self.limits.max_time.as_millis()));
+        if looked_at.is_multiple_of(4096) {
+            super::cancel::check(self.deadline, &self.limits)?;
         }
         Ok(())
     }
@@ -175,9 +175,7 @@ pub fn eval_stratum(
         if size > budget.rows {
             return Err(EvalError::TooManyTuples(limits.max_tuples));
         }
-        if std::time::Instant::now() > deadline {
-            return Err(EvalError::TooSlow(limits.max_time.as_millis()));
-        }
+        super::cancel::check(deadline, &limits)?;
     }
     Ok(stratum
         .relations
@@ -500,9 +498,7 @@ fn eval_once(
         let mut rows: Vec<Row> = vec![Vec::new()];
         for step in &pipeline.steps {
             rows = apply(step, &rows, &pipeline.order, (pipeline.rule, env, reads.reading), errors, &budget)?;
-            if std::time::Instant::now() > budget.deadline {
-                return Err(EvalError::TooSlow(budget.limits.max_time.as_millis()));
-            }
+            super::cancel::check(budget.deadline, &budget.limits)?;
             if rows.is_empty() {
                 break;
             }

@@ -64,24 +64,39 @@ impl Interner {
     }
 }
 
+/// Ids set apart for constants that no fact and no rule mentions: the
+/// compiled plan's snapshot holds them in the active domain as stand-ins
+/// for a check's unknown constants (see [`crate::eval::plan`]). At the top of
+/// the id space, so a program's table, which only grows, never reaches them.
+pub const FRESH: [Sym; 3] = [Sym(u32::MAX - 2), Sym(u32::MAX - 1), Sym(u32::MAX)];
+
 /// The program's symbols plus the strings one request adds (query constants,
 /// `ctx` values, strings computed by `lower`). The program's table is never changed.
 #[derive(Debug)]
 pub struct Symbols<'p> {
     program: &'p Interner,
+    /// The names the [`FRESH`] ids stand for in this request, in order.
+    fresh: Vec<Arc<str>>,
     extra: RefCell<Interner>,
 }
 
 impl<'p> Symbols<'p> {
     /// A request-local view over the program's table.
     pub fn new(program: &'p Interner) -> Self {
+        Symbols::with_fresh(program, &[])
+    }
+
+    /// A request-local view in which the [`FRESH`] ids stand for `names`
+    /// (at most three strings the program does not know, in order).
+    pub fn with_fresh(program: &'p Interner, names: &[&str]) -> Self {
         let first = u32::try_from(program.len()).unwrap_or(u32::MAX);
-        Symbols { program, extra: RefCell::new(Interner { first, ..Interner::default() }) }
+        let fresh = names.iter().take(FRESH.len()).map(|name| Arc::from(*name)).collect();
+        Symbols { program, fresh, extra: RefCell::new(Interner { first, ..Interner::default() }) }
     }
 
     /// The id of `name`, adding it to the request's table when new.
     pub fn intern(&self, name: &str) -> Sym {
-        if let Some(sym) = self.program.get(name) {
+        if let Some(sym) = self.program.get(name).or_else(|| self.fresh_id(name)) {
             return sym;
         }
         self.extra.borrow_mut().intern(name)
@@ -89,12 +104,25 @@ impl<'p> Symbols<'p> {
 
     /// The id of `name` if known.
     pub fn get(&self, name: &str) -> Option<Sym> {
-        self.program.get(name).or_else(|| self.extra.borrow().get(name))
+        self.program.get(name).or_else(|| self.fresh_id(name)).or_else(|| self.extra.borrow().get(name))
+    }
+
+    /// How many [`FRESH`] ids stand for names in this request.
+    pub fn fresh_in_use(&self) -> usize {
+        self.fresh.len()
+    }
+
+    fn fresh_id(&self, name: &str) -> Option<Sym> {
+        let position = self.fresh.iter().position(|fresh| &**fresh == name)?;
+        FRESH.get(position).copied()
     }
 
     /// The string of an id.
     pub fn resolve(&self, sym: Sym) -> Arc<str> {
         if let Some(name) = self.program.resolve(sym) {
+            return name.clone();
+        }
+        if let Some(name) = FRESH.iter().position(|f| *f == sym).and_then(|i| self.fresh.get(i)) {
             return name.clone();
         }
         self.extra.borrow().resolve(sym).cloned().unwrap_or_else(|| Arc::from("<unknown>"))

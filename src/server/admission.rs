@@ -3,14 +3,15 @@
 //! most `waiting` more queued; past that, or after waiting too long, the
 //! request gets 503 `overloaded` at once instead of piling up threads and
 //! memory. Compiled checks, the common case, are not queued. The slot goes
-//! with the work (into the blocking task), so a client that hangs up does
-//! not free it while its evaluation still runs.
+//! with the work (into the blocking task), and a client that hangs up
+//! cancels its evaluation (which then stops within 4,096 rows and frees the
+//! slot; see [`crate::eval::cancel`]).
 
 use super::error;
 use axum::http::StatusCode;
 use axum::response::Response;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -34,6 +35,16 @@ impl Drop for InQueue<'_> {
     }
 }
 
+/// Sets the work's cancel flag when the request's future ends (harmless
+/// once the work is done).
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 impl Admission {
     /// At most `running` at once and `waiting` queued.
     pub fn new(running: usize, waiting: usize) -> Admission {
@@ -41,12 +52,15 @@ impl Admission {
     }
 
     /// Runs `work` on the blocking pool once a slot is free, holding the slot
-    /// until the work ends (even if the client has gone); 503 when the queue
-    /// is full or the wait too long, 500 if the work panicked.
+    /// until the work ends; the work is cancelled when this future is dropped
+    /// (the client went away). 503 when the queue is full or the wait too
+    /// long, 500 if the work panicked.
     pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Response> {
         let slot = self.enter().await?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let _cancel_when_dropped = CancelOnDrop(cancel.clone());
         let done = tokio::task::spawn_blocking(move || {
-            let out = work();
+            let out = crate::eval::cancel::cancellable(cancel, work);
             drop(slot);
             out
         });

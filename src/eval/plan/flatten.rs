@@ -227,6 +227,10 @@ impl Flattener<'_> {
                     out.push(var);
                 }
             }
+            if self.may_project_a_stand_in(&left, &right, &out) {
+                refused.insert(v);
+                continue;
+            }
             let Some(view) = self.view(&left, &right, &out) else {
                 refused.insert(v);
                 continue;
@@ -239,6 +243,31 @@ impl Flattener<'_> {
             flat.sources.remove(b);
             flat.rule.body_spans = vec![None; flat.rule.body.len()];
         }
+    }
+
+    /// Whether the view would project away a variable that can take one of
+    /// the snapshot's [`crate::lower::intern::FRESH`] stand-ins: its rows
+    /// would then hold for checks that do not use that stand-in.
+    fn may_project_a_stand_in(&self, left: &Atom, right: &Atom, out: &[VarId]) -> bool {
+        if !self.snapshot.fresh {
+            return false;
+        }
+        let holds_fresh = |atom: &Atom, column: usize| {
+            self.snapshot
+                .rows(atom.rel)
+                .iter()
+                .any(|row| matches!(row.get(column), Some(Value::Sym(s)) if crate::lower::intern::FRESH.contains(s)))
+        };
+        let projected = atom_vars(left).chain(atom_vars(right)).filter(|v| !out.contains(v));
+        projected.into_iter().any(|var| {
+            let columns = |atom: &'_ Atom| {
+                let positions: Vec<usize> =
+                    atom.args.iter().enumerate().filter(|(_, t)| **t == Term::Var(var)).map(|(i, _)| i).collect();
+                positions
+            };
+            let (l, r) = (columns(left), columns(right));
+            l.iter().all(|c| holds_fresh(left, *c)) && r.iter().all(|c| holds_fresh(right, *c))
+        })
     }
 
     /// A variable in exactly two static atoms (positions `a < b`) and nowhere else.

@@ -235,10 +235,16 @@ impl CheckPlan {
         compile::build(checked, snapshot, dynamic, previous, symbols_id)
     }
 
-    /// Whether a constant belongs to the program's active domain (a check
-    /// with any other constant takes the general path).
+    /// Whether a constant belongs to the program's active domain.
     pub fn knows(&self, value: Value) -> bool {
         self.snapshot.domain.contains(&value)
+    }
+
+    /// Whether a check may name constants the program does not know (they
+    /// take the [`crate::lower::intern::FRESH`] stand-ins' places); else
+    /// such a check takes the general path.
+    pub fn decides_unknown_constants(&self) -> bool {
+        self.snapshot.fresh
     }
 }
 

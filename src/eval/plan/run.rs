@@ -8,6 +8,7 @@ use super::snapshot::{Key, MAX_KEY, PAD, pack};
 use super::{CheckPlan, Goal, HeadIn, MAX_ARITY, MAX_VARS, Mode, Out, RulePlan, Slot, Step};
 use crate::eval::functions::Env;
 use crate::eval::{EvalError, Membership, Reading, condition, member_values};
+use crate::lower::intern::FRESH;
 use crate::lower::ir::{OriginId, Value};
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
@@ -34,12 +35,28 @@ pub struct Run<'p> {
     pub errors: BTreeSet<(OriginId, String)>,
     /// Why the check was abandoned, if it was.
     pub failure: Option<EvalError>,
+    /// Symbol ids from here on are [`FRESH`] stand-ins that this check's
+    /// unknown constants do not use: the snapshot's tuples over them are not
+    /// of this check's domain and are skipped.
+    foreign_from: u64,
 }
 
 impl<'p> Run<'p> {
-    /// A run of `plan` for one request, allowed `max_steps` steps.
+    /// A run of `plan` for one request, allowed `max_steps` steps (the
+    /// request's unknown constants are the [`FRESH`] ids its symbols say).
     pub fn new(plan: &'p CheckPlan, env: &'p Env<'p>, max_steps: usize) -> Run<'p> {
-        Run { plan, env, budget: max_steps, limit: max_steps, errors: BTreeSet::new(), failure: None }
+        let foreign_from = match FRESH.get(env.symbols.fresh_in_use()) {
+            Some(first) if plan.snapshot.fresh => u64::from(first.0),
+            _ => u64::MAX,
+        };
+        let (budget, limit, errors, failure) = (max_steps, max_steps, BTreeSet::new(), None);
+        Run { plan, env, budget, limit, errors, failure, foreign_from }
+    }
+
+    /// Whether a snapshot tuple holds a stand-in this check does not use.
+    fn foreign(&self, row: &[Value]) -> bool {
+        self.foreign_from != u64::MAX
+            && row.iter().any(|v| matches!(v, Value::Sym(s) if u64::from(s.0) >= self.foreign_from))
     }
 
     /// Whether `goal` holds for the fully bound `args`.
@@ -197,6 +214,9 @@ impl<'p> Run<'p> {
 
     /// Matches one returned row against `out`, binding new variables.
     fn bind(&self, out: &[Out], row: &[Value], regs: &mut Regs) -> bool {
+        if self.foreign(row) {
+            return false;
+        }
         for (what, value) in out.iter().zip(row) {
             let ok = match what {
                 Out::Bind(v) => {

@@ -11,6 +11,8 @@ use super::super::base::Prepared;
 use super::super::functions::Env;
 use super::super::{Additions, EvalError, Limits, Row, Rows, evaluate_strata};
 use crate::analyze::{Checked, Stratum};
+use crate::lower::builtins;
+use crate::lower::intern::FRESH;
 use crate::lower::ir::{Callee, Expr, Literal, Program, RelId, Rule, Term, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
@@ -104,6 +106,10 @@ pub struct Snapshot {
     /// The base facts it was computed from, per relation (to tell, after a
     /// live update, which derived relations can be kept).
     pub base: Vec<Rows>,
+    /// Whether the active domain it was computed over holds the
+    /// [`FRESH`] stand-ins, so that a check naming constants the program does
+    /// not know can be decided on it (see [`fresh_constants_are_generic`]).
+    pub fresh: bool,
 }
 
 impl Snapshot {
@@ -125,16 +131,23 @@ impl Snapshot {
         let strata: Vec<Stratum> =
             checked.strata.iter().filter(|stratum| stratum.relations.iter().all(is_static)).cloned().collect();
         let program = &checked.program;
+        let fresh = fresh_constants_are_generic(program, &strata);
+        let mut additions = removed.clone();
+        if fresh {
+            additions.domain.extend(FRESH.map(Value::Sym));
+        }
         let reuse = |stratum: &Stratum, now: &[Rows]| -> Option<Vec<(RelId, Rows)>> {
             let previous = previous?;
             let unchanged = |rel: &RelId| match (now.get(rel.0 as usize), previous.relations.get(rel.0 as usize)) {
+                // The domain is rebuilt with the stand-ins each time: compare it by content.
+                (Some(a), Some(b)) if *rel == builtins::ADOM => Arc::ptr_eq(a, b) || a == b,
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),
                 _ => false,
             };
             let inputs = stratum.rules.iter().filter_map(|id| program.rules.get(id.0 as usize)).flat_map(|rule| {
                 rule.body.iter().filter_map(|literal| match literal {
                     Literal::Pos(atom) | Literal::Neg(atom) => Some(atom.rel),
-                    Literal::Domain(_) => Some(crate::lower::builtins::ADOM),
+                    Literal::Domain(_) => Some(builtins::ADOM),
                     _ => None,
                 })
             });
@@ -151,7 +164,7 @@ impl Snapshot {
                     .collect()
             })
         };
-        let model = evaluate_strata(prepared, program, program, &strata, env, removed, limits, &reuse)?;
+        let model = evaluate_strata(prepared, program, program, &strata, env, &additions, limits, &reuse)?;
         if model.has_unknowns() {
             // The plan reads static relations in two values; a static rule
             // that errs can make tuples unknown, which the plan cannot weigh.
@@ -170,7 +183,7 @@ impl Snapshot {
             .collect();
         let domain = Domain::new(&checked.program.domain);
         let base = (0..program.relations.len()).filter_map(|i| prepared.base_rows(RelId(i as u32))).collect();
-        Ok(Snapshot { relations: model.relations, distinct, domain, base })
+        Ok(Snapshot { relations: model.relations, distinct, domain, base, fresh })
     }
 
     /// The tuples of a relation.
@@ -187,6 +200,67 @@ impl Snapshot {
         }
         keys
     }
+}
+
+/// Whether the static rules cannot tell one constant that no fact and no
+/// rule mentions from another: then the snapshot computed with the [`FRESH`]
+/// stand-ins in the active domain holds, for each stand-in, exactly the
+/// tuples a check's unknown constant would get (SPEC section 5: a query's
+/// constants join the domain), and the tuples without stand-ins are those
+/// of the program alone.
+///
+/// Only the domain, and relations derived from it (`D`), hold stand-ins. It
+/// holds when every static rule that reads `D`:
+/// - has no condition, and negates only relations outside `D`: it joins and
+///   copies values, never inspects them (`type(X)`, `X < "m"`), and `not
+///   p(X)` holds alike for a stand-in and an unknown constant (neither is in
+///   `p`);
+/// - projects away no variable that only `D` atoms bind: a stand-in used
+///   in a derivation stays in the derived tuple, so a tuple over known
+///   constants never depends on a stand-in, and one over some stand-ins
+///   never on the others.
+///
+/// Any other program keeps the general path for unknown constants.
+fn fresh_constants_are_generic(program: &Program, strata: &[Stratum]) -> bool {
+    let rules: Vec<&Rule> =
+        strata.iter().flat_map(|s| &s.rules).filter_map(|id| program.rules.get(id.0 as usize)).collect();
+    let mut from_domain: FxHashSet<RelId> = FxHashSet::default();
+    from_domain.insert(builtins::ADOM);
+    let reads = |rule: &Rule, from_domain: &FxHashSet<RelId>| {
+        rule.body.iter().any(|literal| match literal {
+            Literal::Pos(atom) | Literal::Neg(atom) => from_domain.contains(&atom.rel),
+            Literal::Domain(_) => true,
+            Literal::Cond(_) | Literal::Member(..) => false,
+        })
+    };
+    loop {
+        let before = from_domain.len();
+        for rule in &rules {
+            if reads(rule, &from_domain) {
+                from_domain.insert(rule.head.rel);
+            }
+        }
+        if from_domain.len() == before {
+            break;
+        }
+    }
+    let generic = |rule: &&&Rule| {
+        let mut pinned: FxHashSet<Term> = FxHashSet::default();
+        let mut carried: Vec<Term> = Vec::new();
+        for literal in &rule.body {
+            match literal {
+                Literal::Pos(atom) if from_domain.contains(&atom.rel) => carried.extend(atom.args.iter().cloned()),
+                Literal::Pos(atom) => pinned.extend(atom.args.iter().cloned()),
+                Literal::Neg(atom) if !from_domain.contains(&atom.rel) => {}
+                Literal::Domain(v) => carried.push(Term::Var(*v)),
+                _ => return false,
+            }
+        }
+        let head = &rule.head.args;
+        head.iter().all(|t| matches!(t, Term::Var(_) | Term::Const(_)))
+            && carried.iter().all(|t| !matches!(t, Term::Var(_)) || pinned.contains(t) || head.contains(t))
+    };
+    rules.iter().filter(|rule| reads(rule, &from_domain)).all(|rule| generic(&rule))
 }
 
 /// Distinct values per column.

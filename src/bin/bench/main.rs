@@ -1,4 +1,4 @@
-//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates]`
+//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates] [--server [--server-checks N]]`
 //!
 //! Generates the workload of `BENCH.md`, decides its checks with a hand-written
 //! Rust baseline (hash maps, role closure as bit masks) and with Warden
@@ -6,12 +6,17 @@
 //! asserts they give the same decisions, and reports load time, check latency
 //! (p50, p99) and checks per second, each against the baseline of the same
 //! run. `--plan` prints the compiled check plan, `--warm` the cost with warm
-//! caches, `--updates` the cost of live updates.
+//! caches, `--updates` the cost of live updates, `--server` the server's
+//! checks/s and latency under load, with and without a writer
+//! (`server_load`).
 
 #![allow(clippy::indexing_slicing, reason = "a benchmark tool over generated, in-range data")]
 
-#[path = "../../benches/support/workload.rs"]
+#[path = "../../../benches/support/workload.rs"]
 mod workload;
+
+#[path = "server_load.rs"]
+mod server_load;
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -145,6 +150,20 @@ pub fn main() {
     let query_times = time_each(queries.len(), &decisions, "query", |i| {
         engine.query(&queries[i], &options).as_ref().is_ok_and(|a| a.holds())
     });
+    // The same checks on objects nothing mentions (a page created after the
+    // export): decided on the plan too; the first 200 held to the general path.
+    let unknown: Vec<warden::live::Request> = requests
+        .iter()
+        .map(|r| warden::live::Request::new(&r.user, &r.perm, format!("{}000000", r.object)).at_micros(0))
+        .collect();
+    let unknown_decisions: Vec<bool> = unknown.iter().map(|r| engine.is_allowed(r)).collect();
+    for (i, request) in unknown.iter().enumerate().take(200) {
+        if engine.check_compiled(request).is_none() || engine.check_by_demand(request).allowed != unknown_decisions[i] {
+            eprintln!("an unknown object is not decided on the plan, or differently: {request:?}");
+            std::process::exit(1);
+        }
+    }
+    let unknown_times = time_each(n, &unknown_decisions, "is_allowed (unknown)", |i| engine.is_allowed(&unknown[i]));
     let update_line = args.iter().any(|a| a == "--updates").then(|| updates(&policy, warden_load));
     let bp50 = percentile(&baseline_times, 0.5);
     println!("same decisions on the first {n} checks");
@@ -154,8 +173,14 @@ pub fn main() {
     row("warden query (demand-driven, parsed text)", warden_load, &query_times, bp50);
     row("warden is_allowed (compiled plan)", warden_load, &warden_times, bp50);
     row("warden is_allowed_prepared (compiled plan, ids resolved once)", warden_load, &prepared_times, bp50);
+    row("warden is_allowed, objects nothing mentions (compiled plan)", warden_load, &unknown_times, bp50);
     if let Some(line) = update_line {
         println!("{line}");
+    }
+    if args.iter().any(|a| a == "--server") {
+        let checks: Vec<(String, String, String)> =
+            requests.iter().map(|r| (r.user.clone(), r.perm.clone(), r.object.clone())).collect();
+        server_load::run(&policy, &checks, option("--server-checks").unwrap_or(6_000) as usize);
     }
 }
 
