@@ -461,8 +461,13 @@ impl Engine {
             let adorned = ir::Atom { rel: demand.answers, args: atom.args.clone() };
             return Ok((eval::answers(&model, &adorned, Reading::at_boundary(atom.rel)), model));
         }
+        // Only the strata the question depends on.
+        let program = &self.checked.program;
+        let strata = analyze::strata::needed_by(program, &self.checked.strata, atom.rel);
         let model =
-            eval::evaluate_rules(&self.prepared, &self.checked.program, &self.checked, env, &additions, self.limits)?;
+            eval::evaluate_strata(&self.prepared, program, program, &strata, env, &additions, self.limits, &|_, _| {
+                None
+            })?;
         Ok((eval::answers(&model, atom, Reading::at_boundary(atom.rel)), model))
     }
 

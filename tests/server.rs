@@ -494,3 +494,37 @@ fn checks_under_a_steady_writer_never_fail() {
     assert_eq!(checked, 20_000 / 64 * 64);
     assert!(updates >= 1, "the writer never ran");
 }
+
+/// A client that hangs up cancels its evaluation: the slot it held is free
+/// again at once, instead of after the evaluation's time limit (the
+/// transitive closure below runs for many seconds; it reads `now`, so
+/// loading does not evaluate it).
+#[test]
+fn a_client_that_goes_away_cancels_its_evaluation() {
+    let mut policy: String = (0..1500).map(|i| format!("e({i}, {});\n", i + 1)).collect();
+    policy.push_str("path(X, Y) :- e(X, Y), hour(now) >= 0;\npath(X, Z) :- path(X, Y), e(Y, Z);\n");
+    // Without cancellation the slot stays taken until the 30 s time limit.
+    let options = Options { max_running: 1, max_waiting: 0, ..Options::default() };
+    let addr = start_with(Live::from_source("p.warden", &policy).unwrap(), options);
+    let mut slow = Client::connect(addr);
+    let body = r#"{"query": "path(X, Y)"}"#;
+    let request = format!(
+        "POST /v1/query HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    slow.reader.get_mut().write_all(request.as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut c = Client::connect(addr);
+    let (status, _) = c.send("POST", "/v1/query", r#"{"query": "e(1, Y)"}"#);
+    assert_eq!(status, 503, "the slow query should hold the only slot");
+    drop(slow);
+    let started = std::time::Instant::now();
+    loop {
+        let (status, body) = c.send("POST", "/v1/query", r#"{"query": "e(1, Y)"}"#);
+        if status == 200 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "the slot is still held: {status} {body}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

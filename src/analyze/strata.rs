@@ -170,3 +170,26 @@ pub fn strata(program: &Program, components: &[Vec<RelId>], edges: &[Edge]) -> V
     }
     out
 }
+
+/// The strata `rel` depends on (itself included), in evaluation order: what
+/// an evaluation must run to answer a question about `rel` and nothing more.
+pub fn needed_by(program: &Program, strata: &[Stratum], rel: RelId) -> Vec<Stratum> {
+    let mut needed: BTreeSet<RelId> = BTreeSet::from([rel]);
+    let mut picked = vec![false; strata.len()];
+    for (i, stratum) in strata.iter().enumerate().rev() {
+        if !stratum.relations.iter().any(|r| needed.contains(r)) {
+            continue;
+        }
+        if let Some(slot) = picked.get_mut(i) {
+            *slot = true;
+        }
+        for rule in stratum.rules.iter().filter_map(|id| program.rules.get(id.0 as usize)) {
+            for literal in &rule.body {
+                if let Literal::Pos(atom) | Literal::Neg(atom) = literal {
+                    needed.insert(atom.rel);
+                }
+            }
+        }
+    }
+    strata.iter().zip(picked).filter(|(_, picked)| *picked).map(|(s, _)| s.clone()).collect()
+}
