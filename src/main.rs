@@ -112,6 +112,12 @@ enum Command {
         /// The longest a connection may take to send a request's headers, or stay idle.
         #[arg(long, default_value_t = 10_000)]
         header_timeout_ms: u64,
+        /// Serve HTTPS with this PEM certificate chain (with `--tls-key`).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of `--tls-cert`.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Compare the decisions of two programs: `warden diff OLD... -- NEW...` (exit 3 when they differ).
     Diff {
@@ -195,6 +201,8 @@ fn main() -> ExitCode {
             write_token_file,
             insecure_open_writes,
             header_timeout_ms,
+            tls_cert,
+            tls_key,
         } => {
             let auth = match warden::server::Auth::load(read_token_file.as_deref(), write_token_file.as_deref()) {
                 Ok(auth) => warden::server::Auth { insecure_open_writes, ..auth },
@@ -210,6 +218,7 @@ fn main() -> ExitCode {
                 limits,
                 auth,
                 header_timeout: std::time::Duration::from_millis(header_timeout_ms),
+                tls: tls_cert.zip(tls_key).map(|(cert, key)| warden::server::TlsFiles { cert, key }),
                 ..warden::server::Options::default()
             };
             match warden::server::run(files, &addr, options) {

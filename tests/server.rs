@@ -528,3 +528,97 @@ fn a_client_that_goes_away_cancels_its_evaluation() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// With `tls`, the server speaks HTTPS only: a client that trusts the
+/// certificate is answered, a plaintext request is not.
+#[test]
+fn tls_serves_https_and_refuses_plaintext() {
+    use tokio_rustls::rustls;
+    let dir = tempfile::tempdir().unwrap();
+    let identity = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, identity.cert.pem()).unwrap();
+    std::fs::write(&key, identity.signing_key.serialize_pem()).unwrap();
+    let tls = Some(warden::server::TlsFiles { cert, key });
+    let options = Options { allow_client_time: true, tls, ..Options::default() };
+    let addr = start_with(Live::from_source("p.warden", POLICY).unwrap(), options);
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(identity.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let mut stream = rustls::StreamOwned::new(connection, TcpStream::connect(addr).unwrap());
+    let body = check_body("carol", "read");
+    let request = format!(
+        "POST /v1/check HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains(r#""allowed":true"#), "{response}");
+
+    let mut plain = TcpStream::connect(addr).unwrap();
+    plain.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    plain.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = plain.read_to_end(&mut answer);
+    assert!(!String::from_utf8_lossy(&answer).contains("200 OK"), "a plaintext request was answered");
+}
+
+/// A certificate or key that does not load stops `serve` with a message
+/// naming the file.
+#[test]
+fn serve_refuses_an_unreadable_tls_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    std::fs::write(&cert, "not a certificate").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "policies/", "--addr", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("cert.pem"), "{stderr}");
+}
+
+/// One listing of a superuser's permissions over a large domain used to
+/// take the server down (every permission times every object). It is now
+/// stopped by the tuple limit and answered with the reason, while another
+/// client's checks keep being answered.
+#[test]
+fn a_superuser_listing_is_stopped_by_the_limit_and_checks_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut policy = String::from(POLICY);
+    for i in 0..3000 {
+        policy.push_str(&format!("page:p{i} in project:a;\nassign u{i} viewer on page:p{i};\n"));
+    }
+    policy.push_str("superuser root;\n");
+    std::fs::write(dir.path().join("p.warden"), policy).unwrap();
+    let limits = warden::Limits { max_tuples: 200_000, ..warden::Limits::default() };
+    let configure = Arc::new(move |engine: &mut warden::Engine| engine.set_limits(limits));
+    let live = Live::with_configuration(&[dir.path().to_path_buf()], configure).unwrap();
+    let addr = start_with(live, Options { allow_client_time: true, ..Options::default() });
+    let listing = std::thread::spawn(move || {
+        Client::connect(addr).send("POST", "/v1/query", r#"{"query": "allowed(root, P, O)"}"#)
+    });
+    let mut c = Client::connect(addr);
+    for _ in 0..50 {
+        let (status, body) = c.send("POST", "/v1/check", &check_body("carol", "read"));
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(r#""allowed":true"#), "{body}");
+    }
+    let (status, body) = listing.join().unwrap();
+    assert!(body.contains("more than 200000 derived tuples"), "{status} {body}");
+}

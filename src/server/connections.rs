@@ -2,7 +2,9 @@
 //! (which also closes idle keep-alive connections), and at most a bounded
 //! number of connections at once, below the process's file-descriptor limit,
 //! so half-sent requests (slowloris) can neither hold a connection forever
-//! nor exhaust the descriptors that accepting needs.
+//! nor exhaust the descriptors that accepting needs. With TLS, the handshake
+//! runs on the connection's own task and must finish within the header
+//! timeout.
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -10,6 +12,7 @@ use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 /// Bounds on connections.
 #[derive(Clone, Copy, Debug)]
@@ -36,11 +39,13 @@ fn open_file_limit() -> Option<usize> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
-/// Serves `router` on `listener` until the process ends.
+/// Serves `router` on `listener` until the process ends, over TLS when
+/// `tls` is given.
 pub async fn serve_connections(
     listener: tokio::net::TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.connections));
     loop {
@@ -55,13 +60,29 @@ pub async fn serve_connections(
             }
         };
         let service = TowerToHyperService::new(router.clone());
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read).keep_alive(true);
-            if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
-                tracing::debug!(error = %e, "connection closed");
+            match tls {
+                None => serve_one(stream, service, limits).await,
+                Some(tls) => match tokio::time::timeout(limits.header_read, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => serve_one(stream, service, limits).await,
+                    Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!("TLS handshake timed out"),
+                },
             }
         });
+    }
+}
+
+/// Serves HTTP/1.1 on one connection until it closes.
+async fn serve_one<S>(stream: S, service: TowerToHyperService<Router>, limits: Limits)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read).keep_alive(true);
+    if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
+        tracing::debug!(error = %e, "connection closed");
     }
 }

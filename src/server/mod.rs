@@ -32,6 +32,7 @@ mod auth;
 mod connections;
 mod facts;
 mod metrics;
+mod tls;
 mod watch;
 
 pub use auth::Auth;
@@ -67,6 +68,17 @@ pub struct Options {
     /// The longest a connection may take to send a request's headers (and
     /// stay idle between requests).
     pub header_timeout: std::time::Duration,
+    /// Serve over TLS with this certificate chain and key (PEM files).
+    pub tls: Option<TlsFiles>,
+}
+
+/// A PEM certificate chain and its private key.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The certificate chain, the server's own first.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
 }
 
 impl Default for Options {
@@ -81,6 +93,7 @@ impl Default for Options {
             max_running: cores,
             max_waiting: 64,
             header_timeout: std::time::Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -439,8 +452,12 @@ pub async fn serve(
             }
         });
     }
+    let tls = match &options.tls {
+        Some(files) => Some(tls::acceptor(&files.cert, &files.key).map_err(std::io::Error::other)?),
+        None => None,
+    };
     let limits = connections::Limits { header_read: options.header_timeout, ..connections::Limits::from_system() };
-    connections::serve_connections(listener, router(live, &options), limits).await
+    connections::serve_connections(listener, router(live, &options), limits, tls).await
 }
 
 /// `warden serve`: loads `paths`, binds `addr`, serves until killed.
