@@ -109,7 +109,7 @@ enum Command {
         /// Open the write routes without a token (loopback only; for development).
         #[arg(long)]
         insecure_open_writes: bool,
-        /// The longest a connection may take to send a request's headers, or stay idle.
+        /// The longest a connection may take to send a request's headers, or its body (408), or stay idle.
         #[arg(long, default_value_t = 10_000)]
         header_timeout_ms: u64,
         /// Serve HTTPS with this PEM certificate chain (with `--tls-key`).

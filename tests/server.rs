@@ -622,3 +622,19 @@ fn a_superuser_listing_is_stopped_by_the_limit_and_checks_go_on() {
     let (status, body) = listing.join().unwrap();
     assert!(body.contains("more than 200000 derived tuples"), "{status} {body}");
 }
+
+/// A body that trickles in is cut off after the header timeout with 408
+/// (it used to read as an empty body: 400).
+#[test]
+fn a_body_that_does_not_arrive_in_time_gets_408() {
+    let options = Options { header_timeout: std::time::Duration::from_millis(300), ..Options::default() };
+    let addr = start_with(Live::from_source("p.warden", POLICY).unwrap(), options);
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"POST /v1/check HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user\"")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    assert!(status.contains(" 408 "), "{status}");
+}

@@ -104,13 +104,45 @@ struct AppState {
     allow_client_time: bool,
     auth: Auth,
     admission: admission::Admission,
+    /// The longest a request body may take to arrive (the header timeout).
+    body_timeout: std::time::Duration,
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": { "code": code, "message": message.into() } }))).into_response()
 }
 
-fn rejection(r: JsonRejection) -> Response {
+/// Why a request's body was refused.
+pub(crate) enum BodyError {
+    /// Not JSON, not an object, or not the fields the route takes.
+    Json(JsonRejection),
+    /// The body did not arrive within the header timeout (this long).
+    TooSlow(std::time::Duration),
+}
+
+impl From<JsonRejection> for BodyError {
+    fn from(r: JsonRejection) -> BodyError {
+        BodyError::Json(r)
+    }
+}
+
+impl axum::response::IntoResponse for BodyError {
+    fn into_response(self) -> Response {
+        rejection(self)
+    }
+}
+
+/// A route's JSON body, or why it was refused.
+type Body<T> = Result<Object<T>, BodyError>;
+
+fn rejection(r: BodyError) -> Response {
+    let r = match r {
+        BodyError::Json(r) => r,
+        BodyError::TooSlow(limit) => {
+            let message = format!("the body did not arrive within {} ms", limit.as_millis());
+            return error(StatusCode::REQUEST_TIMEOUT, "body_timeout", message);
+        }
+    };
     let (status, code) = match &r {
         JsonRejection::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
         JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
@@ -158,17 +190,14 @@ fn request_options(
     Ok(options)
 }
 
-/// The longest a request body may take to arrive.
-const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// A JSON body that must be an object: serde would also read a struct's
 /// fields from an array, by position.
-pub struct Object<T>(T);
+pub(crate) struct Object<T>(T);
 
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Object<T> {
-    type Rejection = JsonRejection;
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<Arc<AppState>> for Object<T> {
+    type Rejection = BodyError;
 
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, JsonRejection> {
+    async fn from_request(request: axum::extract::Request, state: &Arc<AppState>) -> Result<Self, BodyError> {
         let json =
             request.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
                 v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
@@ -179,12 +208,13 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
             let Json(body) = Json::<T>::from_request(request, state).await?;
             return Ok(Object(body));
         }
-        // A body that trickles in is cut off (the header timeout covers only headers).
-        let read = tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::Bytes::from_request(request, state));
+        // A body that trickles in is cut off (hyper's header timeout covers
+        // only headers): it gets as long as the headers did.
+        let limit = state.body_timeout;
+        let read = tokio::time::timeout(limit, axum::body::Bytes::from_request(request, state));
         let bytes = match read.await {
             Ok(bytes) => bytes.map_err(JsonRejection::from)?,
-            // Read as an empty body: a syntax error (400), nothing evaluated.
-            Err(_) => return Json::<T>::from_bytes(b"").map(|Json(body)| Object(body)),
+            Err(_) => return Err(BodyError::TooSlow(limit)),
         };
         // An object first (a syntax error or another JSON value is rejected
         // here), then the fields, with serde's messages either way.
@@ -197,7 +227,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
 /// A JSON body and its request options (`at`, `ctx`), or the 4xx response.
 fn parse<T>(
     state: &AppState,
-    body: Result<Object<T>, JsonRejection>,
+    body: Body<T>,
     at: impl Fn(&T) -> (Option<&str>, &BTreeMap<String, Json_>),
 ) -> Result<(T, RequestOptions), Box<Response>> {
     let Object(body) = body.map_err(|r| Box::new(rejection(r)))?;
@@ -222,7 +252,7 @@ struct CheckBody {
     ctx: BTreeMap<String, Json_>,
 }
 
-async fn check(State(state): State<Arc<AppState>>, body: Result<Object<CheckBody>, JsonRejection>) -> Response {
+async fn check(State(state): State<Arc<AppState>>, body: Body<CheckBody>) -> Response {
     let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
         Err(response) => return *response,
@@ -254,7 +284,7 @@ struct QueryBody {
     ctx: BTreeMap<String, Json_>,
 }
 
-async fn query(State(state): State<Arc<AppState>>, body: Result<Object<QueryBody>, JsonRejection>) -> Response {
+async fn query(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> Response {
     let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
         Err(response) => return *response,
@@ -284,7 +314,7 @@ async fn query(State(state): State<Arc<AppState>>, body: Result<Object<QueryBody
     }
 }
 
-async fn explain(State(state): State<Arc<AppState>>, body: Result<Object<QueryBody>, JsonRejection>) -> Response {
+async fn explain(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> Response {
     let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
         Err(response) => return *response,
@@ -307,7 +337,7 @@ struct FactsBody {
     remove: Vec<FactItem>,
 }
 
-async fn facts(State(state): State<Arc<AppState>>, body: Result<Object<FactsBody>, JsonRejection>) -> Response {
+async fn facts(State(state): State<Arc<AppState>>, body: Body<FactsBody>) -> Response {
     let Object(body) = match body {
         Ok(b) => b,
         Err(r) => return rejection(r),
@@ -345,7 +375,7 @@ struct ReloadBody {
     live_changes: String,
 }
 
-async fn reload(State(state): State<Arc<AppState>>, body: Result<Object<ReloadBody>, JsonRejection>) -> Response {
+async fn reload(State(state): State<Arc<AppState>>, body: Body<ReloadBody>) -> Response {
     let changes = match body.map(|Object(b)| b.live_changes) {
         Ok(choice) if choice == "keep" => LiveChanges::Keep,
         Ok(choice) if choice == "drop" => LiveChanges::Drop,
@@ -396,6 +426,7 @@ pub fn router(live: Arc<Live>, options: &Options) -> Router {
         allow_client_time: options.allow_client_time,
         auth: options.auth.clone(),
         admission: admission::Admission::new(options.max_running, options.max_waiting),
+        body_timeout: options.header_timeout,
     });
     Router::new()
         .route("/v1/check", post(check))
