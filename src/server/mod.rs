@@ -292,6 +292,10 @@ async fn query(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> Res
     let at = used_time(&options);
     let live = state.live.clone();
     match state.admission.run(move || live.query(&body.query, &options).map_err(|e| e.render(false))).await {
+        // Not an answer: an empty listing must not read as "nobody".
+        Ok(Ok(answer)) if answer.stopped.is_some() => {
+            error(StatusCode::UNPROCESSABLE_ENTITY, "limit_exceeded", answer.stopped.unwrap_or_default())
+        }
         Ok(Ok(answer)) => {
             let answers: Vec<Json_> = answer
                 .rows
@@ -302,12 +306,7 @@ async fn query(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> Res
                     )
                 })
                 .collect();
-            let mut body = json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "errors": answer.errors, "at": at });
-            if let (Some(stopped), Some(object)) = (&answer.stopped, body.as_object_mut()) {
-                // Not an answer: say so, so an empty listing is not read as "nobody".
-                object.insert("stopped".into(), stopped.clone().into());
-            }
-            Json(body).into_response()
+            Json(json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "errors": answer.errors, "at": at })).into_response()
         }
         Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_query", diagnostics),
         Err(response) => response,
