@@ -16,8 +16,6 @@ use crate::diagnostics::{self, Diagnostic};
 use crate::eval::functions::{Env, ExternFn, Externs};
 use crate::eval::plan::CheckPlan;
 use crate::eval::{self, Additions, Limits, Model, Reading, render};
-use crate::explain::Explainer;
-use crate::explain::report::{Explanation, TimeChange, Why, WhyNot};
 use crate::lower::builtins;
 use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Origin, Value, VarId};
@@ -28,6 +26,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod explain;
 mod plan;
 
 /// A program that failed to load: every diagnostic, with the sources to render them.
@@ -340,90 +339,6 @@ impl Engine {
         }
     }
 
-    /// Explains a query: a proof per answer, or why it has none.
-    pub fn explain(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
-        self.explain_with(query, options, true)
-    }
-
-    /// Like [`Engine::explain`], but only the proofs and why-not: no revoke
-    /// sets, repairs or time search (which re-evaluate the program).
-    pub fn explain_proofs(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
-        self.explain_with(query, options, false)
-    }
-
-    fn explain_with(&self, query: &str, options: &RequestOptions, what_if: bool) -> Result<Explanation, LoadError> {
-        let program = &self.checked.program;
-        let symbols = Symbols::new(&program.symbols);
-        let (atom, names) = self.query_atom(query, &symbols)?;
-        let ctx = context(&symbols, &options.ctx);
-        let now = options.at.unwrap_or_else(time::now);
-        let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
-        let additions = self.query_additions(&atom, options);
-        let mut explanation = Explanation {
-            query: query.to_string(),
-            at: time::format_timestamp(now),
-            holds: false,
-            proofs: Vec::new(),
-            why_not: None,
-            errors: Vec::new(),
-        };
-        let model = match eval::evaluate(&self.checked, &env, &additions, self.limits) {
-            Ok(model) => model,
-            Err(e) => {
-                explanation.errors.push(format!("{e}; the query is denied"));
-                return Ok(explanation);
-            }
-        };
-        explanation.errors = self.render_errors(&model);
-        let locate = |origin: ir::OriginId| self.locate(origin);
-        let explainer = Explainer::new(&self.checked, &env, &additions, &model, &locate).with_limits(self.limits);
-        let rows = eval::answers(&model, &atom, Reading::at_boundary(atom.rel));
-        let ground = names.iter().all(|n| n == "_") && atom.args.iter().all(|t| matches!(t, ir::Term::Const(_)));
-        explanation.holds = !rows.is_empty();
-        for row in rows.iter().take(MAX_EXPLAINED_ANSWERS) {
-            if model.is_unknown(atom.rel, row) {
-                // Read as holding at the access boundary (an unknown deny
-                // denies), with no proof: no derivation is certain.
-                let fact = explainer.atom_text(atom.rel, &row.iter().map(|v| Some(*v)).collect::<Vec<_>>());
-                explanation.errors.push(format!(
-                    "`{fact}` is unknown: an error occurred while deciding it, and an unknown deny denies"
-                ));
-                continue;
-            }
-            let Some(proof) = explainer.prove(atom.rel, row) else { continue };
-            let (revoke, changes) = if ground && what_if {
-                (explainer.revocations(atom.rel, row), explainer.next_change(atom.rel, row).map(time_change))
-            } else {
-                (Vec::new(), None)
-            };
-            let answer = explainer.atom_text(atom.rel, &row.iter().map(|v| Some(*v)).collect::<Vec<_>>());
-            explanation.proofs.push(Why { answer, proof, revoke, changes });
-        }
-        if rows.is_empty() {
-            let target: Vec<Option<Value>> =
-                atom.args.iter().map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect();
-            let mut why_not = WhyNot { attempts: explainer.why_not(atom.rel, &target, 3), ..WhyNot::default() };
-            if ground && what_if && atom.rel == builtins::ALLOWED {
-                let row: Vec<Value> = target.iter().flatten().copied().collect();
-                why_not.notes = explainer.allowed_notes(&row);
-                if explainer.holds(builtins::DENIED, &row) {
-                    why_not.permitted = explainer.prove(builtins::PERMITTED, &row);
-                    why_not.denied = explainer.prove(builtins::DENIED, &row);
-                    if why_not.permitted.is_none() {
-                        why_not
-                            .notes
-                            .push(format!("a deny rule applies too: {}", explainer.gloss(builtins::DENIED, &row)));
-                    }
-                } else {
-                    why_not.repairs = explainer.repairs(&row);
-                }
-                why_not.changes = explainer.next_change(atom.rel, &row).map(time_change);
-            }
-            explanation.why_not = Some(why_not);
-        }
-        Ok(explanation)
-    }
-
     /// The tuples answering `atom`: through the demand transformation when the
     /// atom has constants (only what the query needs is evaluated), else by
     /// evaluating everything. Returns the rows and the model they came from.
@@ -507,14 +422,6 @@ impl Engine {
             })
             .collect()
     }
-}
-
-/// Open queries explain at most this many answers.
-const MAX_EXPLAINED_ANSWERS: usize = 20;
-
-fn time_change((at, holds_after, because): (i64, bool, Vec<String>)) -> TimeChange {
-    let because = because.into_iter().map(|s| s.trim_end_matches(';').to_string()).collect();
-    TimeChange { at: time::format_timestamp(at), holds_after, because }
 }
 
 fn named(names: &[String]) -> Vec<String> {

@@ -6,8 +6,6 @@
 
 use crate::engine::{Answer, Engine, RequestOptions};
 use crate::explain::ProofNode;
-use crate::syntax::ast::Term;
-use crate::syntax::span::FileId;
 
 /// One page of answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,47 +39,18 @@ pub fn page(answer: &Answer, after: Option<&str>, limit: Option<usize>) -> Resul
     Ok(Page { rows, total: answer.rows.len(), next })
 }
 
-/// One line saying why an answer holds: the base facts its proof rests on.
-pub fn why_line(
-    engine: &Engine,
-    query: &str,
-    variables: &[String],
-    row: &[String],
-    options: &RequestOptions,
-) -> String {
-    let Ok(atom) = crate::syntax::parser::parse_query(FileId(0), query) else { return String::new() };
-    let args: Vec<String> = atom
-        .args
+/// One line per answer row saying why it holds: the base facts its proof
+/// rests on. One evaluation for all of them (`rows` as [`Engine::query`]
+/// renders them; `[[]]` for a ground query).
+pub fn why_lines(engine: &Engine, query: &str, rows: &[Vec<String>], options: &RequestOptions) -> Vec<String> {
+    let Ok(proofs) = engine.proofs_of_answers(query, options, rows) else { return vec![String::new(); rows.len()] };
+    proofs
         .iter()
-        .map(|arg| match &arg.node {
-            Term::Var(name) => {
-                variables.iter().position(|v| v == name).and_then(|i| row.get(i)).cloned().unwrap_or_else(|| "_".into())
-            }
-            Term::Anon => "_".into(),
-            Term::Const(_) => engine.sources().snippet(arg.span).to_string(),
-            Term::Now | Term::Ctx(_) => "_".into(),
-        })
-        .collect();
-    // Constants are re-read from the query text, so spans refer to it.
-    let args: Vec<String> = args
-        .into_iter()
-        .zip(&atom.args)
-        .map(|(text, arg)| {
-            if matches!(arg.node, Term::Const(_)) {
-                query.get(arg.span.range()).unwrap_or(&text).to_string()
-            } else {
-                text
-            }
-        })
-        .collect();
-    let ground = format!("{}({})", atom.relation.node, args.join(", "));
-    match engine.explain_proofs(&ground, options) {
-        Ok(explanation) => match explanation.proofs.first() {
-            Some(why) => summary(&why.proof),
+        .map(|proof| match proof {
+            Some(proof) => summary(proof),
             None => "(no proof: the answer does not hold for this request)".into(),
-        },
-        Err(_) => String::new(),
-    }
+        })
+        .collect()
 }
 
 /// The base facts of a proof, with locations, on one line.

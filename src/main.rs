@@ -332,14 +332,8 @@ fn run_query(ask: &Ask, listing: &Listing) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let reasons: Vec<String> = if listing.why {
-        page.rows
-            .iter()
-            .map(|row| warden::listing::why_line(&engine, query, &answer.variables, row, &options))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let reasons: Vec<String> =
+        if listing.why { warden::listing::why_lines(&engine, query, &page.rows, &options) } else { Vec::new() };
     if json {
         let rows: Vec<serde_json::Value> = page
             .rows
@@ -374,7 +368,8 @@ fn run_query(ask: &Ask, listing: &Listing) -> ExitCode {
     } else if answer.variables.is_empty() {
         println!("{}", answer.holds());
         if listing.why && answer.holds() {
-            println!("{}", warden::listing::why_line(&engine, query, &[], &[], &options));
+            let lines = warden::listing::why_lines(&engine, query, &[Vec::new()], &options);
+            println!("{}", lines.concat());
         }
     } else {
         for (i, row) in page.rows.iter().enumerate() {
