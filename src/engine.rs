@@ -21,13 +21,21 @@ use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Origin, Value, VarId};
 use crate::syntax::ast;
 use crate::syntax::span::SourceMap;
-use crate::{lower, syntax, time};
+use crate::{lower, syntax};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod builder;
+mod check;
 mod explain;
 mod plan;
+mod prepared;
+mod request;
+pub use builder::EngineBuilder;
+pub use prepared::PreparedRequest;
+use request::Resolved;
+pub use request::{Decision, Request};
 
 /// A program that failed to load: every diagnostic, with the sources to render them.
 #[derive(Debug)]
@@ -269,15 +277,13 @@ impl Engine {
 
     /// Answers a query atom such as `allowed(alice, P, page:7)`.
     pub fn query(&self, query: &str, options: &RequestOptions) -> Result<Answer, LoadError> {
-        let program = &self.checked.program;
-        let symbols = Symbols::new(&program.symbols);
-        let (atom, names) = self.query_atom(query, &symbols)?;
-        let ctx = context(&symbols, &options.ctx);
-        let now = options.at.unwrap_or_else(time::now);
-        let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
+        let resolved = Resolved::new(self, options.at, &options.ctx, &[]);
+        let symbols = &resolved.symbols;
+        let (atom, names) = self.query_atom(query, symbols)?;
+        let env = resolved.env();
         let additions = self.query_additions(&atom, options);
         match self.decide(&env, &additions, &atom) {
-            Ok((rows, model)) => Ok(self.answer(rows, &model, &atom, &names, &symbols)),
+            Ok((rows, model)) => Ok(self.answer(rows, &model, &atom, &names, symbols)),
             // A failed evaluation never grants: no answers, and the reason.
             Err(e) => Ok(Answer {
                 variables: named(&names),

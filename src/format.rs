@@ -54,7 +54,7 @@ pub enum FormatError {
 /// # Errors
 ///
 /// [`FormatError::Syntax`] with the file's diagnostics when it does not parse;
-/// [`FormatError::Tokens`] as [`format`].
+/// [`FormatError::Tokens`] as [`format()`].
 pub fn format_file(name: &str, text: &str) -> Result<String, FormatError> {
     let mut sources = crate::syntax::span::SourceMap::new();
     let file = sources.add(name, text);

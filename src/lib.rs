@@ -21,7 +21,11 @@
 //! 3. [`analyze`] — whole-program checks and stratification.
 //! 4. [`eval`] — semi-naive evaluation per stratum, for one request (time,
 //!    context, query constants).
-//! 5. [`engine`] — the public API over the stages; the CLI is a thin shell.
+//! 5. [`engine`] — the one facade over the stages: a [`Request`] is resolved
+//!    once (its strings, context and time) and decided on the compiled plan
+//!    or by the demand-driven evaluation ([`Engine::check`]); queries,
+//!    explanations and tests go through it too. [`live`] holds a changing
+//!    [`Engine`] ([`Live`]); the CLI, the REPL and the server are thin shells.
 //!
 //! ## Architecture invariants
 //!
@@ -55,6 +59,9 @@ pub mod testing;
 pub mod time;
 
 pub use diagnostics::{Diagnostic, Severity};
-pub use engine::{Answer, Engine, LoadError, RequestOptions, Strategy, TestOutcome};
+pub use engine::{
+    Answer, Decision, Engine, EngineBuilder, LoadError, PreparedRequest, Request, RequestOptions, Strategy, TestOutcome,
+};
 pub use eval::Limits;
 pub use eval::functions::{ExternFn, Val};
+pub use live::{Live, LiveChanges, LiveFact, Transaction};

@@ -142,3 +142,24 @@ fn unknown_constants_are_decided_on_the_plan_for_the_shipped_policies() {
         assert_eq!(decided, 48);
     }
 }
+
+/// A view that joins static atoms over a variable only they bind would
+/// project a stand-in away: its rows would hold for checks that use no
+/// stand-in. Here every constant of the program is listed, so nothing is an
+/// orphan, but a stand-in is; the view must not be built over it.
+#[test]
+fn a_view_never_projects_a_stand_in_away() {
+    let engine = Engine::from_source(
+        "p.warden",
+        "
+        orphan(X) :- within(X, X), not listed(X);
+        listed(ann); listed(read); listed(page:1);
+        member(ann);
+        allow U read on O if member(U), orphan(X), within(X, Y);
+        ",
+    )
+    .unwrap();
+    assert!(engine.check_plan().unwrap().decides_unknown_constants());
+    assert!(!decided_on_the_plan(&engine, &request("ann", "read", "page:1")), "no known constant is an orphan");
+    assert!(decided_on_the_plan(&engine, &request("ann", "read", "page:2")), "page:2 is an unlisted constant");
+}

@@ -3,13 +3,12 @@
 //! what-ifs over that one model (see [`crate::explain`]).
 
 use super::LoadError;
-use super::{Engine, RequestOptions, context};
-use crate::eval::functions::Env;
+use super::request::Resolved;
+use super::{Engine, RequestOptions};
 use crate::eval::{self, Reading};
 use crate::explain::report::{Explanation, TimeChange, Why, WhyNot};
 use crate::explain::{Explainer, ProofNode};
 use crate::lower::builtins;
-use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Value};
 use crate::time;
 
@@ -26,12 +25,10 @@ impl Engine {
     }
 
     fn explain_with(&self, query: &str, options: &RequestOptions, what_if: bool) -> Result<Explanation, LoadError> {
-        let program = &self.checked.program;
-        let symbols = Symbols::new(&program.symbols);
-        let (atom, names) = self.query_atom(query, &symbols)?;
-        let ctx = context(&symbols, &options.ctx);
-        let now = options.at.unwrap_or_else(time::now);
-        let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
+        let resolved = Resolved::new(self, options.at, &options.ctx, &[]);
+        let (symbols, now) = (&resolved.symbols, resolved.now);
+        let (atom, names) = self.query_atom(query, symbols)?;
+        let env = resolved.env();
         let additions = self.query_additions(&atom, options);
         let mut explanation = Explanation {
             query: query.to_string(),
@@ -108,12 +105,10 @@ impl Engine {
         options: &RequestOptions,
         rows: &[Vec<String>],
     ) -> Result<Vec<Option<ProofNode>>, LoadError> {
-        let program = &self.checked.program;
-        let symbols = Symbols::new(&program.symbols);
-        let (atom, names) = self.query_atom(query, &symbols)?;
-        let ctx = context(&symbols, &options.ctx);
-        let now = options.at.unwrap_or_else(time::now);
-        let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &self.externs };
+        let resolved = Resolved::new(self, options.at, &options.ctx, &[]);
+        let symbols = &resolved.symbols;
+        let (atom, names) = self.query_atom(query, symbols)?;
+        let env = resolved.env();
         let additions = self.query_additions(&atom, options);
         let mut proofs: Vec<Option<ProofNode>> = vec![None; rows.len()];
         let Ok(model) = eval::evaluate(&self.checked, &env, &additions, self.limits) else { return Ok(proofs) };
@@ -122,7 +117,7 @@ impl Engine {
         let positions = super::named_positions(&atom, &names);
         for row in eval::answers(&model, &atom, Reading::at_boundary(atom.rel)) {
             let shown: Vec<String> =
-                positions.iter().filter_map(|p| row.get(*p).map(|v| eval::render::value(*v, &symbols))).collect();
+                positions.iter().filter_map(|p| row.get(*p).map(|v| eval::render::value(*v, symbols))).collect();
             let Some(at) = rows.iter().position(|r| *r == shown) else { continue };
             if let Some(slot) = proofs.get_mut(at).filter(|slot| slot.is_none())
                 && !model.is_unknown(atom.rel, &row)

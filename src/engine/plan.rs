@@ -14,9 +14,11 @@ use std::sync::Arc;
 impl Engine {
     /// The compiled check plan, built on first use: the static relations
     /// materialized and the dynamic rules compiled. `None` when the program
-    /// has no plan (its checks take the demand-driven path).
+    /// has no plan (its checks take the demand-driven path). A build that
+    /// panics leaves no plan too, rather than a build retried per check.
     pub fn check_plan(&self) -> Option<&CheckPlan> {
-        let build = || match self.compile_plan() {
+        let compiled = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.compile_plan()));
+        let build = || match compiled().unwrap_or_else(|_| Err(NotCompiled::Materialize("the build panicked".into()))) {
             Ok(plan) => {
                 // The previous snapshot's plan is no longer needed.
                 *self.previous_plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;

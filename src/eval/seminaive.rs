@@ -5,7 +5,7 @@
 //! stratum's own relations is a join keyed by the variables already bound,
 //! done as datafrog's `from_join` does it (new tuples with old ones only: the
 //! semi-naive discipline) but checking the tuple and time limits as each
-//! output row is made ([`join_bounded`]). An atom of a relation that is already complete (a base relation
+//! output row is made (`join_bounded`). An atom of a relation that is already complete (a base relation
 //! or an earlier stratum's) is a lookup of each new binding in an index, with
 //! no copy of the relation. Conditions filter as soon as their variables are
 //! bound; a `not` atom (always of a complete relation) removes the bindings

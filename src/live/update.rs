@@ -72,7 +72,7 @@ pub(super) struct Overlay {
     pub(super) removed: Vec<LiveFact>,
 }
 
-/// A batch of fact changes, applied atomically by [`Live::update`].
+/// A batch of fact changes, applied atomically by [`crate::live::Live::update`].
 #[derive(Debug, Default)]
 pub struct Transaction {
     pub(super) inserted: Vec<Result<LiveFact, FactError>>,
@@ -104,7 +104,7 @@ impl Transaction {
     }
 }
 
-/// What [`Live::reload`] does with the live changes (updates applied since
+/// What [`crate::live::Live::reload`] does with the live changes (updates applied since
 /// the files were read).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LiveChanges {

@@ -513,7 +513,8 @@ pub fn run(paths: Vec<PathBuf>, addr: &str, options: Options) -> Result<(), Stri
             tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%local, "warden serving");
-        eprintln!("listening on http://{local}");
+        let scheme = if options.tls.is_some() { "https" } else { "http" };
+        eprintln!("listening on {scheme}://{local}");
         serve(live, listener, paths, options).await.map_err(|e| e.to_string())
     })
 }

@@ -1,10 +1,10 @@
 //! Syntax errors: pest's failures as diagnostics that say what was expected,
 //! at the right place.
 
+use super::diagnostic::Diagnostic;
 use super::lexer;
 use super::parser::Rule;
 use super::span::{FileId, Span};
-use crate::diagnostics::Diagnostic;
 
 /// Turns a pest error into a diagnostic: what was expected, at the right place.
 pub(super) fn syntax_error(file: FileId, offset: usize, text: &str, error: &pest::error::Error<Rule>) -> Diagnostic {

@@ -6,13 +6,14 @@
 //! every syntax error of every file is reported.
 
 pub mod ast;
+pub mod diagnostic;
 mod errors;
 pub mod lexer;
 pub mod parser;
 pub mod span;
 pub mod yaml;
 
-use crate::diagnostics::Diagnostic;
+use diagnostic::Diagnostic;
 use span::SourceMap;
 use std::path::{Path, PathBuf};
 

@@ -5,9 +5,9 @@
 //! run reports every syntax error of the file, not only the first.
 
 use super::ast::*;
+use super::diagnostic::Diagnostic;
 use super::lexer;
 use super::span::{FileId, Span, Spanned};
-use crate::diagnostics::Diagnostic;
 use pest::Parser as _;
 use pest::iterators::Pair;
 

@@ -8,8 +8,8 @@
 //! anchors, it points at the section).
 
 use super::ast::{Atom, Constant, Holding, Statement, StatementKind, Term};
+use super::diagnostic::Diagnostic;
 use super::span::{FileId, SourceFile, Span, Spanned};
-use crate::diagnostics::Diagnostic;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;

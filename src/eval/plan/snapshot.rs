@@ -108,7 +108,7 @@ pub struct Snapshot {
     pub base: Vec<Rows>,
     /// Whether the active domain it was computed over holds the
     /// [`FRESH`] stand-ins, so that a check naming constants the program does
-    /// not know can be decided on it (see [`fresh_constants_are_generic`]).
+    /// not know can be decided on it (see `fresh_constants_are_generic`).
     pub fresh: bool,
 }
 

@@ -8,11 +8,10 @@
 //! reload, or on another engine, it is resolved again on the fly, so it is
 //! never wrong, only slower.
 
-use super::Request;
-use crate::engine::Engine;
+use super::request::Resolved;
+use super::{Engine, Request};
 use crate::lower::intern::{Sym, Symbols};
 use crate::lower::ir::Value;
-use crate::time;
 use std::collections::BTreeMap;
 
 /// A [`Request`] with its constants resolved against one symbol table.
@@ -59,9 +58,8 @@ impl Engine {
             .compiled_plan()
             .filter(|plan| prepared.symbols_id == self.symbols_id() && values.iter().all(|v| plan.knows(*v)));
         let Some(plan) = plan else { return self.is_allowed(&prepared.request) };
-        let symbols = Symbols::new(&self.checked().program.symbols);
-        let now = prepared.request.at.unwrap_or_else(time::now);
-        match self.run_compiled(plan, values, &symbols, ctx, now, |plan, run, values| run.holds(plan.allowed, values)) {
+        let resolved = Resolved::prepared(self, prepared.request.at, ctx);
+        match self.run_compiled(plan, values, &resolved, |plan, run, values| run.holds(plan.allowed, values)) {
             Some(result) => result.unwrap_or(false),
             None => self.is_allowed(&prepared.request),
         }
