@@ -109,7 +109,7 @@ pub enum Strategy {
 }
 
 /// Demand-transformed programs (`None`: evaluate in full) by relation and bound positions.
-type DemandCache = std::collections::HashMap<(ir::RelId, Vec<bool>), Option<Arc<analyze::demand::Demand>>>;
+type DemandCache = std::collections::HashMap<(ir::RelId, Vec<bool>), Option<Arc<eval::demand::Demand>>>;
 
 /// A loaded, checked program. Cheap to clone; safe to share between threads.
 #[derive(Clone, Debug)]
@@ -360,7 +360,7 @@ impl Engine {
                 let mut cache = self.demands.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 cache
                     .entry((atom.rel, bound.clone()))
-                    .or_insert_with(|| analyze::demand::transform(&self.checked, atom.rel, &bound).map(Arc::new))
+                    .or_insert_with(|| eval::demand::transform(&self.checked, atom.rel, &bound).map(Arc::new))
                     .clone()
             }
             Strategy::Full => None,

@@ -14,6 +14,9 @@ struct Cli {
     /// Stop an evaluation that derives more tuples than this (it then denies, with the reason).
     #[arg(long, global = true, value_name = "N")]
     max_tuples: Option<usize>,
+    /// Stop a check on the compiled plan that takes more steps than this (it then denies, with the reason).
+    #[arg(long, global = true, value_name = "N")]
+    max_steps: Option<usize>,
     /// Stop an evaluation that runs longer than this many milliseconds (it then denies).
     #[arg(long, global = true, value_name = "MS")]
     timeout_ms: Option<u64>,
@@ -166,6 +169,9 @@ fn main() -> ExitCode {
     let mut limits = warden::Limits::default();
     if let Some(n) = cli.max_tuples {
         limits.max_tuples = n;
+    }
+    if let Some(n) = cli.max_steps {
+        limits.max_steps = n;
     }
     if let Some(ms) = cli.timeout_ms {
         limits.max_time = std::time::Duration::from_millis(ms);

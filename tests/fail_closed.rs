@@ -225,7 +225,7 @@ assign team:a editor on org:x until 2030-01-01T00:00:00Z;
     let mut engine = Engine::from_source("p.warden", policy).unwrap();
     assert!(engine.check_plan().is_some());
     assert!(engine.is_allowed(&request));
-    engine.set_limits(Limits { max_tuples: 2, ..Limits::default() });
+    engine.set_limits(Limits { max_steps: 2, ..Limits::default() });
     assert!(engine.check_plan().is_some(), "the limit applies per check, the plan stays");
     assert!(!engine.is_allowed(&request));
     let decision = engine.check(&request);

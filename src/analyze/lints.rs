@@ -406,7 +406,7 @@ fn expr_ctx_keys(program: &Program, e: &Expr, fns: &[BTreeSet<String>], keys: &m
 /// calling another twice, which calls another twice, ...): every condition
 /// using it errs (and so never grants).
 fn exponential_fns(program: &Program, out: &mut Vec<Diagnostic>) {
-    let limit = crate::eval::functions::MAX_CALLS;
+    let limit = crate::lower::ir::MAX_CALLS;
     // Calls one evaluation of each fn's body makes, at worst (every branch):
     // one per call site plus what the callee makes (saturating).
     let mut made = vec![0usize; program.fns.len()];

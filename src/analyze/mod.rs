@@ -5,7 +5,6 @@
 //! [`Checked`] program with its strata: nothing later re-checks what this
 //! module proved.
 
-pub mod demand;
 pub mod lints;
 pub mod strata;
 

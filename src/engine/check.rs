@@ -125,7 +125,7 @@ impl Engine {
         decide: impl FnOnce(&CheckPlan, &mut Run, &[Value; 3]) -> Result<T, EvalError>,
     ) -> Option<Result<T, EvalError>> {
         let env = resolved.env();
-        let mut run = Run::new(plan, &env, self.limits().max_tuples);
+        let mut run = Run::new(plan, &env, self.limits().max_steps);
         let result = decide(plan, &mut run, values);
         run.errors.is_empty().then_some(result)
     }

@@ -113,8 +113,7 @@ pub struct Env<'a> {
 /// Nesting limit for `fn` calls (they cannot recurse, but can chain).
 const MAX_CALL_DEPTH: usize = 64;
 
-/// The most `fn` calls one evaluation of an expression may make.
-pub const MAX_CALLS: usize = 10_000;
+pub use crate::lower::ir::MAX_CALLS;
 
 impl Env<'_> {
     /// A tuple value as an expression value.

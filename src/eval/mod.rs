@@ -18,6 +18,7 @@
 
 pub mod base;
 pub mod cancel;
+pub mod demand;
 pub mod functions;
 pub mod plan;
 pub mod render;
@@ -40,13 +41,16 @@ pub type Row = Vec<Value>;
 pub struct Limits {
     /// The most tuples all relations together may hold.
     pub max_tuples: usize,
+    /// The most steps one check on the compiled plan may take (index
+    /// probes, calls and conditions).
+    pub max_steps: usize,
     /// The longest one evaluation may take (checked between rounds and steps).
     pub max_time: std::time::Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_tuples: 20_000_000, max_time: std::time::Duration::from_secs(30) }
+        Limits { max_tuples: 20_000_000, max_steps: 20_000_000, max_time: std::time::Duration::from_secs(30) }
     }
 }
 

@@ -8,6 +8,11 @@ use crate::syntax::span::Span;
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The most `fn` calls one evaluation of an expression may make (past it,
+/// the condition errs; `warden check` warns about `fn`s whose call tree
+/// exceeds it).
+pub const MAX_CALLS: usize = 10_000;
+
 /// A constant in a tuple.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {

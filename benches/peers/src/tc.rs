@@ -92,7 +92,7 @@ fn warden_closure(edges: &[(u32, u32)]) -> Result<(f64, f64, usize), String> {
     let symbols = Symbols::new(&program.symbols);
     let (ctx, externs) = (BTreeMap::new(), Externs::new());
     let env = Env { program, symbols: &symbols, now: 0, ctx: &ctx, externs: &externs };
-    let limits = Limits { max_tuples: usize::MAX, max_time: WARDEN_TIME_CAP };
+    let limits = Limits { max_tuples: usize::MAX, max_time: WARDEN_TIME_CAP, ..Limits::default() };
     let t = Instant::now();
     let model = evaluate(engine.checked(), &env, &Additions::default(), limits).map_err(|e| e.to_string())?;
     let eval_ms = t.elapsed().as_secs_f64() * 1e3;

@@ -17,7 +17,7 @@
 //! (negation through the new dependencies), [`transform`] returns `None` and
 //! the caller evaluates everything.
 
-use super::{Checked, expr_vars, strata};
+use crate::analyze::{Checked, expr_vars, strata};
 use crate::lower::ir::{Atom, Literal, Program, RelId, Relation, RelationKind, Rule, Term, VarId};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
