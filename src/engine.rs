@@ -502,6 +502,14 @@ fn resolve_atom(
                 });
                 ir::Term::Var(VarId(id as u32))
             }
+            ast::Term::Any(ty) => {
+                // A fresh constant: one the program does not know, shown as written.
+                let shown = ty.as_ref().map_or_else(|| "*".to_string(), |t| format!("{t}:*"));
+                let Some(sym) = symbols.fresh(&shown) else {
+                    return Err(Diagnostic::error("at most three `*` in one question", arg.span, "one too many"));
+                };
+                ir::Term::Const(Value::Sym(sym))
+            }
             ast::Term::Anon => {
                 names.push("_".into());
                 ir::Term::Var(VarId(names.len() as u32 - 1))

@@ -78,8 +78,9 @@ impl Engine {
     fn run_test(&self, case: &ir::TestCase, used: &mut Option<BTreeSet<OriginId>>) -> Result<(), String> {
         let program = &self.checked().program;
         let default_now = case.at.unwrap_or_else(time::now);
-        let symbols = Symbols::new(&program.symbols);
         for assertion in &case.asserts {
+            let fresh: Vec<&str> = assertion.fresh.iter().map(String::as_str).collect();
+            let symbols = Symbols::with_fresh(&program.symbols, &fresh);
             let now = assertion.at.unwrap_or(default_now);
             // Each assert is a query: its constants join the active domain.
             let additions = Additions {

@@ -28,13 +28,14 @@ const WORD_START: &str = r"\b(?:";
 const WORD_END: &str = r")\b(?![.:])";
 
 /// Every lexer token kind.
-const ALL_TOKENS: [Token; 17] = [
+const ALL_TOKENS: [Token; 18] = [
     Token::Comment,
     Token::Keyword,
     Token::Boolean,
     Token::Ident,
     Token::Variable,
     Token::TypedId,
+    Token::Wildcard,
     Token::String,
     Token::Timestamp,
     Token::Duration,
@@ -59,6 +60,7 @@ fn scopes(token: Token) -> &'static [&'static str] {
         Token::Ident => &["constant.other.symbol.warden", "entity.name.function.warden"],
         Token::Variable => &["variable.other.warden"],
         Token::TypedId => &["constant.other.typed-id.warden"],
+        Token::Wildcard => &["constant.language.wildcard.warden"],
         Token::String => &["string.quoted.double.warden"],
         Token::Timestamp => &["constant.other.timestamp.warden"],
         Token::Duration => &["constant.numeric.duration.warden"],

@@ -6,6 +6,7 @@ use super::request::Resolved;
 use super::{Decision, Engine, Request, Strategy};
 use crate::eval::plan::CheckPlan;
 use crate::eval::plan::run::Run;
+use crate::eval::render::is_wildcard;
 use crate::eval::{Additions, EvalError, render};
 use crate::lower::builtins;
 use crate::lower::intern::FRESH;
@@ -88,7 +89,8 @@ impl Engine {
         let mut unknown: Vec<&str> = Vec::new();
         let mut values = [Value::Sym(builtins::STAR); 3];
         for (value, name) in values.iter_mut().zip([&request.user, &request.perm, &request.object]) {
-            *value = match program.symbols.get(name) {
+            let known = if is_wildcard(name) { None } else { program.symbols.get(name) };
+            *value = match known {
                 Some(sym) => Some(Value::Sym(sym)).filter(|v| plan.knows(*v))?,
                 None if plan.decides_unknown_constants() => {
                     let at = unknown.iter().position(|u| *u == name.as_str()).unwrap_or(unknown.len());
@@ -141,8 +143,13 @@ impl Engine {
     /// condition errors met.
     fn verdict_by_demand(&self, request: &Request) -> Result<(Verdict, Vec<String>), String> {
         let resolved = Resolved::new(self, request.at, &request.ctx, &[]);
+        let symbols = &resolved.symbols;
+        let mut values = [Value::Sym(builtins::STAR); 3];
+        for (value, name) in values.iter_mut().zip([&request.user, &request.perm, &request.object]) {
+            let sym = if is_wildcard(name) { symbols.fresh(name) } else { Some(symbols.intern(name)) };
+            *value = Value::Sym(sym.ok_or("at most three `*` in one question")?);
+        }
         let env = resolved.env();
-        let values = [&request.user, &request.perm, &request.object].map(|s| Value::Sym(resolved.symbols.intern(s)));
         let decide = |rel: ir::RelId| -> Result<(bool, Vec<String>), String> {
             let atom = ir::Atom { rel, args: values.iter().map(|v| ir::Term::Const(*v)).collect() };
             let additions = Additions { domain: values.to_vec(), ..Additions::default() };

@@ -73,6 +73,10 @@ fn is_typed(s: &str) -> bool {
 /// A value as policy text.
 pub fn value(v: Value, symbols: &Symbols) -> String {
     match v {
+        // `*` and `TYPE:*` asked about (a fresh constant): as written.
+        Value::Sym(s) if crate::lower::intern::FRESH.contains(&s) && is_wildcard(&symbols.resolve(s)) => {
+            symbols.resolve(s).to_string()
+        }
         Value::Sym(s) => quote_if_needed(&symbols.resolve(s)),
         Value::Int(n) => n.to_string(),
         Value::Time(t) => time::format_timestamp(t),
@@ -106,4 +110,17 @@ pub fn compare_rows(a: &[Value], b: &[Value], symbols: &Symbols) -> std::cmp::Or
         }
     }
     a.len().cmp(&b.len())
+}
+
+/// Whether a name is `*` or `TYPE:*`: a question about any object (of the
+/// type), SPEC section 9.
+pub fn is_wildcard(name: &str) -> bool {
+    match name.strip_suffix('*') {
+        Some("") => true,
+        Some(prefix) => prefix.strip_suffix(':').is_some_and(|ty| {
+            ty.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && ty.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }),
+        None => false,
+    }
 }

@@ -125,6 +125,10 @@ impl Lowerer {
             ast::Term::Const(c) => ir::Term::Const(self.value(c)),
             ast::Term::Now => ir::Term::Now,
             ast::Term::Ctx(key) => ir::Term::Ctx(self.program.symbols.intern(key)),
+            ast::Term::Any(_) => {
+                self.error(wildcard_outside_a_question(term.span));
+                return None;
+            }
         })
     }
 
@@ -345,4 +349,11 @@ fn lower_op(op: AstOp) -> ir::BinOp {
         AstOp::Add => ir::BinOp::Add,
         AstOp::Sub => ir::BinOp::Sub,
     }
+}
+
+/// `*` in a rule or a fact: it asks about a fresh constant, which only a
+/// question can do.
+pub(super) fn wildcard_outside_a_question(span: crate::syntax::span::Span) -> Diagnostic {
+    Diagnostic::error("`*` is a question about any object, not a constant", span, "only in a question")
+        .with_help("use `*` or `TYPE:*` in a query, a check or an assert; a global assignment or grant omits `on`")
 }

@@ -76,7 +76,7 @@ pub const FRESH: [Sym; 3] = [Sym(u32::MAX - 2), Sym(u32::MAX - 1), Sym(u32::MAX)
 pub struct Symbols<'p> {
     program: &'p Interner,
     /// The names the [`FRESH`] ids stand for in this request, in order.
-    fresh: Vec<Arc<str>>,
+    fresh: RefCell<Vec<Arc<str>>>,
     extra: RefCell<Interner>,
 }
 
@@ -90,7 +90,7 @@ impl<'p> Symbols<'p> {
     /// (at most three strings the program does not know, in order).
     pub fn with_fresh(program: &'p Interner, names: &[&str]) -> Self {
         let first = u32::try_from(program.len()).unwrap_or(u32::MAX);
-        let fresh = names.iter().take(FRESH.len()).map(|name| Arc::from(*name)).collect();
+        let fresh = RefCell::new(names.iter().take(FRESH.len()).map(|name| Arc::from(*name)).collect());
         Symbols { program, fresh, extra: RefCell::new(Interner { first, ..Interner::default() }) }
     }
 
@@ -109,11 +109,23 @@ impl<'p> Symbols<'p> {
 
     /// How many [`FRESH`] ids stand for names in this request.
     pub fn fresh_in_use(&self) -> usize {
-        self.fresh.len()
+        self.fresh.borrow().len()
+    }
+
+    /// A [`FRESH`] id for a constant no fact mentions, shown as `name` (the
+    /// same name twice is one id); `None` when all are taken.
+    pub fn fresh(&self, name: &str) -> Option<Sym> {
+        if let Some(sym) = self.fresh_id(name) {
+            return Some(sym);
+        }
+        let mut fresh = self.fresh.borrow_mut();
+        let sym = FRESH.get(fresh.len()).copied()?;
+        fresh.push(Arc::from(name));
+        Some(sym)
     }
 
     fn fresh_id(&self, name: &str) -> Option<Sym> {
-        let position = self.fresh.iter().position(|fresh| &**fresh == name)?;
+        let position = self.fresh.borrow().iter().position(|fresh| &**fresh == name)?;
         FRESH.get(position).copied()
     }
 
@@ -122,8 +134,8 @@ impl<'p> Symbols<'p> {
         if let Some(name) = self.program.resolve(sym) {
             return name.clone();
         }
-        if let Some(name) = FRESH.iter().position(|f| *f == sym).and_then(|i| self.fresh.get(i)) {
-            return name.clone();
+        if let Some(name) = FRESH.iter().position(|f| *f == sym).and_then(|i| self.fresh.borrow().get(i).cloned()) {
+            return name;
         }
         self.extra.borrow().resolve(sym).cloned().unwrap_or_else(|| Arc::from("<unknown>"))
     }

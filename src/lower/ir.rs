@@ -83,6 +83,36 @@ pub struct Relation {
     pub domain_columns: usize,
     /// Where it is first used or defined (for diagnostics).
     pub first_use: Option<Span>,
+    /// The declared column types (`relation NAME(TYPE, ...);`), with the
+    /// declaration's span; `None` when undeclared.
+    pub columns: Option<(Vec<ColumnType>, Span)>,
+}
+
+/// A declared column type: the union of its alternatives (`page | doc`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnType(pub Vec<String>);
+
+impl ColumnType {
+    /// Whether a value fits: a typed-id prefix (`page` takes `page:…`),
+    /// `string` (any string, bare identifier or typed id), `int`,
+    /// `timestamp`, `bool`, `duration`, or `any`.
+    pub fn admits(&self, value: Value, name: impl Fn(Sym) -> Option<std::sync::Arc<str>>) -> bool {
+        self.0.iter().any(|ty| match (ty.as_str(), value) {
+            ("any", _) | ("string", Value::Sym(_)) | ("int", Value::Int(_)) => true,
+            ("timestamp", Value::Time(_)) | ("duration", Value::Dur(_)) | ("bool", Value::Bool(_)) => true,
+            ("string" | "int" | "timestamp" | "duration" | "bool", _) => false,
+            (prefix, Value::Sym(s)) => {
+                name(s).is_some_and(|n| n.strip_prefix(prefix).is_some_and(|rest| rest.starts_with(':')))
+            }
+            _ => false,
+        })
+    }
+}
+
+impl std::fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(" | "))
+    }
 }
 
 /// A term of an IR atom.
@@ -344,6 +374,9 @@ pub struct TestAssert {
     pub at: Option<i64>,
     /// The statement, for reports.
     pub span: Span,
+    /// The names of the [`crate::lower::intern::FRESH`] ids the atom uses
+    /// (its `*` and `TYPE:*`), in order.
+    pub fresh: Vec<String>,
 }
 
 /// A lowered `test` block.

@@ -20,6 +20,7 @@ use crate::syntax::span::{Span, Spanned};
 use builtins::{FOREVER_AFTER, FOREVER_BEFORE, STAR};
 use exprs::VarTable;
 pub use facts::lower_facts;
+use intern::FRESH;
 use ir::{Callee, Fact, Literal, Origin, OriginId, Program, RelId, RelationKind, Rule, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -53,6 +54,7 @@ pub fn lower(ast: &ast::Ast) -> (Lowered, Vec<Diagnostic>) {
     }
     lowerer.declare_names(ast);
     lowerer.declare_relations(ast);
+    lowerer.record_declarations(ast);
     for statement in &ast.statements {
         lowerer.statement(statement);
     }
@@ -126,6 +128,7 @@ impl Lowerer {
             kind,
             domain_columns,
             first_use: span,
+            columns: None,
         });
         self.relations.insert(name.to_string(), id);
         id
@@ -276,12 +279,49 @@ impl Lowerer {
         }
     }
 
+    /// Records declared column types, and `NAME: []` declarations of data
+    /// files (their arity comes from the uses).
+    fn record_declarations(&mut self, ast: &ast::Ast) {
+        for statement in &ast.statements {
+            let StatementKind::Relation { name, columns } = &statement.kind else { continue };
+            let Some(id) = self.relations.get(&name.node).copied() else {
+                // `NAME: []` that nothing uses: nothing to declare.
+                continue;
+            };
+            let Some(relation) = self.program.relation(id).cloned() else { continue };
+            if relation.kind != RelationKind::User {
+                self.error(Diagnostic::error(
+                    format!("`{}` is built in and cannot be declared", name.node),
+                    name.span,
+                    "built in",
+                ));
+                continue;
+            }
+            self.defined.insert(id);
+            let Some(columns) = columns else { continue };
+            if let Some((_, first)) = &relation.columns {
+                self.error(
+                    Diagnostic::error(format!("`{}` is declared twice", name.node), name.span, "declared again")
+                        .with_note(*first, "first declared here"),
+                );
+                continue;
+            }
+            let types = columns.iter().map(|c| ir::ColumnType(c.node.clone())).collect();
+            if let Some(slot) = self.program.relations.get_mut(id.0 as usize) {
+                slot.columns = Some((types, name.span));
+            }
+        }
+    }
+
     fn collect_uses(&self, statement: &ast::Statement, uses: &mut Vec<Use>) {
         let atom = |a: &ast::Atom, defines: bool, uses: &mut Vec<Use>| {
             uses.push(Use { name: a.relation.node.clone(), arity: a.args.len(), span: a.span, defines });
         };
         match &statement.kind {
             StatementKind::Fact(a) => atom(a, true, uses),
+            StatementKind::Relation { name, columns: Some(columns) } => {
+                uses.push(Use { name: name.node.clone(), arity: columns.len(), span: name.span, defines: true });
+            }
             StatementKind::Rule { head, body } => {
                 atom(head, true, uses);
                 self.literal_uses(body, uses);
@@ -496,19 +536,49 @@ impl Lowerer {
                 for arg in &atom.args {
                     match &arg.node {
                         ast::Term::Const(c) => tuple.push(self.value(c)),
+                        ast::Term::Any(_) => self.error(exprs::wildcard_outside_a_question(arg.span)),
                         _ => self.error(
                             Diagnostic::error("a fact holds constants only", arg.span, "not a constant")
                                 .with_help("to derive facts from others, write a rule: `head(X) :- body(X);`"),
                         ),
                     }
                 }
-                if tuple.len() == atom.args.len() {
+                if tuple.len() == atom.args.len() && self.fits_declaration(rel, &tuple, &atom.args) {
                     facts.push(Fact { rel, tuple, origin });
                 }
             }
             _ => {}
         }
         facts
+    }
+
+    /// Whether a fact's values fit its relation's declared columns (an
+    /// error at the first value that does not, with a note at the
+    /// declaration).
+    fn fits_declaration(&mut self, rel: RelId, tuple: &[Value], args: &[Spanned<ast::Term>]) -> bool {
+        let Some(relation) = self.program.relation(rel) else { return true };
+        let Some((columns, declared)) = relation.columns.clone() else { return true };
+        let name = relation.name.clone();
+        for (i, ((value, column), arg)) in tuple.iter().zip(&columns).zip(args).enumerate() {
+            let symbols = &self.program.symbols;
+            if column.admits(*value, |s| symbols.resolve(s).cloned()) {
+                continue;
+            }
+            let shown = match value {
+                Value::Sym(s) => symbols.resolve(*s).map_or_else(|| "?".to_string(), |n| n.to_string()),
+                other => format!("{other:?}"),
+            };
+            self.error(
+                Diagnostic::error(
+                    format!("`{shown}` does not fit column {} of `{name}`, declared `{column}`", i + 1),
+                    arg.span,
+                    format!("not {}", column.0.join(" or ")),
+                )
+                .with_note(declared, "declared here"),
+            );
+            return false;
+        }
+        true
     }
 
     fn test(&mut self, name: &Spanned<String>, items: &[ast::TestItem], span: Span) {
@@ -539,10 +609,12 @@ impl Lowerer {
                         ast::AssertKind::Count(x, n) => (x, ir::Expectation::Count(*n)),
                     };
                     let mut vars = VarTable::default();
-                    if let Some(atom) = self.query_atom(atom, &mut vars) {
+                    let mut fresh = Vec::new();
+                    if let Some(atom) = self.query_atom(atom, &mut vars, &mut fresh) {
                         let (var_names, _) = vars.into_parts();
                         let path = a.path.as_ref().map(|(via, name)| (*via, name.node.clone()));
-                        case.asserts.push(ir::TestAssert { atom, var_names, expect, path, at: a.at, span: a.span });
+                        let (at, span) = (a.at, a.span);
+                        case.asserts.push(ir::TestAssert { atom, var_names, expect, path, at, span, fresh });
                     }
                 }
             }
@@ -551,11 +623,25 @@ impl Lowerer {
     }
 
     /// An atom asked about (a query or an assert): its relation must exist.
-    fn query_atom(&mut self, atom: &ast::Atom, vars: &mut VarTable) -> Option<ir::Atom> {
+    /// `*` and `TYPE:*` become [`FRESH`] ids, their names pushed on `fresh`.
+    fn query_atom(&mut self, atom: &ast::Atom, vars: &mut VarTable, fresh: &mut Vec<String>) -> Option<ir::Atom> {
         let rel = self.known_relation(&atom.relation.node, atom.span)?;
         let mut args = Vec::new();
         for arg in &atom.args {
-            args.push(self.term(arg, vars)?);
+            let ast::Term::Any(ty) = &arg.node else {
+                args.push(self.term(arg, vars)?);
+                continue;
+            };
+            let shown = ty.as_ref().map_or_else(|| "*".to_string(), |t| format!("{t}:*"));
+            let at = fresh.iter().position(|f| *f == shown).unwrap_or(fresh.len());
+            let Some(sym) = FRESH.get(at) else {
+                self.error(Diagnostic::error("at most three `*` in one question", arg.span, "one too many"));
+                return None;
+            };
+            if at == fresh.len() {
+                fresh.push(shown);
+            }
+            args.push(ir::Term::Const(Value::Sym(*sym)));
         }
         Some(ir::Atom { rel, args })
     }

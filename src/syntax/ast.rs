@@ -31,6 +31,9 @@ pub enum Term {
     Now,
     /// `ctx.KEY`: a value of the request context.
     Ctx(String),
+    /// `*` or `TYPE:*` in a question: a fresh constant (of the type) that
+    /// no fact mentions (SPEC section 9).
+    Any(Option<String>),
 }
 
 /// `rel(t1, ..., tn)`.
@@ -221,6 +224,15 @@ pub enum StatementKind {
         object: Option<Spanned<Term>>,
         /// The conditions.
         body: Vec<Literal>,
+    },
+    /// `relation NAME(TYPE, ...);`: a relation that may have no facts, with
+    /// its column types; or `NAME: []` in a data file (`columns: None`: the
+    /// arity comes from the relation's uses).
+    Relation {
+        /// The relation.
+        name: Spanned<String>,
+        /// Each column's alternatives (`page | doc`).
+        columns: Option<Vec<Spanned<Vec<String>>>>,
     },
     /// `HEAD :- BODY;`
     Rule {

@@ -51,6 +51,9 @@ pub enum Token {
     /// A typed id: `page:7`, `doc:"Q3 plan"`.
     #[regex(r#"[A-Za-z_][A-Za-z0-9_]*:([A-Za-z0-9_\-.]+|"([^"\\\n]|\\.)*")"#)]
     TypedId,
+    /// `*` or `TYPE:*` in a question: any object (of the type).
+    #[regex(r"\*|[A-Za-z_][A-Za-z0-9_]*:\*")]
+    Wildcard,
     /// A string: `"..."`.
     #[regex(r#""([^"\\\n]|\\.)*""#)]
     String,
@@ -75,6 +78,7 @@ pub enum Token {
     #[token(">")]
     #[token("&&")]
     #[token("||")]
+    #[token("|")]
     #[token("!")]
     #[token("+")]
     #[token("-")]

@@ -186,6 +186,18 @@ impl Builder {
                 let mut inner = pair.into_inner();
                 StatementKind::Fact(self.atom(self.need(inner.next(), span)?)?)
             }
+            Rule::relation_decl => {
+                let mut inner = pair.into_inner();
+                let name = self.need(inner.next(), span)?;
+                let name = Spanned::new(name.as_str().to_string(), self.span(&name));
+                let columns = inner
+                    .map(|column| {
+                        let span = self.span(&column);
+                        Spanned::new(column.into_inner().map(|ty| ty.as_str().to_string()).collect(), span)
+                    })
+                    .collect();
+                StatementKind::Relation { name, columns: Some(columns) }
+            }
             Rule::fn_decl => {
                 let mut name = None;
                 let mut params = Vec::new();
@@ -475,6 +487,7 @@ impl Builder {
             }
             Rule::now => Term::Now,
             Rule::ctx_ref => Term::Ctx(self.need(pair.into_inner().next(), span)?.as_str().to_string()),
+            Rule::wildcard => Term::Any(pair.into_inner().next().map(|ty| ty.as_str().to_string())),
             _ => Term::Const(self.constant(pair)?),
         };
         Ok(Spanned::new(term, span))

@@ -425,6 +425,12 @@ impl Converter<'_> {
                 );
                 continue;
             }
+            if rows.is_empty() {
+                // `NAME: []` declares NAME with no facts (SPEC section 9).
+                let name = Spanned::new(relation.clone(), relation_span);
+                self.push(StatementKind::Relation { name, columns: None }, relation_span);
+                continue;
+            }
             let arity = rows.first().map_or(0, Vec::len);
             for row in rows {
                 let needles: Vec<String> = row.iter().map(|s| scalar_text(&s.0)).collect();

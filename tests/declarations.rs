@@ -1,0 +1,88 @@
+//! `relation NAME(TYPE, ...);` (SPEC section 9): a declared relation may be
+//! empty; facts that do not fit its columns are errors at the fact, in
+//! policies, data files and live updates alike; `NAME: []` in a data file
+//! declares NAME with no facts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::PathBuf;
+use warden::{Engine, Live, LiveChanges, Request};
+
+const ACCESS: &str = "
+role editor { write on page; }
+assign ann editor;
+locked(O) :- archived(C), O in C, not restored(O);
+deny U write on O if locked(O);
+page:1 in project:a;
+archived(project:a);
+";
+
+fn load_error(text: &str) -> String {
+    Engine::from_source("p.warden", text).err().map(|e| e.render(false)).unwrap_or_default()
+}
+
+fn write_allowed(engine: &Engine) -> bool {
+    engine.check(&Request::new("ann", "write", "page:1").at_micros(0)).allowed
+}
+
+#[test]
+fn a_declared_relation_may_be_empty_and_an_undeclared_one_may_not() {
+    let error = load_error(ACCESS);
+    assert!(error.contains("restored"), "an undeclared relation with no facts or rules is still an error: {error}");
+    let engine = Engine::from_source("p.warden", &format!("relation restored(page);\n{ACCESS}")).unwrap();
+    assert!(!write_allowed(&engine), "page:1 is locked: nothing restores it");
+    let engine =
+        Engine::from_source("p.warden", &format!("relation restored(page);\n{ACCESS}restored(page:1);\n")).unwrap();
+    assert!(write_allowed(&engine));
+}
+
+#[test]
+fn a_fact_that_does_not_fit_its_columns_is_an_error_at_the_fact() {
+    let policy = "relation owner(user, page | doc);\nowner(user:ann, page:1);\nowner(user:ann, doc:2);\nowner(user:bob, folder:3);\n";
+    let error = load_error(policy);
+    assert!(error.contains("`folder:3` does not fit column 2 of `owner`, declared `page | doc`"), "{error}");
+    assert!(error.contains("p.warden:4:"), "the error points at the fact: {error}");
+    assert!(error.contains("declared here"), "{error}");
+    let error = load_error("relation page_project(page, int);\npage_project(page:1, \"7\");\n");
+    assert!(error.contains("does not fit column 2 of `page_project`, declared `int`"), "{error}");
+    assert!(Engine::from_source("p.warden", "relation page_project(page, int);\npage_project(page:1, 7);\n").is_ok());
+    let error = load_error("relation flag(any);\nrelation flag(string);\nflag(x);\n");
+    assert!(error.contains("`flag` is declared twice"), "{error}");
+    let error = load_error("relation within(any, any);\n");
+    assert!(error.contains("built in and cannot be declared"), "{error}");
+}
+
+#[test]
+fn data_files_and_live_updates_are_checked_against_declarations() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.warden"), format!("relation restored(page);\n{ACCESS}")).unwrap();
+    std::fs::write(dir.path().join("data.yaml"), "facts:\n  restored:\n    - [page:1]\n    - [doc:9]\n").unwrap();
+    let error = Engine::from_paths(&[dir.path().to_path_buf()]).err().map(|e| e.render(false)).unwrap_or_default();
+    assert!(error.contains("`doc:9` does not fit column 1 of `restored`"), "{error}");
+    assert!(error.contains("data.yaml:4:"), "{error}");
+
+    std::fs::write(dir.path().join("data.yaml"), "facts:\n  restored: []\n").unwrap();
+    let live = Live::from_paths(&[dir.path().to_path_buf()]).unwrap();
+    let refused = live.update(|tx| tx.insert("restored(doc:9);")).err().map(|e| e.render(false)).unwrap_or_default();
+    assert!(refused.contains("does not fit column 1 of `restored`"), "{refused}");
+    live.update(|tx| tx.insert("restored(page:1);")).unwrap();
+    assert!(live.check(&Request::new("ann", "write", "page:1").at_micros(0)).allowed);
+}
+
+/// An export that empties a table: `NAME: []` declares it, the reload is
+/// accepted, and the check changes (it used to be rejected, and the old data
+/// kept serving).
+#[test]
+fn an_emptied_table_reloads_and_the_check_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.warden"), ACCESS).unwrap();
+    let data = dir.path().join("data.yaml");
+    std::fs::write(&data, "facts:\n  restored:\n    - [page:1]\n").unwrap();
+    let paths: Vec<PathBuf> = vec![dir.path().to_path_buf()];
+    let live = Live::from_paths(&paths).unwrap();
+    let ann = Request::new("ann", "write", "page:1").at_micros(0);
+    assert!(live.check(&ann).allowed);
+    std::fs::write(&data, "facts:\n  restored: []\n").unwrap();
+    live.reload(LiveChanges::Keep).unwrap();
+    assert!(!live.check(&ann).allowed, "the page is no longer restored");
+}
