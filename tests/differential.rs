@@ -236,7 +236,7 @@ proptest! {
             let (name, fixed) = relations[(*pick % relations.len() as u64) as usize];
             let arity = if fixed > 0 { fixed } else { engine.program().relation(engine.program().relation_id(name).unwrap()).unwrap().arity };
             let args: Vec<String> = (0..arity)
-                .map(|i| if rng.chance(60) { rng.pick(&["a", "b", "c", "d", "1", "2", "read", "page:1", "zz"]).to_string() } else { format!("V{i}") })
+                .map(|i| if rng.chance(60) { rng.pick(&["a", "b", "c", "d", "1", "2", "read", "page:1", "zz", "*", "page:*"]).to_string() } else { format!("V{i}") })
                 .collect();
             assert_same_answers(&engine, &format!("{name}({})", args.join(", ")), &source);
         }
@@ -406,8 +406,9 @@ proptest! {
         full.set_strategy(warden::Strategy::Full);
         let mut rng = Rng(picks[0]);
         let subjects = ["a", "b", "c", "d", "1", "zz"];
-        let perms = ["read", "write", "comment", "share", "a"];
-        let objects = ["page:1", "c", "b", "a", "2", "page:9"];
+        // `*` and `page:*` ask about a fresh object (SPEC section 9).
+        let perms = ["read", "write", "comment", "share", "a", "*"];
+        let objects = ["page:1", "c", "b", "a", "2", "page:9", "*", "page:*"];
         let times = ["2025-12-31T09:30:00Z", "2026-03-02T13:00:00Z", "2026-07-06T07:00:00Z", "2027-02-01T20:00:00Z"];
         for _ in &picks {
             let mut request = warden::live::Request::new(rng.pick(&subjects), rng.pick(&perms), rng.pick(&objects))

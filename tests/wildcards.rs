@@ -87,3 +87,39 @@ fn a_wildcard_in_a_rule_or_a_fact_is_an_error() {
         assert!(rendered.contains("error") && rendered.contains("`*`"), "{text}: {rendered}");
     }
 }
+
+/// A permission, subject or type that appears nowhere in the program is
+/// most likely a typo: the question is answered (false) with a note naming
+/// the nearest known name, and `explain` proposes no repair granting it.
+#[test]
+fn a_name_the_program_never_mentions_gets_a_note() {
+    let engine = Engine::from_source(
+        "p.warden",
+        "role viewer { pages.view_page; }\nassign alice viewer;\npage:1 in project:a;\n",
+    )
+    .unwrap();
+    let decision = engine.check(&Request::new("alice", "pages.veiw_page", "page:1").at_micros(0));
+    assert!(!decision.allowed);
+    assert!(
+        decision
+            .notes
+            .iter()
+            .any(|n| n == "`pages.veiw_page` appears nowhere in the program (did you mean `pages.view_page`?)"),
+        "{:?}",
+        decision.notes
+    );
+    let decision = engine.check(&Request::new("alcie", "pages.view_page", "page:1").at_micros(0));
+    assert!(decision.notes.iter().any(|n| n.contains("`alcie` appears nowhere")), "{:?}", decision.notes);
+    assert!(engine.check(&Request::new("alice", "pages.view_page", "page:1").at_micros(0)).notes.is_empty());
+    let options = RequestOptions { at: Some(0), ..RequestOptions::default() };
+    let answer = engine.query("allowed(alice, pages.view_page, pgae:1)", &options).unwrap();
+    assert!(
+        answer.notes.iter().any(|n| n.contains("the type `pgae` appears nowhere") && n.contains("`page`")),
+        "{:?}",
+        answer.notes
+    );
+    let explanation = engine.explain("allowed(alice, pages.veiw_page, page:1)", &options).unwrap();
+    let why_not = explanation.why_not.unwrap();
+    assert!(why_not.repairs.is_empty(), "a repair granting a typo: {:?}", why_not.repairs);
+    assert!(why_not.notes.iter().any(|n| n.contains("did you mean `pages.view_page`")), "{:?}", why_not.notes);
+}

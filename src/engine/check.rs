@@ -55,7 +55,10 @@ impl Engine {
     fn decision(&self, request: &Request, outcome: Result<(Verdict, Vec<String>), String>) -> Decision {
         let (Verdict { allowed, permitted, inactive }, errors) = match outcome {
             Ok(outcome) => outcome,
-            Err(e) => return Decision { allowed: false, reason: format!("denied: {e}"), errors: vec![e] },
+            Err(e) => {
+                let notes = self.unknown_name_notes(&request.user, &request.perm);
+                return Decision { allowed: false, reason: format!("denied: {e}"), errors: vec![e], notes };
+            }
         };
         let (u, p, o) = (
             render::quote_if_needed(&request.user),
@@ -73,7 +76,8 @@ impl Engine {
         } else {
             format!("denied: nothing permits {u} to {p} {o}")
         };
-        Decision { allowed, reason, errors }
+        let notes = self.unknown_name_notes(&request.user, &request.perm);
+        Decision { allowed, reason, errors, notes }
     }
 
     /// Runs `decide` on the compiled plan, when the engine uses one, the

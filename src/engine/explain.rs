@@ -86,7 +86,16 @@ impl Engine {
                             .push(format!("a deny rule applies too: {}", explainer.gloss(builtins::DENIED, &row)));
                     }
                 } else {
-                    why_not.repairs = explainer.repairs(&row);
+                    // No repair grants a permission the program never mentions (a typo).
+                    let perm = match row.get(1) {
+                        Some(Value::Sym(s)) => symbols.resolve(*s).to_string(),
+                        _ => String::new(),
+                    };
+                    let notes = self.unknown_constant_notes(std::iter::once(perm.as_str()));
+                    if notes.is_empty() {
+                        why_not.repairs = explainer.repairs(&row);
+                    }
+                    why_not.notes.extend(notes);
                 }
                 why_not.changes = explainer.next_change(atom.rel, &row).map(time_change);
             }

@@ -62,6 +62,9 @@ pub struct Decision {
     pub reason: String,
     /// Errors met while deciding (they never grant).
     pub errors: Vec<String>,
+    /// Notes on the question: a permission or subject that appears nowhere
+    /// in the program (a typo?), with the nearest known name.
+    pub notes: Vec<String>,
 }
 
 /// A request resolved against one snapshot: its strings interned (with

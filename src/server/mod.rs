@@ -260,7 +260,7 @@ async fn check(State(state): State<Arc<AppState>>, body: Body<CheckBody>) -> Res
     let at = used_time(&options);
     let request = Request { user: body.user, perm: body.perm, object: body.obj, at: options.at, ctx: options.ctx };
     let answer = |decision: crate::live::Decision| {
-        Json(json!({ "allowed": decision.allowed, "reason": decision.reason, "errors": decision.errors, "at": at }))
+        Json(json!({ "allowed": decision.allowed, "reason": decision.reason, "errors": decision.errors, "notes": decision.notes, "at": at }))
             .into_response()
     };
     // The compiled plan decides in microseconds, right here; anything else
@@ -306,7 +306,7 @@ async fn query(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> Res
                     )
                 })
                 .collect();
-            Json(json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "errors": answer.errors, "at": at })).into_response()
+            Json(json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "exceptions": answer.exceptions, "errors": answer.errors, "notes": answer.notes, "at": at })).into_response()
         }
         Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_query", diagnostics),
         Err(response) => response,
