@@ -29,7 +29,6 @@ use std::sync::Arc;
 mod builder;
 mod check;
 mod explain;
-mod generalize;
 mod notes;
 mod plan;
 mod prepared;
@@ -82,9 +81,6 @@ pub struct Answer {
     /// Notes on the question: a constant or typed-id type that appears
     /// nowhere in the program (a typo?), with the nearest known name.
     pub notes: Vec<String>,
-    /// Rows that a `*` row of `rows` covers but that do not hold: what a
-    /// deny rule or `inactive` takes out of it (listings of `allowed`).
-    pub exceptions: Vec<Vec<String>>,
 }
 
 impl Answer {
@@ -289,15 +285,7 @@ impl Engine {
         let symbols = &resolved.symbols;
         let (atom, names) = self.query_atom(query, symbols)?;
         let env = resolved.env();
-        let mut additions = self.query_additions(&atom, options);
-        // A stand-in per open variable: an answer that holds for it is `*`.
-        let mut open: Vec<&String> = names.iter().filter(|n| *n != "_").collect();
-        open.dedup();
-        for name in open {
-            if let Some(sym) = symbols.fresh(&format!("*{name}")) {
-                additions.domain.push(Value::Sym(sym));
-            }
-        }
+        let additions = self.query_additions(&atom, options);
         let constants: Vec<String> = atom
             .args
             .iter()
@@ -307,57 +295,18 @@ impl Engine {
             })
             .collect();
         let notes = self.unknown_constant_notes(constants.iter().map(String::as_str));
-        let (answer, exceptions) = match self.decide(&env, &additions, &atom) {
-            Ok((rows, model)) => {
-                let exceptions = self.exceptions(&rows, &env, &additions, &atom, &names, symbols);
-                (self.answer(rows, &model, &atom, &names, symbols), exceptions)
-            }
+        let answer = match self.decide(&env, &additions, &atom) {
+            Ok((rows, model)) => self.answer(rows, &model, &atom, &names, symbols),
             // A failed evaluation never grants: no answers, and the reason.
-            Err(e) => {
-                let answer = Answer {
-                    variables: named(&names),
-                    rows: Vec::new(),
-                    errors: vec![e.to_string()],
-                    stopped: Some(e.to_string()),
-                    notes: Vec::new(),
-                    exceptions: Vec::new(),
-                };
-                (answer, Vec::new())
-            }
+            Err(e) => Answer {
+                variables: named(&names),
+                rows: Vec::new(),
+                errors: vec![e.to_string()],
+                stopped: Some(e.to_string()),
+                notes: Vec::new(),
+            },
         };
-        Ok(Answer { notes, exceptions, ..answer })
-    }
-
-    /// For a listing of `allowed` with `*` rows: the rows they cover that
-    /// are permitted but not allowed (a deny rule, or an inactive user),
-    /// themselves with `*` where that holds for any value.
-    fn exceptions(
-        &self,
-        allowed: &[Vec<Value>],
-        env: &Env,
-        additions: &Additions,
-        atom: &ir::Atom,
-        names: &[String],
-        symbols: &Symbols,
-    ) -> Vec<Vec<String>> {
-        let allowed = project(allowed.to_vec(), atom, names);
-        let general: Vec<Vec<Value>> = generalize::generalize(allowed.clone())
-            .into_iter()
-            .filter(|r| r.iter().any(generalize::is_stand_in))
-            .collect();
-        if atom.rel != builtins::ALLOWED || general.is_empty() {
-            return Vec::new();
-        }
-        let permitted = ir::Atom { rel: builtins::PERMITTED, args: atom.args.clone() };
-        let Ok((rows, _)) = self.decide(env, additions, &permitted) else { return Vec::new() };
-        let allowed: std::collections::BTreeSet<Vec<Value>> = allowed.into_iter().collect();
-        let mut blocked: Vec<Vec<Value>> = project(rows, atom, names)
-            .into_iter()
-            .filter(|row| !allowed.contains(row) && general.iter().any(|g| generalize::covers(g, row)))
-            .collect();
-        blocked.sort_by(|a, b| render::compare_rows(a, b, symbols));
-        blocked.dedup();
-        render_rows(generalize::generalize(blocked), symbols)
+        Ok(Answer { notes, ..answer })
     }
 
     /// This engine with other base facts: same rules, strata, `extern fn`s,
@@ -470,14 +419,12 @@ impl Engine {
         let mut rows = project(answers, atom, names);
         rows.sort_by(|a, b| render::compare_rows(a, b, symbols));
         rows.dedup();
-        let rows = generalize::generalize(rows);
         Answer {
             variables: named(names),
             rows: render_rows(rows, symbols),
             errors: self.render_errors(model),
             stopped: None,
             notes: Vec::new(),
-            exceptions: Vec::new(),
         }
     }
 
@@ -506,15 +453,9 @@ fn project(answers: Vec<Vec<Value>>, atom: &ir::Atom, names: &[String]) -> Vec<V
     answers.into_iter().map(|row| positions.iter().filter_map(|p| row.get(*p).copied()).collect()).collect()
 }
 
-/// Rows as policy text, a stand-in as `*` (rows that read the same once
-/// their stand-ins are `*` are one).
+/// Rows as policy text.
 fn render_rows(rows: Vec<Vec<Value>>, symbols: &Symbols) -> Vec<Vec<String>> {
-    let cell = |v: Value| if generalize::is_stand_in(&v) { "*".to_string() } else { render::value(v, symbols) };
-    let mut seen = std::collections::BTreeSet::new();
-    rows.into_iter()
-        .map(|row| row.into_iter().map(cell).collect::<Vec<String>>())
-        .filter(|row| seen.insert(row.clone()))
-        .collect()
+    rows.into_iter().map(|row| row.into_iter().map(|v| render::value(v, symbols)).collect()).collect()
 }
 
 fn named(names: &[String]) -> Vec<String> {

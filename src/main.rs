@@ -369,9 +369,6 @@ fn run_query(ask: &Ask, listing: &Listing) -> ExitCode {
                 out.insert("next".into(), next.clone().into());
             }
         }
-        if !answer.exceptions.is_empty() {
-            out.insert("exceptions".into(), serde_json::json!(answer.exceptions));
-        }
         out.insert("errors".into(), serde_json::json!(answer.errors));
         println!("{}", serde_json::Value::Object(out));
     } else if answer.variables.is_empty() {
@@ -386,10 +383,6 @@ fn run_query(ask: &Ask, listing: &Listing) -> ExitCode {
                 Some(reason) => println!("{}  {reason}", row.join(", ")),
                 None => println!("{}", row.join(", ")),
             }
-        }
-        // What a deny rule or `inactive` takes out of a `*` row.
-        for row in &answer.exceptions {
-            println!("except {}", row.join(", "));
         }
     }
     if let Some(next) = &page.next {

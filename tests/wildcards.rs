@@ -123,3 +123,18 @@ fn a_name_the_program_never_mentions_gets_a_note() {
     assert!(why_not.repairs.is_empty(), "a repair granting a typo: {:?}", why_not.repairs);
     assert!(why_not.notes.iter().any(|n| n.contains("did you mean `pages.view_page`")), "{:?}", why_not.notes);
 }
+
+/// The same `*` twice in one question is one value, on every path (the
+/// query, the compiled check and the demand check agree).
+#[test]
+fn the_same_wildcard_twice_is_one_value() {
+    let engine =
+        Engine::from_source("p.warden", "role viewer { read; }\nallow U edit on O if U == O;\nassign ann viewer;\n")
+            .unwrap();
+    assert!(holds(&engine, "*", "edit", "*"));
+    assert!(!holds(&engine, "*", "edit", "page:*"));
+    assert!(holds(&engine, "ann", "edit", "ann"));
+    let options = RequestOptions { at: Some(0), ..RequestOptions::default() };
+    let explanation = engine.explain("allowed(ann, library.add_book, *)", &options).unwrap();
+    assert!(explanation.why_not.unwrap().repairs.is_empty(), "a repair naming `*` would not load");
+}

@@ -92,7 +92,10 @@ impl Engine {
                         _ => String::new(),
                     };
                     let notes = self.unknown_constant_notes(std::iter::once(perm.as_str()));
-                    if notes.is_empty() {
+                    // A repair naming `*` would not load: a fact holds constants only.
+                    let fresh =
+                        row.iter().any(|v| matches!(v, Value::Sym(s) if crate::lower::intern::FRESH.contains(s)));
+                    if notes.is_empty() && !fresh {
                         why_not.repairs = explainer.repairs(&row);
                     }
                     why_not.notes.extend(notes);

@@ -17,7 +17,8 @@ impl Engine {
     pub(crate) fn unknown_name_notes(&self, user: &str, perm: &str) -> Vec<String> {
         let mut notes = Vec::new();
         if self.is_unknown(perm) {
-            let permissions = self.names_in(&[(builtins::ROLE_PERM, 1), (builtins::GRANT, 1)]);
+            // The permissions roles grant: a small table, read only for an unknown permission.
+            let permissions = self.names_in(builtins::ROLE_PERM, 1);
             notes.push(nowhere(perm, &permissions));
         }
         if self.is_unknown(user) {
@@ -53,7 +54,7 @@ impl Engine {
     /// of the program has.
     fn unknown_type_note(&self, name: &str) -> Option<String> {
         let (ty, _) = name.split_once(':')?;
-        let types: BTreeSet<String> = self
+        let mut types: BTreeSet<String> = self
             .checked()
             .program
             .domain
@@ -61,6 +62,8 @@ impl Engine {
             .filter_map(|v| self.text(*v))
             .filter_map(|text| text.split_once(':').map(|(t, _)| t.to_string()))
             .collect();
+        // Types role entries name (`write on page`) count too.
+        types.extend(self.names_in(builtins::ROLE_PERM, 2));
         if types.contains(ty) {
             return None;
         }
@@ -71,15 +74,10 @@ impl Engine {
         Some(note)
     }
 
-    /// The strings in the given (relation, column)s of the program's facts.
-    fn names_in(&self, columns: &[(crate::lower::ir::RelId, usize)]) -> BTreeSet<String> {
-        let program = &self.checked().program;
-        program
-            .facts
-            .iter()
-            .filter_map(|f| columns.iter().find(|(rel, _)| *rel == f.rel).and_then(|(_, c)| f.tuple.get(*c)))
-            .filter_map(|v| self.text(*v))
-            .collect()
+    /// The strings in one column of a base relation.
+    fn names_in(&self, rel: crate::lower::ir::RelId, column: usize) -> BTreeSet<String> {
+        let rows = self.prepared.base_rows(rel).unwrap_or_default();
+        rows.iter().filter_map(|row| row.get(column)).filter_map(|v| self.text(*v)).collect()
     }
 
     fn text(&self, value: Value) -> Option<String> {

@@ -113,7 +113,8 @@ impl<'p> Symbols<'p> {
     }
 
     /// A [`FRESH`] id for a constant no fact mentions, shown as `name` (the
-    /// same name twice is one id); `None` when all are taken.
+    /// same name twice is one id: conditions compare constants by their
+    /// text); `None` when all are taken.
     pub fn fresh(&self, name: &str) -> Option<Sym> {
         if let Some(sym) = self.fresh_id(name) {
             return Some(sym);

@@ -566,7 +566,10 @@ impl Lowerer {
             }
             let shown = match value {
                 Value::Sym(s) => symbols.resolve(*s).map_or_else(|| "?".to_string(), |n| n.to_string()),
-                other => format!("{other:?}"),
+                Value::Int(n) => n.to_string(),
+                Value::Time(t) => crate::time::format_timestamp(*t),
+                Value::Dur(d) => crate::time::format_duration(*d),
+                Value::Bool(b) => b.to_string(),
             };
             self.error(
                 Diagnostic::error(
@@ -632,6 +635,7 @@ impl Lowerer {
                 args.push(self.term(arg, vars)?);
                 continue;
             };
+            // The same `*` twice is one value (conditions compare constants by their text).
             let shown = ty.as_ref().map_or_else(|| "*".to_string(), |t| format!("{t}:*"));
             let at = fresh.iter().position(|f| *f == shown).unwrap_or(fresh.len());
             let Some(sym) = FRESH.get(at) else {

@@ -306,7 +306,7 @@ async fn query(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> Res
                     )
                 })
                 .collect();
-            Json(json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "exceptions": answer.exceptions, "errors": answer.errors, "notes": answer.notes, "at": at })).into_response()
+            Json(json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "errors": answer.errors, "notes": answer.notes, "at": at })).into_response()
         }
         Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_query", diagnostics),
         Err(response) => response,
