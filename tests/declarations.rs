@@ -86,3 +86,22 @@ fn an_emptied_table_reloads_and_the_check_changes() {
     live.reload(LiveChanges::Keep).unwrap();
     assert!(!live.check(&ann).allowed, "the page is no longer restored");
 }
+
+/// A unary relation may be a flat list, and a data file may be JSON (the
+/// same shape as YAML).
+#[test]
+fn flat_lists_and_json_data_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.warden"), format!("relation restored(page);\n{ACCESS}")).unwrap();
+    std::fs::write(dir.path().join("data.json"), r#"{"facts": {"restored": ["page:1"], "archived": [["project:b"]]}}"#)
+        .unwrap();
+    let engine = Engine::from_paths(&[dir.path().to_path_buf()]).unwrap_or_else(|e| panic!("{}", e.render(false)));
+    assert!(write_allowed(&engine), "page:1 is restored by the JSON file's flat list");
+    std::fs::write(dir.path().join("data.json"), r#"{"facts": {"restored": ["doc:1"]}}"#).unwrap();
+    let error = Engine::from_paths(&[dir.path().to_path_buf()]).err().map(|e| e.render(false)).unwrap_or_default();
+    assert!(error.contains("data.json") && error.contains("does not fit column 1 of `restored`"), "{error}");
+    let yaml = Engine::from_source("d.yaml", "facts:\n  restored: [page:1, page:2]\n  pair: [[a, b]]\n").unwrap();
+    let options = warden::RequestOptions::default();
+    assert_eq!(yaml.query("restored(X)", &options).unwrap().rows.len(), 2);
+    assert_eq!(yaml.query("pair(X, Y)", &options).unwrap().rows, vec![vec!["a".to_string(), "b".to_string()]]);
+}

@@ -1,7 +1,7 @@
 //! Stage 1, syntax: text → typed AST with spans.
 //!
 //! Policy files (`*.warden`) are parsed by the pest grammar in
-//! `grammar/warden.pest`; data files (`*.yaml`, `*.yml`) by serde_yaml. Both
+//! `grammar/warden.pest`; data files (`*.yaml`, `*.yml`, `*.json`: JSON is YAML) by serde_yaml. Both
 //! become the same [`ast::Statement`]s. Parsing never stops at the first error:
 //! every syntax error of every file is reported.
 
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 /// Whether a file name is a data file (YAML) rather than a policy file.
 pub fn is_data_file(name: &str) -> bool {
-    name.ends_with(".yaml") || name.ends_with(".yml")
+    name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
 }
 
 /// Parses every file of the map into one AST, collecting every error.
@@ -36,7 +36,7 @@ pub fn parse(sources: &SourceMap) -> (ast::Ast, Vec<Diagnostic>) {
 }
 
 /// Expands the paths given on the command line: a directory means every
-/// `*.warden`, `*.yaml` and `*.yml` below it, in sorted order.
+/// `*.warden`, `*.yaml`, `*.yml` and `*.json` below it, in sorted order.
 pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     let mut out = Vec::new();
     for path in paths {

@@ -18,36 +18,81 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq)]
 struct Scalar(Constant);
 
+/// Reads one constant.
+struct ScalarVisitor;
+
+impl Visitor<'_> for ScalarVisitor {
+    type Value = Scalar;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a constant (a name, an integer, a timestamp or a boolean)")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar(string_constant(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar(Constant::Int(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+        i64::try_from(v)
+            .map(|n| Scalar(Constant::Int(n)))
+            .map_err(|_| E::custom(format!("integer {v} is out of range")))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+        Ok(Scalar(Constant::Bool(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+        Err(E::custom(format!("`{v}` is not a constant: numbers are integers")))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+        Err(E::custom("an empty value is not a constant"))
+    }
+}
+
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ScalarVisitor;
-        impl Visitor<'_> for ScalarVisitor {
-            type Value = Scalar;
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// A row of a `facts:` relation: a list of constants, or one constant alone
+/// for a unary relation (`locked: [page:1, page:2]`).
+struct Row(Vec<Scalar>);
+
+impl<'de> Deserialize<'de> for Row {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RowVisitor;
+        impl<'de> Visitor<'de> for RowVisitor {
+            type Value = Row;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a constant (a name, an integer, a timestamp or a boolean)")
+                f.write_str("a row: a list of constants, or one constant for a unary relation")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(string_constant(v)))
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Row, A::Error> {
+                let mut values = Vec::new();
+                while let Some(value) = seq.next_element::<Scalar>()? {
+                    values.push(value);
+                }
+                Ok(Row(values))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(Constant::Int(v)))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Row, E> {
+                ScalarVisitor.visit_str(v).map(|s| Row(vec![s]))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                i64::try_from(v)
-                    .map(|n| Scalar(Constant::Int(n)))
-                    .map_err(|_| E::custom(format!("integer {v} is out of range")))
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Row, E> {
+                ScalarVisitor.visit_i64(v).map(|s| Row(vec![s]))
             }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar(Constant::Bool(v)))
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Row, E> {
+                ScalarVisitor.visit_u64(v).map(|s| Row(vec![s]))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Err(E::custom(format!("`{v}` is not a constant: numbers are integers")))
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Row, E> {
+                ScalarVisitor.visit_bool(v).map(|s| Row(vec![s]))
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-                Err(E::custom("an empty value is not a constant"))
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Row, E> {
+                ScalarVisitor.visit_f64(v).map(|s| Row(vec![s]))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Row, E> {
+                ScalarVisitor.visit_unit().map(|s| Row(vec![s]))
             }
         }
-        deserializer.deserialize_any(ScalarVisitor)
+        deserializer.deserialize_any(RowVisitor)
     }
 }
 
@@ -164,7 +209,8 @@ impl<'de> Deserialize<'de> for Sections {
                     if sections.iter().any(|(seen, _)| *seen == name) {
                         return Err(de::Error::custom(format!("duplicate key `{name}`")));
                     }
-                    let rows = map.next_value::<Option<Vec<Vec<Scalar>>>>()?.unwrap_or_default();
+                    let rows = map.next_value::<Option<Vec<Row>>>()?.unwrap_or_default();
+                    let rows = rows.into_iter().map(|Row(values)| values).collect();
                     sections.push((name, rows));
                 }
                 Ok(Sections(sections))
