@@ -147,6 +147,21 @@ fn random_program_with(seed: u64, shapes: Shapes) -> String {
                     _ => format!("{x} + 9223372036854775806 > 0"),
                 });
             }
+            // The built-ins (the reference has its own semantics for them);
+            // plain rules that read `now` are evaluated at several times.
+            if shapes == Shapes::All && rng.chance(25) {
+                let x = bound[rng.below(bound.len())];
+                body.push(match rng.below(8) {
+                    0 => "hour(now) >= 12".to_string(),
+                    1 => "minute(now) < 30".to_string(),
+                    2 => "weekday(now) == mon || date(now) == \"2026-02-28\"".to_string(),
+                    3 => format!("type({x}) == page"),
+                    4 => format!("starts_with(lower({x}), \"p\") || ends_with({x}, \"1\")"),
+                    5 => format!("contains({x}, \":\") && !({x} in [a, b])"),
+                    6 => "now - 2026-01-01T00:00:00Z > 30d".to_string(),
+                    _ => format!("{x} == ctx.k"),
+                });
+            }
             // A comparison between bound variables or with a constant.
             if rng.chance(40) {
                 let left = bound[rng.below(bound.len())];
@@ -193,6 +208,9 @@ proptest! {
         let engine = Engine::from_source("random.warden", &source)
             .unwrap_or_else(|e| panic!("generated program does not load:\n{source}\n{}", e.render(false)));
         assert_same(&engine, 0, &source);
+        for at in ["2026-03-02T12:05:00Z", "2026-02-28T09:40:00Z"] {
+            assert_same(&engine, warden::time::parse_timestamp(at).unwrap(), &source);
+        }
     }
 }
 

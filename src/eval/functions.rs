@@ -83,7 +83,8 @@ impl Externs {
         self.functions.insert(name.into(), f);
     }
 
-    fn get(&self, name: &str) -> Option<&ExternFn> {
+    /// The function registered as `name`.
+    pub fn get(&self, name: &str) -> Option<&ExternFn> {
         self.functions.get(name)
     }
 }

@@ -15,9 +15,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 #![allow(dead_code)]
 
+mod conditions;
+
+use conditions::Outcome;
 use std::collections::{BTreeMap, BTreeSet};
 use warden::analyze::Checked;
-use warden::eval::functions::{Env, Fault, Val};
+use warden::eval::functions::Env;
 use warden::eval::{self, Additions, Row};
 use warden::lower::builtins;
 use warden::lower::ir::{Atom, Expr, Literal, Rule, Term, Value, VarId};
@@ -106,12 +109,13 @@ fn value_of(term: &Term, binding: &Binding) -> Value {
     }
 }
 
-/// A condition's value: an error is unknown, a missing `ctx` key false.
+/// A condition's value: an error is unknown, a missing `ctx` key false
+/// (`conditions`: the reference semantics, not the engine's evaluator).
 fn condition(env: &Env, expr: &Expr, b: &Binding) -> Truth {
-    match env.eval(expr, &|w| b.get(&w).copied()) {
-        Ok(Val::Bool(true)) => Truth::True,
-        Ok(Val::Bool(false)) | Err(Fault::MissingCtx(_)) => Truth::False,
-        Ok(_) | Err(Fault::Error(_)) => Truth::Unknown,
+    match conditions::eval(env, expr, b) {
+        Outcome::Value(conditions::V::Bool(true)) => Truth::True,
+        Outcome::Value(conditions::V::Bool(false)) | Outcome::Missing => Truth::False,
+        Outcome::Value(_) | Outcome::Error => Truth::Unknown,
     }
 }
 
@@ -121,10 +125,10 @@ fn items(env: &Env, items: &[Expr], b: &Binding) -> Result<Vec<Value>, (Truth, V
     let mut out = Vec::new();
     let mut erred = false;
     for item in items {
-        match env.eval(item, &|w| b.get(&w).copied()) {
-            Ok(v) => out.push(env.value(&v)),
-            Err(Fault::MissingCtx(_)) => return Err((Truth::False, Vec::new())),
-            Err(Fault::Error(_)) => erred = true,
+        match conditions::eval(env, item, b) {
+            Outcome::Value(v) => out.push(conditions::constant(env, &v)),
+            Outcome::Missing => return Err((Truth::False, Vec::new())),
+            Outcome::Error => erred = true,
         }
     }
     if erred { Err((Truth::Unknown, out)) } else { Ok(out) }
