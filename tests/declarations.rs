@@ -105,3 +105,34 @@ fn flat_lists_and_json_data_files() {
     assert_eq!(yaml.query("restored(X)", &options).unwrap().rows.len(), 2);
     assert_eq!(yaml.query("pair(X, Y)", &options).unwrap().rows, vec![vec!["a".to_string(), "b".to_string()]]);
 }
+
+/// Roles as data (`roles:` in a data file) work like `role` blocks: they
+/// extend, grant on a type, and are assigned like any other role; an
+/// unknown role is still an error.
+#[test]
+fn roles_defined_in_data_work_like_role_blocks() {
+    let data = "
+roles:
+  - {name: viewer, permissions: [read]}
+  - name: editor
+    extends: [viewer]
+    permissions: [{perm: write, on: page}]
+assign:
+  - {subject: ann, role: editor}
+in:
+  - [page:1, project:a]
+";
+    let engine = Engine::from_source("roles.yaml", data).unwrap_or_else(|e| panic!("{}", e.render(false)));
+    let check = |perm: &str, object: &str| engine.check(&Request::new("ann", perm, object).at_micros(0)).allowed;
+    assert!(check("read", "page:1"), "inherited from viewer");
+    assert!(check("write", "page:1"));
+    assert!(!check("write", "project:a"), "write only on pages");
+    let block = Engine::from_source("p.warden", "role viewer { read; }\nrole editor extends viewer { write on page; }\nassign ann editor;\npage:1 in project:a;\n").unwrap();
+    for (perm, object) in [("read", "page:1"), ("write", "page:1"), ("write", "project:a")] {
+        let request = Request::new("ann", perm, object).at_micros(0);
+        assert_eq!(block.check(&request).allowed, engine.check(&request).allowed, "{perm} {object}");
+    }
+    let error =
+        Engine::from_source("roles.yaml", "assign:\n  - {subject: ann, role: ghost}\n").err().map(|e| e.render(false));
+    assert!(error.unwrap_or_default().contains("ghost"));
+}

@@ -7,7 +7,7 @@
 //! the previous item (exact for ordinary files; for files that reorder with
 //! anchors, it points at the section).
 
-use super::ast::{Atom, Constant, Holding, Statement, StatementKind, Term};
+use super::ast::{Atom, Constant, Holding, RoleEntry, Statement, StatementKind, Term};
 use super::diagnostic::Diagnostic;
 use super::span::{FileId, SourceFile, Span, Spanned};
 use serde::Deserialize;
@@ -182,7 +182,31 @@ struct DataFile {
     #[serde(default)]
     inactive: Vec<Name>,
     #[serde(default)]
+    roles: Vec<RoleRow>,
+    #[serde(default)]
     facts: Sections,
+}
+
+/// A role as data (`roles:`), the same as a `role` block: its name, the
+/// roles it extends, its permissions (`read`, or `{perm: write, on: page}`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleRow {
+    name: Name,
+    #[serde(default)]
+    extends: Vec<Name>,
+    #[serde(default)]
+    permissions: Vec<PermissionRow>,
+}
+
+/// One permission of a role as data.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PermissionRow {
+    /// `read`: on every object.
+    Everywhere(Name),
+    /// `{perm: write, on: page}`: on objects of one type.
+    OnType { perm: Name, on: Name },
 }
 
 /// The `facts:` section: each relation's rows, in file order. A relation
@@ -445,6 +469,24 @@ impl Converter<'_> {
                 let kind = if is_assign { StatementKind::Assign(holding) } else { StatementKind::Grant(holding) };
                 self.push(kind, span);
             }
+        }
+        let mut cursor = self.key_offset("roles", 0);
+        for role in data.roles {
+            let span = self.locate_item(&[&role.name.0], &mut cursor);
+            let at = |text: String| Spanned::new(text, span);
+            let entries = role
+                .permissions
+                .into_iter()
+                .map(|p| {
+                    let (perm, on) = match p {
+                        PermissionRow::Everywhere(perm) => (perm, None),
+                        PermissionRow::OnType { perm, on } => (perm, Some(on)),
+                    };
+                    RoleEntry { perm: at(perm.0), on_type: on.map(|t| at(t.0)), conditions: Vec::new(), span }
+                })
+                .collect();
+            let extends = role.extends.into_iter().map(|e| at(e.0)).collect();
+            self.push(StatementKind::Role { name: at(role.name.0), extends, entries }, span);
         }
         for (key, names) in [("superuser", &data.superuser), ("inactive", &data.inactive)] {
             let mut cursor = self.key_offset(key, 0);
