@@ -34,9 +34,12 @@ impl Engine {
         for name in names {
             // A typed id of a known type is an object nothing mentions yet (a
             // new page): no note. Its type is the typo to catch.
+            if !self.is_unknown(name) {
+                continue;
+            }
             if name.contains(':') {
                 notes.extend(self.unknown_type_note(name));
-            } else if self.is_unknown(name) {
+            } else {
                 let known: BTreeSet<String> =
                     self.checked().program.domain.iter().filter_map(|v| self.text(*v)).collect();
                 notes.push(nowhere(name, &known));
