@@ -141,3 +141,40 @@ fn exponential_fn_trees_warn_and_fail_fast() {
     // Not a timing assertion on speed: a hang would never get here.
     let _ = started.elapsed();
 }
+
+#[test]
+fn an_assignment_whose_from_is_after_its_until_never_holds() {
+    let base = "role viewer { read; }\npage:1 in project:a;\n";
+    assert_lint(
+        &format!("{base}assign ann viewer from 2026-12-01T00:00:00Z until 2026-11-01T00:00:00Z;\n"),
+        3,
+        "never holds",
+    );
+    assert_quiet(
+        &format!("{base}assign ann viewer from 2026-11-01T00:00:00Z until 2026-12-01T00:00:00Z;\n"),
+        "never holds",
+    );
+}
+
+#[test]
+fn a_type_no_constant_has_is_flagged_with_the_nearest() {
+    let source = "role editor { write on pgae; }\nassign ann editor;\npage:1 in project:a;\n";
+    assert_lint(source, 1, "no constant has the type `pgae`");
+    assert_quiet(
+        "role editor { write on page; }\nassign ann editor;\npage:1 in project:a;\n",
+        "no constant has the type",
+    );
+    let declared = "relation count(page, integer);\npage:1 in project:a;\nr(X) :- count(X, _);\n";
+    let found = lints_with_help(declared);
+    assert!(found.iter().any(|(m, h)| m.contains("`integer` is no built-in type") && h.contains("`int`")), "{found:?}");
+}
+
+/// Messages and help lines of a program's lints.
+fn lints_with_help(source: &str) -> Vec<(String, String)> {
+    let engine = Engine::from_source("p.warden", source).unwrap_or_else(|e| panic!("{}", e.render(false)));
+    engine
+        .lints(warden::time::parse_timestamp(NOW).unwrap())
+        .into_iter()
+        .map(|d| (d.message, d.help.unwrap_or_default()))
+        .collect()
+}

@@ -37,6 +37,8 @@ pub fn lints(checked: &Checked, now: i64) -> Vec<Diagnostic> {
     single_use_variables(program, &mut out);
     denies_skipped_without_ctx(program, &mut out);
     exponential_fns(program, &mut out);
+    holdings_that_never_hold(program, &mut out);
+    types_no_constant_has(program, &mut out);
     out.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     out
 }
@@ -433,6 +435,89 @@ fn exponential_fns(program: &Program, out: &mut Vec<Diagnostic>) {
                 )
                 .with_help("every condition using it fails with an error (which never grants); call each fn once, or combine them"),
             );
+        }
+    }
+}
+
+/// An assignment or grant whose `from` is at or after its `until`: it never
+/// holds.
+fn holdings_that_never_hold(program: &Program, out: &mut Vec<Diagnostic>) {
+    for fact in program.facts.iter().filter(|f| f.rel == builtins::ASSIGN || f.rel == builtins::GRANT) {
+        if let (Some(Value::Time(from)), Some(Value::Time(until))) = (fact.tuple.get(3), fact.tuple.get(4))
+            && from >= until
+            && let Some(span) = span_of(program, fact.origin)
+        {
+            let kind = if fact.rel == builtins::ASSIGN { "assignment" } else { "grant" };
+            out.push(
+                warning(format!("this {kind} never holds: `from` is at or after `until`"), span, "empty interval")
+                    .with_help("`from` is inclusive and `until` exclusive: swap them, or fix one date"),
+            );
+        }
+    }
+}
+
+/// The types of the program's typed-id constants (`page` for `page:1`).
+fn constant_types(program: &Program) -> BTreeSet<String> {
+    program
+        .domain
+        .iter()
+        .filter_map(|v| match v {
+            Value::Sym(s) => program.symbols.resolve(*s),
+            _ => None,
+        })
+        .filter_map(|name| name.split_once(':').map(|(t, _)| t.to_string()))
+        .collect()
+}
+
+/// A role entry `on TYPE`, or a declared column type, naming a type that no
+/// constant has (a typo such as `on pgae`, or `integer` for `int`).
+fn types_no_constant_has(program: &Program, out: &mut Vec<Diagnostic>) {
+    let types = constant_types(program);
+    let hint = |ty: &str, candidates: &BTreeSet<String>| {
+        crate::lower::closest(ty, candidates.iter()).map(|near| format!("did you mean `{near}`?"))
+    };
+    for fact in program.facts.iter().filter(|f| f.rel == builtins::ROLE_PERM) {
+        let Some(Value::Sym(ty)) = fact.tuple.get(2) else { continue };
+        if *ty == builtins::STAR {
+            continue;
+        }
+        let ty = name(program, Value::Sym(*ty));
+        if types.contains(&ty) {
+            continue;
+        }
+        let Some(span) = span_of(program, fact.origin) else { continue };
+        let mut d = warning(format!("no constant has the type `{ty}`"), span, "this entry grants nothing yet");
+        if let Some(help) = hint(&ty, &types) {
+            d = d.with_help(help);
+        }
+        out.push(d);
+    }
+    let basic: BTreeSet<String> =
+        ["string", "int", "timestamp", "duration", "bool", "any"].iter().map(|s| s.to_string()).collect();
+    for relation in &program.relations {
+        let Some((columns, span)) = &relation.columns else { continue };
+        for ty in columns.iter().flat_map(|c| c.0.iter()) {
+            if basic.contains(ty) || types.contains(ty) {
+                continue;
+            }
+            let mut d = warning(
+                format!("`{ty}` is no built-in type, and no constant has it as a type"),
+                *span,
+                "in this declaration",
+            );
+            let synonym = match ty.as_str() {
+                "integer" | "number" | "i64" => Some("int"),
+                "str" | "text" | "name" => Some("string"),
+                "boolean" => Some("bool"),
+                "time" | "datetime" | "date" => Some("timestamp"),
+                _ => None,
+            };
+            let candidates: BTreeSet<String> = basic.iter().chain(&types).cloned().collect();
+            let help = synonym.map(|s| format!("did you mean `{s}`?")).or_else(|| hint(ty, &candidates));
+            if let Some(help) = help {
+                d = d.with_help(help);
+            }
+            out.push(d);
         }
     }
 }

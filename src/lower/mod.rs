@@ -577,7 +577,10 @@ impl Lowerer {
                     arg.span,
                     format!("not {}", column.0.join(" or ")),
                 )
-                .with_note(declared, "declared here"),
+                .with_note(declared, "declared here")
+                .with_help(
+                    "a column type is a typed-id prefix (`page`), `string`, `int`, `timestamp`, `duration`, `bool` or `any`",
+                ),
             );
             return false;
         }
