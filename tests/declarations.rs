@@ -136,3 +136,29 @@ in:
         Engine::from_source("roles.yaml", "assign:\n  - {subject: ann, role: ghost}\n").err().map(|e| e.render(false));
     assert!(error.unwrap_or_default().contains("ghost"));
 }
+
+/// A malformed `roles:` section is refused with the file's name, never read
+/// as a role granting something, and a reload of it keeps the running
+/// program serving.
+#[test]
+fn a_malformed_roles_section_is_refused_and_the_running_program_stays() {
+    for bad in [
+        "roles:\n  - {name: admin, permissions: [{perm: write}]}\n",
+        "roles:\n  - {name: admin, grants: [write]}\n",
+        "roles:\n  - {permissions: [write]}\n",
+    ] {
+        let error = Engine::from_source("roles.yaml", bad).err().map(|e| e.render(false)).unwrap_or_default();
+        assert!(error.contains("roles.yaml"), "{bad}: {error}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.warden"), "assign ann viewer;\npage:1 in project:a;\n").unwrap();
+    let data = dir.path().join("roles.yaml");
+    std::fs::write(&data, "roles:\n  - {name: viewer, permissions: [read]}\n").unwrap();
+    let live = Live::from_paths(&[dir.path().to_path_buf()]).unwrap();
+    let ann = Request::new("ann", "write", "page:1").at_micros(0);
+    assert!(!live.check(&ann).allowed);
+    std::fs::write(&data, "roles:\n  - {name: viewer, permissions: [read, {perm: write}]}\n").unwrap();
+    assert!(live.reload(LiveChanges::Keep).is_err());
+    assert!(!live.check(&ann).allowed, "the broken file granted nothing");
+    assert!(live.check(&Request::new("ann", "read", "page:1").at_micros(0)).allowed, "the old program still serves");
+}

@@ -456,23 +456,10 @@ fn holdings_that_never_hold(program: &Program, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The types of the program's typed-id constants (`page` for `page:1`).
-fn constant_types(program: &Program) -> BTreeSet<String> {
-    program
-        .domain
-        .iter()
-        .filter_map(|v| match v {
-            Value::Sym(s) => program.symbols.resolve(*s),
-            _ => None,
-        })
-        .filter_map(|name| name.split_once(':').map(|(t, _)| t.to_string()))
-        .collect()
-}
-
 /// A role entry `on TYPE`, or a declared column type, naming a type that no
 /// constant has (a typo such as `on pgae`, or `integer` for `int`).
 fn types_no_constant_has(program: &Program, out: &mut Vec<Diagnostic>) {
-    let types = constant_types(program);
+    let types = program.constant_types();
     let hint = |ty: &str, candidates: &BTreeSet<String>| {
         crate::lower::closest(ty, candidates.iter()).map(|near| format!("did you mean `{near}`?"))
     };

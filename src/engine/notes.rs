@@ -57,14 +57,7 @@ impl Engine {
     /// of the program has.
     fn unknown_type_note(&self, name: &str) -> Option<String> {
         let (ty, _) = name.split_once(':')?;
-        let mut types: BTreeSet<String> = self
-            .checked()
-            .program
-            .domain
-            .iter()
-            .filter_map(|v| self.text(*v))
-            .filter_map(|text| text.split_once(':').map(|(t, _)| t.to_string()))
-            .collect();
+        let mut types = self.checked().program.constant_types();
         // Types role entries name (`write on page`) count too.
         types.extend(self.names_in(builtins::ROLE_PERM, 2));
         if types.contains(ty) {

@@ -421,6 +421,18 @@ pub struct Program {
 }
 
 impl Program {
+    /// The types of the program's typed-id constants (`page` for `page:1`).
+    pub fn constant_types(&self) -> std::collections::BTreeSet<String> {
+        self.domain
+            .iter()
+            .filter_map(|v| match v {
+                Value::Sym(s) => self.symbols.resolve(*s),
+                _ => None,
+            })
+            .filter_map(|name| name.split_once(':').map(|(t, _)| t.to_string()))
+            .collect()
+    }
+
     /// The indexes of the `fn`s, each after every `fn` it calls, so that a
     /// walk in this order meets a callee's result before its callers (each
     /// body looked at once, however often it is called). Analysis refuses
