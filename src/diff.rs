@@ -12,7 +12,7 @@ use crate::eval::{self, Additions, Model, Row};
 use crate::explain::{Explainer, ProofNode};
 use crate::lower::builtins;
 use crate::lower::intern::Symbols;
-use crate::lower::ir::{Origin, Value};
+use crate::lower::ir::{self, Origin, Value};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -185,10 +185,19 @@ pub fn diff(old: &Engine, new: &Engine, at: i64) -> Result<Diff, String> {
     let externs = Externs::new();
     let (old_constants, new_constants) = (constants(old), constants(new));
     let (old_side, new_side) = (side(old, &new_constants, at, &externs)?, side(new, &old_constants, at, &externs)?);
+    // Both sides range over both programs' constants, so a superuser's
+    // permissions cancel out; a change is reported only when its values are
+    // of their columns' kinds where it holds (no user as a permission).
+    let open = ir::Atom { rel: builtins::ALLOWED, args: (0..3).map(|v| ir::Term::Var(ir::VarId(v))).collect() };
     let group = |here: &Side, there: &Side| -> Vec<Group> {
         let mut groups: BTreeMap<(String, String), Vec<Change>> = BTreeMap::new();
+        let changed: Vec<Row> = (here.allowed.iter())
+            .filter(|((u, p, o), _)| !there.allowed.contains_key(&(u.clone(), p.clone(), o.clone())))
+            .map(|(_, row)| row.clone())
+            .collect();
+        let changed: BTreeSet<Row> = here.engine.of_their_kinds(changed, &open, &here.additions).into_iter().collect();
         for ((u, p, o), row) in &here.allowed {
-            if there.allowed.contains_key(&(u.clone(), p.clone(), o.clone())) {
+            if !changed.contains(row) {
                 continue;
             }
             let because = cause(here, there, row, &externs, at);

@@ -137,6 +137,9 @@ pub struct Engine {
     /// Identifies the symbol table: the same for snapshots whose symbols
     /// extend this one's (live updates), new for every load.
     symbols_id: u64,
+    /// The kinds of values in this snapshot's facts, sorted on the first
+    /// open query that needs them (see [`Engine::of_their_kinds`]).
+    kinds: Arc<std::sync::OnceLock<analyze::kinds::Admitted>>,
 }
 
 /// Numbers symbol tables (see [`Engine::symbols_id`]).
@@ -186,6 +189,7 @@ impl Engine {
             plan: Arc::default(),
             previous_plan: Arc::default(),
             symbols_id: SYMBOL_TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            kinds: Arc::default(),
         })
     }
 
@@ -296,7 +300,7 @@ impl Engine {
             .collect();
         let notes = self.unknown_constant_notes(constants.iter().map(String::as_str));
         let answer = match self.decide(&env, &additions, &atom) {
-            Ok((rows, model)) => self.answer(rows, &model, &atom, &names, symbols),
+            Ok((rows, model)) => self.answer(rows, &model, &atom, &names, symbols, &additions),
             // A failed evaluation never grants: no answers, and the reason.
             Err(e) => Answer {
                 variables: named(&names),
@@ -334,6 +338,7 @@ impl Engine {
             removed: Arc::new(removed),
             plan: Arc::default(),
             previous_plan: Arc::new(std::sync::Mutex::new(self.built_or_previous_plan())),
+            kinds: Arc::default(),
             ..self.clone()
         }
     }
@@ -415,7 +420,9 @@ impl Engine {
         atom: &ir::Atom,
         names: &[String],
         symbols: &Symbols,
+        additions: &Additions,
     ) -> Answer {
+        let answers = self.of_their_kinds(answers, atom, additions);
         let mut rows = project(answers, atom, names);
         rows.sort_by(|a, b| render::compare_rows(a, b, symbols));
         rows.dedup();
@@ -426,6 +433,36 @@ impl Engine {
             stopped: None,
             notes: Vec::new(),
         }
+    }
+
+    /// Drops answers that put a value of the wrong kind in a variable the
+    /// active domain feeds (SPEC section 9; see [`analyze::kinds`]).
+    pub(crate) fn of_their_kinds(
+        &self,
+        answers: Vec<Vec<Value>>,
+        atom: &ir::Atom,
+        additions: &Additions,
+    ) -> Vec<Vec<Value>> {
+        let program = &self.checked.program;
+        let sorted =
+            |facts: &[ir::Fact]| analyze::kinds::Kinds::of(program).admitted(program.facts.iter().chain(facts));
+        let cached;
+        let admitted = if additions.facts.is_empty() {
+            self.kinds.get_or_init(|| sorted(&[]))
+        } else {
+            cached = sorted(&additions.facts);
+            &cached
+        };
+        let open: Vec<usize> = (atom.args.iter().enumerate())
+            .filter(|(col, arg)| matches!(arg, ir::Term::Var(_)) && admitted.kinds().filtered(atom.rel, *col).is_some())
+            .map(|(col, _)| col)
+            .collect();
+        if open.is_empty() {
+            return answers;
+        }
+        let fits =
+            |row: &Vec<Value>| open.iter().all(|&col| row.get(col).is_some_and(|v| admitted.admits(atom.rel, col, *v)));
+        answers.into_iter().filter(fits).collect()
     }
 
     pub(crate) fn render_errors(&self, model: &Model) -> Vec<String> {

@@ -99,7 +99,7 @@ impl Engine {
                 format!("{location}: `{text}` failed{at}: {why}")
             };
             let (rows, model) = self.decide(&env, &additions, &assertion.atom).map_err(|e| failed(e.to_string()))?;
-            let answer = self.answer(rows, &model, &assertion.atom, &assertion.var_names, &symbols);
+            let answer = self.answer(rows, &model, &assertion.atom, &assertion.var_names, &symbols, &additions);
             let count = answer.rows.len() as i64;
             let failure = match assertion.expect {
                 ir::Expectation::Holds if count == 0 => Some("expected it to hold, but it does not".to_string()),
