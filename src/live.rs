@@ -94,6 +94,16 @@ impl Live {
         Live::new(paths.iter().cloned().map(Input::File).collect(), configure)
     }
 
+    /// A live program over one text whose every snapshot is configured by
+    /// `configure` (as [`Live::with_configuration`]).
+    pub fn from_source_with_configuration(
+        name: &str,
+        text: &str,
+        configure: Arc<dyn Fn(&mut Engine) + Send + Sync>,
+    ) -> Result<Live, LoadError> {
+        Live::new(vec![Input::Text(name.into(), text.into())], configure)
+    }
+
     fn new(inputs: Vec<Input>, configure: Arc<dyn Fn(&mut Engine) + Send + Sync>) -> Result<Live, LoadError> {
         let engine = build(&inputs, &Overlay::default(), configure.as_ref())?;
         // The first snapshot is ready to check at full speed when this returns.

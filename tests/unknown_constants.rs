@@ -163,3 +163,21 @@ fn a_view_never_projects_a_stand_in_away() {
     assert!(!decided_on_the_plan(&engine, &request("ann", "read", "page:1")), "no known constant is an orphan");
     assert!(decided_on_the_plan(&engine, &request("ann", "read", "page:2")), "page:2 is an unlisted constant");
 }
+
+#[test]
+fn a_constant_only_a_test_block_names_is_unknown_to_the_plan() {
+    // `page:1` is interned by a test block but no fact or rule holds it: the
+    // plan decides it with a stand-in. `alice` is named by a condition: a
+    // stand-in would not equal it there, so it takes the general path.
+    let engine = Engine::from_source(
+        "t.warden",
+        "role viewer { read on page; }\nassign ann viewer;\nallow U enter on O if U == alice, O == door;\n\
+         test \"t\" { assert allowed(ann, read, page:1); }\n",
+    )
+    .unwrap();
+    assert!(decided_on_the_plan(&engine, &request("ann", "read", "page:1")));
+    assert!(!decided_on_the_plan(&engine, &request("bob", "read", "page:1")));
+    let by_condition = request("alice", "enter", "door");
+    assert_eq!(engine.check_compiled(&by_condition), None);
+    assert!(engine.check(&by_condition).allowed);
+}

@@ -95,15 +95,19 @@ impl Engine {
         for (value, name) in values.iter_mut().zip([&request.user, &request.perm, &request.object]) {
             let known = if is_wildcard(name) { None } else { program.symbols.get(name) };
             *value = match known {
-                Some(sym) => Some(Value::Sym(sym)).filter(|v| plan.knows(*v))?,
-                None if plan.decides_unknown_constants() => {
+                Some(sym) if plan.knows(Value::Sym(sym)) => Value::Sym(sym),
+                // A name a rule or `fn` mentions (`U == alice`) but no fact
+                // holds: only the general path compares it exactly.
+                Some(sym) if plan.named_by_rules.contains(&sym) => return None,
+                // Unknown, or interned only by a test block or a query.
+                _ if plan.decides_unknown_constants() => {
                     let at = unknown.iter().position(|u| *u == name.as_str()).unwrap_or(unknown.len());
                     if at == unknown.len() {
                         unknown.push(name);
                     }
                     Value::Sym(*FRESH.get(at)?)
                 }
-                None => return None,
+                _ => return None,
             };
         }
         let resolved = Resolved::new(self, request.at, &request.ctx, &unknown);

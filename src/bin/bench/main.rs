@@ -1,4 +1,4 @@
-//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates] [--server [--server-checks N]]`
+//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates] [--server [--server-checks N]] [--export FILE]`
 //!
 //! Generates the workload of `BENCH.md`, decides its checks with a hand-written
 //! Rust baseline (hash maps, role closure as bit masks) and with Warden
@@ -8,7 +8,8 @@
 //! run. `--plan` prints the compiled check plan, `--warm` the cost with warm
 //! caches, `--updates` the cost of live updates, `--server` the server's
 //! checks/s and latency under load, with and without a writer
-//! (`server_load`).
+//! (`server_load`). `--export FILE` writes the workload and the baseline's
+//! decisions as JSON for the Python benchmark and stops.
 
 #![allow(clippy::indexing_slicing, reason = "a benchmark tool over generated, in-range data")]
 
@@ -51,6 +52,30 @@ impl Baseline {
     }
 }
 
+/// Writes the workload and the baseline's decisions as JSON, for the
+/// Python benchmark (`benches/python/bench_django.py`).
+fn export(workload: &Workload, decisions: &[bool], path: &str) {
+    let scale = &workload.scale;
+    let json = serde_json::json!({
+        "scale": {
+            "users": scale.users, "roles": scale.roles, "projects": scale.projects,
+            "pages_per_project": scale.pages_per_project, "checks": scale.checks,
+        },
+        "perms": PERMS,
+        "inherits": workload.inherits,
+        "grants": workload.grants,
+        "assignments": workload.assignments,
+        "direct": workload.direct,
+        "checks": workload.checks,
+        "decisions": decisions,
+    });
+    if let Err(e) = std::fs::write(path, json.to_string()) {
+        eprintln!("error: cannot write {path}: {e}");
+        std::process::exit(1);
+    }
+    println!("exported the workload to {path}");
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(index).copied().unwrap_or(f64::NAN)
@@ -91,6 +116,10 @@ pub fn main() {
     baseline_times.sort_by(f64::total_cmp);
     let allowed_share = decisions.iter().filter(|d| **d).count() as f64 / decisions.len().max(1) as f64;
     println!("allowed fraction: {allowed_share:.3}");
+    if let Some(path) = args.iter().position(|a| a == "--export").and_then(|i| args.get(i + 1)) {
+        export(&workload, &decisions, path);
+        return;
+    }
 
     // Warden.
     let policy = workload.policy();

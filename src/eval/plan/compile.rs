@@ -74,6 +74,7 @@ pub(super) fn build(
             .map(|i| symbols.resolve(Sym(i)).and_then(|name| symbols.get(crate::eval::functions::type_of(name)))),
     );
     let (view_names, views, join_indexes) = (flat.view_names, flat.views, flat.join_indexes);
+    let named_by_rules = named_by_rules(&checked.program);
     Ok(CheckPlan {
         snapshot,
         indexes,
@@ -86,7 +87,52 @@ pub(super) fn build(
         views,
         join_indexes,
         symbols_id,
+        named_by_rules,
     })
+}
+
+/// The string constants that rules and `fn`s name (in atoms and conditions).
+fn named_by_rules(program: &crate::lower::ir::Program) -> rustc_hash::FxHashSet<Sym> {
+    fn expr(e: &Expr, out: &mut rustc_hash::FxHashSet<Sym>) {
+        match e {
+            Expr::Term(Term::Const(Value::Sym(s))) => {
+                out.insert(*s);
+            }
+            Expr::Call(_, args) => args.iter().for_each(|a| expr(a, out)),
+            Expr::Not(a) => expr(a, out),
+            Expr::Binary(_, a, b) => {
+                expr(a, out);
+                expr(b, out);
+            }
+            Expr::InList(x, items) => {
+                expr(x, out);
+                items.iter().for_each(|a| expr(a, out));
+            }
+            Expr::Term(_) | Expr::Param(_) => {}
+        }
+    }
+    let mut out = rustc_hash::FxHashSet::default();
+    let atom = |a: &Atom, out: &mut rustc_hash::FxHashSet<Sym>| {
+        out.extend(a.args.iter().filter_map(|t| match t {
+            Term::Const(Value::Sym(s)) => Some(*s),
+            _ => None,
+        }))
+    };
+    for rule in &program.rules {
+        atom(&rule.head, &mut out);
+        for literal in &rule.body {
+            match literal {
+                Literal::Pos(a) | Literal::Neg(a) => atom(a, &mut out),
+                Literal::Cond(e) => expr(e, &mut out),
+                Literal::Member(_, items) => items.iter().for_each(|e| expr(e, &mut out)),
+                Literal::Domain(_) => {}
+            }
+        }
+    }
+    for f in &program.fns {
+        expr(&f.body, &mut out);
+    }
+    out
 }
 
 /// A body literal as the plan sees it (`Domain(X)` is `$adom(X)`).

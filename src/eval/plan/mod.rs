@@ -219,6 +219,10 @@ pub struct CheckPlan {
     pub join_indexes: Vec<flatten::JoinIndex>,
     /// The symbol table its ids belong to.
     pub symbols_id: u64,
+    /// The string constants rules and `fn`s name: a check naming one that
+    /// is no constant of the facts takes the general path (a stand-in would
+    /// not compare equal to it in a condition).
+    pub named_by_rules: rustc_hash::FxHashSet<Sym>,
 }
 
 impl CheckPlan {

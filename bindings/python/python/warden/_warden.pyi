@@ -1,0 +1,83 @@
+"""Type stubs of the native module (``bindings/python/src/lib.rs``)."""
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from os import PathLike
+
+CtxValue = str | int | bool | datetime
+Value = str | int | bool | datetime | timedelta
+At = str | datetime | None
+
+class PolicyError(Exception):
+    """A policy, data file or live update was refused; the message holds the diagnostics."""
+
+class Decision:
+    """The answer to a check; truthy when allowed."""
+
+    allowed: bool
+    reason: str
+    errors: list[str]
+    notes: list[str]
+    def __bool__(self) -> bool: ...
+
+class Answer:
+    """One page of a query's answers."""
+
+    variables: list[str]
+    rows: list[tuple[str | int | bool, ...]]
+    total: int
+    next: str | None
+    errors: list[str]
+    notes: list[str]
+    @property
+    def holds(self) -> bool: ...
+    def __bool__(self) -> bool: ...
+    def __len__(self) -> int: ...
+
+class Explanation:
+    """Why a query holds or does not."""
+
+    holds: bool
+    text: str
+    json: str
+
+class Warden:
+    """A Warden program (policy and data files), kept live."""
+
+    @staticmethod
+    def from_paths(
+        paths: Sequence[str | PathLike[str]],
+        extern_fns: Mapping[str, Callable[..., Value]] | None = None,
+        privileged_updates: bool = False,
+    ) -> Warden: ...
+    @staticmethod
+    def from_source(
+        name: str,
+        text: str,
+        extern_fns: Mapping[str, Callable[..., Value]] | None = None,
+        privileged_updates: bool = False,
+    ) -> Warden: ...
+    def reload(self, keep_live_changes: bool = True) -> list[str]: ...
+    def update(self, insert: Sequence[str] = ..., remove: Sequence[str] = ...) -> None: ...
+    def check(
+        self, user: str, perm: str, obj: str, at: At = None, ctx: Mapping[str, CtxValue] | None = None
+    ) -> Decision: ...
+    def is_allowed(
+        self, user: str, perm: str, obj: str, at: At = None, ctx: Mapping[str, CtxValue] | None = None
+    ) -> bool: ...
+    def check_many(
+        self,
+        requests: Sequence[tuple[str, str, str]],
+        at: At = None,
+        ctx: Mapping[str, CtxValue] | None = None,
+    ) -> list[bool]: ...
+    def query(
+        self,
+        atom: str,
+        at: At = None,
+        ctx: Mapping[str, CtxValue] | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Answer: ...
+    def run_tests(self) -> list[tuple[str, str | None]]: ...
+    def explain(self, atom: str, at: At = None, ctx: Mapping[str, CtxValue] | None = None) -> Explanation: ...

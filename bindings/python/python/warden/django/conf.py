@@ -1,0 +1,105 @@
+"""Settings (``settings.WARDEN``) and the process's Warden program.
+
+``WARDEN`` keys (all optional but ``POLICIES``):
+
+- ``POLICIES``: policy and data files or directories.
+- ``EXTERN_FNS``: ``{"in_office": "myapp.checks.in_office"}``, Python
+  callables (or their dotted paths) for the policy's ``extern fn``s.
+- ``USER_ID``: ``"pk"`` (default) or ``"username"``: users are ``user:<it>``.
+- ``MODELS``: ``{"wiki.Page": "page"}``, typed-id prefixes by model label
+  (default: the model's name).
+- ``RELATIONS``: foreign keys synced as facts, e.g.
+  ``{"model": "wiki.Page", "field": "project", "relation": "in"}`` gives
+  ``page:7 in project:2``; another relation name ``r`` gives
+  ``r(<target>, <instance>)`` (``owner(user:3, page:7)``).
+- ``SYNC_AUTH``: sync Django's users, groups and permissions (default True).
+- ``CLOCK``: a callable (or its dotted path) returning the aware datetime
+  checks are made at (default: the wall clock); for tests and replays.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from warden import Warden
+
+DEFAULTS: dict[str, Any] = {
+    "POLICIES": [],
+    "EXTERN_FNS": {},
+    "USER_ID": "pk",
+    "MODELS": {},
+    "RELATIONS": [],
+    "SYNC_AUTH": True,
+    "CLOCK": None,
+}
+
+_lock = threading.Lock()
+_warden: Warden | None = None
+
+
+def setting(name: str) -> Any:
+    """One ``WARDEN`` setting, or its default."""
+    configured: dict[str, Any] = getattr(settings, "WARDEN", {})
+    if name not in DEFAULTS:
+        raise KeyError(f"WARDEN has no setting {name!r}")
+    return configured.get(name, DEFAULTS[name])
+
+
+def user_model_label() -> str:
+    """The label of the user model (``auth.User``)."""
+    return str(settings.AUTH_USER_MODEL)
+
+
+def extern_fns() -> dict[str, Callable[..., Any]]:
+    """The configured ``extern fn``s, dotted paths imported."""
+    configured: dict[str, Any] = setting("EXTERN_FNS")
+    return {name: import_string(fn) if isinstance(fn, str) else fn for name, fn in configured.items()}
+
+
+def now() -> datetime | None:
+    """The request time of checks: ``CLOCK()``, or ``None`` for the wall clock."""
+    clock = setting("CLOCK")
+    if clock is None:
+        return None
+    value: datetime = (import_string(clock) if isinstance(clock, str) else clock)()
+    return value
+
+
+def engine() -> Warden:
+    """The process's Warden program: the policies, plus every fact synced
+    from the database (loaded on first use)."""
+    global _warden
+    if _warden is not None:
+        return _warden
+    with _lock:
+        if _warden is None:
+            from warden.django import sync
+
+            warden = Warden.from_paths(
+                [str(p) for p in setting("POLICIES")], extern_fns=extern_fns(), privileged_updates=True
+            )
+            sync.load_all(warden)
+            _warden = warden
+    return _warden
+
+
+def loaded() -> bool:
+    """Whether the program is loaded (facts are synced only into a loaded one)."""
+    return _warden is not None
+
+
+def reset() -> None:
+    """Forgets the program: the next use reloads the policies and resyncs
+    (after the database changed behind the signals' back, or in tests)."""
+    global _warden
+    with _lock:
+        _warden = None
+        from warden.django import sync
+
+        sync.forget()

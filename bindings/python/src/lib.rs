@@ -1,0 +1,329 @@
+//! `warden._warden`: the Warden engine for Python.
+//!
+//! A [`Warden`] holds a live program ([`warden::Live`]): checks read the
+//! published snapshot without waiting for writers. Long calls (load,
+//! reload, update, `check_many`, query, explain) release the GIL; a single
+//! check, shorter than the hand-over, keeps it. The Python package
+//! (`bindings/python/python/warden`) re-exports these classes and adds the
+//! Django integration.
+
+mod convert;
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use warden::{Engine, ExternFn, LiveChanges, LoadError, Request, RequestOptions};
+
+create_exception!(
+    warden,
+    PolicyError,
+    PyException,
+    "A policy, data file or live update was refused; the message holds the diagnostics (file:line:col)."
+);
+
+fn policy_error(error: LoadError) -> PyErr {
+    PolicyError::new_err(error.render(false))
+}
+
+/// The answer to a check: `allowed`, the `reason` (the decisive rule or why
+/// nothing granted), condition `errors` (they never grant) and `notes` (a
+/// name the program never mentions, with the nearest known one).
+#[pyclass(frozen, module = "warden", get_all)]
+struct Decision {
+    allowed: bool,
+    reason: String,
+    errors: Vec<String>,
+    notes: Vec<String>,
+}
+
+#[pymethods]
+impl Decision {
+    fn __bool__(&self) -> bool {
+        self.allowed
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Decision(allowed={}, reason={:?})", if self.allowed { "True" } else { "False" }, self.reason)
+    }
+}
+
+impl From<warden::Decision> for Decision {
+    fn from(d: warden::Decision) -> Decision {
+        Decision { allowed: d.allowed, reason: d.reason, errors: d.errors, notes: d.notes }
+    }
+}
+
+/// The answers to a query: `variables` in order, `rows` as tuples of Python
+/// values (one page of them with `limit`), `next` the cursor of the next
+/// page, `total` how many answers there are in all.
+#[pyclass(frozen, module = "warden", get_all)]
+struct Answer {
+    variables: Vec<String>,
+    rows: Vec<Py<PyTuple>>,
+    total: usize,
+    next: Option<String>,
+    errors: Vec<String>,
+    notes: Vec<String>,
+}
+
+#[pymethods]
+impl Answer {
+    /// Whether the query has at least one answer.
+    #[getter]
+    fn holds(&self) -> bool {
+        self.total > 0
+    }
+
+    fn __bool__(&self) -> bool {
+        self.total > 0
+    }
+
+    fn __len__(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// Why a query holds or does not: `text` as `warden explain` prints it,
+/// `json` as `warden explain --json` prints it.
+#[pyclass(frozen, module = "warden", get_all)]
+struct Explanation {
+    holds: bool,
+    text: String,
+    json: String,
+}
+
+/// A Warden program: policy and data files, kept live.
+#[pyclass(frozen, module = "warden")]
+struct Warden {
+    live: warden::Live,
+}
+
+/// What configures every snapshot of a live program.
+type Configure = Arc<dyn Fn(&mut Engine) + Send + Sync>;
+
+/// Registers the Python callables as `extern fn`s on every snapshot.
+fn configuration(extern_fns: Option<&Bound<'_, PyDict>>) -> PyResult<Configure> {
+    let mut functions: Vec<(String, ExternFn)> = Vec::new();
+    for (name, callable) in extern_fns.map(|d| d.iter().collect::<Vec<_>>()).unwrap_or_default() {
+        let name: String = name.extract()?;
+        if !callable.is_callable() {
+            return Err(PyValueError::new_err(format!("extern_fns[{name:?}] is not callable")));
+        }
+        functions.push((name.clone(), convert::extern_fn(name, callable.unbind())));
+    }
+    Ok(Arc::new(move |engine: &mut Engine| {
+        for (name, f) in &functions {
+            engine.register_extern(name, f.clone());
+        }
+    }))
+}
+
+/// A decision that denies with `reason` (a request that cannot be asked).
+fn refused(reason: String) -> Decision {
+    Decision { allowed: false, reason, errors: Vec::new(), notes: Vec::new() }
+}
+
+#[pymethods]
+impl Warden {
+    /// Loads policy and data files and directories (every `*.warden`,
+    /// `*.yaml`, `*.yml` and `*.json` below a directory).
+    #[staticmethod]
+    /// `privileged_updates` lets `update` add superusers, lift `inactive`
+    /// and change `extends` (a sync from a trusted database needs it).
+    #[pyo3(signature = (paths, extern_fns = None, privileged_updates = false))]
+    fn from_paths(
+        py: Python<'_>,
+        paths: Vec<PathBuf>,
+        extern_fns: Option<&Bound<'_, PyDict>>,
+        privileged_updates: bool,
+    ) -> PyResult<Warden> {
+        let configure = configuration(extern_fns)?;
+        let live = py.detach(|| warden::Live::with_configuration(&paths, configure)).map_err(policy_error)?;
+        Ok(Warden { live: live.allow_privileged_updates(privileged_updates) })
+    }
+
+    /// Loads one policy text (`name` is used in diagnostics).
+    #[staticmethod]
+    #[pyo3(signature = (name, text, extern_fns = None, privileged_updates = false))]
+    fn from_source(
+        py: Python<'_>,
+        name: &str,
+        text: &str,
+        extern_fns: Option<&Bound<'_, PyDict>>,
+        privileged_updates: bool,
+    ) -> PyResult<Warden> {
+        let configure = configuration(extern_fns)?;
+        let live =
+            py.detach(|| warden::Live::from_source_with_configuration(name, text, configure)).map_err(policy_error)?;
+        Ok(Warden { live: live.allow_privileged_updates(privileged_updates) })
+    }
+
+    /// Re-reads the files; returns notes on the live changes kept. On error
+    /// the running program stays and `PolicyError` is raised.
+    #[pyo3(signature = (keep_live_changes = true))]
+    fn reload(&self, py: Python<'_>, keep_live_changes: bool) -> PyResult<Vec<String>> {
+        let changes = if keep_live_changes { LiveChanges::Keep } else { LiveChanges::Drop };
+        py.detach(|| self.live.reload(changes)).map_err(policy_error)
+    }
+
+    /// Inserts and removes facts (statements such as `assign alice editor on
+    /// project:a` or `owner(alice, page:1)`) in one atomic batch: all of it
+    /// is visible to the next check, or none of it and `PolicyError`.
+    #[pyo3(signature = (insert = Vec::new(), remove = Vec::new()))]
+    fn update(&self, py: Python<'_>, insert: Vec<String>, remove: Vec<String>) -> PyResult<()> {
+        py.detach(|| {
+            self.live.update(|tx| {
+                insert.iter().for_each(|s| tx.insert(s));
+                remove.iter().for_each(|s| tx.remove(s));
+            })
+        })
+        .map_err(policy_error)
+    }
+
+    /// May `user` `perm` on `obj` (`"*"`: every object, the object-less
+    /// question)? Never raises: a request that cannot be asked (a bad `at`)
+    /// is denied with the reason. A single check keeps the GIL: it is
+    /// shorter than handing it over.
+    #[pyo3(signature = (user, perm, obj, at = None, ctx = None))]
+    fn check(
+        &self,
+        user: String,
+        perm: String,
+        obj: String,
+        at: Option<&Bound<'_, PyAny>>,
+        ctx: Option<&Bound<'_, PyDict>>,
+    ) -> Decision {
+        match request(user, perm, obj, at, ctx) {
+            Ok(request) => self.live.check(&request).into(),
+            Err(e) => refused(format!("denied: the request is invalid: {e}")),
+        }
+    }
+
+    /// `check(...).allowed`, without building the reason.
+    #[pyo3(signature = (user, perm, obj, at = None, ctx = None))]
+    fn is_allowed(
+        &self,
+        user: String,
+        perm: String,
+        obj: String,
+        at: Option<&Bound<'_, PyAny>>,
+        ctx: Option<&Bound<'_, PyDict>>,
+    ) -> bool {
+        match request(user, perm, obj, at, ctx) {
+            Ok(request) => self.live.is_allowed(&request),
+            Err(_) => false,
+        }
+    }
+
+    /// Many `(user, perm, obj)` checks at one time and context, in one call
+    /// (one snapshot, the GIL released once).
+    #[pyo3(signature = (requests, at = None, ctx = None))]
+    fn check_many(
+        &self,
+        py: Python<'_>,
+        requests: Vec<(String, String, String)>,
+        at: Option<&Bound<'_, PyAny>>,
+        ctx: Option<&Bound<'_, PyDict>>,
+    ) -> Vec<bool> {
+        let (Ok(at), Ok(ctx)) = (convert::request_time(at), convert::context(ctx)) else {
+            return vec![false; requests.len()];
+        };
+        py.detach(|| {
+            let snapshot = self.live.snapshot();
+            requests
+                .into_iter()
+                .map(|(user, perm, obj)| {
+                    let request = Request { user, perm, object: obj, at, ctx: ctx.clone() };
+                    snapshot.is_allowed(&request)
+                })
+                .collect()
+        })
+    }
+
+    /// Evaluates a query (`allowed(alice, read, P)`); `limit` and `after`
+    /// page the answers (`after` is the `next` of the previous page).
+    #[pyo3(signature = (atom, at = None, ctx = None, limit = None, after = None))]
+    fn query(
+        &self,
+        py: Python<'_>,
+        atom: &str,
+        at: Option<&Bound<'_, PyAny>>,
+        ctx: Option<&Bound<'_, PyDict>>,
+        limit: Option<usize>,
+        after: Option<&str>,
+    ) -> PyResult<Answer> {
+        let options = options(at, ctx)?;
+        let answer = py.detach(|| self.live.query(atom, &options)).map_err(policy_error)?;
+        if let Some(stopped) = &answer.stopped {
+            return Err(PyValueError::new_err(format!("the query was stopped: {stopped}")));
+        }
+        let page = warden::listing::page(&answer, after, limit).map_err(PyValueError::new_err)?;
+        let rows = page
+            .rows
+            .iter()
+            .map(|row| {
+                let values = row.iter().map(|v| convert::answer_value(py, v)).collect::<PyResult<Vec<_>>>()?;
+                Ok(PyTuple::new(py, values)?.unbind())
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(Answer {
+            variables: answer.variables,
+            rows,
+            total: page.total,
+            next: page.next,
+            errors: answer.errors,
+            notes: answer.notes,
+        })
+    }
+
+    /// Runs the policy's `test` blocks; returns `(name, failure)` pairs,
+    /// `failure` `None` for a test that passed.
+    fn run_tests(&self, py: Python<'_>) -> Vec<(String, Option<String>)> {
+        py.detach(|| self.live.snapshot().run_tests().into_iter().map(|t| (t.name, t.failure)).collect())
+    }
+
+    /// Why a query holds, or why not: the proofs, or the nearest misses.
+    #[pyo3(signature = (atom, at = None, ctx = None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        atom: &str,
+        at: Option<&Bound<'_, PyAny>>,
+        ctx: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Explanation> {
+        let options = options(at, ctx)?;
+        let explanation = py.detach(|| self.live.snapshot().explain(atom, &options)).map_err(policy_error)?;
+        let json = serde_json::to_string_pretty(&explanation).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Explanation { holds: explanation.holds, text: explanation.to_text(), json })
+    }
+}
+
+fn request(
+    user: String,
+    perm: String,
+    object: String,
+    at: Option<&Bound<'_, PyAny>>,
+    ctx: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Request> {
+    Ok(Request { user, perm, object, at: convert::request_time(at)?, ctx: convert::context(ctx)? })
+}
+
+fn options(at: Option<&Bound<'_, PyAny>>, ctx: Option<&Bound<'_, PyDict>>) -> PyResult<RequestOptions> {
+    let ctx: BTreeMap<String, String> = convert::context(ctx)?;
+    Ok(RequestOptions { at: convert::request_time(at)?, ctx, ..RequestOptions::default() })
+}
+
+/// The native module; `import warden` re-exports it.
+#[pymodule]
+fn _warden(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Warden>()?;
+    m.add_class::<Decision>()?;
+    m.add_class::<Answer>()?;
+    m.add_class::<Explanation>()?;
+    m.add("PolicyError", m.py().get_type::<PolicyError>())?;
+    Ok(())
+}

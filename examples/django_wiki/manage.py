@@ -1,0 +1,11 @@
+#!/usr/bin/env python
+"""The example wiki's management commands (``python manage.py warden_check alice wiki.change_page page:1``)."""
+
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wiki_site.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)

@@ -1,0 +1,78 @@
+"""``WardenBackend``'s other methods, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from tests.conftest import Wiki
+from warden.django import ids
+from warden.django.backend import WardenBackend
+from wiki.models import Page, RoleAssignment
+
+
+def test_get_all_permissions_lists_the_programs_permissions(wiki: Wiki) -> None:
+    ivan = wiki.user("ivan")
+    RoleAssignment.objects.create(user=ivan, role="editor", project=wiki.apollo)
+    assert ivan.get_all_permissions(wiki.launch) == {
+        "wiki.change_page",
+        "wiki.view_page",
+    }
+    assert ivan.get_all_permissions(wiki.apollo) == {
+        "wiki.add_page",
+        "wiki.view_project",
+    }
+    assert ivan.get_all_permissions(wiki.crew) == set()
+    root = wiki.user("root", is_superuser=True)
+    # A superuser holds every permission the program knows, and only those.
+    everything = WardenBackend().get_all_permissions(root, wiki.crew)
+    assert {"wiki.change_page", "wiki.publish_page", "wiki.delete_page"} <= everything
+    assert all(p.startswith("wiki.") for p in everything), everything
+
+
+def test_with_perm_lists_the_users_allowed(wiki: Wiki) -> None:
+    ivan, jo, root = (
+        wiki.user("ivan"),
+        wiki.user("jo"),
+        wiki.user("root", is_superuser=True),
+    )
+    wiki.user("nobody")
+    RoleAssignment.objects.create(user=ivan, role="editor", project=wiki.apollo)
+    RoleAssignment.objects.create(user=jo, role="editor", project=wiki.gemini)
+    users = get_user_model().objects.with_perm(  # type: ignore[attr-defined]
+        "wiki.change_page",
+        obj=wiki.launch,
+        backend="warden.django.backend.WardenBackend",
+    )
+    assert set(users) == {ivan, root}
+    backend = WardenBackend()
+    assert set(
+        backend.with_perm("wiki.change_page", include_superusers=False, obj=wiki.launch)
+    ) == {ivan}
+
+
+def test_objects_are_named_by_model_and_primary_key(wiki: Wiki) -> None:
+    assert ids.constant(wiki.launch) == f"page:{wiki.launch.pk}"
+    assert ids.constant(wiki.apollo) == f"project:{wiki.apollo.pk}"
+    assert ids.constant(wiki.staff) == f"group:{wiki.staff.pk}"
+    assert ids.constant(None) == "*"
+    assert ids.literal('doc:a"b\\c') == '"doc:a\\"b\\\\c"'
+
+
+def test_misuse_is_a_clear_error_never_a_crash(wiki: Wiki) -> None:
+    ann = wiki.user("ann")
+    with pytest.raises(TypeError, match="cannot name"):
+        ann.has_perm("wiki.view_page", 3.5)
+    with pytest.raises(ValueError, match="not saved"):
+        ann.has_perm("wiki.view_page", Page(project=wiki.apollo))
+    # Odd permission strings and constants are just denied.
+    assert not ann.has_perm('wiki.view_page") ; superuser ann; ("', wiki.launch)
+    assert not ann.has_perm("wiki.view_page", 'page:1"; superuser "ann')
+
+
+def test_a_group_name_with_quotes_cannot_change_a_statement(wiki: Wiki) -> None:
+    odd = Group.objects.create(name='x"; superuser "user:1')
+    ann = wiki.user("ann")
+    ann.groups.add(odd)
+    assert not ann.has_perm("wiki.delete_page", wiki.crew)

@@ -1,0 +1,34 @@
+"""The wiki's REST API: every request decided by the policy (``WardenPermission``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers, viewsets
+from rest_framework.request import Request
+
+from wiki.models import Page, Project
+
+
+class PageSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = Page
+        fields = ["id", "project", "title", "url", "locked"]
+
+
+class PageViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+    """Pages. A list shows the pages the user may view; a new page needs
+    ``wiki.add_page`` on its project."""
+
+    serializer_class = PageSerializer
+    queryset = Page.objects.select_related("project").order_by("pk")
+
+    def get_queryset(self) -> Any:
+        pages = super().get_queryset()
+        if self.action != "list":
+            return pages
+        user = self.request.user
+        return [page for page in pages if user.has_perm("wiki.view_page", page)]
+
+    def warden_create_target(self, request: Request) -> Project | None:
+        return Project.objects.filter(pk=request.data.get("project")).first()

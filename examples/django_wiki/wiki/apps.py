@@ -1,0 +1,7 @@
+"""The wiki app."""
+
+from django.apps import AppConfig
+
+
+class WikiConfig(AppConfig):
+    name = "wiki"
