@@ -444,22 +444,23 @@ impl Engine {
         additions: &Additions,
     ) -> Vec<Vec<Value>> {
         let program = &self.checked.program;
-        let sorted =
-            |facts: &[ir::Fact]| analyze::kinds::Kinds::of(program).admitted(program.facts.iter().chain(facts));
-        let cached;
-        let admitted = if additions.facts.is_empty() {
-            self.kinds.get_or_init(|| sorted(&[]))
-        } else {
-            cached = sorted(&additions.facts);
-            &cached
-        };
+        let kinds = analyze::kinds::Kinds::of(program);
         let open: Vec<usize> = (atom.args.iter().enumerate())
-            .filter(|(col, arg)| matches!(arg, ir::Term::Var(_)) && admitted.kinds().filtered(atom.rel, *col).is_some())
+            .filter(|(col, arg)| matches!(arg, ir::Term::Var(_)) && kinds.filtered(atom.rel, *col).is_some())
             .map(|(col, _)| col)
             .collect();
-        if open.is_empty() {
+        if open.is_empty() || answers.is_empty() {
             return answers;
         }
+        // The snapshot's values are sorted once; a request's own facts (a
+        // test block's) sort them again with those.
+        let with_additions;
+        let admitted = if additions.facts.is_empty() {
+            self.kinds.get_or_init(|| kinds.admitted(program.facts.iter()))
+        } else {
+            with_additions = kinds.admitted(program.facts.iter().chain(&additions.facts));
+            &with_additions
+        };
         let fits =
             |row: &Vec<Value>| open.iter().all(|&col| row.get(col).is_some_and(|v| admitted.admits(atom.rel, col, *v)));
         answers.into_iter().filter(fits).collect()

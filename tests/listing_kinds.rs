@@ -76,3 +76,13 @@ fn a_listing_of_everything_has_no_value_of_the_wrong_kind() {
     }
     assert!(rows.contains(&"root, manage, project:b".to_string()));
 }
+
+#[test]
+fn a_page_in_a_project_a_user_is_in_is_no_user() {
+    let policy = "role viewer { read; }\nalice in project:a;\npage:1 in project:a;\nassign alice viewer on project:a;\n\
+                  public(page:2);\nallow U read on O if public(O);\n";
+    let engine = Engine::from_source("k.warden", policy).unwrap();
+    let answer = engine.query("allowed(U, read, page:2)", &RequestOptions::default()).unwrap();
+    let users: Vec<String> = answer.rows.iter().map(|row| row.join(", ")).collect();
+    assert_eq!(users, ["alice"]);
+}

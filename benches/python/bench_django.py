@@ -29,7 +29,7 @@ from typing import Any
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -117,7 +117,9 @@ def load_guardian(workload: dict[str, Any], masks: list[int]) -> int:
                     rows.update((u, p, project * per_project + k) for k in range(per_project))
     rows.update((u, p, g) for u, p, g in workload["direct"])
     objects = [
-        UserObjectPermission(user_id=u + 1, permission=permission[p], content_type=page_type, object_pk=str(g + 1))
+        UserObjectPermission(
+            user_id=u + 1, permission=permission[p], content_type=page_type, object_pk=str(g + 1)
+        )
         for u, p, g in rows
     ]
     UserObjectPermission.objects.bulk_create(objects, batch_size=10000)
@@ -139,7 +141,9 @@ def add_rules(workload: dict[str, Any], masks: list[int]) -> None:
         rules.add_perm(f"wiki.{name}", rules.predicate(holds))
 
 
-def timed(label: str, checks: list[Any], decide: Callable[[Any], bool], expected: list[bool]) -> dict[str, Any]:
+def timed(
+    label: str, checks: list[Any], decide: Callable[[Any], bool], expected: list[bool]
+) -> dict[str, Any]:
     """Per-check latency of ``decide`` over ``checks``; every decision must be ``expected``."""
     times = []
     for check, want in zip(checks, expected, strict=True):
@@ -170,13 +174,16 @@ def main() -> None:
     started = time.perf_counter()
     conf.reset()
     warden = conf.engine()
-    print(f"warden: policies + ORM sync of {sync.applied_count()} facts in {time.perf_counter() - started:.1f} s")
+    elapsed = time.perf_counter() - started
+    print(f"warden: policies + ORM sync of {sync.applied_count()} facts in {elapsed:.1f} s")
     started = time.perf_counter()
     rows = load_guardian(workload, masks)
     print(f"guardian: {rows} per-object rows in {time.perf_counter() - started:.1f} s")
     add_rules(workload, masks)
 
-    global_users = {u for u, listed in enumerate(workload["assignments"]) if any(p is None for _, p in listed)}
+    global_users = {
+        u for u, listed in enumerate(workload["assignments"]) if any(p is None for _, p in listed)
+    }
     perms = workload["perms"]
     checks: list[Check] = [tuple(c) for c in workload["checks"]]  # type: ignore[misc]
     decisions: list[bool] = workload["decisions"]
@@ -189,11 +196,17 @@ def main() -> None:
         timed("Warden.is_allowed (strings)", named, lambda c: warden.is_allowed(*c), decisions),
     ]
     objects = [(users[u + 1], f"wiki.{perms[p]}", pages[g + 1]) for u, p, g in checks]
-    results.append(timed("user.has_perm via WardenBackend", objects, lambda c: c[0].has_perm(c[1], c[2]), decisions))
+    results.append(
+        timed("user.has_perm via WardenBackend", objects, lambda c: c[0].has_perm(c[1], c[2]), decisions)
+    )
     prefix = int(os.environ.get("BENCH_PEER_CHECKS", "3000"))
     scoped_objects = [(users[u + 1], f"wiki.{perms[p]}", pages[g + 1]) for (u, p, g), _ in scoped[:prefix]]
     scoped_expected = [d for _, d in scoped[:prefix]]
-    warden_backend, guardian_backend, rules_backend = WardenBackend(), ObjectPermissionBackend(), RulesBackend()
+    warden_backend, guardian_backend, rules_backend = (
+        WardenBackend(),
+        ObjectPermissionBackend(),
+        RulesBackend(),
+    )
     results.append(
         timed(
             "WardenBackend.has_perm (scoped subset)",
@@ -203,10 +216,20 @@ def main() -> None:
         )
     )
     results.append(
-        timed("guardian ObjectPermissionBackend", scoped_objects, lambda c: guardian_backend.has_perm(*c), scoped_expected)
+        timed(
+            "guardian ObjectPermissionBackend",
+            scoped_objects,
+            lambda c: guardian_backend.has_perm(*c),
+            scoped_expected,
+        )
     )
     results.append(
-        timed("rules ObjectPermissionBackend", scoped_objects, lambda c: rules_backend.has_perm(*c), scoped_expected)
+        timed(
+            "rules ObjectPermissionBackend",
+            scoped_objects,
+            lambda c: rules_backend.has_perm(*c),
+            scoped_expected,
+        )
     )
 
     # The sync's cost per save: creating an assignment with and without it.
@@ -228,13 +251,14 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for r in results:
         ratio = r["p50_us"] / baseline
-        print(
-            f"| {r['engine']} | {r['checks']} | {r['p50_us']:.2f} | {r['p99_us']:.2f} | {r['mean_us']:.2f} | {ratio:.1f}x |"
-        )
+        cells = [r["engine"], r["checks"], f"{r['p50_us']:.2f}", f"{r['p99_us']:.2f}", f"{r['mean_us']:.2f}"]
+        print(f"| {' | '.join(map(str, cells))} | {ratio:.1f}x |")
     guardian_ratio = results[3]["p50_us"] / results[2]["p50_us"]
     rules_ratio = results[4]["p50_us"] / results[2]["p50_us"]
     print()
-    print(f"per object check, same SQLite data: guardian {guardian_ratio:.0f}x and rules {rules_ratio:.0f}x WardenBackend")
+    print(
+        f"per object check on the same SQLite data: guardian {guardian_ratio:.0f}x, rules {rules_ratio:.0f}x"
+    )
     print(f"one save() of a role assignment: {with_sync:.0f} µs with the sync, {without_sync:.0f} µs without")
 
 

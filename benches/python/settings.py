@@ -19,7 +19,10 @@ INSTALLED_APPS = [
     "wiki",
 ]
 DATABASES = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("BENCH_DB", "/tmp/warden-bench.sqlite3")}
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("BENCH_DB", "/tmp/warden-bench.sqlite3"),
+    }
 }
 AUTHENTICATION_BACKENDS = ["warden.django.backend.WardenBackend"]
 WARDEN = {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The example wiki's management commands (``python manage.py warden_check alice wiki.change_page page:1``)."""
+"""The example wiki's management commands (``python manage.py warden_check alice wiki.view_page``)."""
 
 import os
 import sys

@@ -12,8 +12,10 @@
 //!   and pages within projects, so a use `within(X, Y)` links `X` to `Y`
 //!   only, never to every other use of `within`.
 //! - A value is of a kind when a fact, a rule's constant or an `in [..]` list
-//!   puts it in a column of that kind, or when it is connected by `in`
-//!   statements to such a value (a page in a project that is a scope).
+//!   puts it in a column of that kind, or when it lies within such a value
+//!   (`in` statements, upwards: a page in a project that is a scope, a
+//!   member of a group that is assigned; never a project's other pages as
+//!   users because a user is in it too).
 //!
 //! Only columns that the domain feeds are filtered: what a positive atom
 //! binds is answered as derived.
@@ -37,10 +39,10 @@ pub struct Kinds {
 #[derive(Debug)]
 pub struct Admitted {
     kinds: Kinds,
-    /// Each value's containment component (values in no `in` statement are their own).
-    component: HashMap<Value, usize>,
-    /// (kind, component) pairs that hold a value of the kind.
-    members: HashSet<(usize, usize)>,
+    /// The direct containers of each value (`X in Y` statements).
+    containers: HashMap<Value, Vec<Value>>,
+    /// (kind, value) pairs that a fact or a rule puts in a column of the kind.
+    members: HashSet<(usize, Value)>,
 }
 
 struct UnionFind(Vec<usize>);
@@ -183,43 +185,43 @@ impl Kinds {
 
     /// The values of each kind among `facts` (the snapshot's and a request's).
     pub fn admitted<'f>(self, facts: impl Iterator<Item = &'f Fact>) -> Admitted {
-        let mut links = UnionFind(Vec::new());
-        let mut component: HashMap<Value, usize> = HashMap::new();
-        let mut node_of = |value: Value| *component.entry(value).or_insert_with(|| links.add());
-        let mut seeds: Vec<(usize, usize)> = self.constants.iter().map(|(kind, c)| (*kind, node_of(*c))).collect();
-        let mut contained = Vec::new();
+        let mut containers: HashMap<Value, Vec<Value>> = HashMap::new();
+        let mut members: HashSet<(usize, Value)> = self.constants.iter().copied().collect();
         for fact in facts {
             if is_containment(fact.rel) {
-                if let [child, parent] = fact.tuple[..] {
-                    contained.push((node_of(child), node_of(parent)));
+                if let [child, container] = fact.tuple[..] {
+                    containers.entry(child).or_default().push(container);
                 }
                 continue;
             }
             let Some(cols) = self.column.get(fact.rel.0 as usize) else { continue };
             for (col, value) in fact.tuple.iter().enumerate() {
                 if let Some(Some(kind)) = cols.get(col) {
-                    seeds.push((*kind, node_of(*value)));
+                    members.insert((*kind, *value));
                 }
             }
         }
-        for (a, b) in contained {
-            links.union(a, b);
-        }
-        let component: HashMap<Value, usize> = component.into_iter().map(|(v, n)| (v, links.find(n))).collect();
-        let members = seeds.into_iter().map(|(kind, node)| (kind, links.find(node))).collect();
-        Admitted { kinds: self, component, members }
+        Admitted { kinds: self, containers, members }
     }
 }
 
 impl Admitted {
-    /// The kinds the values were sorted into.
-    pub fn kinds(&self) -> &Kinds {
-        &self.kinds
-    }
-
     /// Whether `value` may be answered in `rel`'s column `col`.
     pub fn admits(&self, rel: RelId, col: usize, value: Value) -> bool {
         let Some(kind) = self.kinds.filtered(rel, col) else { return true };
-        self.component.get(&value).is_some_and(|c| self.members.contains(&(kind, *c)))
+        // The value, or anything it lies within, is of the kind.
+        let mut seen = HashSet::from([value]);
+        let mut pending = vec![value];
+        while let Some(v) = pending.pop() {
+            if self.members.contains(&(kind, v)) {
+                return true;
+            }
+            for container in self.containers.get(&v).into_iter().flatten() {
+                if seen.insert(*container) {
+                    pending.push(*container);
+                }
+            }
+        }
+        false
     }
 }

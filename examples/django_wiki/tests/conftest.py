@@ -60,12 +60,8 @@ def wiki(transactional_db: None) -> Wiki:
     return Wiki(
         apollo=apollo,
         gemini=gemini,
-        launch=Page.objects.create(
-            project=apollo, title="Launch", url="/apollo/launch/"
-        ),
-        budget=Page.objects.create(
-            project=apollo, title="Budget", url="/staff/budget/"
-        ),
+        launch=Page.objects.create(project=apollo, title="Launch", url="/apollo/launch/"),
+        budget=Page.objects.create(project=apollo, title="Budget", url="/staff/budget/"),
         crew=Page.objects.create(project=gemini, title="Crew", url="/gemini/crew/"),
         staff=Group.objects.create(name="staff"),
     )

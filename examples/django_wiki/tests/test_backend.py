@@ -47,9 +47,7 @@ def test_with_perm_lists_the_users_allowed(wiki: Wiki) -> None:
     )
     assert set(users) == {ivan, root}
     backend = WardenBackend()
-    assert set(
-        backend.with_perm("wiki.change_page", include_superusers=False, obj=wiki.launch)
-    ) == {ivan}
+    assert set(backend.with_perm("wiki.change_page", include_superusers=False, obj=wiki.launch)) == {ivan}
 
 
 def test_objects_are_named_by_model_and_primary_key(wiki: Wiki) -> None:
@@ -76,3 +74,26 @@ def test_a_group_name_with_quotes_cannot_change_a_statement(wiki: Wiki) -> None:
     ann = wiki.user("ann")
     ann.groups.add(odd)
     assert not ann.has_perm("wiki.delete_page", wiki.crew)
+
+
+def test_two_models_named_alike_are_refused(wiki: Wiki) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import models
+
+    class Page(models.Model):  # blog.Page: `page:<pk>`, like wiki.Page
+        class Meta:
+            app_label = "blog"
+
+    with pytest.raises(ImproperlyConfigured, match=r"wiki\.Page and blog\.Page"):
+        ids.check_prefixes([wiki_page_model(), Page])
+
+
+def wiki_page_model() -> type:
+    return Page
+
+
+def test_the_admin_shows_an_app_to_whoever_holds_one_of_its_permissions(wiki: Wiki) -> None:
+    ivan, nobody = wiki.user("ivan"), wiki.user("nobody")
+    RoleAssignment.objects.create(user=ivan, role="viewer", project=wiki.apollo)
+    assert ivan.has_module_perms("wiki")
+    assert not nobody.has_module_perms("wiki")

@@ -25,44 +25,28 @@ PERMS = [
 
 def from_scratch() -> Warden:
     """The policies plus every fact of the database, loaded anew."""
-    warden = Warden.from_paths(
-        [str(p) for p in conf.setting("POLICIES")], privileged_updates=True
-    )
+    warden = Warden.from_paths([str(p) for p in conf.setting("POLICIES")], privileged_updates=True)
     everything = set().union(
-        *(
-            sync.facts_of(i)
-            for m in sync.synced_models()
-            for i in m._default_manager.all()
-        )
+        *(sync.facts_of(i) for m in sync.synced_models() for i in m._default_manager.all())
     )
     warden.update(insert=sorted(everything))
     return warden
 
 
-def step(
-    rng: random.Random, wiki: Wiki, users: list[User], groups: list[Group]
-) -> None:
+def step(rng: random.Random, wiki: Wiki, users: list[User], groups: list[Group]) -> None:
     """One random change, through the ORM."""
     user, group = rng.choice(users), rng.choice(groups)
     page = rng.choice(list(Page.objects.all()))
     project = rng.choice([wiki.apollo, wiki.gemini])
     match rng.randrange(10):
         case 0:
-            user.groups.add(group) if rng.random() < 0.6 else group.user_set.remove(
-                user
-            )
+            user.groups.add(group) if rng.random() < 0.6 else group.user_set.remove(user)
         case 1:
-            expires = (
-                MORNING + timedelta(hours=rng.choice([-1, 1]))
-                if rng.random() < 0.3
-                else None
-            )
+            expires = MORNING + timedelta(hours=rng.choice([-1, 1])) if rng.random() < 0.3 else None
             role = rng.choice(["viewer", "editor", "publisher", "admin"])
             scope = project if rng.random() < 0.7 else None
             subject = {"user": user} if rng.random() < 0.7 else {"group": group}
-            RoleAssignment.objects.create(
-                role=role, project=scope, expires_at=expires, **subject
-            )
+            RoleAssignment.objects.create(role=role, project=scope, expires_at=expires, **subject)
         case 2:
             victim = RoleAssignment.objects.order_by("?").first()
             if victim is not None:
@@ -84,9 +68,7 @@ def step(
         case 6:
             grant, _ = ProjectPermission.objects.get_or_create(
                 project=project,
-                permission=Permission.objects.get(
-                    codename=rng.choice(["view_page", "change_page"])
-                ),
+                permission=Permission.objects.get(codename=rng.choice(["view_page", "change_page"])),
             )
             grant.users.add(user) if rng.random() < 0.5 else grant.groups.add(group)
         case 7:
@@ -94,16 +76,10 @@ def step(
             user.is_superuser = rng.random() < 0.1
             user.save()
         case 8:
-            perm = Permission.objects.get(
-                codename=rng.choice(["view_page", "delete_page"])
-            )
-            group.permissions.add(
-                perm
-            ) if rng.random() < 0.5 else group.permissions.clear()
+            perm = Permission.objects.get(codename=rng.choice(["view_page", "delete_page"]))
+            group.permissions.add(perm) if rng.random() < 0.5 else group.permissions.clear()
         case _:
-            Page.objects.create(
-                project=project, title="p", url=f"/p/{rng.randrange(10**9)}/"
-            )
+            Page.objects.create(project=project, title="p", url=f"/p/{rng.randrange(10**9)}/")
 
 
 def test_the_kept_fresh_program_equals_one_loaded_from_scratch(wiki: Wiki) -> None:
@@ -121,9 +97,7 @@ def test_the_kept_fresh_program_equals_one_loaded_from_scratch(wiki: Wiki) -> No
             perm, page = rng.choice(PERMS), rng.choice([*pages, None])
             expected = (
                 user.is_active
-                and reference.check(
-                    ids.subject(user), perm, ids.constant(page), at=MORNING
-                ).allowed
+                and reference.check(ids.subject(user), perm, ids.constant(page), at=MORNING).allowed
             )
             assert user.has_perm(perm, page) == expected, (user, perm, page)
             compared += 1

@@ -17,16 +17,12 @@ def perm(codename: str) -> Permission:
 
 def test_000_a_per_object_permission_table(wiki: Wiki) -> None:
     ann = wiki.user("ann")
-    ObjectPermission.objects.create(
-        page=wiki.launch, user=ann, permission="review_page"
-    )
+    ObjectPermission.objects.create(page=wiki.launch, user=ann, permission="review_page")
     assert ann.has_perm("wiki.review_page", wiki.launch)
     assert not ann.has_perm("wiki.review_page", wiki.budget)
     assert not ann.has_perm("wiki.review_page")  # not on every page
     # The namespace is part of the permission.
-    ObjectPermission.objects.create(
-        page=wiki.crew, user=ann, permission="review_page", namespace="blog"
-    )
+    ObjectPermission.objects.create(page=wiki.crew, user=ann, permission="review_page", namespace="blog")
     assert not ann.has_perm("wiki.review_page", wiki.crew)
     assert ann.has_perm("blog.review_page", wiki.crew)
 
@@ -36,9 +32,7 @@ def test_001_project_permissions_are_inherited_with_a_global_fallback(
 ) -> None:
     bob, carol, dave = wiki.user("bob"), wiki.user("carol"), wiki.user("dave")
     carol.groups.add(wiki.staff)
-    grant = ProjectPermission.objects.create(
-        project=wiki.apollo, permission=perm("view_page")
-    )
+    grant = ProjectPermission.objects.create(project=wiki.apollo, permission=perm("view_page"))
     grant.users.add(bob)
     grant.groups.add(wiki.staff)
     for user in (bob, carol):
@@ -66,14 +60,10 @@ def test_002_per_object_rows_must_be_approved_and_publishing_is_for_mornings(
     assert pat.has_perm("wiki.publish_page", wiki.launch)
     clock.now = AFTERNOON
     assert not pat.has_perm("wiki.publish_page", wiki.launch)
-    assert pat.has_perm(
-        "wiki.change_page", wiki.launch
-    )  # the rest of the role holds all day
+    assert pat.has_perm("wiki.change_page", wiki.launch)  # the rest of the role holds all day
 
 
-def test_003_a_role_tree_with_scoped_and_expiring_assignments(
-    wiki: Wiki, clock: Clock
-) -> None:
+def test_003_a_role_tree_with_scoped_and_expiring_assignments(wiki: Wiki, clock: Clock) -> None:
     ivan, jo, kim = wiki.user("ivan"), wiki.user("jo"), wiki.user("kim")
     RoleAssignment.objects.create(user=ivan, role="editor", project=wiki.apollo)
     assert ivan.has_perm("wiki.change_page", wiki.launch)
@@ -108,9 +98,7 @@ def test_004_one_entry_point_for_every_rule(wiki: Wiki) -> None:
     wiki.crew.save()
     gone = wiki.user("gone", is_active=False)
     RoleAssignment.objects.create(user=gone, role="admin")
-    assert root.has_perm("wiki.delete_page", wiki.crew) and root.has_perm(
-        "wiki.anything"
-    )
+    assert root.has_perm("wiki.delete_page", wiki.crew) and root.has_perm("wiki.anything")
     assert owner.has_perm("wiki.change_page", wiki.crew)
     assert not owner.has_perm("wiki.change_page", wiki.launch)
     assert not gone.has_perm("wiki.view_page", wiki.crew)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from tests.conftest import Wiki
-from warden.django import conf, sync
-from wiki.models import Page, ProjectPermission, RoleAssignment
+from warden.django import conf, ids, sync
+from wiki.models import Draft, Page, ProjectPermission, RoleAssignment
 
 
 class Boom(Exception):
@@ -41,9 +41,7 @@ def test_a_rolled_back_transaction_changes_nothing(wiki: Wiki) -> None:
         raise Boom
     assert not bob.has_perm("wiki.change_page", wiki.launch)
     with transaction.atomic():
-        assignment = RoleAssignment.objects.create(
-            user=bob, role="editor", project=wiki.apollo
-        )
+        assignment = RoleAssignment.objects.create(user=bob, role="editor", project=wiki.apollo)
         # Inside the transaction the program is unchanged: it sees commits only.
         assert not bob.has_perm("wiki.change_page", wiki.launch)
     assert bob.has_perm("wiki.change_page", wiki.launch)
@@ -53,9 +51,7 @@ def test_a_rolled_back_transaction_changes_nothing(wiki: Wiki) -> None:
 
 def test_an_edited_row_replaces_its_facts(wiki: Wiki) -> None:
     bob = wiki.user("bob")
-    assignment = RoleAssignment.objects.create(
-        user=bob, role="editor", project=wiki.apollo
-    )
+    assignment = RoleAssignment.objects.create(user=bob, role="editor", project=wiki.apollo)
     assert bob.has_perm("wiki.change_page", wiki.launch)
     assignment.project = wiki.gemini
     assignment.save()
@@ -80,9 +76,7 @@ def test_memberships_and_permissions_follow_m2m_changes_both_ways(wiki: Wiki) ->
     assert not carol.has_perm("wiki.change_page", wiki.launch)
     view = Permission.objects.get(codename="view_page")
     wiki.staff.user_set.add(carol)
-    view.group_set.add(
-        wiki.staff
-    )  # a global grant to the group, from the permission's side
+    view.group_set.add(wiki.staff)  # a global grant to the group, from the permission's side
     assert carol.has_perm("wiki.view_page", wiki.crew)
     view.group_set.clear()
     assert not carol.has_perm("wiki.view_page", wiki.crew)
@@ -109,16 +103,54 @@ def test_superuser_and_active_flags_follow_saves(wiki: Wiki) -> None:
     subject = f"user:{dan.pk}"
     # Both Django (the backend) and the program (an `inactive` fact) deny.
     assert not dan.has_perm("wiki.delete_page", wiki.crew)
-    assert not conf.engine().is_allowed(
-        subject, "wiki.delete_page", f"page:{wiki.crew.pk}"
-    )
+    assert not conf.engine().is_allowed(subject, "wiki.delete_page", f"page:{wiki.crew.pk}")
 
 
 def test_deleting_a_page_removes_its_facts(wiki: Wiki) -> None:
     pk = wiki.crew.pk
     Page.objects.filter(pk=pk).get().delete()
-    assert (
-        not conf.engine()
-        .query(f'within("page:{pk}", "project:{wiki.gemini.pk}")')
-        .holds
+    assert not conf.engine().query(f'within("page:{pk}", "project:{wiki.gemini.pk}")').holds
+
+
+def test_a_row_saved_then_deleted_in_one_transaction_grants_nothing(wiki: Wiki) -> None:
+    bob = wiki.user("bob")
+    assert not bob.has_perm("wiki.delete_page", wiki.crew)
+    with transaction.atomic():
+        assignment = RoleAssignment.objects.create(user=bob, role="admin")
+        assignment.delete()
+    assert not bob.has_perm("wiki.delete_page", wiki.crew)
+
+
+def test_deleting_a_group_takes_away_what_it_gave_its_members(wiki: Wiki) -> None:
+    carol = wiki.user("carol")
+    carol.groups.add(wiki.staff)
+    grant = ProjectPermission.objects.create(
+        project=wiki.apollo, permission=Permission.objects.get(codename="view_page")
     )
+    grant.groups.add(wiki.staff)
+    RoleAssignment.objects.create(user=carol, role="viewer", project=wiki.gemini)
+    assert carol.has_perm("wiki.view_page", wiki.launch)
+    Group.objects.filter(pk=wiki.staff.pk).delete()
+    assert not carol.has_perm("wiki.view_page", wiki.launch)
+    assert carol.has_perm("wiki.view_page", wiki.crew)  # her own role stays
+
+
+def test_a_proxy_model_is_its_concrete_model(wiki: Wiki) -> None:
+    owner = wiki.user("olga")
+    wiki.launch.owner = owner
+    wiki.launch.save()
+    assert owner.has_perm("wiki.change_page", wiki.launch)
+    draft = Draft.objects.get(pk=wiki.launch.pk)
+    assert ids.constant(draft) == f"page:{wiki.launch.pk}"
+    draft.locked = True
+    draft.save()
+    assert not owner.has_perm("wiki.change_page", wiki.launch)
+    assert not owner.has_perm("wiki.change_page", draft)
+
+
+def test_a_change_committed_before_the_first_load_is_in_it(wiki: Wiki) -> None:
+    bob = wiki.user("bob")
+    conf.reset()
+    RoleAssignment.objects.create(user=bob, role="editor", project=wiki.apollo)
+    assert not conf.loaded()
+    assert bob.has_perm("wiki.change_page", wiki.launch)

@@ -37,9 +37,7 @@ def test_the_api_lists_and_changes_what_the_policy_allows(wiki: Wiki) -> None:
         {"project": wiki.apollo.pk, "title": "New", "url": "/apollo/new/"},
     )
     assert created.status_code == 201
-    elsewhere = api.post(
-        "/api/pages/", {"project": wiki.gemini.pk, "title": "X", "url": "/gemini/x/"}
-    )
+    elsewhere = api.post("/api/pages/", {"project": wiki.gemini.pk, "title": "X", "url": "/gemini/x/"})
     assert elsewhere.status_code == 403
     assert Client().get("/api/pages/").status_code == 403
 
@@ -47,15 +45,11 @@ def test_the_api_lists_and_changes_what_the_policy_allows(wiki: Wiki) -> None:
 def test_the_request_is_the_context_of_a_check(wiki: Wiki) -> None:
     ivan = wiki.user("ivan")
     RoleAssignment.objects.create(user=ivan, role="editor", project=wiki.apollo)
-    url = (
-        f"/api/pages/{wiki.budget.pk}/"  # a /staff/ page: changed from the office only
-    )
+    url = f"/api/pages/{wiki.budget.pk}/"  # a /staff/ page: changed from the office only
     body = {"title": "Budget 2027"}
     outside = client_for(ivan).patch(url, body, content_type="application/json")
     assert outside.status_code == 403
-    inside = client_for(ivan, REMOTE_ADDR=OFFICE_IP).patch(
-        url, body, content_type="application/json"
-    )
+    inside = client_for(ivan, REMOTE_ADDR=OFFICE_IP).patch(url, body, content_type="application/json")
     assert inside.status_code == 200
     # Outside a request (a shell, a command) there is no ip: a literal that
     # reads a missing ctx key is false (SPEC section 5), so the deny is off.
@@ -80,9 +74,38 @@ def test_the_admin_asks_per_object_and_explains(wiki: Wiki) -> None:
     admin = client_for(ivan)
     assert admin.get(f"/admin/wiki/page/{wiki.launch.pk}/change/").status_code == 200
     assert admin.get(f"/admin/wiki/page/{wiki.crew.pk}/change/").status_code == 403
-    why = admin.get(
-        f"/admin/wiki/page/{wiki.launch.pk}/why/", {"perm": "wiki.delete_page"}
-    )
+    why = admin.get(f"/admin/wiki/page/{wiki.launch.pk}/why/", {"perm": "wiki.delete_page"})
     assert why.status_code == 200
     text = why.content.decode()
     assert "Denied." in text and "wiki.delete_page" in text
+
+
+def test_a_request_without_an_address_cannot_switch_a_rule_off(wiki: Wiki) -> None:
+    ivan = wiki.user("ivan")
+    RoleAssignment.objects.create(user=ivan, role="editor", project=wiki.apollo)
+    url = f"/api/pages/{wiki.budget.pk}/"
+    nowhere = client_for(ivan, REMOTE_ADDR="").patch(url, {"title": "x"}, content_type="application/json")
+    assert nowhere.status_code == 403
+
+
+def test_moving_a_page_needs_add_in_the_project_it_moves_to(wiki: Wiki) -> None:
+    ivan = wiki.user("ivan")
+    RoleAssignment.objects.create(user=ivan, role="editor", project=wiki.apollo)
+    api = client_for(ivan)
+    moved = api.patch(
+        f"/api/pages/{wiki.launch.pk}/", {"project": wiki.gemini.pk}, content_type="application/json"
+    )
+    assert moved.status_code == 403
+    stays = api.patch(
+        f"/api/pages/{wiki.launch.pk}/", {"project": wiki.apollo.pk}, content_type="application/json"
+    )
+    assert stays.status_code == 200
+
+
+def test_one_may_ask_why_for_oneself_only(wiki: Wiki) -> None:
+    ivan, jo = wiki.user("ivan", is_staff=True), wiki.user("jo")
+    RoleAssignment.objects.create(user=ivan, role="editor", project=wiki.apollo)
+    admin = client_for(ivan)
+    url = f"/admin/wiki/page/{wiki.launch.pk}/why/"
+    assert admin.get(url, {"user": jo.pk}).status_code == 403
+    assert admin.get(url, {"user": ivan.pk}).status_code == 200

@@ -58,21 +58,15 @@ class ObjectPermission(models.Model):
     """A per-object permission row (scenario 000), approved or not
     (django-authority's per-object permissions, scenario 002)."""
 
-    page = models.ForeignKey(
-        Page, on_delete=models.CASCADE, related_name="object_permissions"
-    )
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="object_permissions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    permission = models.CharField(
-        max_length=100, help_text="a codename, such as review_page"
-    )
+    permission = models.CharField(max_length=100, help_text="a codename, such as review_page")
     namespace = models.CharField(max_length=100, default="wiki")
     approved = models.BooleanField(default=True)
 
     def warden_facts(self) -> list[str]:
         perm = f"{self.namespace}.{self.permission}"
-        return [
-            facts.fact("object_permission", self.user, perm, self.page, self.approved)
-        ]
+        return [facts.fact("object_permission", self.user, perm, self.page, self.approved)]
 
 
 class ProjectPermission(models.Model):
@@ -104,20 +98,21 @@ class RoleAssignment(models.Model):
         ("admin", "admin"),
     ]
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
     group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE)
     role = models.CharField(max_length=50, choices=ROLES)
-    project = models.ForeignKey(
-        Project, null=True, blank=True, on_delete=models.CASCADE
-    )
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE)
     expires_at = models.DateTimeField(null=True, blank=True)
 
     def warden_facts(self) -> list[str]:
         subject = self.user or self.group
         if subject is None:
             return []
-        return [
-            facts.assign(subject, self.role, scope=self.project, until=self.expires_at)
-        ]
+        return [facts.assign(subject, self.role, scope=self.project, until=self.expires_at)]
+
+
+class Draft(Page):
+    """Pages seen through a proxy: still ``page:<pk>`` to the policy."""
+
+    class Meta:
+        proxy = True

@@ -47,9 +47,7 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
-}
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
 
 # Django's ModelBackend logs people in; only the policy grants.
 AUTHENTICATION_BACKENDS = [
@@ -68,7 +66,5 @@ WARDEN = {
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["warden.django.drf.WardenPermission"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication"
-    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
 }

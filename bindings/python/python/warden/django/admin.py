@@ -55,11 +55,15 @@ class WardenAdminMixin:
         return [why, *super().get_urls()]  # type: ignore[misc]
 
     def why_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """``explain`` for ``?user=<pk>&perm=<perm>`` on this object (staff with view rights only)."""
+        """``explain`` for ``?user=<pk>&perm=<perm>`` on this object: one's
+        own, or anyone's for a superuser (a proof shows what a user holds)."""
         obj = get_object_or_404(self.model, pk=object_id)
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
-        user = get_object_or_404(get_user_model(), pk=request.GET.get("user", request.user.pk))
+        asked = request.GET.get("user", str(request.user.pk))
+        if asked != str(request.user.pk) and not request.user.is_superuser:
+            raise PermissionDenied
+        user = get_object_or_404(get_user_model(), pk=asked)
         perm = request.GET.get("perm") or f"{self.opts.app_label}.change_{self.opts.model_name}"
         subject, target = ids.literal(ids.subject(user)), ids.literal(ids.constant(obj))
         atom = f"allowed({subject}, {ids.literal(perm)}, {target})"

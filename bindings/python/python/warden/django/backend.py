@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend, ModelBackend
+from django.contrib.auth.models import Permission
 from django.db.models import Model, QuerySet
 
 from warden import PolicyError
@@ -64,9 +65,22 @@ class WardenBackend(BaseBackend):
             return set()
         return {str(perm) for (perm,) in answer.rows}
 
+    def has_module_perms(self, user_obj: Any, app_label: str) -> bool:
+        """Whether ``user_obj`` holds any permission of ``app_label`` on any
+        object (the admin shows the app to it then)."""
+        if not getattr(user_obj, "is_active", False):
+            return False
+        query = f"allowed({ids.literal(ids.subject(user_obj))}, P, O)"
+        try:
+            answer = conf.engine().query(query, at=conf.now(), ctx=current_context())
+        except PolicyError:
+            log.exception("the Warden policy does not load: no module permissions for %s", user_obj)
+            return False
+        return any(str(perm).startswith(f"{app_label}.") for perm, _ in answer.rows)
+
     def with_perm(
         self,
-        perm: str,
+        perm: str | Permission,
         is_active: bool = True,
         include_superusers: bool = True,
         obj: Model | None = None,
@@ -74,8 +88,14 @@ class WardenBackend(BaseBackend):
     ) -> QuerySet[Any]:
         """The users the policy allows ``perm`` on ``obj`` (``None``: every object)."""
         user_model = get_user_model()
+        if isinstance(perm, Permission):
+            perm = f"{perm.content_type.app_label}.{perm.codename}"
         query = f"allowed(U, {ids.literal(perm)}, {_target(obj)})"
-        answer = conf.engine().query(query, at=conf.now(), ctx=current_context())
+        try:
+            answer = conf.engine().query(query, at=conf.now(), ctx=current_context())
+        except PolicyError:
+            log.exception("the Warden policy does not load: nobody has %s", perm)
+            return user_model._default_manager.none()
         keys = [
             u.removeprefix("user:") for (u,) in answer.rows if isinstance(u, str) and u.startswith("user:")
         ]

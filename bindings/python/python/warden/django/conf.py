@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -39,8 +40,14 @@ DEFAULTS: dict[str, Any] = {
     "CLOCK": None,
 }
 
-_lock = threading.Lock()
+# One re-entrant lock for the program and the sync's bookkeeping (two locks
+# taken in either order would deadlock a reset against a sync).
+lock = threading.RLock()
 _warden: Warden | None = None
+# The last failed load and when it failed: checks deny without reloading
+# until RETRY_SECONDS have passed.
+_failure: tuple[Exception, float] | None = None
+RETRY_SECONDS = 5.0
 
 
 def setting(name: str) -> Any:
@@ -73,20 +80,34 @@ def now() -> datetime | None:
 
 def engine() -> Warden:
     """The process's Warden program: the policies, plus every fact synced
-    from the database (loaded on first use)."""
-    global _warden
-    if _warden is not None:
-        return _warden
-    with _lock:
-        if _warden is None:
-            from warden.django import sync
+    from the database (loaded on first use).
 
+    Raises ``PolicyError`` when the policies or the facts do not load; a
+    failed load is retried after ``RETRY_SECONDS``, not on every check.
+    """
+    global _warden, _failure
+    warden = _warden
+    if warden is not None:
+        return warden
+    with lock:
+        if _warden is not None:
+            return _warden
+        if _failure is not None and time.monotonic() - _failure[1] < RETRY_SECONDS:
+            raise _failure[0]
+        from warden.django import sync
+
+        try:
             warden = Warden.from_paths(
                 [str(p) for p in setting("POLICIES")], extern_fns=extern_fns(), privileged_updates=True
             )
             sync.load_all(warden)
-            _warden = warden
-    return _warden
+        except Exception as error:
+            _failure = (error, time.monotonic())
+            raise
+        _failure = None
+        _warden = warden
+        sync.drain(warden)
+        return warden
 
 
 def loaded() -> bool:
@@ -97,9 +118,10 @@ def loaded() -> bool:
 def reset() -> None:
     """Forgets the program: the next use reloads the policies and resyncs
     (after the database changed behind the signals' back, or in tests)."""
-    global _warden
-    with _lock:
+    global _warden, _failure
+    with lock:
         _warden = None
+        _failure = None
         from warden.django import sync
 
         sync.forget()

@@ -37,25 +37,51 @@ def _model(view: Any) -> type[Model]:
     return queryset.model
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _is_detail(view: Any) -> bool:
+    """Whether the view works on one object (it will call ``get_object``)."""
+    lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
+    return lookup is not None and lookup in getattr(view, "kwargs", {})
+
+
+def _target(request: Request, view: Any) -> object:
+    """The container a new or moved object goes into, if the view names it."""
+    target_of = getattr(view, "warden_create_target", None)
+    return target_of(request) if target_of is not None else None
+
+
 class WardenPermission(BasePermission):
     """The policy decides every request of an authenticated user.
 
-    ``has_permission`` lets reads through to the objects (a list view should
-    filter its queryset by the same policy) and asks creates of the view's
-    ``warden_create_target(request)`` (a project, say) or of every object;
-    ``has_object_permission`` checks the object.
+    - A read lets the view through to its objects: a detail view checks the
+      object; a list view must filter its queryset by the same policy.
+    - A create asks ``<app>.add_<model>`` on the view's
+      ``warden_create_target(request)`` (the project, say), or on every
+      object when the view names none.
+    - A change or a delete of one object checks that object (and, when the
+      request moves it into another container, ``add`` there too); one that
+      names no object (a bulk action) asks the object-less question.
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
         if not user or not user.is_authenticated:
             return False
-        if request.method != "POST":
+        method = (request.method or "").upper()
+        if method in SAFE_METHODS:
             return True
-        perm = permission("POST", _model(view))
-        target_of = getattr(view, "warden_create_target", None)
-        target = target_of(request) if target_of is not None else None
-        return perm is not None and user.has_perm(perm, target)
+        model = _model(view)
+        if method == "POST":
+            perm = permission("POST", model)
+            return perm is not None and user.has_perm(perm, _target(request, view))
+        if _is_detail(view):
+            target = _target(request, view)
+            add = permission("POST", model)
+            return target is None or (add is not None and user.has_perm(add, target))
+        perm = permission(method, model)
+        return perm is not None and user.has_perm(perm, None)
 
     def has_object_permission(self, request: Request, view: Any, obj: Model) -> bool:
         perm = permission(request.method or "", type(obj))

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 from warden.django import conf
@@ -39,9 +40,28 @@ def timestamp(value: datetime) -> str:
 
 
 def prefix(model: type[models.Model]) -> str:
-    """The typed-id prefix of a model's instances."""
+    """The typed-id prefix of a model's instances (a proxy's is its concrete model's)."""
+    concrete = model._meta.concrete_model or model
     names: dict[str, str] = conf.setting("MODELS")
-    return names.get(model._meta.label, model._meta.model_name or model.__name__.lower())
+    return names.get(concrete._meta.label, concrete._meta.model_name or concrete.__name__.lower())
+
+
+def check_prefixes(models_: list[type[models.Model]]) -> None:
+    """Refuses two models named by one prefix (``blog.Post`` and
+    ``forum.Post`` would both be ``post:7``: a grant on one would grant the
+    other); ``user`` and ``group`` are the auth user's and group's."""
+    taken: dict[str, str] = {"user": conf.user_model_label(), "group": "auth.Group"}
+    for model in models_:
+        if model._meta.proxy:
+            continue
+        label, name = model._meta.label, prefix(model)
+        owner = taken.setdefault(name, label)
+        if owner != label:
+            other = label.replace(".", "_").lower()
+            raise ImproperlyConfigured(
+                f"Warden would name both {owner} and {label} `{name}:<pk>`: "
+                f'give one another prefix in WARDEN["MODELS"], e.g. {{"{label}": "{other}"}}'
+            )
 
 
 def subject(user: Any) -> str:
@@ -74,7 +94,7 @@ def constant(obj: object) -> str:
     if isinstance(obj, models.Model):
         if obj.pk is None:
             raise ValueError(f"{obj!r} is not saved: it has no primary key to name it by")
-        if obj._meta.label == conf.user_model_label():
+        if (obj._meta.concrete_model or type(obj))._meta.label == conf.user_model_label():
             return subject(obj)
         return f"{prefix(type(obj))}:{obj.pk}"
     raise TypeError(f"Warden cannot name a {type(obj).__name__}: pass a model instance, a str or None")

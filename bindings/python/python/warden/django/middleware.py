@@ -1,7 +1,8 @@
 """``warden.django.middleware.WardenContextMiddleware``: the request as ``ctx``.
 
 While a request is served, checks through the backend see ``ctx.ip`` (the
-client address), ``ctx.path`` and ``ctx.method``. Outside a request (a
+client address, empty when the server gives none), ``ctx.path`` and
+``ctx.method``. Outside a request (a
 management command, a shell) ``ctx`` is empty, and a literal that reads a
 missing key is false (SPEC section 5): an ``allow`` that needs it does not
 grant, and a ``deny`` that needs it does not deny.
@@ -36,8 +37,7 @@ def current_context() -> dict[str, str]:
     request = _request.get()
     if request is None:
         return {}
-    ctx = {"path": request.path, "method": request.method or ""}
-    ip = request.META.get("REMOTE_ADDR")
-    if ip:
-        ctx["ip"] = ip
-    return ctx
+    # `ip` is always set while serving: a request without an address (ASGI
+    # over a unix socket) must not switch off a rule that reads it; an empty
+    # ip makes such a rule err, and an error never grants.
+    return {"path": request.path, "method": request.method or "", "ip": request.META.get("REMOTE_ADDR") or ""}

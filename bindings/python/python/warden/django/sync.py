@@ -1,22 +1,25 @@
 """Facts from the ORM, loaded once and kept fresh.
 
-Each synced instance owns the facts it implies: a user its ``superuser`` /
+Each synced row owns the facts it implies: a user its ``superuser`` /
 ``inactive`` status, its group memberships and its own permissions (global
-``grant``s); a group its permissions; an instance of a model named in
-``WARDEN["RELATIONS"]`` its foreign keys; any model with a ``warden_facts()``
-method what that returns. On ``post_save``, ``post_delete`` and
-``m2m_changed`` the owner's facts are recomputed when the transaction
-commits (``transaction.on_commit``: a rolled-back transaction changes
-nothing) and the difference is applied as one atomic ``update``. If an update
-is refused, the program is dropped and rebuilt from the database on next use,
-so it never keeps granting what the database took away.
+``grant``s); a group its permissions; a row of a model named in
+``WARDEN["RELATIONS"]`` its foreign keys; a row of a model with a
+``warden_facts()`` method what that returns.
+
+On ``post_save``, ``post_delete`` and ``m2m_changed`` the owners' keys are
+recorded, and when the transaction commits (``transaction.on_commit``: a
+rolled-back transaction changes nothing) each owner is read again from the
+database, its facts recomputed and the difference applied as one atomic
+``update``, under one lock, so that commits apply in order. A change that
+commits while the program loads is applied right after the load. If anything
+fails, the program is dropped and rebuilt from the database on next use, so
+it never keeps granting what the database took away.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.apps import apps
@@ -25,39 +28,48 @@ from django.contrib.auth.models import Group, Permission
 from django.db import models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from warden import PolicyError, Warden
+from warden import Warden
 from warden.django import conf, facts
 from warden.django.ids import constant, literal
 
 log = logging.getLogger("warden.django")
 
+Model = type[models.Model]
 Key = tuple[str, Any]
 
-_lock = threading.RLock()
-# The facts last applied for each instance, by (model label, pk).
+# The facts last applied for each owner, by (concrete model label, pk).
 _applied: dict[Key, frozenset[str]] = {}
+# Owners changed while the program was not loaded yet.
+_queued: set[tuple[Model, Any]] = set()
 
 
-def _key(instance: models.Model) -> Key:
-    return (instance._meta.label, instance.pk)
+def _concrete(model: Model) -> Model:
+    concrete: Model = model._meta.concrete_model or model
+    return concrete
+
+
+def _key(model: Model, pk: Any) -> Key:
+    return (_concrete(model)._meta.label, pk)
 
 
 def _perm_name(permission: Permission) -> str:
     return f"{permission.content_type.app_label}.{permission.codename}"
 
 
-def _relations(model: type[models.Model]) -> list[dict[str, str]]:
+def _relations(model: Model) -> list[dict[str, str]]:
     configured: list[dict[str, str]] = conf.setting("RELATIONS")
-    return [r for r in configured if r["model"] == model._meta.label]
+    return [r for r in configured if r["model"] == _concrete(model)._meta.label]
 
 
-def synced_models() -> list[type[models.Model]]:
-    """The models whose instances own facts."""
-    out: list[type[models.Model]] = []
+def synced_models() -> list[Model]:
+    """The (concrete) models whose rows own facts."""
+    out: list[Model] = []
     if conf.setting("SYNC_AUTH"):
-        out += [get_user_model(), Group]
+        out += [_concrete(get_user_model()), Group]
     for model in apps.get_models():
-        if model not in out and (_relations(model) or hasattr(model, "warden_facts")):
+        if model._meta.proxy or model in out:
+            continue
+        if _relations(model) or hasattr(model, "warden_facts"):
             out.append(model)
     return out
 
@@ -65,8 +77,8 @@ def synced_models() -> list[type[models.Model]]:
 def facts_of(instance: models.Model) -> frozenset[str]:
     """Every fact ``instance`` implies, as statement text."""
     out: set[str] = set()
-    model = type(instance)
-    if conf.setting("SYNC_AUTH") and model is get_user_model():
+    model = _concrete(type(instance))
+    if conf.setting("SYNC_AUTH") and model is _concrete(get_user_model()):
         if getattr(instance, "is_superuser", False):
             out.add(facts.superuser(instance))
         if not getattr(instance, "is_active", True):
@@ -90,9 +102,9 @@ def facts_of(instance: models.Model) -> frozenset[str]:
     return frozenset(out)
 
 
-def _all_instances(model: type[models.Model]) -> Iterable[models.Model]:
+def _all_rows(model: Model) -> Iterable[models.Model]:
     query = model._default_manager.all()
-    if conf.setting("SYNC_AUTH") and model is get_user_model():
+    if conf.setting("SYNC_AUTH") and model is _concrete(get_user_model()):
         query = query.prefetch_related("groups", "user_permissions__content_type")
     elif conf.setting("SYNC_AUTH") and model is Group:
         query = query.prefetch_related("permissions__content_type")
@@ -100,75 +112,120 @@ def _all_instances(model: type[models.Model]) -> Iterable[models.Model]:
 
 
 def load_all(warden: Warden) -> int:
-    """Inserts every synced instance's facts in one batch; returns how many."""
+    """Inserts every synced row's facts in one batch; returns how many."""
     everything: set[str] = set()
-    with _lock:
+    with conf.lock:
         _applied.clear()
         for model in synced_models():
-            for instance in _all_instances(model):
-                owned = facts_of(instance)
-                _applied[_key(instance)] = owned
+            for row in _all_rows(model):
+                owned = facts_of(row)
+                _applied[_key(model, row.pk)] = owned
                 everything |= owned
-    warden.update(insert=sorted(everything))
+        warden.update(insert=sorted(everything))
     return len(everything)
 
 
+def drain(warden: Warden) -> None:
+    """Applies the changes that committed while the program loaded."""
+    with conf.lock:
+        queued = list(_queued)
+        _queued.clear()
+        for model, pk in queued:
+            _refresh(model, pk)
+
+
 def applied_count() -> int:
-    """How many facts the synced instances own."""
-    with _lock:
+    """How many facts the synced rows own."""
+    with conf.lock:
         return len(set().union(*_applied.values()))
 
 
 def forget() -> None:
     """Forgets what was applied (the program is being rebuilt)."""
-    with _lock:
+    with conf.lock:
         _applied.clear()
+        _queued.clear()
 
 
-def _apply(key: Key, now: frozenset[str]) -> None:
-    """Applies the difference between what ``key`` owned and owns ``now``."""
-    with _lock:
-        before = _applied.get(key, frozenset())
-        if before == now:
-            return
-        try:
-            conf.engine().update(insert=sorted(now - before), remove=sorted(before - now))
-        except PolicyError:
-            log.exception("Warden refused the facts of %s; the program is rebuilt on next use", key)
-            conf.reset()
-            return
-        if now:
-            _applied[key] = now
-        else:
-            _applied.pop(key, None)
+def _refresh(model: Model, pk: Any) -> None:
+    """Reads one owner again and applies the change of its facts (under the lock)."""
+    row = _concrete(model)._default_manager.filter(pk=pk).first()
+    key = _key(model, pk)
+    now = facts_of(row) if row is not None else frozenset()
+    before = _applied.get(key, frozenset())
+    if before == now:
+        return
+    conf.engine().update(insert=sorted(now - before), remove=sorted(before - now))
+    if now:
+        _applied[key] = now
+    else:
+        _applied.pop(key, None)
 
 
-def refresh(instance: models.Model) -> None:
-    """Recomputes ``instance``'s facts from the database and applies the change."""
-    if conf.loaded():
-        _apply(_key(instance), facts_of(instance))
+def refresh(owners: Iterable[tuple[Model, Any]]) -> None:
+    """Applies the committed state of ``owners`` (model, pk): into the
+    program when it is loaded, else after it loads. Any failure drops the
+    program, to be rebuilt from the database."""
+    try:
+        with conf.lock:
+            for model, pk in owners:
+                if conf.loaded():
+                    _refresh(model, pk)
+                else:
+                    _queued.add((_concrete(model), pk))
+    except Exception:
+        log.exception("Warden could not apply a change; the program is rebuilt on next use")
+        conf.reset()
 
 
-def _on_save(sender: type[models.Model], instance: models.Model, **_: Any) -> None:
-    if sender in synced_models():
-        transaction.on_commit(lambda: refresh(instance))
+def _after_commit(owners: list[tuple[Model, Any]]) -> None:
+    if owners:
+        transaction.on_commit(lambda: refresh(owners))
 
 
-def _on_delete(sender: type[models.Model], instance: models.Model, **_: Any) -> None:
-    if sender in synced_models():
-        key = _key(instance)
-        transaction.on_commit(lambda: conf.loaded() and _apply(key, frozenset()))
+def _owners_mentioning(instance: models.Model) -> list[tuple[Model, Any]]:
+    """The owners whose facts name ``instance`` (a group, a permission, a page)."""
+    try:
+        mention = literal(_perm_name(instance) if isinstance(instance, Permission) else constant(instance))
+    except (TypeError, ValueError):
+        return []
+    by_label = {m._meta.label: m for m in synced_models()}
+    with conf.lock:
+        keys = [key for key, owned in _applied.items() if any(mention in fact for fact in owned)]
+    return [(by_label[label], pk) for label, pk in keys if label in by_label]
 
 
-def _owners_mentioning(constant: str) -> list[Key]:
-    with _lock:
-        return [key for key, owned in _applied.items() if any(constant in fact for fact in owned)]
+def _through_owners(instance: models.Model) -> list[tuple[Model, Any]]:
+    """The synced rows on either side of an automatic many-to-many row."""
+    synced = synced_models()
+    out = []
+    for field in instance._meta.concrete_fields:
+        target = getattr(field, "related_model", None)
+        if target is not None and _concrete(target) in synced:
+            out.append((_concrete(target), getattr(instance, field.attname)))
+    return out
 
 
-def _on_m2m(
-    sender: type[models.Model], instance: models.Model, action: str, reverse: bool, **kwargs: Any
-) -> None:
-    """A many-to-many field changed: refresh the instances that own its facts.
+def _on_save(sender: Model, instance: models.Model, **_: Any) -> None:
+    if _concrete(sender) in synced_models():
+        _after_commit([(sender, instance.pk)])
+
+
+def _on_delete(sender: Model, instance: models.Model, **_: Any) -> None:
+    owners: list[tuple[Model, Any]] = []
+    if sender._meta.auto_created:
+        owners += _through_owners(instance)  # a membership or a permission link, cascaded
+    elif _concrete(sender) in synced_models():
+        owners.append((sender, instance.pk))
+    if isinstance(instance, Group | Permission):
+        # Facts of other owners that name it: its links go by the automatic
+        # rows above; this also covers a warden_facts() that names it.
+        owners += _owners_mentioning(instance)
+    _after_commit(owners)
+
+
+def _on_m2m(sender: Model, instance: models.Model, action: str, reverse: bool, **kwargs: Any) -> None:
+    """A many-to-many field changed: refresh the rows that own its facts.
 
     Forward (``user.groups.add(g)``) the owner is ``instance``; in reverse
     (``group.user_set.add(u)``) the owners are the other side's rows.
@@ -177,26 +234,26 @@ def _on_m2m(
         return
     synced = synced_models()
     if not reverse:
-        if type(instance) in synced:
-            transaction.on_commit(lambda: refresh(instance))
+        if _concrete(type(instance)) in synced:
+            _after_commit([(type(instance), instance.pk)])
         return
-    owner_model: type[models.Model] = kwargs["model"]
+    owner_model = _concrete(kwargs["model"])
     if owner_model not in synced:
         return
-    pks = set(kwargs.get("pk_set") or ())
+    owners = [(owner_model, pk) for pk in kwargs.get("pk_set") or ()]
     if action == "post_clear":
-        mentioned = literal(_perm_name(instance) if isinstance(instance, Permission) else constant(instance))
-        pks |= {pk for label, pk in _owners_mentioning(mentioned) if label == owner_model._meta.label}
+        owners += [(m, pk) for m, pk in _owners_mentioning(instance) if m is owner_model]
+    _after_commit(owners)
 
-    def refresh_owners() -> None:
-        for owner in owner_model._default_manager.filter(pk__in=pks):
-            refresh(owner)
 
-    transaction.on_commit(refresh_owners)
+HANDLERS: list[tuple[Any, Callable[..., None], str]] = [
+    (post_save, _on_save, "warden.django.sync.save"),
+    (post_delete, _on_delete, "warden.django.sync.delete"),
+    (m2m_changed, _on_m2m, "warden.django.sync.m2m"),
+]
 
 
 def connect() -> None:
     """Connects the signal handlers (``WardenConfig.ready``)."""
-    post_save.connect(_on_save, dispatch_uid="warden.django.sync.save")
-    post_delete.connect(_on_delete, dispatch_uid="warden.django.sync.delete")
-    m2m_changed.connect(_on_m2m, dispatch_uid="warden.django.sync.m2m")
+    for signal, handler, uid in HANDLERS:
+        signal.connect(handler, dispatch_uid=uid)
