@@ -60,7 +60,8 @@ pub mod time;
 
 pub use diagnostics::{Diagnostic, Severity};
 pub use engine::{
-    Answer, Decision, Engine, EngineBuilder, LoadError, PreparedRequest, Request, RequestOptions, Strategy, TestOutcome,
+    Answer, Decision, Engine, EngineBuilder, LoadError, ObjectList, PreparedRequest, Request, RequestOptions, Strategy,
+    TestOutcome,
 };
 pub use eval::Limits;
 pub use eval::functions::{ExternFn, Val};

@@ -96,6 +96,16 @@ struct Explanation {
     json: String,
 }
 
+/// The objects of one type a subject may act on: `objects` (when not
+/// `every`), or every object of the type but the `excluded` ones.
+#[pyclass(frozen, module = "warden", get_all)]
+struct ObjectList {
+    every: bool,
+    objects: Vec<String>,
+    excluded: Vec<String>,
+    errors: Vec<String>,
+}
+
 /// A Warden program: policy and data files, kept live.
 #[pyclass(frozen, module = "warden")]
 struct Warden {
@@ -280,6 +290,23 @@ impl Warden {
         })
     }
 
+    /// The objects of type `ty` (`"page"`) that `user` may `perm`, each
+    /// decided as `check` would; see `ObjectList`.
+    #[pyo3(signature = (user, perm, ty, at = None, ctx = None))]
+    fn list_objects(
+        &self,
+        py: Python<'_>,
+        user: &str,
+        perm: &str,
+        ty: &str,
+        at: Option<&Bound<'_, PyAny>>,
+        ctx: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<ObjectList> {
+        let options = options(at, ctx)?;
+        let list = py.detach(|| self.live.snapshot().list_objects(user, perm, ty, &options)).map_err(policy_error)?;
+        Ok(ObjectList { every: list.every, objects: list.objects, excluded: list.excluded, errors: list.errors })
+    }
+
     /// Runs the policy's `test` blocks; returns `(name, failure)` pairs,
     /// `failure` `None` for a test that passed.
     fn run_tests(&self, py: Python<'_>) -> Vec<(String, Option<String>)> {
@@ -324,6 +351,7 @@ fn _warden(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decision>()?;
     m.add_class::<Answer>()?;
     m.add_class::<Explanation>()?;
+    m.add_class::<ObjectList>()?;
     m.add("PolicyError", m.py().get_type::<PolicyError>())?;
     Ok(())
 }

@@ -190,3 +190,11 @@ def test_checks_from_many_threads_while_a_writer_updates(warden: Warden) -> None
         t.join()
     assert failures == []
     assert warden.is_allowed("user49", "read", "page:1")
+
+
+def test_list_objects_decides_each_object_like_a_check(warden: Warden) -> None:
+    listed = warden.list_objects("alice", "write", "page", at=AT)
+    assert not listed.every and listed.objects == ["page:1"]
+    everything = warden.list_objects("root", "write", "page", at=AT)
+    assert everything.every and everything.excluded == []
+    assert warden.list_objects("nobody", "write", "page", at=AT).objects == []

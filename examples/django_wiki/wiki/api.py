@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 
+from warden.django.drf import WardenFilterBackend
 from wiki.models import Page, Project
 
 
@@ -22,13 +21,8 @@ class PageViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
 
     serializer_class = PageSerializer
     queryset = Page.objects.select_related("project").order_by("pk")
-
-    def get_queryset(self) -> Any:
-        pages = super().get_queryset()
-        if self.action != "list":
-            return pages
-        user = self.request.user
-        return [page for page in pages if user.has_perm("wiki.view_page", page)]
+    # Lists show the pages the user may view, filtered in the database.
+    filter_backends = [WardenFilterBackend]
 
     def warden_create_target(self, request: Request) -> Project | None:
         return Project.objects.filter(pk=request.data.get("project")).first()

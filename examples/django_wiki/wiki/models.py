@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import models
 
 from warden.django import facts
+from warden.django.querysets import WardenQuerySet
 
 
 class Project(models.Model):
@@ -37,6 +38,8 @@ class Page(models.Model):
         related_name="owned_pages",
     )
     locked = models.BooleanField(default=False)
+
+    objects = WardenQuerySet.as_manager()
 
     class Meta:
         permissions = [

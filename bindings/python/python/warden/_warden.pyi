@@ -41,6 +41,14 @@ class Explanation:
     text: str
     json: str
 
+class ObjectList:
+    """The objects of one type a subject may act on."""
+
+    every: bool
+    objects: list[str]
+    excluded: list[str]
+    errors: list[str]
+
 class Warden:
     """A Warden program (policy and data files), kept live."""
 
@@ -79,5 +87,8 @@ class Warden:
         limit: int | None = None,
         after: str | None = None,
     ) -> Answer: ...
+    def list_objects(
+        self, user: str, perm: str, ty: str, at: At = None, ctx: Mapping[str, CtxValue] | None = None
+    ) -> ObjectList: ...
     def run_tests(self) -> list[tuple[str, str | None]]: ...
     def explain(self, atom: str, at: At = None, ctx: Mapping[str, CtxValue] | None = None) -> Explanation: ...

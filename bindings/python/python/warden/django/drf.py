@@ -86,3 +86,14 @@ class WardenPermission(BasePermission):
     def has_object_permission(self, request: Request, view: Any, obj: Model) -> bool:
         perm = permission(request.method or "", type(obj))
         return perm is not None and request.user.has_perm(perm, obj)
+
+
+class WardenFilterBackend:
+    """``filter_backends = [WardenFilterBackend]``: a list shows the objects
+    the user may view (``<app>.view_<model>``), filtered in the database."""
+
+    def filter_queryset(self, request: Request, queryset: Any, view: Any) -> Any:
+        from warden.django.querysets import authorized
+
+        perm = permission("GET", queryset.model)
+        return authorized(queryset, request.user, perm) if perm is not None else queryset.none()
