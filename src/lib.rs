@@ -65,4 +65,5 @@ pub use engine::{
 };
 pub use eval::Limits;
 pub use eval::functions::{ExternFn, Val};
+pub use eval::render::string_literal;
 pub use live::{Live, LiveChanges, LiveFact, Transaction};

@@ -49,6 +49,8 @@ from warden.django.backend import WardenBackend  # noqa: E402
 from wiki.models import ObjectPermission, Page, Project, RoleAssignment  # noqa: E402
 
 Check = tuple[int, int, int]
+# User primary keys start past django-guardian's anonymous user (pk 1).
+USER_PK = 10
 
 
 def role_masks(workload: dict[str, Any]) -> list[int]:
@@ -68,7 +70,10 @@ def write_policy(workload: dict[str, Any], directory: Path) -> None:
         entries = "".join(f" wiki.{workload['perms'][p]} on page;" for p in grants)
         lines.append(f"role r{r}{extends} {{{entries} }}")
     lines.append("allow U Perm on P if object_permission(U, Perm, P, true);")
+    # The wiki's models sync these relations (Page.warden_facts and the per-object rows).
     lines.append("relation object_permission(user, string, page, bool);")
+    lines.append("relation page_url(page, string);")
+    lines.append("relation locked(page);")
     (directory / "bench.warden").write_text("\n".join(lines) + "\n")
 
 
@@ -76,7 +81,7 @@ def load_tables(workload: dict[str, Any]) -> None:
     """The workload as rows of the wiki's tables (primary keys: index + 1)."""
     scale = workload["scale"]
     per_project = scale["pages_per_project"]
-    users = [User(pk=u + 1, username=f"u{u}") for u in range(scale["users"])]
+    users = [User(pk=u + USER_PK, username=f"u{u}") for u in range(scale["users"])]
     User.objects.bulk_create(users, batch_size=5000)
     Project.objects.bulk_create([Project(pk=j + 1, name=f"p{j}") for j in range(scale["projects"])])
     pages = [
@@ -85,14 +90,16 @@ def load_tables(workload: dict[str, Any]) -> None:
     ]
     Page.objects.bulk_create(pages, batch_size=5000)
     assignments = [
-        RoleAssignment(user_id=u + 1, role=f"r{role}", project_id=None if project is None else project + 1)
+        RoleAssignment(
+            user_id=u + USER_PK, role=f"r{role}", project_id=None if project is None else project + 1
+        )
         for u, listed in enumerate(workload["assignments"])
         for role, project in listed
     ]
     RoleAssignment.objects.bulk_create(assignments, batch_size=5000)
     perms = workload["perms"]
     direct = [
-        ObjectPermission(page_id=g + 1, user_id=u + 1, permission=perms[p], namespace="wiki")
+        ObjectPermission(page_id=g + 1, user_id=u + USER_PK, permission=perms[p], namespace="wiki")
         for u, p, g in workload["direct"]
     ]
     ObjectPermission.objects.bulk_create(direct, batch_size=5000)
@@ -118,7 +125,7 @@ def load_guardian(workload: dict[str, Any], masks: list[int]) -> int:
     rows.update((u, p, g) for u, p, g in workload["direct"])
     objects = [
         UserObjectPermission(
-            user_id=u + 1, permission=permission[p], content_type=page_type, object_pk=str(g + 1)
+            user_id=u + USER_PK, permission=permission[p], content_type=page_type, object_pk=str(g + 1)
         )
         for u, p, g in rows
     ]
@@ -128,17 +135,20 @@ def load_guardian(workload: dict[str, Any], masks: list[int]) -> int:
 
 def add_rules(workload: dict[str, Any], masks: list[int]) -> None:
     """django-rules predicates over the same tables (the role closure precomputed)."""
-    for p, name in enumerate(workload["perms"]):
-        roles = [f"r{r}" for r, mask in enumerate(masks) if mask & (1 << p)]
 
-        def holds(user: User, page: Page, roles: list[str] = roles, name: str = name) -> bool:
+    def predicate(roles: list[str], name: str) -> Callable[[User, Page], bool]:
+        def holds(user: User, page: Page) -> bool:
             scoped = RoleAssignment.objects.filter(user=user, role__in=roles).filter(
                 Q(project__isnull=True) | Q(project_id=page.project_id)
             )
             direct = ObjectPermission.objects.filter(user=user, page=page, permission=name, approved=True)
             return scoped.exists() or direct.exists()
 
-        rules.add_perm(f"wiki.{name}", rules.predicate(holds))
+        return holds
+
+    for p, name in enumerate(workload["perms"]):
+        roles = [f"r{r}" for r, mask in enumerate(masks) if mask & (1 << p)]
+        rules.add_perm(f"wiki.{name}", rules.predicate(predicate(roles, name)))
 
 
 def timed(
@@ -191,16 +201,18 @@ def main() -> None:
     print(f"checks: {len(checks)}, of users with scoped roles only: {len(scoped)}")
     users = {u.pk: u for u in User.objects.all()}
     pages = {p.pk: p for p in Page.objects.all()}
-    named = [(f"user:{u + 1}", f"wiki.{perms[p]}", f"page:{g + 1}") for u, p, g in checks]
+    named = [(f"user:{u + USER_PK}", f"wiki.{perms[p]}", f"page:{g + 1}") for u, p, g in checks]
     results = [
         timed("Warden.is_allowed (strings)", named, lambda c: warden.is_allowed(*c), decisions),
     ]
-    objects = [(users[u + 1], f"wiki.{perms[p]}", pages[g + 1]) for u, p, g in checks]
+    objects = [(users[u + USER_PK], f"wiki.{perms[p]}", pages[g + 1]) for u, p, g in checks]
     results.append(
         timed("user.has_perm via WardenBackend", objects, lambda c: c[0].has_perm(c[1], c[2]), decisions)
     )
     prefix = int(os.environ.get("BENCH_PEER_CHECKS", "3000"))
-    scoped_objects = [(users[u + 1], f"wiki.{perms[p]}", pages[g + 1]) for (u, p, g), _ in scoped[:prefix]]
+    scoped_objects = [
+        (users[u + USER_PK], f"wiki.{perms[p]}", pages[g + 1]) for (u, p, g), _ in scoped[:prefix]
+    ]
     scoped_expected = [d for _, d in scoped[:prefix]]
     warden_backend, guardian_backend, rules_backend = (
         WardenBackend(),
@@ -236,7 +248,7 @@ def main() -> None:
     def saves(count: int) -> float:
         started = time.perf_counter_ns()
         for i in range(count):
-            RoleAssignment.objects.create(user_id=i % 100 + 1, role="r0", project_id=i % 10 + 1)
+            RoleAssignment.objects.create(user_id=i % 100 + USER_PK, role="r0", project_id=i % 10 + 1)
         return (time.perf_counter_ns() - started) / count / 1000
 
     with_sync = saves(300)

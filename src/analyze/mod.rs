@@ -151,22 +151,31 @@ fn find_path(
     None
 }
 
-/// Calls `f` for every occurrence of a variable in an expression.
-pub fn visit_vars(e: &Expr, f: &mut dyn FnMut(VarId)) {
+/// Calls `f` for every term (constant, variable, `now`, `ctx.KEY`) of an expression.
+pub fn visit_terms(e: &Expr, f: &mut dyn FnMut(&Term)) {
     match e {
-        Expr::Term(Term::Var(v)) => f(*v),
-        Expr::Call(_, args) => args.iter().for_each(|a| visit_vars(a, f)),
-        Expr::Not(a) => visit_vars(a, f),
+        Expr::Term(t) => f(t),
+        Expr::Call(_, args) => args.iter().for_each(|a| visit_terms(a, f)),
+        Expr::Not(a) => visit_terms(a, f),
         Expr::Binary(_, a, b) => {
-            visit_vars(a, f);
-            visit_vars(b, f);
+            visit_terms(a, f);
+            visit_terms(b, f);
         }
         Expr::InList(x, items) => {
-            visit_vars(x, f);
-            items.iter().for_each(|a| visit_vars(a, f));
+            visit_terms(x, f);
+            items.iter().for_each(|a| visit_terms(a, f));
         }
-        Expr::Term(_) | Expr::Param(_) => {}
+        Expr::Param(_) => {}
     }
+}
+
+/// Calls `f` for every occurrence of a variable in an expression.
+pub fn visit_vars(e: &Expr, f: &mut dyn FnMut(VarId)) {
+    visit_terms(e, &mut |t| {
+        if let Term::Var(v) = t {
+            f(*v)
+        }
+    });
 }
 
 /// The variables an expression reads.

@@ -36,6 +36,11 @@ pub fn quote_if_needed(s: &str) -> String {
     if s == "*" || is_bare(s) || is_typed(s) {
         return s.to_string();
     }
+    string_literal(s)
+}
+
+/// A string as a policy string literal, always quoted (`"a \"b\""`).
+pub fn string_literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

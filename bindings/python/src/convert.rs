@@ -44,7 +44,7 @@ pub fn context(ctx: Option<&Bound<'_, PyDict>>) -> PyResult<BTreeMap<String, Str
         } else if value.is_instance_of::<PyInt>() {
             value.extract::<i64>()?.to_string()
         } else if let Ok(text) = value.cast::<PyString>() {
-            quoted(text.to_str()?)
+            warden::string_literal(text.to_str()?)
         } else if value.is_instance_of::<PyDateTime>() {
             warden::time::format_timestamp(datetime_micros(&value)?)
         } else {
@@ -56,24 +56,6 @@ pub fn context(ctx: Option<&Bound<'_, PyDict>>) -> PyResult<BTreeMap<String, Str
         out.insert(key, text);
     }
     Ok(out)
-}
-
-/// A policy string literal.
-fn quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn type_name(value: &Bound<'_, PyAny>) -> String {

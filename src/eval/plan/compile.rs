@@ -94,22 +94,11 @@ pub(super) fn build(
 /// The string constants that rules and `fn`s name (in atoms and conditions).
 fn named_by_rules(program: &crate::lower::ir::Program) -> rustc_hash::FxHashSet<Sym> {
     fn expr(e: &Expr, out: &mut rustc_hash::FxHashSet<Sym>) {
-        match e {
-            Expr::Term(Term::Const(Value::Sym(s))) => {
+        crate::analyze::visit_terms(e, &mut |t| {
+            if let Term::Const(Value::Sym(s)) = t {
                 out.insert(*s);
             }
-            Expr::Call(_, args) => args.iter().for_each(|a| expr(a, out)),
-            Expr::Not(a) => expr(a, out),
-            Expr::Binary(_, a, b) => {
-                expr(a, out);
-                expr(b, out);
-            }
-            Expr::InList(x, items) => {
-                expr(x, out);
-                items.iter().for_each(|a| expr(a, out));
-            }
-            Expr::Term(_) | Expr::Param(_) => {}
-        }
+        });
     }
     let mut out = rustc_hash::FxHashSet::default();
     let atom = |a: &Atom, out: &mut rustc_hash::FxHashSet<Sym>| {
