@@ -63,7 +63,7 @@ fn why_not_lists_failing_rules_and_verified_repairs() {
     let explanation = engine.explain("allowed(bob, delete, page:1)", &at("2026-11-23T10:00:00Z")).unwrap();
     assert!(!explanation.holds);
     let why_not = explanation.why_not.as_ref().unwrap();
-    assert!(why_not.notes.iter().any(|n| n == "roles that grant delete: admin"), "{:?}", why_not.notes);
+    assert!(why_not.notes.iter().any(|n| n == "roles with an entry for delete: admin"), "{:?}", why_not.notes);
     assert!(!why_not.attempts.is_empty());
     assert!(why_not.repairs.contains(&"assign bob admin on page:1;".to_string()), "{:?}", why_not.repairs);
     // Each repair, added to the policy, really grants.
@@ -141,4 +141,42 @@ fn the_cli_prints_text_and_json() {
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(value["holds"], true);
     assert_eq!(value["proofs"][0]["proof"]["fact"], "allowed(alice, write, page:1)");
+}
+
+/// The why-not notes of `query` over `policy` at 15:00.
+fn why_not_notes(policy: &str, query: &str) -> Vec<String> {
+    let engine = Engine::from_source("w.warden", policy).unwrap();
+    let explanation = engine.explain(query, &at("2026-11-23T15:00:00Z")).unwrap();
+    assert!(!explanation.holds, "{query}");
+    explanation.why_not.expect("a why-not").notes
+}
+
+const ROLES: &str = "role publisher { publish on page if hour(now) >= 8 && hour(now) < 13; }\n\
+                     role admin { manage on project; }\nrole super extends admin { audit; }\n\
+                     assign alice publisher on project:a;\nassign henry super;\npage:1 in project:a;\n";
+
+#[test]
+fn a_conditional_role_entry_is_named_with_its_condition_not_called_missing() {
+    let notes = why_not_notes(ROLES, "allowed(alice, publish, page:1)");
+    // Before: "alice holds publisher on page:1, but none of them grants publish" and "no role grants publish".
+    assert!(notes.iter().all(|n| !n.contains("none of them") && !n.contains("no role")), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.starts_with("alice holds publisher on page:1, which grants publish only under a condition: `publish on page if hour(now) >= 8 && hour(now) < 13` (w.warden:1:18), which does not hold at 2026-11-23T15:00:00Z")),
+        "{notes:?}"
+    );
+    assert!(notes.contains(&"roles with an entry for publish: publisher".to_string()), "{notes:?}");
+}
+
+#[test]
+fn a_role_entry_on_another_type_is_named_with_both_types() {
+    let notes = why_not_notes(ROLES, "allowed(henry, manage, page:1)");
+    assert!(
+        notes.contains(
+            &"henry holds super on page:1, which grants manage only on objects of type project (through admin); page:1 is a page"
+                .to_string()
+        ),
+        "{notes:?}"
+    );
+    let notes = why_not_notes(ROLES, "allowed(alice, audit, page:1)");
+    assert!(notes.contains(&"alice holds publisher on page:1, which does not grant audit".to_string()), "{notes:?}");
 }

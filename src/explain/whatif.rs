@@ -266,31 +266,14 @@ impl Explainer<'_> {
         if self.holds(builtins::INACTIVE, &vec![user]) {
             notes.push(format!("{u} is inactive: allowed nothing, whatever it holds"));
         }
-        let held: Vec<String> = self
+        let held: Vec<Value> = self
             .rows(builtins::HAS_ROLE)
             .iter()
             .filter(|r| r.first() == Some(&user) && r.get(2) == Some(&object))
-            .filter_map(|r| r.get(1).map(|v| self.value(*v)))
+            .filter_map(|r| r.get(1).copied())
             .collect();
-        let granting: BTreeSet<String> = self
-            .rows(builtins::ROLE_PERM)
-            .iter()
-            .filter(|r| r.get(1) == Some(&perm))
-            .flat_map(|r| self.rows(builtins::ROLE_IMPLIES).iter().filter(move |i| i.get(1) == r.first()))
-            .filter_map(|i| i.first().map(|v| self.value(*v)))
-            .collect();
-        let has_perm = self.holds(builtins::HAS_PERM, row);
-        if !held.is_empty() && !has_perm {
-            notes.push(format!("{u} holds {} on {o}, but none of them grants {p}", held.join(", ")));
-        } else if held.is_empty() && !has_perm {
-            notes.push(format!("{u} holds no role on {o}"));
-        }
-        if !has_perm {
-            if granting.is_empty() {
-                notes.push(format!("no role grants {p}"));
-            } else {
-                notes.push(format!("roles that grant {p}: {}", granting.into_iter().collect::<Vec<_>>().join(", ")));
-            }
+        if !self.holds(builtins::HAS_PERM, row) {
+            notes.extend(self.role_notes(&held, perm, object, (&u, &p, &o)));
         }
         // Assignments and grants of the subject (or its groups) outside their bounds.
         let groups: BTreeSet<Value> = self
@@ -315,6 +298,76 @@ impl Explainer<'_> {
                     _ => {}
                 }
             }
+        }
+        notes
+    }
+
+    /// What the roles `held` (by the subject on `object`) and the policy's
+    /// role entries say about `perm`: that no held role has an entry for it,
+    /// or the entry's type or condition that does not fit this request.
+    fn role_notes(&self, held: &[Value], perm: Value, object: Value, (u, p, o): (&str, &str, &str)) -> Vec<String> {
+        // Every role entry for `perm`: (role, type, the entry's rule when conditional).
+        let program = &self.checked.program;
+        let mut entries: Vec<(Value, Value, Option<OriginId>)> = program
+            .facts
+            .iter()
+            .filter(|f| f.rel == builtins::ROLE_PERM && f.tuple.get(1) == Some(&perm))
+            .filter_map(|f| Some((*f.tuple.first()?, *f.tuple.get(2)?, None)))
+            .collect();
+        entries.extend(program.rules.iter().filter(|r| r.head.rel == builtins::ROLE_PERM).filter_map(|r| {
+            match r.head.args.as_slice() {
+                [Term::Const(role), Term::Const(q), Term::Const(ty)] if *q == perm => {
+                    Some((*role, *ty, Some(r.origin)))
+                }
+                _ => None,
+            }
+        }));
+        let implies = |senior: Value, junior: Value| self.holds(builtins::ROLE_IMPLIES, &vec![senior, junior]);
+        let object_type = crate::eval::functions::type_of(&self.value(object)).to_string();
+        let mut notes = Vec::new();
+        if held.is_empty() {
+            notes.push(format!("{u} holds no role on {o}"));
+        }
+        let mut silent = Vec::new();
+        for &role in held {
+            let name = self.value(role);
+            let reachable: Vec<&(Value, Value, Option<OriginId>)> =
+                entries.iter().filter(|(r, _, _)| implies(role, *r)).collect();
+            if reachable.is_empty() {
+                silent.push(name.clone());
+            }
+            for (entry_role, ty, rule) in reachable {
+                let via =
+                    if *entry_role == role { String::new() } else { format!(" (through {})", self.value(*entry_role)) };
+                if *ty != Value::Sym(builtins::STAR) && self.value(*ty) != object_type {
+                    let is = if object_type == "_" { "has no type".to_string() } else { format!("is a {object_type}") };
+                    notes.push(format!(
+                        "{u} holds {name} on {o}, which grants {p} only on objects of type {}{via}; {o} {is}",
+                        self.value(*ty)
+                    ));
+                } else if let Some(origin) = rule {
+                    let entry =
+                        (self.locate)(*origin).map(|(at, text)| format!("`{}` ({at})", text.trim_end_matches(';')));
+                    let when = crate::time::format_timestamp(self.env.now);
+                    notes.push(format!(
+                        "{u} holds {name} on {o}, which grants {p} only under a condition{via}: {}, which does not hold at {when}",
+                        entry.unwrap_or_else(|| "its entry".into())
+                    ));
+                }
+            }
+        }
+        match silent.as_slice() {
+            [] => {}
+            [one] => notes.insert(0, format!("{u} holds {one} on {o}, which does not grant {p}")),
+            many => notes.insert(0, format!("{u} holds {} on {o}, none of which grants {p}", many.join(", "))),
+        }
+        let mut granting: Vec<String> =
+            (entries.iter().map(|(r, _, _)| self.value(*r)).collect::<BTreeSet<String>>()).into_iter().collect();
+        if granting.is_empty() {
+            notes.push(format!("no role has an entry for {p}"));
+        } else {
+            granting.dedup();
+            notes.push(format!("roles with an entry for {p}: {}", granting.join(", ")));
         }
         notes
     }
