@@ -21,6 +21,9 @@ pub struct ObjectList {
     pub excluded: Vec<String>,
     /// Errors raised inside conditions while deciding (they never grant).
     pub errors: Vec<String>,
+    /// Why the evaluation stopped (a resource limit): then nothing is
+    /// listed, and the list is no answer. `None` for a finished one.
+    pub stopped: Option<String>,
 }
 
 impl Engine {
@@ -46,9 +49,8 @@ impl Engine {
         let every =
             self.query(&format!("allowed({}, {}, {ty}:*)", quote_if_needed(user), quote_if_needed(perm)), &options)?;
         let mut errors = every.errors.clone();
-        if let Some(stopped) = every.stopped {
-            errors.push(stopped);
-            return Ok(ObjectList { errors, ..ObjectList::default() });
+        if every.stopped.is_some() {
+            return Ok(ObjectList { errors, stopped: every.stopped, ..ObjectList::default() });
         }
         let symbols = &self.checked().program.symbols;
         let mut named: Vec<String> = symbols
@@ -70,9 +72,9 @@ impl Engine {
         errors.sort();
         errors.dedup();
         Ok(if every.holds() {
-            ObjectList { every: true, objects: Vec::new(), excluded: denied, errors }
+            ObjectList { every: true, objects: Vec::new(), excluded: denied, errors, stopped: None }
         } else {
-            ObjectList { every: false, objects: allowed, excluded: Vec::new(), errors }
+            ObjectList { every: false, objects: allowed, excluded: Vec::new(), errors, stopped: None }
         })
     }
 }

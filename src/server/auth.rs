@@ -73,10 +73,11 @@ pub(super) enum Access {
 
 /// Every route and what it needs; the router serves these paths, and a
 /// path not listed is the 404 fallback (open, labelled `other` in metrics).
-pub(super) const ROUTES: [(&str, Access); 7] = [
+pub(super) const ROUTES: [(&str, Access); 8] = [
     ("/v1/check", Access::Read),
     ("/v1/query", Access::Read),
     ("/v1/explain", Access::Read),
+    ("/v1/list", Access::Read),
     ("/v1/facts", Access::Write),
     ("/v1/reload", Access::Write),
     ("/healthz", Access::Open),

@@ -1,6 +1,6 @@
 //! `warden serve`: a decision server over HTTP for services not written in Rust.
 //!
-//! `POST /v1/check`, `/v1/query`, `/v1/explain`, `/v1/facts`, `/v1/reload`;
+//! `POST /v1/check`, `/v1/query`, `/v1/explain`, `/v1/list`, `/v1/facts`, `/v1/reload`;
 //! `GET /healthz`, `/metrics` (Prometheus text). Every error is a JSON body
 //! `{"error": {"code", "message"}}` with a 4xx status: malformed JSON, unknown
 //! fields, oversize bodies, bad timestamps, rejected updates. Requests are
@@ -329,6 +329,38 @@ async fn explain(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> R
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ListBody {
+    user: String,
+    perm: String,
+    #[serde(rename = "type")]
+    ty: String,
+    at: Option<String>,
+    #[serde(default)]
+    ctx: BTreeMap<String, Json_>,
+}
+
+/// The objects of a type a user may act on ([`crate::Engine::list_objects`]).
+async fn list(State(state): State<Arc<AppState>>, body: Body<ListBody>) -> Response {
+    let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
+        Ok(parsed) => parsed,
+        Err(response) => return *response,
+    };
+    let at = used_time(&options);
+    let live = state.live.clone();
+    let listing = move || live.snapshot().list_objects(&body.user, &body.perm, &body.ty, &options);
+    match state.admission.run(move || listing().map_err(|e| e.render(false))).await {
+        // Not an answer: an empty list must not read as "nothing".
+        Ok(Ok(list)) if list.stopped.is_some() => {
+            error(StatusCode::UNPROCESSABLE_ENTITY, "limit_exceeded", list.stopped.unwrap_or_default())
+        }
+        Ok(Ok(list)) => Json(json!({ "every": list.every, "objects": list.objects, "excluded": list.excluded, "errors": list.errors, "at": at })).into_response(),
+        Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_request", diagnostics),
+        Err(response) => response,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FactsBody {
     #[serde(default)]
     insert: Vec<FactItem>,
@@ -431,6 +463,7 @@ pub fn router(live: Arc<Live>, options: &Options) -> Router {
         .route("/v1/check", post(check))
         .route("/v1/query", post(query))
         .route("/v1/explain", post(explain))
+        .route("/v1/list", post(list))
         .route("/v1/facts", post(facts))
         .route("/v1/reload", post(reload))
         .route("/healthz", get(|| async { Json(json!({ "ok": true })) }))

@@ -304,6 +304,9 @@ impl Warden {
     ) -> PyResult<ObjectList> {
         let options = options(at, ctx)?;
         let list = py.detach(|| self.live.snapshot().list_objects(user, perm, ty, &options)).map_err(policy_error)?;
+        if let Some(stopped) = list.stopped {
+            return Err(PyValueError::new_err(format!("the listing was stopped: {stopped}")));
+        }
         Ok(ObjectList { every: list.every, objects: list.objects, excluded: list.excluded, errors: list.errors })
     }
 

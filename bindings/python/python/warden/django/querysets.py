@@ -16,6 +16,7 @@ perm)`` with ``objects = WardenQuerySet.as_manager()``), and
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import models
@@ -23,6 +24,8 @@ from django.db import models
 from warden import PolicyError
 from warden.django import conf, ids
 from warden.django.middleware import current_context
+
+log = logging.getLogger("warden.django")
 
 
 def _pks(constants: list[str], prefix: str) -> list[str]:
@@ -43,7 +46,9 @@ def authorized(queryset: models.QuerySet[Any], user: Any, perm: str) -> models.Q
         listing = conf.engine().list_objects(
             ids.subject(user), perm, prefix, at=conf.now(), ctx=current_context()
         )
-    except PolicyError:
+    except (PolicyError, ValueError):
+        # The policy does not load, or a limit stopped the listing: no rows.
+        log.exception("Warden could not list %s for %s", perm, user)
         return queryset.none()
     if listing.every:
         return queryset.exclude(pk__in=_pks(listing.excluded, prefix))
