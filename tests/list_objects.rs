@@ -58,3 +58,30 @@ fn every_named_object_and_a_fresh_one_agree_with_checks() {
         }
     }
 }
+
+#[test]
+fn a_condition_that_looks_into_names_never_makes_every_object_listed() {
+    // `page:10` is named nowhere: `page:*` cannot stand for it here.
+    let policy = "role viewer { read; }\nassign alice viewer;\ndeny U read on O if starts_with(O, \"page:1\");\npage:2 in project:a;\n";
+    let engine = Engine::from_source("l.warden", policy).unwrap();
+    let list = engine.list_objects("alice", "read", "page", &options()).unwrap();
+    assert!(!list.every, "{list:?}");
+    assert_eq!(list.objects, ["page:2"]);
+    assert!(!engine.is_allowed(&Request::new("alice", "read", "page:10").at_micros(options().at.unwrap())));
+}
+
+#[test]
+fn names_in_the_context_are_named_objects_too() {
+    let policy = "role viewer { read; }\nassign alice viewer;\ndeny U read on O if O == ctx.blocked;\n";
+    let engine = Engine::from_source("l.warden", policy).unwrap();
+    let mut options = options();
+    options.ctx.insert("blocked".into(), "page:42".into());
+    let list = engine.list_objects("alice", "read", "page", &options).unwrap();
+    assert!(list.every && list.excluded == ["page:42"], "{list:?}");
+}
+
+#[test]
+fn a_type_is_a_name_not_query_text() {
+    let engine = Engine::from_source("l.warden", POLICY).unwrap();
+    assert!(engine.list_objects("gus", "read", "O) //", &options()).is_err());
+}

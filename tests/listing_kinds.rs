@@ -84,5 +84,20 @@ fn a_page_in_a_project_a_user_is_in_is_no_user() {
     let engine = Engine::from_source("k.warden", policy).unwrap();
     let answer = engine.query("allowed(U, read, page:2)", &RequestOptions::default()).unwrap();
     let users: Vec<String> = answer.rows.iter().map(|row| row.join(", ")).collect();
-    assert_eq!(users, ["alice"]);
+    // project:a holds a user, so it may act as a group; page:1 is no user.
+    assert_eq!(users, ["alice", "project:a"]);
+}
+
+#[test]
+fn a_constant_a_condition_equates_and_a_container_of_a_scope_are_of_their_kinds() {
+    let policy = "role viewer { read; }\nassign alice viewer on page:7;\npage:7 in project:apollo;\nsuperuser root;\n\
+                  allow bob read on O if O == page:9;\ntag(page:9, blue);\n";
+    let engine = Engine::from_source("k.warden", policy).unwrap();
+    let listed = |query: &str| -> Vec<String> {
+        engine.query(query, &RequestOptions::default()).unwrap().rows.iter().map(|r| r.join(", ")).collect()
+    };
+    assert_eq!(listed("allowed(bob, read, O)"), ["page:9"]);
+    let root = listed("allowed(root, read, O)");
+    assert!(root.contains(&"project:apollo".to_string()) && root.contains(&"page:9".to_string()), "{root:?}");
+    assert!(!root.contains(&"alice".to_string()), "{root:?}");
 }

@@ -21,7 +21,7 @@
 //! binds is answered as derived.
 
 use crate::lower::builtins::{ADOM, PARENT, WITHIN};
-use crate::lower::ir::{Atom, Expr, Fact, Literal, Program, RelId, Term, Value, VarId};
+use crate::lower::ir::{Atom, BinOp, Expr, Fact, Literal, Program, RelId, Term, Value, VarId};
 use std::collections::{HashMap, HashSet};
 
 /// The kinds of a program's columns (computed from its rules).
@@ -41,6 +41,8 @@ pub struct Admitted {
     kinds: Kinds,
     /// The direct containers of each value (`X in Y` statements).
     containers: HashMap<Value, Vec<Value>>,
+    /// The direct contents of each value (the other way round).
+    contents: HashMap<Value, Vec<Value>>,
     /// (kind, value) pairs that a fact or a rule puts in a column of the kind.
     members: HashSet<(usize, Value)>,
 }
@@ -73,6 +75,22 @@ impl UnionFind {
         if let Some(slot) = self.0.get_mut(a) {
             *slot = b;
         }
+    }
+}
+
+/// Calls `f` for each `X == c` or `c == X` in a condition (through `&&`, `||`).
+fn equated_constants(e: &Expr, f: &mut dyn FnMut(&VarId, Value)) {
+    match e {
+        Expr::Binary(BinOp::Eq, a, b) => match (a.as_ref(), b.as_ref()) {
+            (Expr::Term(Term::Var(v)), Expr::Term(Term::Const(c)))
+            | (Expr::Term(Term::Const(c)), Expr::Term(Term::Var(v))) => f(v, *c),
+            _ => {}
+        },
+        Expr::Binary(BinOp::And | BinOp::Or, a, b) => {
+            equated_constants(a, f);
+            equated_constants(b, f);
+        }
+        _ => {}
     }
 }
 
@@ -151,7 +169,8 @@ impl Kinds {
                             open_nodes.push(var(v));
                         }
                     }
-                    Literal::Cond(_) => {}
+                    // `X == c` (also inside `&&`/`||`): `c` is of `X`'s kind.
+                    Literal::Cond(e) => equated_constants(e, &mut |v, c| constant_nodes.push((var(v), c))),
                 }
             }
         }
@@ -186,11 +205,13 @@ impl Kinds {
     /// The values of each kind among `facts` (the snapshot's and a request's).
     pub fn admitted<'f>(self, facts: impl Iterator<Item = &'f Fact>) -> Admitted {
         let mut containers: HashMap<Value, Vec<Value>> = HashMap::new();
+        let mut contents: HashMap<Value, Vec<Value>> = HashMap::new();
         let mut members: HashSet<(usize, Value)> = self.constants.iter().copied().collect();
         for fact in facts {
             if is_containment(fact.rel) {
                 if let [child, container] = fact.tuple[..] {
                     containers.entry(child).or_default().push(container);
+                    contents.entry(container).or_default().push(child);
                 }
                 continue;
             }
@@ -201,7 +222,7 @@ impl Kinds {
                 }
             }
         }
-        Admitted { kinds: self, containers, members }
+        Admitted { kinds: self, containers, contents, members }
     }
 }
 
@@ -209,16 +230,24 @@ impl Admitted {
     /// Whether `value` may be answered in `rel`'s column `col`.
     pub fn admits(&self, rel: RelId, col: usize, value: Value) -> bool {
         let Some(kind) = self.kinds.filtered(rel, col) else { return true };
-        // The value, or anything it lies within, is of the kind.
+        // The value, anything it lies within, or anything within it is of
+        // the kind (a page in a scope; a project holding a scope), never by
+        // a detour through a shared container (a page is no user because a
+        // user is in its project).
+        self.reaches(kind, value, &self.containers) || self.reaches(kind, value, &self.contents)
+    }
+
+    /// Whether `value` or a value `edges` lead to from it is of `kind`.
+    fn reaches(&self, kind: usize, value: Value, edges: &HashMap<Value, Vec<Value>>) -> bool {
         let mut seen = HashSet::from([value]);
         let mut pending = vec![value];
         while let Some(v) = pending.pop() {
             if self.members.contains(&(kind, v)) {
                 return true;
             }
-            for container in self.containers.get(&v).into_iter().flatten() {
-                if seen.insert(*container) {
-                    pending.push(*container);
+            for next in edges.get(&v).into_iter().flatten() {
+                if seen.insert(*next) {
+                    pending.push(*next);
                 }
             }
         }

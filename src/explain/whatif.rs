@@ -272,7 +272,9 @@ impl Explainer<'_> {
             .filter(|r| r.first() == Some(&user) && r.get(2) == Some(&object))
             .filter_map(|r| r.get(1).copied())
             .collect();
-        if !self.holds(builtins::HAS_PERM, row) {
+        // Role notes when nothing permits it (a deny blocking a permission
+        // is shown beside it instead).
+        if !self.holds(builtins::PERMITTED, row) {
             notes.extend(self.role_notes(&held, perm, object, (&u, &p, &o)));
         }
         // Assignments and grants of the subject (or its groups) outside their bounds.
@@ -323,7 +325,12 @@ impl Explainer<'_> {
             }
         }));
         let implies = |senior: Value, junior: Value| self.holds(builtins::ROLE_IMPLIES, &vec![senior, junior]);
-        let object_type = crate::eval::functions::type_of(&self.value(object)).to_string();
+        // Names as the program spells them (not quoted for display).
+        let name_of = |v: Value| match v {
+            Value::Sym(sym) => self.env.symbols.resolve(sym).to_string(),
+            other => self.value(other),
+        };
+        let object_type = type_of(&name_of(object)).to_string();
         let mut notes = Vec::new();
         if held.is_empty() {
             notes.push(format!("{u} holds no role on {o}"));
@@ -339,20 +346,26 @@ impl Explainer<'_> {
             for (entry_role, ty, rule) in reachable {
                 let via =
                     if *entry_role == role { String::new() } else { format!(" (through {})", self.value(*entry_role)) };
-                if *ty != Value::Sym(builtins::STAR) && self.value(*ty) != object_type {
+                if *ty != Value::Sym(builtins::STAR) && name_of(*ty) != object_type {
                     let is = if object_type == "_" { "has no type".to_string() } else { format!("is a {object_type}") };
                     notes.push(format!(
-                        "{u} holds {name} on {o}, which grants {p} only on objects of type {}{via}; {o} {is}",
+                        "{u} holds {name} on {o}; its entry for {p}{via} is on objects of type {}, and {o} {is}",
                         self.value(*ty)
                     ));
                 } else if let Some(origin) = rule {
                     let entry =
                         (self.locate)(*origin).map(|(at, text)| format!("`{}` ({at})", text.trim_end_matches(';')));
+                    let entry = entry.unwrap_or_else(|| "its entry".into());
                     let when = crate::time::format_timestamp(self.env.now);
-                    notes.push(format!(
-                        "{u} holds {name} on {o}, which grants {p} only under a condition{via}: {}, which does not hold at {when}",
-                        entry.unwrap_or_else(|| "its entry".into())
-                    ));
+                    let erred = self.model.errors.iter().find(|(o, _)| o == origin).map(|(_, e)| e.clone());
+                    notes.push(match erred {
+                        Some(error) => format!(
+                            "{u} holds {name} on {o}; its entry for {p}{via} has a condition, {entry}, that erred at {when} ({error}), which never grants"
+                        ),
+                        None => format!(
+                            "{u} holds {name} on {o}; its entry for {p}{via} has a condition, {entry}, that does not hold at {when}"
+                        ),
+                    });
                 }
             }
         }

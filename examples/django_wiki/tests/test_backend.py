@@ -115,3 +115,10 @@ def test_authorized_filters_a_queryset_like_has_perm_on_each_row(wiki: Wiki) -> 
     # A superuser and a global role see every page but a locked one, new pages included.
     assert unknown in Page.objects.authorized(glob, "wiki.change_page")
     assert wiki.launch not in Page.objects.authorized(glob, "wiki.change_page")
+
+
+def test_names_that_are_no_rows_key_never_widen_a_listing(wiki: Wiki) -> None:
+    from warden.django.querysets import _keys
+
+    pk = Page._meta.pk
+    assert _keys(["page:7", "page:07", "page:+7", "page:7_0", "page:home", "doc:7"], "page", pk) == [7]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from warden import PolicyError
@@ -28,9 +29,22 @@ from warden.django.middleware import current_context
 log = logging.getLogger("warden.django")
 
 
-def _pks(constants: list[str], prefix: str) -> list[str]:
+def _keys(constants: list[str], prefix: str, field: Any) -> list[Any]:
+    """The keys of ``prefix:<key>`` names, each only when it names exactly one
+    row (``page:07`` is not ``page:7``: the program names it differently)."""
     head = f"{prefix}:"
-    return [c.removeprefix(head) for c in constants if c.startswith(head)]
+    keys = []
+    for name in constants:
+        if not name.startswith(head):
+            continue
+        text = name.removeprefix(head)
+        try:
+            key = field.to_python(text)
+        except (TypeError, ValueError, ValidationError):
+            continue
+        if str(key) == text:
+            keys.append(key)
+    return keys
 
 
 def authorized(queryset: models.QuerySet[Any], user: Any, perm: str) -> models.QuerySet[Any]:
@@ -41,7 +55,12 @@ def authorized(queryset: models.QuerySet[Any], user: Any, perm: str) -> models.Q
         # As Django's own `User.has_perm`: an active superuser has every
         # permission, before any backend (or deny rule) is asked.
         return queryset
-    prefix = ids.prefix(queryset.model)
+    model = queryset.model
+    is_user = (model._meta.concrete_model or model)._meta.label == conf.user_model_label()
+    # Users are named by WARDEN["USER_ID"] (`user:<pk>` or `user:<username>`).
+    prefix = "user" if is_user else ids.prefix(model)
+    field = model._meta.get_field(conf.setting("USER_ID")) if is_user else model._meta.pk
+    lookup = f"{field.name}__in"
     try:
         listing = conf.engine().list_objects(
             ids.subject(user), perm, prefix, at=conf.now(), ctx=current_context()
@@ -51,8 +70,9 @@ def authorized(queryset: models.QuerySet[Any], user: Any, perm: str) -> models.Q
         log.exception("Warden could not list %s for %s", perm, user)
         return queryset.none()
     if listing.every:
-        return queryset.exclude(pk__in=_pks(listing.excluded, prefix))
-    return queryset.filter(pk__in=_pks(listing.objects, prefix))
+        # A name that is no row's key excludes nothing; one that is stays out.
+        return queryset.exclude(**{lookup: _keys(listing.excluded, prefix, field)})
+    return queryset.filter(**{lookup: _keys(listing.objects, prefix, field)})
 
 
 class WardenQuerySet(models.QuerySet):  # type: ignore[type-arg]
