@@ -178,3 +178,18 @@ fn lints_with_help(source: &str) -> Vec<(String, String)> {
         .map(|d| (d.message, d.help.unwrap_or_default()))
         .collect()
 }
+
+#[test]
+fn a_join_of_integers_with_strings_never_matches() {
+    // Django's generic foreign keys: an integer object id in one table, its
+    // text in the other.
+    let source = "role viewer { read; }\npage_project(page:1, 42);\nproject_perm(bob, view_page, \"42\");\n\
+                  allow U P on O if page_project(O, J), project_perm(U, P, J);\n";
+    assert_lint(
+        source,
+        4,
+        "`J` joins page_project's column 2 (integers) with project_perm's column 3 (strings): they never match",
+    );
+    let same = source.replace("\"42\"", "42");
+    assert_quiet(&same, "never match");
+}
