@@ -110,3 +110,26 @@ def test_one_may_ask_why_for_oneself_only(wiki: Wiki) -> None:
     url = f"/admin/wiki/page/{wiki.launch.pk}/why/"
     assert admin.get(url, {"user": jo.pk}).status_code == 403
     assert admin.get(url, {"user": ivan.pk}).status_code == 200
+
+
+def test_the_management_commands_check_and_explain(wiki: Wiki) -> None:
+    from io import StringIO
+
+    import pytest
+    from django.core.management import call_command
+
+    ivan = wiki.user("ivan")
+    RoleAssignment.objects.create(user=ivan, role="editor", project=wiki.apollo)
+    out = StringIO()
+    call_command("warden_check", "ivan", "wiki.change_page", f"page:{wiki.launch.pk}", stdout=out)
+    assert out.getvalue().startswith(f"allowed: user:{ivan.pk} may wiki.change_page page:{wiki.launch.pk}")
+    with pytest.raises(SystemExit):
+        call_command("warden_check", "ivan", "wiki.delete_page", f"page:{wiki.launch.pk}", stdout=StringIO())
+    out = StringIO()
+    call_command(
+        "warden_explain", f'allowed("user:{ivan.pk}", wiki.change_page, page:{wiki.launch.pk})', stdout=out
+    )
+    assert "true" in out.getvalue().splitlines()[0]
+    out = StringIO()
+    call_command("warden_sync", stdout=out)
+    assert out.getvalue().startswith("synced ")
