@@ -139,6 +139,9 @@ pub struct Engine {
     /// Identifies the symbol table: the same for snapshots whose symbols
     /// extend this one's (live updates), new for every load.
     symbols_id: u64,
+    /// The kinds of the program's columns (from its rules, so shared by the
+    /// snapshots of live updates).
+    column_kinds: Arc<analyze::kinds::Kinds>,
     /// The kinds of values in this snapshot's facts, sorted on the first
     /// open query that needs them (see [`Engine::of_their_kinds`]).
     kinds: Arc<std::sync::OnceLock<analyze::kinds::Admitted>>,
@@ -179,6 +182,7 @@ impl Engine {
             }
         };
         let prepared = Arc::new(eval::Prepared::new(&checked.program));
+        let column_kinds = Arc::new(analyze::kinds::Kinds::of(&checked.program));
         Ok(Engine {
             checked: Arc::new(checked),
             sources: Arc::new(sources),
@@ -191,6 +195,7 @@ impl Engine {
             plan: Arc::default(),
             previous_plan: Arc::default(),
             symbols_id: SYMBOL_TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            column_kinds,
             kinds: Arc::default(),
         })
     }
@@ -435,37 +440,6 @@ impl Engine {
             stopped: None,
             notes: Vec::new(),
         }
-    }
-
-    /// Drops answers that put a value of the wrong kind in a variable the
-    /// active domain feeds (SPEC section 9; see [`analyze::kinds`]).
-    pub(crate) fn of_their_kinds(
-        &self,
-        answers: Vec<Vec<Value>>,
-        atom: &ir::Atom,
-        additions: &Additions,
-    ) -> Vec<Vec<Value>> {
-        let program = &self.checked.program;
-        let kinds = analyze::kinds::Kinds::of(program);
-        let open: Vec<usize> = (atom.args.iter().enumerate())
-            .filter(|(col, arg)| matches!(arg, ir::Term::Var(_)) && kinds.filtered(atom.rel, *col).is_some())
-            .map(|(col, _)| col)
-            .collect();
-        if open.is_empty() || answers.is_empty() {
-            return answers;
-        }
-        // The snapshot's values are sorted once; a request's own facts (a
-        // test block's) sort them again with those.
-        let with_additions;
-        let admitted = if additions.facts.is_empty() {
-            self.kinds.get_or_init(|| kinds.admitted(program.facts.iter()))
-        } else {
-            with_additions = kinds.admitted(program.facts.iter().chain(&additions.facts));
-            &with_additions
-        };
-        let fits =
-            |row: &Vec<Value>| open.iter().all(|&col| row.get(col).is_some_and(|v| admitted.admits(atom.rel, col, *v)));
-        answers.into_iter().filter(fits).collect()
     }
 
     pub(crate) fn render_errors(&self, model: &Model) -> Vec<String> {

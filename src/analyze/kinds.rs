@@ -38,7 +38,6 @@ pub struct Kinds {
 /// The values of each kind in one snapshot (facts plus a request's additions).
 #[derive(Debug)]
 pub struct Admitted {
-    kinds: Kinds,
     /// The direct containers of each value (`X in Y` statements).
     containers: HashMap<Value, Vec<Value>>,
     /// The direct contents of each value (the other way round).
@@ -203,7 +202,7 @@ impl Kinds {
     }
 
     /// The values of each kind among `facts` (the snapshot's and a request's).
-    pub fn admitted<'f>(self, facts: impl Iterator<Item = &'f Fact>) -> Admitted {
+    pub fn admitted<'f>(&self, facts: impl Iterator<Item = &'f Fact>) -> Admitted {
         let mut containers: HashMap<Value, Vec<Value>> = HashMap::new();
         let mut contents: HashMap<Value, Vec<Value>> = HashMap::new();
         let mut members: HashSet<(usize, Value)> = self.constants.iter().copied().collect();
@@ -222,14 +221,13 @@ impl Kinds {
                 }
             }
         }
-        Admitted { kinds: self, containers, contents, members }
+        Admitted { containers, contents, members }
     }
 }
 
 impl Admitted {
-    /// Whether `value` may be answered in `rel`'s column `col`.
-    pub fn admits(&self, rel: RelId, col: usize, value: Value) -> bool {
-        let Some(kind) = self.kinds.filtered(rel, col) else { return true };
+    /// Whether `value` is of `kind` (see [`Kinds::filtered`]).
+    pub fn admits(&self, kind: usize, value: Value) -> bool {
         // The value, anything it lies within, or anything within it is of
         // the kind (a page in a scope; a project holding a scope), never by
         // a detour through a shared container (a page is no user because a

@@ -3,8 +3,9 @@
 
 use super::{Engine, LoadError, Request, RequestOptions};
 use crate::Diagnostic;
+use crate::eval::Additions;
 use crate::eval::render::quote_if_needed;
-use crate::lower::ir::{BinOp, Builtin, Callee, Expr, Literal, Origin, Program};
+use crate::lower::ir::{Atom, BinOp, Builtin, Callee, Expr, Literal, Origin, Program, Term, Value};
 use crate::syntax::span::SourceMap;
 use serde::Serialize;
 
@@ -30,6 +31,37 @@ pub struct ObjectList {
 }
 
 impl Engine {
+    /// Drops answers that put a value of the wrong kind in a variable the
+    /// active domain feeds (SPEC section 9; see [`crate::analyze::kinds`]).
+    pub(crate) fn of_their_kinds(
+        &self,
+        answers: Vec<Vec<Value>>,
+        atom: &Atom,
+        additions: &Additions,
+    ) -> Vec<Vec<Value>> {
+        let kinds = &self.column_kinds;
+        let open: Vec<(usize, usize)> = (atom.args.iter().enumerate())
+            .filter(|(_, arg)| matches!(arg, Term::Var(_)))
+            .filter_map(|(col, _)| Some((col, kinds.filtered(atom.rel, col)?)))
+            .collect();
+        if open.is_empty() || answers.is_empty() {
+            return answers;
+        }
+        // The snapshot's values are sorted once; a request's own facts (a
+        // test block's) sort them again with those.
+        let program = &self.checked().program;
+        let with_additions;
+        let admitted = if additions.facts.is_empty() {
+            self.kinds.get_or_init(|| kinds.admitted(program.facts.iter()))
+        } else {
+            with_additions = kinds.admitted(program.facts.iter().chain(&additions.facts));
+            &with_additions
+        };
+        let fits =
+            |row: &Vec<Value>| open.iter().all(|&(col, kind)| row.get(col).is_some_and(|v| admitted.admits(kind, *v)));
+        answers.into_iter().filter(fits).collect()
+    }
+
     /// The objects of type `ty` (`page` for `page:7`) that `user` may `perm`,
     /// each decided by [`Engine::is_allowed`], so exactly as a check would.
     ///
