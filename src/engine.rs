@@ -130,7 +130,6 @@ pub struct Engine {
     /// Demand-transformed programs by queried relation and binding pattern.
     demands: Arc<std::sync::Mutex<DemandCache>>,
     /// Base facts taken away by live updates (see [`crate::live`]).
-    removed: Arc<std::collections::BTreeSet<(ir::RelId, Vec<Value>)>>,
     /// The compiled check plan, built on first use (`None`: the program has none).
     plan: Arc<std::sync::OnceLock<Option<Arc<CheckPlan>>>>,
     /// The plan of the snapshot this one was updated from, until this one's
@@ -191,7 +190,6 @@ impl Engine {
             strategy: Strategy::default(),
             prepared,
             demands: Arc::default(),
-            removed: Arc::default(),
             plan: Arc::default(),
             previous_plan: Arc::default(),
             symbols_id: SYMBOL_TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -211,24 +209,11 @@ impl Engine {
         self.externs.register(name, f);
     }
 
-    /// The base facts live updates took away (applied to every evaluation).
-    pub(crate) fn removed(&self) -> &std::collections::BTreeSet<(ir::RelId, Vec<Value>)> {
-        &self.removed
-    }
-
-    /// Whether `user` is declared `inactive` (after live updates' removals).
+    /// Whether `user` is declared `inactive`.
     pub(crate) fn is_inactive(&self, user: Value) -> bool {
-        let declared = self
-            .prepared
+        self.prepared
             .base_rows(builtins::INACTIVE)
-            .is_some_and(|rows| rows.binary_search_by(|row| row.as_slice().cmp(std::slice::from_ref(&user))).is_ok());
-        declared && !self.removed.contains(&(builtins::INACTIVE, vec![user]))
-    }
-
-    /// Takes base facts away from every evaluation (live updates).
-    pub(crate) fn set_removed(&mut self, removed: std::collections::BTreeSet<(ir::RelId, Vec<Value>)>) {
-        self.removed = Arc::new(removed);
-        self.plan = Arc::default();
+            .is_some_and(|rows| rows.binary_search_by(|row| row.as_slice().cmp(std::slice::from_ref(&user))).is_ok())
     }
 
     /// How checks and queries are evaluated.
@@ -272,11 +257,11 @@ impl Engine {
     }
 
     /// What a query adds to the program: its constants (to the active domain)
-    /// and the facts taken away (by the request and by live updates).
+    /// and the facts the request takes away.
     fn query_additions(&self, atom: &ir::Atom, options: &RequestOptions) -> Additions {
         Additions {
             domain: atom_constants(atom),
-            removed: options.retracted.iter().chain(self.removed.iter()).cloned().collect(),
+            removed: options.retracted.iter().cloned().collect(),
             ..Additions::default()
         }
     }
@@ -331,18 +316,11 @@ impl Engine {
     ) -> Engine {
         let prepared = Arc::new(self.prepared.updated(&program, touched));
         // A fact inserted again is no longer taken away.
-        let removed: std::collections::BTreeSet<_> = self
-            .removed
-            .iter()
-            .filter(|(rel, row)| !program.facts.iter().any(|f| f.rel == *rel && f.tuple == *row))
-            .cloned()
-            .collect();
         let checked = Checked { program, strata: self.checked.strata.clone() };
         Engine {
             checked: Arc::new(checked),
             sources: Arc::new(sources),
             prepared,
-            removed: Arc::new(removed),
             plan: Arc::default(),
             previous_plan: Arc::new(std::sync::Mutex::new(self.built_or_previous_plan())),
             kinds: Arc::default(),
@@ -393,7 +371,6 @@ impl Engine {
             Strategy::Full => None,
         };
         let mut additions = additions.clone();
-        additions.removed.extend(self.removed.iter().cloned());
         if let Some(demand) = demand {
             let seed: Vec<Value> =
                 atom.args.iter().filter_map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect();

@@ -38,6 +38,14 @@ impl Engine {
             ast::StatementKind::Grant(h) => (builtins::GRANT, bounds(h)?),
             ast::StatementKind::Superuser(u) => (builtins::SUPERUSER, vec![sym(&u.node)?]),
             ast::StatementKind::Inactive(u) => (builtins::INACTIVE, vec![sym(&u.node)?]),
+            ast::StatementKind::Role { name, extends, entries } if extends.is_empty() => match entries.as_slice() {
+                [] => (builtins::ROLE, vec![sym(&name.node)?]),
+                [entry] if entry.conditions.is_empty() => {
+                    let on = entry.on_type.as_ref().map_or(Ok(Value::Sym(builtins::STAR)), |t| sym(&t.node))?;
+                    (builtins::ROLE_PERM, vec![sym(&name.node)?, sym(&entry.perm.node)?, on])
+                }
+                _ => return Err("a role block names one entry at a time here".into()),
+            },
             ast::StatementKind::Fact(atom) => {
                 let rel = program
                     .relation_id(&atom.relation.node)
@@ -78,7 +86,7 @@ impl Engine {
             ctx: &ctx,
             externs: self.externs(),
         };
-        let removed = options.retracted.iter().chain(self.removed().iter()).cloned().collect();
+        let removed = options.retracted.iter().cloned().collect();
         let additions = Additions { removed, ..Additions::default() };
         let model = eval::evaluate(self.checked(), &env, &additions, self.limits()).unwrap_or_default();
         program

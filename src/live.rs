@@ -28,7 +28,6 @@ use crate::engine::{Engine, LoadError, RequestOptions};
 use crate::syntax::span::SourceMap;
 use crate::{Diagnostic, syntax};
 use arc_swap::ArcSwap;
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -193,6 +192,9 @@ impl Live {
                 if fact.is_privileged(inserting) && !self.privileged {
                     return Err(refused(FactError::Privileged(fact.to_statement())));
                 }
+                if !inserting && matches!(fact, LiveFact::Role(_)) {
+                    return Err(refused(FactError::Undeclare(fact.to_statement())));
+                }
                 out.push(fact);
             }
         }
@@ -266,8 +268,9 @@ impl Live {
     }
 }
 
-/// Builds a snapshot: the inputs, the inserted statements as `<updates>`, and
-/// the removed facts taken away.
+/// Builds a snapshot: the inputs, then the live changes applied as an
+/// update is (so a role declared or extended by an update is the same fact
+/// after a reload).
 fn build(
     inputs: &[Input],
     overlay: &Overlay,
@@ -288,20 +291,10 @@ fn build(
             }
         }
     }
-    if !overlay.inserted.is_empty() {
-        // Validated facts: each reads back as exactly itself.
-        let text: String = overlay.inserted.iter().map(|fact| fact.to_statement() + "\n").collect();
-        sources.add("<updates>", text);
-    }
     let mut engine = Engine::from_sources(sources)?;
-    let mut removed = BTreeSet::new();
-    for fact in &overlay.removed {
-        let key = engine
-            .base_fact(fact)
-            .map_err(|e| failed(Diagnostic::global(format!("cannot remove `{}`: {e}", fact.to_statement()))))?;
-        removed.insert(key);
+    if !overlay.inserted.is_empty() || !overlay.removed.is_empty() {
+        engine = engine.with_changes(&overlay.inserted, &overlay.removed)?;
     }
-    engine.set_removed(removed);
     configure(&mut engine);
     Ok(engine)
 }

@@ -127,7 +127,6 @@ impl Engine {
                 continue;
             }
             // Proofs, for `via`/`because` and coverage, come from the full model.
-            let additions = Additions { removed: self.removed().iter().cloned().collect(), ..additions };
             let full =
                 eval::evaluate(self.checked(), &env, &additions, self.limits()).map_err(|e| failed(e.to_string()))?;
             let locate = |o| self.locate(o);
@@ -170,8 +169,7 @@ impl Engine {
     /// Whether some tuple matching `atom` is possible (true or unknown), by
     /// the full three-valued evaluation.
     fn possibly_holds(&self, env: &Env, additions: &Additions, atom: &ir::Atom) -> bool {
-        let additions = Additions { removed: self.removed().iter().cloned().collect(), ..additions.clone() };
-        match eval::evaluate(self.checked(), env, &additions, self.limits()) {
+        match eval::evaluate(self.checked(), env, additions, self.limits()) {
             Ok(model) => !eval::answers(&model, atom, eval::Reading::Possible).is_empty(),
             Err(_) => true,
         }

@@ -272,6 +272,8 @@ fn privileged_updates_are_refused_unless_the_server_allows_them() {
         r#"{"remove": [{"inactive": "mallory"}]}"#,
         r#"{"insert": [{"relation": "role_extends", "args": ["viewer", "admin"]}]}"#,
         r#"{"insert": ["superuser eve;"]}"#,
+        r#"{"insert": [{"role": {"name": "viewer", "permissions": ["delete"]}}]}"#,
+        r#"{"insert": ["role viewer { delete; }"]}"#,
     ] {
         let (status, response) = c.send("POST", "/v1/facts", body);
         assert_eq!(status, 422, "{body}: {response}");
@@ -285,6 +287,16 @@ fn privileged_updates_are_refused_unless_the_server_allows_them() {
     let mut c = Client::connect(addr);
     assert_eq!(c.send("POST", "/v1/facts", r#"{"insert": [{"superuser": "eve"}]}"#).0, 200);
     assert!(c.send("POST", "/v1/check", eve).1.contains(r#""allowed":true"#));
+
+    // Roles as data: a role item declares the role, its edges and its entries.
+    let role = r#"{"insert": [{"role": {"name": "auditor", "extends": ["viewer"], "permissions": [{"perm": "audit", "on": "page"}]}},
+                              {"assign": {"subject": "ann", "role": "auditor"}}]}"#;
+    assert_eq!(c.send("POST", "/v1/facts", role).0, 200);
+    for (perm, obj, allowed) in [("audit", "page:1", true), ("read", "page:1", true), ("audit", "doc:1", false)] {
+        let body = format!(r#"{{"user": "ann", "perm": "{perm}", "obj": "{obj}", "at": "2026-11-23T10:00:00Z"}}"#);
+        let response = c.send("POST", "/v1/check", &body).1;
+        assert!(response.contains(&format!(r#""allowed":{allowed}"#)), "{perm} {obj}: {response}");
+    }
 }
 
 #[test]

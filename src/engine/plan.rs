@@ -44,7 +44,6 @@ impl Engine {
         let symbols = Symbols::new(&program.symbols);
         let ctx = BTreeMap::new();
         let env = Env { program, symbols: &symbols, now: 0, ctx: &ctx, externs: &self.externs };
-        let removed = Additions { removed: self.removed.iter().cloned().collect(), ..Additions::default() };
         let dynamic = dynamic_relations(program);
         let previous = self.previous_plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         let previous = previous.as_deref().filter(|p| p.symbols_id == self.symbols_id);
@@ -53,7 +52,7 @@ impl Engine {
             &self.prepared,
             &dynamic,
             &env,
-            &removed,
+            &Additions::default(),
             self.limits,
             previous.map(|p| &p.snapshot),
         )

@@ -11,7 +11,7 @@
 use crate::eval::render::quote_if_needed;
 use crate::syntax::ast::{self, Constant, StatementKind};
 use crate::syntax::parser::parse_file;
-use crate::syntax::span::FileId;
+use crate::syntax::span::{FileId, Spanned};
 use crate::time;
 
 /// One base fact of a live update.
@@ -32,6 +32,19 @@ pub enum LiveFact {
     Superuser(String),
     /// `inactive name;`
     Inactive(String),
+    /// `role R {}`: declares the role R (as a `role` block or a `roles:`
+    /// row of a data file does). It grants nothing until entries are added.
+    Role(String),
+    /// `role R { perm [on TYPE]; }`: one unconditional entry of the
+    /// declared role R. `role R extends J {}` is the fact `role_extends(R, J)`.
+    RolePermission {
+        /// The role.
+        role: String,
+        /// The permission it grants.
+        perm: String,
+        /// The object type the entry is limited to; `None` for every object.
+        on: Option<String>,
+    },
     /// `relation(args...);`: a fact of a plain relation.
     Relation {
         /// The relation's name.
@@ -81,14 +94,60 @@ pub enum FactError {
         "{0}: a privileged change (a new superuser, an inactive subject made active again, a change of role inheritance) is refused unless privileged updates are allowed"
     )]
     Privileged(String),
+    /// A removal of a role's declaration (`role R {}`): roles stay declared
+    /// until a reload without them, so no assignment is left naming nothing.
+    #[error(
+        "{0}: a live update cannot undeclare a role; remove its entries (they grant nothing then), or reload without it"
+    )]
+    Undeclare(String),
 }
 
 impl LiveFact {
     /// Reads a text item: it must be exactly one fact statement.
     pub fn parse(text: &str) -> Result<LiveFact, FactError> {
+        let mut facts = LiveFact::parse_statement(text, false)?;
+        match facts.pop() {
+            Some(fact) if facts.is_empty() => Ok(fact),
+            _ => Err(FactError::NotOneFact { text: text.trim().to_string(), why: "it holds several facts".into() }),
+        }
+    }
+
+    /// Reads a text item that is one statement: a fact, or a whole role
+    /// block, which stands for several facts. Inserting `role R extends J {
+    /// p; q on page; }` declares R and adds `role_extends(R, J)` and both
+    /// entries; removing it takes the edge and the entries away (R stays
+    /// declared, see [`FactError::Undeclare`]).
+    pub fn parse_many(text: &str, inserting: bool) -> Result<Vec<LiveFact>, FactError> {
+        LiveFact::parse_statement(text, inserting)
+    }
+
+    /// The facts of a role as data: inserted, its declaration, its
+    /// `extends` edges and its entries (`(perm, on type)`); removed, the
+    /// edges and the entries (or the declaration alone, for `role R {}`).
+    pub fn role(
+        name: &str,
+        extends: &[String],
+        entries: &[(String, Option<String>)],
+        inserting: bool,
+    ) -> Vec<LiveFact> {
+        let mut facts = Vec::new();
+        if inserting || (extends.is_empty() && entries.is_empty()) {
+            facts.push(LiveFact::Role(name.to_string()));
+        }
+        for junior in extends {
+            let args = vec![Constant::Str(name.to_string()), Constant::Str(junior.clone())];
+            facts.push(LiveFact::Relation { name: "role_extends".into(), args });
+        }
+        for (perm, on) in entries {
+            facts.push(LiveFact::RolePermission { role: name.to_string(), perm: perm.clone(), on: on.clone() });
+        }
+        facts
+    }
+
+    fn parse_statement(text: &str, inserting: bool) -> Result<Vec<LiveFact>, FactError> {
         let not_one = |why: &str| FactError::NotOneFact { text: text.trim().to_string(), why: why.to_string() };
         let mut source = text.trim().to_string();
-        if !source.ends_with(';') {
+        if !source.ends_with(';') && !source.ends_with('}') {
             source.push(';');
         }
         let (statements, errors) = parse_file(FileId(0), &source);
@@ -98,7 +157,11 @@ impl LiveFact {
         let [statement] = statements.as_slice() else {
             return Err(not_one(&format!("it holds {} statements", statements.len())));
         };
-        LiveFact::from_statement(&statement.kind).map(LiveFact::normalized).ok_or_else(|| not_one("it is not a fact"))
+        if let StatementKind::Role { name, extends, entries } = &statement.kind {
+            return role_facts(name, extends, entries, inserting).map_err(|why| not_one(&why));
+        }
+        let fact = LiveFact::from_statement(&statement.kind).ok_or_else(|| not_one("it is not a fact"))?;
+        Ok(vec![fact.normalized()])
     }
 
     /// The one form of each fact, so that equal facts compare equal:
@@ -172,6 +235,11 @@ impl LiveFact {
                 let args: Vec<String> = args.iter().map(constant_text).collect();
                 format!("{name}({})", args.join(", "))
             }
+            LiveFact::Role(name) => return format!("role {} {{}}", quote_if_needed(name)),
+            LiveFact::RolePermission { role, perm, on } => {
+                let on = on.as_ref().map(|t| format!(" on {}", quote_if_needed(t))).unwrap_or_default();
+                return format!("role {} {{ {}{on}; }}", quote_if_needed(role), quote_if_needed(perm));
+            }
         };
         text + ";"
     }
@@ -188,6 +256,12 @@ impl LiveFact {
                 names
             }
             LiveFact::Superuser(u) | LiveFact::Inactive(u) => vec![("subject", u.as_str())],
+            LiveFact::Role(name) => vec![("role", name.as_str())],
+            LiveFact::RolePermission { role, perm, on } => {
+                let mut names = vec![("role", role.as_str()), ("permission", perm.as_str())];
+                names.extend(on.as_deref().map(|on| ("type", on)));
+                names
+            }
             LiveFact::Relation { name, .. } => {
                 let mut chars = name.chars();
                 let identifier = chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -211,15 +285,36 @@ impl LiveFact {
     }
 
     /// Whether adding (`inserting`) or removing this fact is privileged: a
-    /// new superuser, lifting `inactive`, or changing `role_extends`.
+    /// new superuser, lifting `inactive`, or changing what a role grants
+    /// (`role_extends`, a role's entries). Declaring a role grants nothing.
     pub fn is_privileged(&self, inserting: bool) -> bool {
         match self {
             LiveFact::Superuser(_) => inserting,
             LiveFact::Inactive(_) => !inserting,
             LiveFact::Relation { name, .. } => name == "role_extends",
+            LiveFact::RolePermission { .. } => true,
             _ => false,
         }
     }
+}
+
+/// The facts a role block states (conditional entries stay in policies).
+fn role_facts(
+    name: &Spanned<String>,
+    extends: &[Spanned<String>],
+    entries: &[ast::RoleEntry],
+    inserting: bool,
+) -> Result<Vec<LiveFact>, String> {
+    if let Some(entry) = entries.iter().find(|e| !e.conditions.is_empty()) {
+        return Err(format!(
+            "the entry for `{}` has a condition; conditional entries belong in a policy",
+            entry.perm.node
+        ));
+    }
+    let extends: Vec<String> = extends.iter().map(|j| j.node.clone()).collect();
+    let entries: Vec<(String, Option<String>)> =
+        entries.iter().map(|e| (e.perm.node.clone(), e.on_type.as_ref().map(|t| t.node.clone()))).collect();
+    Ok(LiveFact::role(&name.node, &extends, &entries, inserting))
 }
 
 /// A constant as policy text (strings quoted where needed).

@@ -81,16 +81,25 @@ pub struct Transaction {
 
 impl Transaction {
     /// Adds a fact written as one statement (`assign ...;`, `grant ...;`,
-    /// `X in Y;`, `rel(a, b);`, ...). Text that is not exactly one fact
-    /// statement fails the whole batch.
+    /// `X in Y;`, `rel(a, b);`, ...), or a role block without conditions
+    /// (`role editor extends viewer { write on page; }`: roles as data).
+    /// Text that is not exactly one such statement fails the whole batch.
     pub fn insert(&mut self, statement: &str) {
-        self.inserted.push(LiveFact::parse(statement));
+        Self::push_parsed(&mut self.inserted, LiveFact::parse_many(statement, true));
     }
 
     /// Removes a fact written as one statement (one the program has, or one
-    /// inserted before).
+    /// inserted before); a role block removes its `extends` edges and its
+    /// entries.
     pub fn remove(&mut self, statement: &str) {
-        self.removed.push(LiveFact::parse(statement));
+        Self::push_parsed(&mut self.removed, LiveFact::parse_many(statement, false));
+    }
+
+    fn push_parsed(into: &mut Vec<Result<LiveFact, FactError>>, parsed: Result<Vec<LiveFact>, FactError>) {
+        match parsed {
+            Ok(facts) => into.extend(facts.into_iter().map(Ok)),
+            Err(e) => into.push(Err(e)),
+        }
     }
 
     /// Adds a fact given as data: no value is ever read as syntax.

@@ -2,10 +2,10 @@
 
 use super::Lowerer;
 use super::builtins;
-use super::ir::{Fact, Program, RelId, RelationKind, Value};
+use super::ir::{Fact, Origin, Program, RelId, RelationKind, Value};
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{self, StatementKind};
-use crate::syntax::span::Span;
+use crate::syntax::span::{Span, Spanned};
 
 /// Lowers fact-like statements (`X in Y;`, `assign`, `grant`, `superuser`,
 /// `inactive`, `rel(a, b);`) against an existing program: the facts, and the
@@ -27,11 +27,23 @@ pub fn lower_facts(program: Program, statements: &[ast::Statement]) -> (Program,
             _ => None,
         })
         .collect();
+    // Roles declared by this update count for all its facts, in any order.
+    let declared_here = statements.iter().filter_map(|s| match &s.kind {
+        StatementKind::Role { name, extends, entries } if extends.is_empty() && entries.is_empty() => {
+            Some(name.node.clone())
+        }
+        _ => None,
+    });
+    let roles: Vec<String> = roles.into_iter().chain(declared_here).collect();
     for role in roles {
         lowerer.role_index.insert(role, Span::new(crate::syntax::span::FileId(0), 0, 0));
     }
     let mut facts = Vec::new();
     for statement in statements {
+        if let StatementKind::Role { name, extends, entries } = &statement.kind {
+            facts.extend(role_facts(&mut lowerer, name, extends, entries, statement.span));
+            continue;
+        }
         if let StatementKind::Fact(atom) = &statement.kind {
             let arity = lowerer
                 .relations
@@ -75,4 +87,44 @@ pub fn lower_facts(program: Program, statements: &[ast::Statement]) -> (Program,
     }
     let Lowerer { program, diagnostics, .. } = lowerer;
     (program, facts, diagnostics)
+}
+
+/// The facts of a role block in a live update: `role R {}` declares R,
+/// `role R { p [on T]; }` is one unconditional entry of a declared role.
+/// (Live facts never carry `extends`: an edge is a `role_extends` fact.)
+fn role_facts(
+    lowerer: &mut Lowerer,
+    name: &Spanned<String>,
+    extends: &[Spanned<String>],
+    entries: &[ast::RoleEntry],
+    span: Span,
+) -> Vec<Fact> {
+    let origin = lowerer.origin(Origin::Source(span));
+    let role = lowerer.sym(&name.node);
+    if let Some(junior) = extends.first() {
+        lowerer.error(Diagnostic::error("a live update states an edge as `role_extends(R, J);`", junior.span, "here"));
+        return Vec::new();
+    }
+    if entries.is_empty() {
+        return vec![Fact { rel: builtins::ROLE, tuple: vec![role], origin }];
+    }
+    if !lowerer.check_role(name) {
+        return Vec::new();
+    }
+    let mut facts = Vec::new();
+    for entry in entries {
+        if !entry.conditions.is_empty() {
+            let d = Diagnostic::error("a live update cannot add a conditional role entry", entry.span, "a condition")
+                .with_help("conditional entries belong in a policy");
+            lowerer.error(d);
+            continue;
+        }
+        let perm = lowerer.sym(&entry.perm.node);
+        let on_type = match &entry.on_type {
+            Some(t) => lowerer.sym(&t.node),
+            None => Value::Sym(builtins::STAR),
+        };
+        facts.push(Fact { rel: builtins::ROLE_PERM, tuple: vec![role, perm, on_type], origin });
+    }
+    facts
 }

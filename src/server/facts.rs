@@ -15,8 +15,13 @@ use serde_json::Value as Json_;
 /// {"grant": {"subject": "dave", "perm": "read", "on": "page:7"}}
 /// {"superuser": "root"}
 /// {"inactive": "mallory"}
+/// {"role": {"name": "editor", "extends": ["viewer"], "permissions": ["read", {"perm": "write", "on": "page"}]}}
 /// "assign bob viewer on project:apollo;"
 /// ```
+///
+/// A `role` item stands for several facts (see [`LiveFact::parse_many`]):
+/// inserted, it declares the role and adds its edges and entries; removed,
+/// it takes the edges and entries away.
 #[derive(Deserialize)]
 #[serde(untagged)]
 pub enum FactItem {
@@ -38,6 +43,33 @@ pub struct FactFields {
     grant: Option<HoldingFields>,
     superuser: Option<String>,
     inactive: Option<String>,
+    role: Option<RoleFields>,
+}
+
+/// A role as data, as in a data file's `roles:` section.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleFields {
+    name: String,
+    #[serde(default)]
+    extends: Vec<String>,
+    #[serde(default)]
+    permissions: Vec<PermissionField>,
+}
+
+/// A role's entry: `"read"`, or `{"perm": "write", "on": "page"}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum PermissionField {
+    /// On every object.
+    Everywhere(String),
+    /// On objects of one type.
+    OnType {
+        /// The permission.
+        perm: String,
+        /// The type.
+        on: String,
+    },
 }
 
 /// The fields of an `assign` (`role`) or a `grant` (`perm`).
@@ -53,13 +85,34 @@ pub struct HoldingFields {
 }
 
 impl FactItem {
-    /// The live fact this item names, or why it names none.
-    pub(super) fn into_fact(self) -> Result<LiveFact, String> {
+    /// The live facts this item names (one, or a role's), or why it names none.
+    pub(super) fn into_facts(self, inserting: bool) -> Result<Vec<LiveFact>, String> {
         let fields = match self {
-            FactItem::Text(text) => return LiveFact::parse(&text).map_err(|e| e.to_string()),
+            FactItem::Text(text) => return LiveFact::parse_many(&text, inserting).map_err(|e| e.to_string()),
             FactItem::Fact(fields) => fields,
         };
-        let FactFields { relation, args, in_, assign, grant, superuser, inactive } = *fields;
+        let FactFields { relation, args, in_, assign, grant, superuser, inactive, role } = *fields;
+        if let Some(role) = role {
+            if relation.is_some() || args.is_some() || in_.is_some() || assign.is_some() || grant.is_some() {
+                return Err("a fact has exactly one form".into());
+            }
+            if superuser.is_some() || inactive.is_some() {
+                return Err("a fact has exactly one form".into());
+            }
+            return Ok(role.into_facts(inserting));
+        }
+        Ok(vec![Self::one_fact(relation, args, in_, assign, grant, superuser, inactive)?])
+    }
+
+    fn one_fact(
+        relation: Option<String>,
+        args: Option<Vec<Json_>>,
+        in_: Option<(String, String)>,
+        assign: Option<HoldingFields>,
+        grant: Option<HoldingFields>,
+        superuser: Option<String>,
+        inactive: Option<String>,
+    ) -> Result<LiveFact, String> {
         let forms = [
             relation.is_some(),
             in_.is_some(),
@@ -70,7 +123,7 @@ impl FactItem {
         ];
         if forms.iter().filter(|f| **f).count() != 1 {
             return Err(
-                "a fact has exactly one of `relation` (with `args`), `in`, `assign`, `grant`, `superuser`, `inactive`"
+                "a fact has exactly one of `relation` (with `args`), `in`, `assign`, `grant`, `superuser`, `inactive`, `role`"
                     .into(),
             );
         }
@@ -112,6 +165,21 @@ impl FactItem {
             (.., Some(name)) => LiveFact::Inactive(name),
             _ => return Err("an empty fact".into()),
         })
+    }
+}
+
+impl RoleFields {
+    /// The facts of the role (see [`LiveFact::role`]).
+    fn into_facts(self, inserting: bool) -> Vec<LiveFact> {
+        let entries: Vec<(String, Option<String>)> = self
+            .permissions
+            .into_iter()
+            .map(|p| match p {
+                PermissionField::Everywhere(perm) => (perm, None),
+                PermissionField::OnType { perm, on } => (perm, Some(on)),
+            })
+            .collect();
+        LiveFact::role(&self.name, &self.extends, &entries, inserting)
     }
 }
 

@@ -375,10 +375,10 @@ async fn facts(State(state): State<Arc<AppState>>, body: Body<FactsBody>) -> Res
     };
     let mut inserted = Vec::new();
     let mut removed = Vec::new();
-    for (items, out) in [(body.insert, &mut inserted), (body.remove, &mut removed)] {
+    for (items, out, inserting) in [(body.insert, &mut inserted, true), (body.remove, &mut removed, false)] {
         for (i, item) in items.into_iter().enumerate() {
-            match item.into_fact() {
-                Ok(fact) => out.push(fact),
+            match item.into_facts(inserting) {
+                Ok(facts) => out.extend(facts),
                 Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_fact", format!("item {i}: {e}")),
             }
         }

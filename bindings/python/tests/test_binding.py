@@ -143,6 +143,21 @@ def test_update_is_one_atomic_batch(warden: Warden) -> None:
         warden.update(insert=["superuser mallory"])
 
 
+def test_roles_as_data_need_privileged_updates() -> None:
+    refused = Warden.from_source("wiki.warden", POLICY, extern_fns={"in_office": office})
+    with pytest.raises(PolicyError, match="privileged"):
+        refused.update(insert=["role curator extends viewer { archive on page; }"])
+    warden = Warden.from_source(
+        "wiki.warden", POLICY, extern_fns={"in_office": office}, privileged_updates=True
+    )
+    warden.update(insert=["role curator extends viewer { archive on page; }", "assign dora curator"])
+    assert warden.is_allowed("dora", "archive", "page:1", at=AT)
+    assert warden.is_allowed("dora", "read", "project:a", at=AT)
+    assert not warden.is_allowed("dora", "archive", "project:a", at=AT)
+    warden.update(remove=["role curator extends viewer { archive on page; }"])
+    assert not warden.is_allowed("dora", "archive", "page:1", at=AT)
+
+
 def test_load_errors_point_at_the_line(tmp_path: Path) -> None:
     policy = tmp_path / "bad.warden"
     policy.write_text("role viewer { read; }\nassign alice viewer\n")

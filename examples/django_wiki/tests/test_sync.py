@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from tests.conftest import Wiki
-from warden.django import conf, ids, sync
+from warden.django import conf, facts, ids, sync
 from wiki.models import Draft, Page, ProjectPermission, RoleAssignment
 
 
@@ -154,3 +154,16 @@ def test_a_change_committed_before_the_first_load_is_in_it(wiki: Wiki) -> None:
     RoleAssignment.objects.create(user=bob, role="editor", project=wiki.apollo)
     assert not conf.loaded()
     assert bob.has_perm("wiki.change_page", wiki.launch)
+
+
+def test_a_role_as_data_grants_like_a_role_in_the_policy(wiki: Wiki) -> None:
+    # authentik-style roles are rows: `facts.role` states one as a live update.
+    bob = wiki.user("bob")
+    launch = f"page:{wiki.launch.pk}"
+    engine = conf.engine()
+    curator = facts.role("curator", extends=["viewer"], permissions=[("wiki.delete_page", "page")])
+    engine.update(insert=[curator, facts.assign(bob, "curator", scope=wiki.apollo)])
+    assert bob.has_perm("wiki.delete_page", wiki.launch)
+    assert not engine.is_allowed(f"user:{bob.pk}", "wiki.delete_page", f"project:{wiki.apollo.pk}")
+    engine.update(remove=[curator])
+    assert not engine.is_allowed(f"user:{bob.pk}", "wiki.delete_page", launch)

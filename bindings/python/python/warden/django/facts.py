@@ -11,6 +11,7 @@ constant quoted, ready for :meth:`warden.Warden.update`::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from warden.django.ids import constant, literal, timestamp
@@ -69,6 +70,28 @@ def superuser(subject: Named) -> str:
 def inactive(subject: Named) -> str:
     """``inactive subject``."""
     return f"inactive {_name(subject)}"
+
+
+def role(name: str, extends: Sequence[str] = (), permissions: Sequence[str | tuple[str, str]] = ()) -> str:
+    """``role name extends ... { perm; perm on type; }``: a role as data.
+
+    ``permissions`` holds permission names, or ``(perm, type)`` pairs for
+    entries limited to objects of one type. Inserting the statement declares
+    the role with its edges and entries; removing it takes the edges and
+    entries away. Changing what a role grants is a privileged update
+    (``privileged_updates=True``).
+    """
+    heads = f" extends {', '.join(literal(r) for r in extends)}" if extends else ""
+    entries = []
+    for entry in permissions:
+        if isinstance(entry, tuple):
+            perm, on = entry
+            if not on.isidentifier():
+                raise ValueError(f"{on!r} is not a type name")
+            entries.append(f"{literal(perm)} on {on};")
+        else:
+            entries.append(f"{literal(entry)};")
+    return f"role {literal(name)}{heads} {{ {' '.join(entries)} }}"
 
 
 def fact(relation: str, *values: Value) -> str:
