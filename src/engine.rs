@@ -204,6 +204,12 @@ impl Engine {
         analyze::lints::lints(&self.checked, at)
     }
 
+    /// `warden check --strict`: an error for each relation used without a
+    /// declaration (`relation NAME(TYPE, ...);`).
+    pub fn undeclared_relations(&self) -> Vec<Diagnostic> {
+        analyze::joins::undeclared_relations(&self.checked.program)
+    }
+
     /// Registers the implementation of an `extern fn`.
     pub fn register_extern(&mut self, name: &str, f: ExternFn) {
         self.externs.register(name, f);

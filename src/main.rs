@@ -58,6 +58,9 @@ enum Command {
         /// Treat warnings as errors.
         #[arg(long)]
         deny_warnings: bool,
+        /// Require a declaration (`relation NAME(TYPE, ...);`) for every relation.
+        #[arg(long)]
+        strict: bool,
     },
     /// Answer a query atom, e.g. `allowed(alice, write, page:7)`.
     Query {
@@ -178,7 +181,7 @@ fn main() -> ExitCode {
     }
     let _ = LIMITS.set(limits);
     match cli.command {
-        Command::Check { files, at, deny_warnings } => check(&files, at.as_deref(), deny_warnings),
+        Command::Check { files, at, deny_warnings, strict } => check(&files, at.as_deref(), deny_warnings, strict),
         Command::Query { ask, why, limit, after } => run_query(&ask, &Listing { why, limit, after }),
         Command::Explain { ask } => explain(&ask),
         Command::Plan { files } => plan(&files),
@@ -263,7 +266,7 @@ fn load(files: &[PathBuf]) -> Result<Engine, ExitCode> {
     })
 }
 
-fn check(files: &[PathBuf], at: Option<&str>, deny_warnings: bool) -> ExitCode {
+fn check(files: &[PathBuf], at: Option<&str>, deny_warnings: bool, strict: bool) -> ExitCode {
     let at = match parse_at(at) {
         Ok(at) => at.unwrap_or_else(warden::time::now),
         Err(code) => return code,
@@ -272,6 +275,13 @@ fn check(files: &[PathBuf], at: Option<&str>, deny_warnings: bool) -> ExitCode {
         Ok(engine) => engine,
         Err(code) => return code,
     };
+    let undeclared = if strict { engine.undeclared_relations() } else { Vec::new() };
+    if !undeclared.is_empty() {
+        eprint!("{}", warden::diagnostics::render(&undeclared, engine.sources(), colour()));
+        let n = undeclared.len();
+        eprintln!("{n} error{} (--strict)", if n == 1 { "" } else { "s" });
+        return ExitCode::from(1);
+    }
     let warnings = engine.lints(at);
     if !warnings.is_empty() {
         eprint!("{}", warden::diagnostics::render(&warnings, engine.sources(), colour()));

@@ -162,3 +162,58 @@ fn a_malformed_roles_section_is_refused_and_the_running_program_stays() {
     assert!(!live.check(&ann).allowed, "the broken file granted nothing");
     assert!(live.check(&Request::new("ann", "read", "page:1").at_micros(0)).allowed, "the old program still serves");
 }
+
+fn lint_messages(text: &str) -> Vec<String> {
+    let engine = Engine::from_source("p.warden", text).unwrap();
+    engine.lints(0).into_iter().map(|d| d.message).collect()
+}
+
+#[test]
+fn a_join_of_two_declared_columns_that_share_no_value_is_warned_about() {
+    let policy = "
+relation owner(user, page);
+relation doc_folder(doc, folder);
+relation note(string, int);
+relation count_of(int | bool);
+allow U read on O if owner(U, O), doc_folder(O, F), F != folder:0;
+allow U write on O if owner(U, O), note(O, N), count_of(N);
+shared(O) :- doc_folder(O, _);
+relation shared(page);
+owner(user:a, page:1);
+";
+    let messages = lint_messages(policy);
+    let joins: Vec<&String> = messages.iter().filter(|m| m.contains("no value is of both types")).collect();
+    assert_eq!(
+        joins,
+        [
+            "`O` joins owner's column 2 (`page`) with doc_folder's column 1 (`doc`): no value is of both types",
+            "`O` joins shared's column 1 (`page`) with doc_folder's column 1 (`doc`): no value is of both types",
+        ],
+        "{messages:?}"
+    );
+    // `string` meets a typed id, `int | bool` meets `int`, `any` meets all: no warning.
+    let fine = "relation a(string, any);\nrelation b(page, int | bool);\nallow U read on O if a(O, N), b(O, N);\n";
+    assert!(!lint_messages(fine).iter().any(|m| m.contains("both types")));
+}
+
+#[test]
+fn strict_checks_require_every_relation_to_be_declared() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.warden");
+    let run = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(["check", "--strict"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (code, stderr) = run(&format!("relation restored(page);\n{ACCESS}"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("relation `locked` is not declared"), "{stderr}");
+    assert!(stderr.contains("relation `archived` is not declared"), "{stderr}");
+    let declared = format!("relation locked(page);\nrelation archived(project);\nrelation restored(page);\n{ACCESS}");
+    let (code, stderr) = run(&declared);
+    assert_eq!(code, Some(0), "{stderr}");
+}

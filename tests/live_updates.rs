@@ -48,7 +48,10 @@ fn fresh_text(facts: &[String]) -> String {
     let (entries, others): (Vec<&String>, Vec<&String>) = facts.iter().partition(|f| f.starts_with("role curator {"));
     let entries: String =
         entries.iter().map(|e| e.trim_start_matches("role curator {").trim_end_matches('}')).collect();
-    format!("{RULES}\nrole curator {{ {entries} }}\n{}\n", others.iter().map(|f| f.as_str()).collect::<Vec<_>>().join("\n"))
+    format!(
+        "{RULES}\nrole curator {{ {entries} }}\n{}\n",
+        others.iter().map(|f| f.as_str()).collect::<Vec<_>>().join("\n")
+    )
 }
 
 fn decisions(query: impl Fn(&str) -> bool) -> Vec<bool> {

@@ -7,11 +7,11 @@ use crate::lower::builtins;
 use crate::lower::ir::{Expr, Literal, Origin, Program, RelId, Rule, Term, Value, VarId};
 use std::collections::{BTreeMap, BTreeSet};
 
-fn warning(message: String, span: crate::syntax::span::Span, label: &str) -> Diagnostic {
+pub(super) fn warning(message: String, span: crate::syntax::span::Span, label: &str) -> Diagnostic {
     Diagnostic { severity: Severity::Warning, ..Diagnostic::error(message, span, label) }
 }
 
-fn span_of(program: &Program, origin: crate::lower::ir::OriginId) -> Option<crate::syntax::span::Span> {
+pub(super) fn span_of(program: &Program, origin: crate::lower::ir::OriginId) -> Option<crate::syntax::span::Span> {
     match program.origin(origin) {
         Some(Origin::Source(span)) => Some(*span),
         _ => None,
@@ -39,7 +39,8 @@ pub fn lints(checked: &Checked, now: i64) -> Vec<Diagnostic> {
     exponential_fns(program, &mut out);
     holdings_that_never_hold(program, &mut out);
     types_no_constant_has(program, &mut out);
-    joins_across_kinds(program, &mut out);
+    super::joins::joins_across_kinds(program, &mut out);
+    super::joins::joins_across_declared_types(program, &mut out);
     out.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     out
 }
@@ -506,72 +507,6 @@ fn types_no_constant_has(program: &Program, out: &mut Vec<Diagnostic>) {
                 d = d.with_help(help);
             }
             out.push(d);
-        }
-    }
-}
-
-/// A variable that joins two columns whose facts hold values of different
-/// kinds (`page_project(page:1, 42)` with `project_perm(bob, view, "42")`):
-/// an integer never equals a string, so the rule never fires through them.
-fn joins_across_kinds(program: &Program, out: &mut Vec<Diagnostic>) {
-    fn kind(v: &Value) -> &'static str {
-        match v {
-            Value::Sym(_) => "strings",
-            Value::Int(_) => "integers",
-            Value::Time(_) => "timestamps",
-            Value::Dur(_) => "durations",
-            Value::Bool(_) => "booleans",
-        }
-    }
-    // Only relations that facts alone fill: a rule may put anything in the others.
-    let derived: BTreeSet<RelId> = program.rules.iter().map(|r| r.head.rel).collect();
-    let mut held: BTreeMap<(RelId, usize), BTreeSet<&'static str>> = BTreeMap::new();
-    for fact in program.facts.iter().filter(|f| !derived.contains(&f.rel)) {
-        for (col, v) in fact.tuple.iter().enumerate() {
-            held.entry((fact.rel, col)).or_default().insert(kind(v));
-        }
-    }
-    for rule in &program.rules {
-        if span_of(program, rule.origin).is_none() {
-            continue;
-        }
-        let mut columns: BTreeMap<VarId, Vec<(RelId, usize)>> = BTreeMap::new();
-        for literal in &rule.body {
-            if let Literal::Pos(atom) = literal {
-                for (col, term) in atom.args.iter().enumerate() {
-                    if let Term::Var(v) = term {
-                        columns.entry(*v).or_default().push((atom.rel, col));
-                    }
-                }
-            }
-        }
-        for (v, places) in columns {
-            let kinds: Vec<((RelId, usize), &BTreeSet<&str>)> =
-                places.iter().filter_map(|p| held.get(p).map(|k| (*p, k))).collect();
-            let clash = kinds
-                .iter()
-                .enumerate()
-                .find_map(|(i, a)| kinds.iter().skip(i + 1).find(|b| a.1.is_disjoint(b.1)).map(|b| (*a, *b)));
-            let Some((((rel_a, col_a), kinds_a), ((rel_b, col_b), kinds_b))) = clash else { continue };
-            let var_name = rule.var_names.get(v.0 as usize).map_or("_", String::as_str);
-            let Some(span) = rule.var_spans.get(v.0 as usize) else { continue };
-            let list = |k: &BTreeSet<&str>| k.iter().copied().collect::<Vec<_>>().join(" and ");
-            out.push(
-                warning(
-                    format!(
-                        "`{var_name}` joins {}'s column {} ({}) with {}'s column {} ({}): they never match",
-                        program.relation_name(rel_a),
-                        col_a + 1,
-                        list(kinds_a),
-                        program.relation_name(rel_b),
-                        col_b + 1,
-                        list(kinds_b)
-                    ),
-                    *span,
-                    "joins values of different kinds",
-                )
-                .with_help("write the ids the same way in both (`7` or `\"7\"`), or declare the relations (`relation NAME(TYPE, ...)`) so that a fact of the wrong kind is an error"),
-            );
         }
     }
 }

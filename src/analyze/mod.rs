@@ -5,6 +5,7 @@
 //! [`Checked`] program with its strata: nothing later re-checks what this
 //! module proved.
 
+pub mod joins;
 pub mod kinds;
 pub mod lints;
 pub mod strata;
