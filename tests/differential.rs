@@ -16,13 +16,20 @@ use warden::lower::intern::Symbols;
 
 /// Evaluates with both engines at `now` and asserts every relation is equal.
 fn assert_same(engine: &Engine, now: i64, source: &str) {
+    assert_same_with(engine, now, source, &[]);
+}
+
+/// The same, with `fresh` names in the active domain, as a question naming
+/// `*` or `page:*` adds them (SPEC section 9: a fresh constant, of that type).
+fn assert_same_with(engine: &Engine, now: i64, source: &str, fresh: &[&str]) {
     let checked = engine.checked();
     let program = &checked.program;
-    let symbols = Symbols::new(&program.symbols);
+    let symbols = Symbols::with_fresh(&program.symbols, fresh);
     let ctx = BTreeMap::new();
     let externs = Externs::new();
     let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &externs };
-    let additions = Additions::default();
+    let domain = fresh.iter().map(|name| warden::lower::ir::Value::Sym(symbols.fresh(name).unwrap())).collect();
+    let additions = Additions { domain, ..Additions::default() };
     let fast = eval::evaluate(checked, &env, &additions, Limits::default()).expect("evaluation within limits");
     let slow = reference::evaluate(checked, &env, &additions);
     for (i, relation) in program.relations.iter().enumerate() {
@@ -86,10 +93,16 @@ enum Shapes {
 fn random_program_with(seed: u64, shapes: Shapes) -> String {
     let mut rng = Rng(seed);
     let mut out = String::from("extern fn risk(x);\n");
-    // Base relations with facts; e0 is unary, the others binary.
-    let base: Vec<(String, usize)> = vec![("e0".into(), 1), ("e1".into(), 2), ("e2".into(), 2)];
+    // Base relations with facts; e0 is unary, the others binary. Sometimes
+    // declared (SPEC section 9), and then e3, declared, may stay empty.
+    let mut base: Vec<(String, usize)> = vec![("e0".into(), 1), ("e1".into(), 2), ("e2".into(), 2)];
+    if rng.chance(30) {
+        out.push_str("relation e1(string | int, any);\nrelation e3(any);\n");
+        base.push(("e3".into(), 1));
+    }
     for (name, arity) in &base {
-        for _ in 0..1 + rng.below(6) {
+        let facts = if name == "e3" { rng.below(3) } else { 1 + rng.below(6) };
+        for _ in 0..facts {
             let args: Vec<&str> = (0..*arity).map(|_| rng.pick(&CONSTANTS)).collect();
             out.push_str(&format!("{name}({});\n", args.join(", ")));
         }
@@ -211,6 +224,7 @@ proptest! {
         for at in ["2026-03-02T12:05:00Z", "2026-02-28T09:40:00Z"] {
             assert_same(&engine, warden::time::parse_timestamp(at).unwrap(), &source);
         }
+        assert_same_with(&engine, 0, &source, &["*", "page:*"]);
     }
 }
 
