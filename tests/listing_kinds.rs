@@ -101,3 +101,20 @@ fn a_constant_a_condition_equates_and_a_container_of_a_scope_are_of_their_kinds(
     assert!(root.contains(&"project:apollo".to_string()) && root.contains(&"page:9".to_string()), "{root:?}");
     assert!(!root.contains(&"alice".to_string()), "{root:?}");
 }
+
+#[test]
+fn count_asserts_count_the_same_rows_as_the_listing() {
+    // `assert count` counts the rows a listing answers: values of their kind.
+    let tests = r#"
+test "kinds" {
+  at 2026-11-23T10:00:00Z;
+  assert count allowed(root, P, page:1) == 5;
+  assert count allowed(U, comment, page:2) == 6;
+  assert count allowed(root, read, O) == 4;
+}
+"#;
+    let engine = Engine::from_source("kinds.warden", &format!("{POLICY}{tests}")).unwrap();
+    let outcomes = engine.run_tests();
+    assert!(outcomes.iter().all(|o| o.failure.is_none()), "{outcomes:?}");
+    assert_eq!(outcomes.len(), 1);
+}
