@@ -217,3 +217,39 @@ fn strict_checks_require_every_relation_to_be_declared() {
     let (code, stderr) = run(&declared);
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+#[test]
+fn every_shape_error_of_a_data_file_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.warden"), "role viewer { read; }\n").unwrap();
+    std::fs::write(
+        dir.path().join("d.yaml"),
+        "in:\n  - [page:1]\n  - [page:2, project:a]\nassign:\n  - {subject: a, role: viewer, bogus: 1}\nfacts:\n  x: [[1.5]]\nunknownkey: 3\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("e.json"), r#"{"facts": {"b": [[1.5], [true]]}, "grant": [{"subject": "x"}]}"#)
+        .unwrap();
+    let error = Engine::from_paths(&[dir.path().to_path_buf()]).unwrap_err();
+    let found: Vec<String> = error
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let span = d.span.unwrap();
+            let file = error.sources.get(span.file).unwrap();
+            let (line, col) = file.line_col(span.start as usize);
+            let name = std::path::Path::new(&file.name).file_name().unwrap().to_string_lossy().to_string();
+            format!("{name}:{line}:{col}: {}", d.message)
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "d.yaml:2:5: invalid data file: in[0]: invalid length 1, expected a tuple of size 2",
+            "d.yaml:5:15: invalid data file: assign[0]: unknown field `bogus`, expected one of `subject`, `role`, `on`, `from`, `until`",
+            "d.yaml:7:8: invalid data file: facts.x[0]: `1.5` is not a constant: numbers are integers",
+            "d.yaml:8:1: invalid data file: unknown field `unknownkey`, expected one of `in`, `assign`, `grant`, `superuser`, `inactive`, `roles`, `facts`",
+            "e.json:1:19: invalid data file: facts.b[0][0]: `1.5` is not a constant: numbers are integers",
+            "e.json:1:58: invalid data file: grant[0]: missing field `perm`",
+        ]
+    );
+}

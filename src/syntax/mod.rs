@@ -12,6 +12,7 @@ pub mod lexer;
 pub mod parser;
 pub mod span;
 pub mod yaml;
+mod yaml_rest;
 
 use diagnostic::Diagnostic;
 use span::SourceMap;

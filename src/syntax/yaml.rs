@@ -56,7 +56,7 @@ impl<'de> Deserialize<'de> for Scalar {
 
 /// A row of a `facts:` relation: a list of constants, or one constant alone
 /// for a unary relation (`locked: [page:1, page:2]`).
-struct Row(Vec<Scalar>);
+pub(super) struct Row(Vec<Scalar>);
 
 impl<'de> Deserialize<'de> for Row {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -107,7 +107,7 @@ pub(crate) fn string_constant(v: &str) -> Constant {
 
 /// A value that must be a name (a string that is not a timestamp).
 #[derive(Clone, Debug)]
-struct Name(String);
+pub(super) struct Name(String);
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -147,7 +147,7 @@ fn describe(c: &Constant) -> &'static str {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AssignRow {
+pub(super) struct AssignRow {
     subject: Name,
     role: Name,
     on: Option<Name>,
@@ -157,7 +157,7 @@ struct AssignRow {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GrantRow {
+pub(super) struct GrantRow {
     subject: Name,
     perm: Name,
     on: Option<Name>,
@@ -191,7 +191,7 @@ struct DataFile {
 /// roles it extends, its permissions (`read`, or `{perm: write, on: page}`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RoleRow {
+pub(super) struct RoleRow {
     name: Name,
     #[serde(default)]
     extends: Vec<Name>,
@@ -304,14 +304,21 @@ fn nesting_error(file: FileId, source: &SourceFile) -> Option<Diagnostic> {
     None
 }
 
-/// Reads one data file into statements; the first shape error stops the file.
+/// Reads one data file into statements; a shape error stops the file, and
+/// every shape error of it is reported.
 pub fn parse_data_file(file: FileId, source: &SourceFile) -> (Vec<Statement>, Vec<Diagnostic>) {
     if let Some(error) = nesting_error(file, source) {
         return (Vec::new(), vec![error]);
     }
     let data: DataFile = match serde_yaml::from_str::<Option<DataFile>>(&source.text) {
         Ok(data) => data.unwrap_or_default(),
-        Err(e) => return (Vec::new(), vec![yaml_error(file, source, &e)]),
+        Err(e) => {
+            let first = yaml_error(file, source, &e);
+            let mut errors = super::yaml_rest::further_errors(file, source, &first);
+            errors.insert(0, first);
+            errors.sort_by_key(|d| d.span.map(|s| s.start));
+            return (Vec::new(), errors);
+        }
     };
     let mut out = Converter { file, source, statements: Vec::new(), errors: Vec::new() };
     out.convert(data);
