@@ -9,7 +9,7 @@
 use crate::engine::Engine;
 use crate::eval::functions::{Env, Externs};
 use crate::eval::{self, Additions, Model, Row};
-use crate::explain::{Explainer, ProofNode};
+use crate::explain::{Evaluated, Explainer, ProofNode};
 use crate::lower::builtins;
 use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Origin, Value};
@@ -129,7 +129,8 @@ fn side<'e>(
         }
     }
     let locate = |origin| engine.locate(origin);
-    let explainer = Explainer::new(checked, &env, &additions, &model, &locate).with_limits(engine.limits());
+    let tuples = Evaluated { checked, env: &env, model: &model, limits: engine.limits() };
+    let explainer = Explainer::new(checked, &env, &additions, &tuples, &locate);
     let statements = program.facts.iter().map(|f| explainer.gloss(f.rel, &f.tuple)).collect();
     let rules = program
         .rules
@@ -165,8 +166,9 @@ fn cause(here: &Side, there: &Side, row: &Row, externs: &Externs, at: i64) -> St
     let ctx = BTreeMap::new();
     let env = Env { program, symbols: &here.symbols, now: at, ctx: &ctx, externs };
     let locate = |origin| here.engine.locate(origin);
-    let explainer = Explainer::new(here.engine.checked(), &env, &here.additions, &here.model, &locate)
-        .with_limits(here.engine.limits());
+    let checked = here.engine.checked();
+    let tuples = Evaluated { checked, env: &env, model: &here.model, limits: here.engine.limits() };
+    let explainer = Explainer::new(checked, &env, &here.additions, &tuples, &locate);
     let Some(proof) = explainer.prove(builtins::ALLOWED, row) else { return "(no proof found)".into() };
     let (mut facts, mut rules) = (Vec::new(), Vec::new());
     leaves(&proof, &mut facts, &mut rules);

@@ -31,6 +31,7 @@ mod check;
 mod explain;
 mod list;
 mod notes;
+mod on_demand;
 mod plan;
 mod prepared;
 mod request;
@@ -365,6 +366,19 @@ impl Engine {
         additions: &Additions,
         atom: &ir::Atom,
     ) -> Result<(Vec<eval::Row>, Model), eval::EvalError> {
+        let (model, answers) = self.evaluate_for(env, additions, atom)?;
+        Ok((eval::answers(&model, &answers, Reading::at_boundary(atom.rel)), model))
+    }
+
+    /// Evaluates what `atom` needs (see [`Engine::decide`]); returns the model
+    /// and the atom to read the answers from (the adorned relation on the
+    /// demand path, `atom` itself otherwise).
+    pub(crate) fn evaluate_for(
+        &self,
+        env: &Env,
+        additions: &Additions,
+        atom: &ir::Atom,
+    ) -> Result<(Model, ir::Atom), eval::EvalError> {
         let bound: Vec<bool> = atom.args.iter().map(|t| matches!(t, ir::Term::Const(_))).collect();
         let demand = match self.strategy {
             Strategy::Compiled | Strategy::Demand => {
@@ -389,8 +403,7 @@ impl Engine {
                 &additions,
                 self.limits,
             )?;
-            let adorned = ir::Atom { rel: demand.answers, args: atom.args.clone() };
-            return Ok((eval::answers(&model, &adorned, Reading::at_boundary(atom.rel)), model));
+            return Ok((model, ir::Atom { rel: demand.answers, args: atom.args.clone() }));
         }
         // Only the strata the question depends on.
         let program = &self.checked.program;
@@ -399,7 +412,7 @@ impl Engine {
             eval::evaluate_strata(&self.prepared, program, program, &strata, env, &additions, self.limits, &|_, _| {
                 None
             })?;
-        Ok((eval::answers(&model, atom, Reading::at_boundary(atom.rel)), model))
+        Ok((model, atom.clone()))
     }
 
     /// Projects a model's answers to an atom onto its named variables.

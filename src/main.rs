@@ -20,6 +20,9 @@ struct Cli {
     /// Stop an evaluation that runs longer than this many milliseconds (it then denies).
     #[arg(long, global = true, value_name = "MS")]
     timeout_ms: Option<u64>,
+    /// Stop an evaluation whose rows would take more than this many MiB (estimated; it then denies).
+    #[arg(long, global = true, value_name = "MIB")]
+    max_memory_mib: Option<usize>,
 }
 
 /// The evaluation limits given on the command line.
@@ -178,6 +181,9 @@ fn main() -> ExitCode {
     }
     if let Some(ms) = cli.timeout_ms {
         limits.max_time = std::time::Duration::from_millis(ms);
+    }
+    if let Some(mib) = cli.max_memory_mib {
+        limits.max_bytes = mib.saturating_mul(1 << 20);
     }
     let _ = LIMITS.set(limits);
     match cli.command {

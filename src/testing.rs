@@ -4,7 +4,7 @@
 use crate::engine::{Answer, Engine, TestOutcome, atom_constants};
 use crate::eval::functions::Env;
 use crate::eval::{self, Additions, Row};
-use crate::explain::{Explainer, ProofNode};
+use crate::explain::{Evaluated, Explainer, ProofNode};
 use crate::lower::builtins;
 use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Origin, OriginId};
@@ -130,7 +130,8 @@ impl Engine {
             let full =
                 eval::evaluate(self.checked(), &env, &additions, self.limits()).map_err(|e| failed(e.to_string()))?;
             let locate = |o| self.locate(o);
-            let explainer = Explainer::new(self.checked(), &env, &additions, &full, &locate).with_limits(self.limits());
+            let tuples = Evaluated { checked: self.checked(), env: &env, model: &full, limits: self.limits() };
+            let explainer = Explainer::new(self.checked(), &env, &additions, &tuples, &locate);
             let proofs: Vec<ProofNode> =
                 eval::answers(&full, &assertion.atom, eval::Reading::at_boundary(assertion.atom.rel))
                     .iter()

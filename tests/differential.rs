@@ -522,3 +522,34 @@ fn compiled_checks_equal_full_evaluation_on_shipped_policies() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// An explanation read on demand (one demand-driven evaluation per
+    /// pattern, as on programs too large for a full model) says exactly what
+    /// the one read from the full model says, and decides as the query does.
+    #[test]
+    fn explanations_on_demand_equal_explanations_from_the_full_model(seed in any::<u64>(), picks in prop::collection::vec(any::<u64>(), 4)) {
+        let source = random_program(seed);
+        let engine = Engine::from_source("random.warden", &source).unwrap();
+        let options = warden::RequestOptions { at: Some(0), ..Default::default() };
+        let mut rng = Rng(picks[0]);
+        let relations = [("allowed", 3), ("denied", 3), ("d0", 0), ("d1", 0), ("within", 2)];
+        let mut checked = 0;
+        for pick in &picks {
+            let (name, fixed) = relations[(*pick % relations.len() as u64) as usize];
+            let arity = if fixed > 0 { fixed } else { engine.program().relation(engine.program().relation_id(name).unwrap()).unwrap().arity };
+            let args: Vec<String> = (0..arity)
+                .map(|i| if rng.chance(80) { rng.pick(&["a", "b", "c", "d", "1", "read", "write", "page:1"]).to_string() } else { format!("V{i}") })
+                .collect();
+            let query = format!("{name}({})", args.join(", "));
+            let full = engine.explain(&query, &options).unwrap();
+            let on_demand = engine.explain_on_demand(&query, &options).unwrap();
+            prop_assert_eq!(full.holds, engine.query(&query, &options).unwrap().holds(), "`{}`\n{}", query, source);
+            prop_assert_eq!(on_demand.to_text(), full.to_text(), "`{}` explained on demand differs\nprogram:\n{}", query, source);
+            checked += 1;
+        }
+        prop_assert_eq!(checked, picks.len());
+    }
+}

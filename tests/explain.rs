@@ -189,3 +189,46 @@ fn a_quoted_object_and_a_capitalised_type_are_compared_as_names() {
     assert!(notes.iter().all(|n| !n.contains("type")), "{notes:?}");
     assert!(notes.iter().any(|n| n.contains("has a condition")), "{notes:?}");
 }
+
+/// A project-permissions program whose full model is far too large for an
+/// explanation (a superuser's rule ranges over every pair of constants).
+fn large_program(pages: usize) -> Engine {
+    let mut text = String::from(
+        "role viewer { view; }\nrole editor extends viewer { change; }\nsuperuser root;\ndeny U change on O if locked(O);\n",
+    );
+    for p in 0..pages {
+        text.push_str(&format!("page:{p} in project:{};\n", p % 100));
+    }
+    for u in 0..50 {
+        text.push_str(&format!("assign user:{u} editor on project:{};\n", (u * 7) % 100));
+    }
+    text.push_str("locked(page:7);\n");
+    Engine::from_source("large.warden", &text).unwrap()
+}
+
+#[test]
+fn explanations_of_a_program_too_large_for_a_full_model_are_read_on_demand_and_decide_as_the_check() {
+    let engine = large_program(3_000);
+    let options = at("2026-11-23T10:00:00Z");
+    for (user, perm, object) in [
+        ("user:1", "change", "page:7"),   // project:7, but locked
+        ("user:1", "change", "page:107"), // allowed through project:7
+        ("user:1", "change", "page:8"),   // no role there
+        ("root", "change", "page:5"),     // superuser
+        ("root", "change", "page:7"),     // the deny overrides the superuser
+    ] {
+        let query = format!("allowed({user}, {perm}, {object})");
+        let check = engine.check(&warden::Request::new(user, perm, object).at("2026-11-23T10:00:00Z").unwrap());
+        let explanation = engine.explain(&query, &options).unwrap();
+        assert_eq!(explanation.holds, check.allowed, "{query}: {}", explanation.to_text());
+        assert!(explanation.errors.is_empty(), "{query}: {:?}", explanation.errors);
+        if check.allowed {
+            assert_eq!(explanation.proofs.len(), 1, "{query}");
+        } else {
+            let why_not = explanation.why_not.as_ref().unwrap();
+            assert!(!why_not.attempts.is_empty(), "{query}: {}", explanation.to_text());
+        }
+    }
+    let text = engine.explain("allowed(user:1, change, page:8)", &options).unwrap().to_text();
+    assert!(text.contains("+ assign user:1 editor on project:8;"), "a repair on the page's project: {text}");
+}

@@ -1,13 +1,18 @@
-//! Explanations through the engine: the question resolved once, the
-//! program evaluated once, and the explainer asked for proofs, why-nots and
-//! what-ifs over that one model (see [`crate::explain`]).
+//! Explanations through the engine: the question resolved once and decided
+//! as a check decides it, then the explainer asked for proofs, why-nots and
+//! what-ifs (see [`crate::explain`]). It reads the full model when that fits
+//! a small budget, and otherwise evaluates each pattern it reads on demand
+//! ([`OnDemand`]), so an explanation stays within the engine's limits at any
+//! data size and never states a decision other than the check's.
 
 use super::LoadError;
+use super::on_demand::OnDemand;
 use super::request::Resolved;
 use super::{Engine, RequestOptions};
-use crate::eval::{self, Reading};
+use crate::eval::functions::Env;
+use crate::eval::{self, Additions, Limits, Model, Reading};
 use crate::explain::report::{Explanation, TimeChange, Why, WhyNot};
-use crate::explain::{Explainer, ProofNode};
+use crate::explain::{Evaluated, Explainer, ProofNode, Tuples};
 use crate::lower::builtins;
 use crate::lower::ir::{self, Value};
 use crate::time;
@@ -15,16 +20,29 @@ use crate::time;
 impl Engine {
     /// Explains a query: a proof per answer, or why it has none.
     pub fn explain(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
-        self.explain_with(query, options, true)
+        self.explain_with(query, options, true, Source::FullIfSmall)
     }
 
     /// Like [`Engine::explain`], but only the proofs and why-not: no revoke
     /// sets, repairs or time search (which re-evaluate the program).
     pub fn explain_proofs(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
-        self.explain_with(query, options, false)
+        self.explain_with(query, options, false, Source::FullIfSmall)
     }
 
-    fn explain_with(&self, query: &str, options: &RequestOptions, what_if: bool) -> Result<Explanation, LoadError> {
+    /// [`Engine::explain`] reading every tuple on demand, as it does when
+    /// the full model is too large (for tests that compare the two).
+    #[doc(hidden)]
+    pub fn explain_on_demand(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
+        self.explain_with(query, options, true, Source::OnDemand)
+    }
+
+    fn explain_with(
+        &self,
+        query: &str,
+        options: &RequestOptions,
+        what_if: bool,
+        source: Source,
+    ) -> Result<Explanation, LoadError> {
         let resolved = Resolved::new(self, options.at, &options.ctx, &[]);
         let (symbols, now) = (&resolved.symbols, resolved.now);
         let (atom, names) = self.query_atom(query, symbols)?;
@@ -38,21 +56,30 @@ impl Engine {
             why_not: None,
             errors: Vec::new(),
         };
-        let model = match eval::evaluate(&self.checked, &env, &additions, self.limits) {
-            Ok(model) => model,
+        // The decision, as a check or a query makes it.
+        let (decided, answers) = match self.evaluate_for(&env, &additions, &atom) {
+            Ok(decided) => decided,
             Err(e) => {
                 explanation.errors.push(format!("{e}; the query is denied"));
                 return Ok(explanation);
             }
         };
-        explanation.errors = self.render_errors(&model);
-        let locate = |origin: ir::OriginId| self.locate(origin);
-        let explainer = Explainer::new(&self.checked, &env, &additions, &model, &locate).with_limits(self.limits);
-        let rows = eval::answers(&model, &atom, Reading::at_boundary(atom.rel));
-        let ground = names.iter().all(|n| n == "_") && atom.args.iter().all(|t| matches!(t, ir::Term::Const(_)));
+        let rows = eval::answers(&decided, &answers, Reading::at_boundary(atom.rel));
+        explanation.errors = self.render_errors(&decided);
         explanation.holds = !rows.is_empty();
+        let full = self.full_model_if_small(&env, &additions, source);
+        let on_demand = OnDemand::new(self, &env, &additions);
+        let evaluated =
+            full.as_ref().map(|model| Evaluated { checked: &self.checked, env: &env, model, limits: self.limits });
+        let tuples: &dyn Tuples = match &evaluated {
+            Some(evaluated) => evaluated,
+            None => &on_demand,
+        };
+        let locate = |origin: ir::OriginId| self.locate(origin);
+        let explainer = Explainer::new(&self.checked, &env, &additions, tuples, &locate);
+        let ground = names.iter().all(|n| n == "_") && atom.args.iter().all(|t| matches!(t, ir::Term::Const(_)));
         for row in rows.iter().take(MAX_EXPLAINED_ANSWERS) {
-            if model.is_unknown(atom.rel, row) {
+            if decided.is_unknown(answers.rel, row) {
                 // Read as holding at the access boundary (an unknown deny
                 // denies), with no proof: no derivation is certain.
                 let fact = explainer.atom_text(atom.rel, &row.iter().map(|v| Some(*v)).collect::<Vec<_>>());
@@ -104,7 +131,32 @@ impl Engine {
             }
             explanation.why_not = Some(why_not);
         }
+        if let Some(e) = on_demand.stopped() {
+            // What was read after a limit may be incomplete: state no why-not built on it.
+            if let Some(why_not) = &mut explanation.why_not {
+                *why_not = WhyNot::default();
+            }
+            explanation.errors.push(format!(
+                "could not explain within the limits ({e}); the decision above is the check's ({} patterns read)",
+                on_demand.lookups()
+            ));
+        }
         Ok(explanation)
+    }
+
+    /// The full model of the request when it fits a small budget (a small
+    /// program: one evaluation answers every lookup); `None` otherwise, and
+    /// the explanation reads on demand.
+    fn full_model_if_small(&self, env: &Env, additions: &Additions, source: Source) -> Option<Model> {
+        if source == Source::OnDemand {
+            return None;
+        }
+        let small = Limits {
+            max_tuples: self.limits.max_tuples.min(FULL_MODEL_TUPLES),
+            max_bytes: self.limits.max_bytes.min(FULL_MODEL_BYTES),
+            ..self.limits
+        };
+        eval::evaluate(&self.checked, env, additions, small).ok()
     }
 
     /// One proof for each of `rows` (answers of an open `query` as
@@ -123,16 +175,24 @@ impl Engine {
         let env = resolved.env();
         let additions = self.query_additions(&atom, options);
         let mut proofs: Vec<Option<ProofNode>> = vec![None; rows.len()];
-        let Ok(model) = eval::evaluate(&self.checked, &env, &additions, self.limits) else { return Ok(proofs) };
+        let Ok((decided, answers)) = self.evaluate_for(&env, &additions, &atom) else { return Ok(proofs) };
+        let full = self.full_model_if_small(&env, &additions, Source::FullIfSmall);
+        let on_demand = OnDemand::new(self, &env, &additions);
+        let evaluated =
+            full.as_ref().map(|model| Evaluated { checked: &self.checked, env: &env, model, limits: self.limits });
+        let tuples: &dyn Tuples = match &evaluated {
+            Some(evaluated) => evaluated,
+            None => &on_demand,
+        };
         let locate = |origin: ir::OriginId| self.locate(origin);
-        let explainer = Explainer::new(&self.checked, &env, &additions, &model, &locate).with_limits(self.limits);
+        let explainer = Explainer::new(&self.checked, &env, &additions, tuples, &locate);
         let positions = super::named_positions(&atom, &names);
-        for row in eval::answers(&model, &atom, Reading::at_boundary(atom.rel)) {
+        for row in eval::answers(&decided, &answers, Reading::at_boundary(atom.rel)) {
             let shown: Vec<String> =
                 positions.iter().filter_map(|p| row.get(*p).map(|v| eval::render::value(*v, symbols))).collect();
             let Some(at) = rows.iter().position(|r| *r == shown) else { continue };
             if let Some(slot) = proofs.get_mut(at).filter(|slot| slot.is_none())
-                && !model.is_unknown(atom.rel, &row)
+                && !decided.is_unknown(answers.rel, &row)
             {
                 *slot = explainer.prove(atom.rel, &row);
             }
@@ -140,6 +200,22 @@ impl Engine {
         Ok(proofs)
     }
 }
+
+/// Where an explanation reads its tuples from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The full model when it fits [`FULL_MODEL_TUPLES`] and
+    /// [`FULL_MODEL_BYTES`], else on demand.
+    FullIfSmall,
+    /// Always on demand.
+    OnDemand,
+}
+
+/// The most tuples of a full model an explanation evaluates before it
+/// reads on demand instead.
+const FULL_MODEL_TUPLES: usize = 1_000_000;
+/// The most memory (estimated) of a full model an explanation evaluates.
+const FULL_MODEL_BYTES: usize = 64 << 20;
 
 /// Open queries explain at most this many answers.
 const MAX_EXPLAINED_ANSWERS: usize = 20;

@@ -94,16 +94,22 @@ type Errors = BTreeSet<(OriginId, String)>;
 #[derive(Clone, Copy)]
 struct Budget {
     rows: usize,
+    /// The bytes left for rows, estimated by [`super::row_bytes`].
+    bytes: usize,
     deadline: std::time::Instant,
     limits: Limits,
 }
 
 impl Budget {
-    /// An error once a step's output holds more than the budget's rows; every
-    /// 4,096 rows, an error once past the deadline (or cancelled).
-    fn spend(&self, rows: usize) -> Result<(), EvalError> {
+    /// An error once a step's output holds more than the budget's rows or
+    /// bytes (`width` values a row); every 4,096 rows, an error once past the
+    /// deadline (or cancelled).
+    fn spend(&self, rows: usize, width: usize) -> Result<(), EvalError> {
         if rows > self.rows {
             return Err(EvalError::TooManyTuples(self.limits.max_tuples));
+        }
+        if rows.saturating_mul(super::row_bytes(width)) > self.bytes {
+            return Err(EvalError::TooMuchMemory(self.limits.max_bytes >> 20));
         }
         if rows.is_multiple_of(4096) {
             super::cancel::check(self.deadline, &self.limits)?;
@@ -150,7 +156,9 @@ pub fn eval_stratum(
         pipelines.push(compile(rule, stratum, &mut iteration, reads, prepared, &mut source));
     }
     let total: usize = reads.positive.iter().map(|r| r.len()).sum::<usize>() + reads.held_elsewhere;
-    let budget = Budget { rows: limits.max_tuples.saturating_sub(total), deadline, limits };
+    let held: usize = reads.positive.iter().map(|r| r.len() * super::row_bytes(r.first().map_or(0, Vec::len))).sum();
+    let bytes = limits.max_bytes.saturating_sub(held + reads.held_elsewhere * super::row_bytes(3));
+    let budget = Budget { rows: limits.max_tuples.saturating_sub(total), bytes, deadline, limits };
     if !stratum.recursive {
         // No rule reads this stratum's own relations: one pass of every pipeline suffices.
         return eval_once(stratum, &pipelines, reads, env, errors, budget);
@@ -393,8 +401,9 @@ fn merge_join(a: &[(Row, Row)], b: &[(Row, Row)], out: &mut Vec<Row>, budget: &B
                     for (_, r) in same_b {
                         let mut row = l.clone();
                         row.extend_from_slice(r);
+                        let width = row.len();
                         out.push(row);
-                        budget.spend(out.len())?;
+                        budget.spend(out.len(), width)?;
                     }
                 }
                 (a, b) = (rest_a, rest_b);
@@ -446,8 +455,9 @@ fn apply(
                 for values in index.get(&pick(row, key_from_row)).into_iter().flatten() {
                     let mut extended = row.clone();
                     extended.extend_from_slice(values);
+                    let width = extended.len();
                     results.push(extended);
-                    budget.spend(results.len())?;
+                    budget.spend(results.len(), width)?;
                 }
             }
             results
@@ -469,8 +479,9 @@ fn apply(
                         for value in membership.values(domain) {
                             let mut extended = row.clone();
                             extended.push(value);
+                            let width = extended.len();
                             results.push(extended);
-                            budget.spend(results.len())?;
+                            budget.spend(results.len(), width)?;
                         }
                     }
                 }

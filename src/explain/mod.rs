@@ -13,16 +13,18 @@
 pub mod report;
 mod search;
 mod text;
+pub mod tuples;
 pub mod whatif;
 
 use crate::analyze::Checked;
 use crate::eval::functions::Env;
-use crate::eval::{Additions, Model, Row};
+use crate::eval::{Additions, Reading, Row};
 use crate::lower::builtins;
 use crate::lower::ir::{Literal, OriginId, RelId, Rule, RuleId, Value};
 use search::{Binding, Match, instantiate, unify_head};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+pub use tuples::{Evaluated, Tuples};
 
 /// Maps an origin to its location (`file:line:col`) and text, for output.
 pub type Locate<'a> = &'a dyn Fn(OriginId) -> Option<(String, String)>;
@@ -79,8 +81,8 @@ pub struct Explainer<'a> {
     pub env: &'a Env<'a>,
     /// The request's added facts and constants.
     pub additions: &'a Additions,
-    /// The model.
-    pub model: &'a Model,
+    /// The tuples it reads.
+    pub tuples: &'a dyn Tuples,
     locate: Locate<'a>,
     /// Rules with `now` and `ctx` resolved for the request (`None`: cannot fire).
     rules: Vec<Option<std::borrow::Cow<'a, Rule>>>,
@@ -90,8 +92,6 @@ pub struct Explainer<'a> {
     by_head: BTreeMap<RelId, Vec<RuleId>>,
     /// Proofs found (or not) per fact and height bound.
     memo: std::cell::RefCell<HashMap<ProofKey, Option<ProofNode>>>,
-    /// Bounds on each re-evaluation of a what-if question.
-    limits: crate::eval::Limits,
 }
 
 /// A fact and a bound on the height of its proof.
@@ -101,12 +101,12 @@ type ProofKey = ((RelId, Row), usize);
 const MAX_PROOF_HEIGHT: usize = 48;
 
 impl<'a> Explainer<'a> {
-    /// Prepares to explain facts of `model`.
+    /// Prepares to explain facts read from `tuples`.
     pub fn new(
         checked: &'a Checked,
         env: &'a Env<'a>,
         additions: &'a Additions,
-        model: &'a Model,
+        tuples: &'a dyn Tuples,
         locate: Locate<'a>,
     ) -> Self {
         let program = &checked.program;
@@ -119,20 +119,22 @@ impl<'a> Explainer<'a> {
         for (i, rule) in program.rules.iter().enumerate() {
             by_head.entry(rule.head.rel).or_default().push(RuleId(i as u32));
         }
-        let limits = crate::eval::Limits::default();
-        Explainer { checked, env, additions, model, locate, rules, base, by_head, memo: Default::default(), limits }
+        Explainer { checked, env, additions, tuples, locate, rules, base, by_head, memo: Default::default() }
     }
 
-    /// Bounds each re-evaluation of a what-if question (repairs, revocations,
-    /// the next change) by `limits`, the engine's own.
-    pub fn with_limits(mut self, limits: crate::eval::Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Whether a fact is in the model.
+    /// Whether a fact holds (is certain).
     pub fn holds(&self, rel: RelId, row: &Row) -> bool {
-        self.rows(rel).binary_search(row).is_ok()
+        !self.tuples.matching(rel, &ground(row), Reading::Certain).is_empty()
+    }
+
+    /// Whether a fact is unknown: possible (some derivation met an error), not certain.
+    pub fn is_unknown(&self, rel: RelId, row: &Row) -> bool {
+        !self.holds(rel, row) && !self.tuples.matching(rel, &ground(row), Reading::Possible).is_empty()
+    }
+
+    /// The certain rows of `rel` matching `pattern`.
+    pub(crate) fn matching(&self, rel: RelId, pattern: &[Option<Value>]) -> std::rc::Rc<Vec<Row>> {
+        self.tuples.matching(rel, pattern, Reading::Certain)
     }
 
     fn rule_label(&self, id: RuleId) -> (String, Option<String>) {
@@ -293,7 +295,7 @@ impl<'a> Explainer<'a> {
             };
             if let Literal::Pos(a) | Literal::Neg(a) = failed_literal {
                 let row: Option<Row> = instantiate(a, &partial).into_iter().collect();
-                if row.is_some_and(|row| self.model.is_unknown(a.rel, &row)) {
+                if row.is_some_and(|row| self.is_unknown(a.rel, &row)) {
                     failed.push_str(" (unknown: an error occurred while deciding it, and an error never grants)");
                 }
             }
@@ -313,4 +315,9 @@ impl<'a> Explainer<'a> {
     fn base_only(&self, rel: RelId) -> bool {
         self.by_head.get(&rel).is_none_or(Vec::is_empty)
     }
+}
+
+/// A row as a pattern that matches only itself.
+fn ground(row: &[Value]) -> Vec<Option<Value>> {
+    row.iter().map(|v| Some(*v)).collect()
 }

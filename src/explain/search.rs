@@ -113,7 +113,7 @@ impl Explainer<'_> {
                     }
                 }
                 Literal::Neg(atom) => {
-                    let possible = self.model.rows(atom.rel, Reading::Possible);
+                    let possible = self.tuples.matching(atom.rel, &pattern(b, atom), Reading::Possible);
                     if possible.iter().all(|row| !unifies(b, atom, row, rule)) {
                         out.push(b.clone());
                     }
@@ -123,15 +123,10 @@ impl Explainer<'_> {
         out
     }
 
-    /// The certain rows of a relation in the model.
-    pub(super) fn rows(&self, rel: crate::lower::ir::RelId) -> &[Row] {
-        self.model.rows(rel, Reading::Certain)
-    }
-
     /// `b` extended by every row of the atom's relation that matches it.
     fn extend(&self, b: &Binding, atom: &Atom) -> Vec<Binding> {
         let mut out = Vec::new();
-        'rows: for row in self.rows(atom.rel) {
+        'rows: for row in self.matching(atom.rel, &pattern(b, atom)).iter() {
             let mut e = b.clone();
             for (term, value) in atom.args.iter().zip(row) {
                 match term {
@@ -189,6 +184,18 @@ pub fn instantiate(atom: &Atom, b: &Binding) -> Vec<Option<Value>> {
 }
 
 /// Whether a row matches a negated atom under `b` (`_` matches anything).
+/// An atom's values under a binding, as a pattern (`None` where unbound).
+fn pattern(b: &Binding, atom: &Atom) -> Vec<Option<Value>> {
+    atom.args
+        .iter()
+        .map(|t| match t {
+            Term::Const(c) => Some(*c),
+            Term::Var(v) => b.get(v).copied(),
+            Term::Now | Term::Ctx(_) => None,
+        })
+        .collect()
+}
+
 fn unifies(b: &Binding, atom: &Atom, row: &Row, rule: &Rule) -> bool {
     let mut local = b.clone();
     atom.args.iter().zip(row).all(|(term, value)| match term {

@@ -5,8 +5,8 @@
 
 use super::Explainer;
 use super::search::{Match, instantiate, unify_head};
-use crate::eval::functions::{Env, type_of};
-use crate::eval::{self, Additions, Row};
+use crate::eval::functions::type_of;
+use crate::eval::{Additions, Row};
 use crate::lower::builtins::{self, STAR};
 use crate::lower::ir::{Expr, Fact, Literal, OriginId, RelId, Term, Value};
 use std::collections::BTreeSet;
@@ -21,15 +21,7 @@ const WHAT_IF: OriginId = OriginId(u32::MAX);
 impl Explainer<'_> {
     /// Whether `rel(row)` holds at `now` with `additions`.
     fn holds_under(&self, now: i64, additions: &Additions, rel: RelId, row: &Row) -> Option<bool> {
-        let env = Env {
-            program: self.env.program,
-            symbols: self.env.symbols,
-            now,
-            ctx: self.env.ctx,
-            externs: self.env.externs,
-        };
-        let model = eval::evaluate(self.checked, &env, additions, self.limits).ok()?;
-        Some(model.rows(rel, eval::Reading::at_boundary(rel)).binary_search(row).is_ok())
+        self.tuples.holds_under(now, additions, rel, row)
     }
 
     /// The smallest added facts (one each) that would make `allowed(u, p, o)`
@@ -44,9 +36,8 @@ impl Explainer<'_> {
             _ => String::new(),
         };
         let granting: BTreeSet<Value> = self
-            .rows(builtins::ROLE_PERM)
+            .matching(builtins::ROLE_PERM, &[None, Some(perm), None])
             .iter()
-            .filter(|r| r.get(1) == Some(&perm))
             .filter(|r| match r.get(2) {
                 Some(Value::Sym(t)) if *t == STAR => true,
                 Some(Value::Sym(t)) => *self.env.symbols.resolve(*t) == *object_type,
@@ -54,21 +45,20 @@ impl Explainer<'_> {
             })
             .filter_map(|r| r.first().copied())
             .collect();
-        let mut roles: Vec<(usize, Value)> = self
-            .rows(builtins::ROLE_IMPLIES)
+        let mut roles: Vec<(usize, Value)> = granting
             .iter()
-            .filter(|r| r.get(1).is_some_and(|g| granting.contains(g)))
+            .flat_map(|g| self.matching(builtins::ROLE_IMPLIES, &[None, Some(*g)]).iter().cloned().collect::<Vec<_>>())
             .filter_map(|r| r.first().copied())
             .collect::<BTreeSet<_>>()
             .into_iter()
-            .map(|role| (self.rows(builtins::ROLE_IMPLIES).iter().filter(|r| r.first() == Some(&role)).count(), role))
+            .map(|role| (self.matching(builtins::ROLE_IMPLIES, &[Some(role), None]).len(), role))
             .collect();
         roles.sort();
         let mut scopes: Vec<Value> = vec![object];
         scopes.extend(
-            self.rows(builtins::WITHIN)
+            self.matching(builtins::WITHIN, &[Some(object), None])
                 .iter()
-                .filter(|r| r.first() == Some(&object) && r.get(1) != Some(&object))
+                .filter(|r| r.get(1) != Some(&object))
                 .filter_map(|r| r.get(1).copied()),
         );
         scopes.push(Value::Sym(STAR));
@@ -81,12 +71,11 @@ impl Explainer<'_> {
             }
         }
         // Groups (containers of some member) that hold the permission there.
-        let groups: BTreeSet<Value> = self.rows(builtins::PARENT).iter().filter_map(|r| r.get(1).copied()).collect();
-        for r in self.rows(builtins::HAS_PERM) {
+        let groups: BTreeSet<Value> =
+            self.matching(builtins::PARENT, &[None, None]).iter().filter_map(|r| r.get(1).copied()).collect();
+        for r in self.matching(builtins::HAS_PERM, &[None, Some(perm), Some(object)]).iter() {
             let is_group = r.first().is_some_and(|g| groups.contains(g));
             if is_group
-                && r.get(1) == Some(&perm)
-                && r.get(2) == Some(&object)
                 && r.first() != Some(&user)
                 && let Some(group) = r.first()
             {
@@ -203,7 +192,7 @@ impl Explainer<'_> {
         let mut instants: BTreeSet<i64> = BTreeSet::new();
         let mut bounded: Vec<(i64, String)> = Vec::new();
         for bounded_rel in [builtins::ASSIGN, builtins::GRANT] {
-            for r in self.rows(bounded_rel) {
+            for r in self.matching(bounded_rel, &[None; 5]).iter() {
                 for at in [3, 4] {
                     if let Some(Value::Time(t)) = r.get(at)
                         && *t > now
@@ -267,9 +256,8 @@ impl Explainer<'_> {
             notes.push(format!("{u} is inactive: allowed nothing, whatever it holds"));
         }
         let held: Vec<Value> = self
-            .rows(builtins::HAS_ROLE)
+            .matching(builtins::HAS_ROLE, &[Some(user), None, Some(object)])
             .iter()
-            .filter(|r| r.first() == Some(&user) && r.get(2) == Some(&object))
             .filter_map(|r| r.get(1).copied())
             .collect();
         // Role notes when nothing permits it (a deny blocking a permission
@@ -278,14 +266,10 @@ impl Explainer<'_> {
             notes.extend(self.role_notes(&held, perm, object, (&u, &p, &o)));
         }
         // Assignments and grants of the subject (or its groups) outside their bounds.
-        let groups: BTreeSet<Value> = self
-            .rows(builtins::WITHIN)
-            .iter()
-            .filter(|r| r.first() == Some(&user))
-            .filter_map(|r| r.get(1).copied())
-            .collect();
+        let groups: BTreeSet<Value> =
+            self.matching(builtins::WITHIN, &[Some(user), None]).iter().filter_map(|r| r.get(1).copied()).collect();
         for rel in [builtins::ASSIGN, builtins::GRANT] {
-            for r in self.rows(rel) {
+            for r in self.matching(rel, &[None; 5]).iter() {
                 if !r.first().is_some_and(|s| groups.contains(s) || *s == user) {
                     continue;
                 }
@@ -357,7 +341,7 @@ impl Explainer<'_> {
                         (self.locate)(*origin).map(|(at, text)| format!("`{}` ({at})", text.trim_end_matches(';')));
                     let entry = entry.unwrap_or_else(|| "its entry".into());
                     let when = crate::time::format_timestamp(self.env.now);
-                    let erred = self.model.errors.iter().find(|(o, _)| o == origin).map(|(_, e)| e.clone());
+                    let erred = self.tuples.errors().into_iter().find(|(o, _)| o == origin).map(|(_, e)| e);
                     notes.push(match erred {
                         Some(error) => format!(
                             "{u} holds {name} on {o}; its entry for {p}{via} has a condition, {entry}, that erred at {when} ({error}), which never grants"

@@ -1,0 +1,70 @@
+//! What an explanation reads: the tuples of a relation that match a
+//! pattern, and whether a changed request would hold (what-if questions).
+//!
+//! Two sources implement it. [`Evaluated`] reads one evaluated model (the
+//! full evaluation of a small program, a test block, `diff`). The engine's
+//! on-demand source answers each pattern by a demand-driven evaluation of
+//! just that pattern, so an explanation on a large program holds only what
+//! its proof and its why-not look at (see `engine/explain.rs`).
+
+use crate::analyze::Checked;
+use crate::eval::functions::Env;
+use crate::eval::{self, Additions, Limits, Model, Reading, Row};
+use crate::lower::ir::{OriginId, RelId, Value};
+use std::rc::Rc;
+
+/// The tuples an explanation reads.
+pub trait Tuples {
+    /// The rows of `rel` in `reading` whose values match `pattern` (`None`
+    /// matches any value), sorted.
+    fn matching(&self, rel: RelId, pattern: &[Option<Value>], reading: Reading) -> Rc<Vec<Row>>;
+
+    /// The condition errors met while deciding what was read: the rule's
+    /// origin and the error.
+    fn errors(&self) -> Vec<(OriginId, String)>;
+
+    /// Whether `rel(row)` holds at the access boundary at `now` with
+    /// `additions` instead of the request's; `None` when that evaluation
+    /// stops on a limit.
+    fn holds_under(&self, now: i64, additions: &Additions, rel: RelId, row: &Row) -> Option<bool>;
+}
+
+/// Whether a row matches a pattern.
+pub fn fits(pattern: &[Option<Value>], row: &[Value]) -> bool {
+    pattern.len() == row.len() && pattern.iter().zip(row).all(|(p, v)| p.is_none_or(|p| p == *v))
+}
+
+/// The tuples of one evaluated model.
+pub struct Evaluated<'a> {
+    /// The program the model is of.
+    pub checked: &'a Checked,
+    /// The request it was evaluated for.
+    pub env: &'a Env<'a>,
+    /// The model.
+    pub model: &'a Model,
+    /// Bounds on each what-if re-evaluation.
+    pub limits: Limits,
+}
+
+impl Tuples for Evaluated<'_> {
+    fn matching(&self, rel: RelId, pattern: &[Option<Value>], reading: Reading) -> Rc<Vec<Row>> {
+        let rows = self.model.rows(rel, reading);
+        // Rows are sorted: the bound leading values narrow them by binary search.
+        let prefix: Vec<Value> = pattern.iter().map_while(|p| *p).collect();
+        let start = rows.partition_point(|r| r.get(..prefix.len()).is_some_and(|head| head < prefix.as_slice()));
+        let rows = rows.get(start..).unwrap_or(&[]);
+        let end = rows.partition_point(|r| r.get(..prefix.len()) == Some(prefix.as_slice()));
+        let rows = rows.get(..end).unwrap_or(&[]);
+        Rc::new(rows.iter().filter(|r| fits(pattern, r)).cloned().collect())
+    }
+
+    fn errors(&self) -> Vec<(OriginId, String)> {
+        self.model.errors.iter().cloned().collect()
+    }
+
+    fn holds_under(&self, now: i64, additions: &Additions, rel: RelId, row: &Row) -> Option<bool> {
+        let env = Env { now, ..*self.env };
+        let model = eval::evaluate(self.checked, &env, additions, self.limits).ok()?;
+        Some(model.rows(rel, Reading::at_boundary(rel)).binary_search(row).is_ok())
+    }
+}
