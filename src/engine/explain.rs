@@ -1,16 +1,16 @@
 //! Explanations through the engine: the question resolved once and decided
 //! as a check decides it, then the explainer asked for proofs, why-nots and
-//! what-ifs (see [`crate::explain`]). It reads the full model when that fits
-//! a small budget, and otherwise evaluates each pattern it reads on demand
-//! ([`OnDemand`]), so an explanation stays within the engine's limits at any
-//! data size and never states a decision other than the check's.
+//! what-ifs (see [`crate::explain`]). The explainer evaluates each pattern
+//! it reads on demand ([`OnDemand`]), never the full model, so an
+//! explanation stays within the engine's limits at any data size and never
+//! states a decision other than the check's. (Reading one full model
+//! instead gives the same text, word for word: property-tested.)
 
 use super::LoadError;
 use super::on_demand::OnDemand;
 use super::request::Resolved;
 use super::{Engine, RequestOptions};
-use crate::eval::functions::Env;
-use crate::eval::{self, Additions, Limits, Model, Reading};
+use crate::eval::{self, Reading};
 use crate::explain::report::{Explanation, TimeChange, Why, WhyNot};
 use crate::explain::{Evaluated, Explainer, ProofNode, Tuples};
 use crate::lower::builtins;
@@ -20,20 +20,20 @@ use crate::time;
 impl Engine {
     /// Explains a query: a proof per answer, or why it has none.
     pub fn explain(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
-        self.explain_with(query, options, true, Source::FullIfSmall)
+        self.explain_with(query, options, true, Source::OnDemand)
     }
 
     /// Like [`Engine::explain`], but only the proofs and why-not: no revoke
     /// sets, repairs or time search (which re-evaluate the program).
     pub fn explain_proofs(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
-        self.explain_with(query, options, false, Source::FullIfSmall)
+        self.explain_with(query, options, false, Source::OnDemand)
     }
 
-    /// [`Engine::explain`] reading every tuple on demand, as it does when
-    /// the full model is too large (for tests that compare the two).
+    /// [`Engine::explain`] reading one full model of the request instead
+    /// (the reference the on-demand explanations are tested against).
     #[doc(hidden)]
-    pub fn explain_on_demand(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
-        self.explain_with(query, options, true, Source::OnDemand)
+    pub fn explain_from_full_model(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
+        self.explain_with(query, options, true, Source::FullModel)
     }
 
     fn explain_with(
@@ -67,7 +67,16 @@ impl Engine {
         let rows = eval::answers(&decided, &answers, Reading::at_boundary(atom.rel));
         explanation.errors = self.render_errors(&decided);
         explanation.holds = !rows.is_empty();
-        let full = self.full_model_if_small(&env, &additions, source);
+        let full = match source {
+            Source::FullModel => match eval::evaluate(&self.checked, &env, &additions, self.limits) {
+                Ok(model) => Some(model),
+                Err(e) => {
+                    explanation.errors.push(format!("could not explain within the limits ({e})"));
+                    return Ok(explanation);
+                }
+            },
+            Source::OnDemand => None,
+        };
         let on_demand = OnDemand::new(self, &env, &additions);
         let evaluated =
             full.as_ref().map(|model| Evaluated { checked: &self.checked, env: &env, model, limits: self.limits });
@@ -144,21 +153,6 @@ impl Engine {
         Ok(explanation)
     }
 
-    /// The full model of the request when it fits a small budget (a small
-    /// program: one evaluation answers every lookup); `None` otherwise, and
-    /// the explanation reads on demand.
-    fn full_model_if_small(&self, env: &Env, additions: &Additions, source: Source) -> Option<Model> {
-        if source == Source::OnDemand {
-            return None;
-        }
-        let small = Limits {
-            max_tuples: self.limits.max_tuples.min(FULL_MODEL_TUPLES),
-            max_bytes: self.limits.max_bytes.min(FULL_MODEL_BYTES),
-            ..self.limits
-        };
-        eval::evaluate(&self.checked, env, additions, small).ok()
-    }
-
     /// One proof for each of `rows` (answers of an open `query` as
     /// [`Engine::query`] renders them; `[[]]` for a ground query), from one
     /// evaluation of the program: what `warden query --why` prints. `None`
@@ -176,16 +170,9 @@ impl Engine {
         let additions = self.query_additions(&atom, options);
         let mut proofs: Vec<Option<ProofNode>> = vec![None; rows.len()];
         let Ok((decided, answers)) = self.evaluate_for(&env, &additions, &atom) else { return Ok(proofs) };
-        let full = self.full_model_if_small(&env, &additions, Source::FullIfSmall);
         let on_demand = OnDemand::new(self, &env, &additions);
-        let evaluated =
-            full.as_ref().map(|model| Evaluated { checked: &self.checked, env: &env, model, limits: self.limits });
-        let tuples: &dyn Tuples = match &evaluated {
-            Some(evaluated) => evaluated,
-            None => &on_demand,
-        };
         let locate = |origin: ir::OriginId| self.locate(origin);
-        let explainer = Explainer::new(&self.checked, &env, &additions, tuples, &locate);
+        let explainer = Explainer::new(&self.checked, &env, &additions, &on_demand, &locate);
         let positions = super::named_positions(&atom, &names);
         for row in eval::answers(&decided, &answers, Reading::at_boundary(atom.rel)) {
             let shown: Vec<String> =
@@ -204,18 +191,11 @@ impl Engine {
 /// Where an explanation reads its tuples from.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
-    /// The full model when it fits [`FULL_MODEL_TUPLES`] and
-    /// [`FULL_MODEL_BYTES`], else on demand.
-    FullIfSmall,
-    /// Always on demand.
+    /// Each pattern evaluated on demand.
     OnDemand,
+    /// One full model of the request (the reference for tests).
+    FullModel,
 }
-
-/// The most tuples of a full model an explanation evaluates before it
-/// reads on demand instead.
-const FULL_MODEL_TUPLES: usize = 1_000_000;
-/// The most memory (estimated) of a full model an explanation evaluates.
-const FULL_MODEL_BYTES: usize = 64 << 20;
 
 /// Open queries explain at most this many answers.
 const MAX_EXPLAINED_ANSWERS: usize = 20;

@@ -1,14 +1,22 @@
 //! The tuples of an explanation, evaluated on demand: each pattern the
 //! explainer reads (`has_role(alice, R, page:7)`) is answered by a
 //! demand-driven evaluation of that pattern alone, under the engine's
-//! limits, and remembered. An explanation on a large program then holds
+//! limits, and remembered. A base relation (facts only) is read from the
+//! snapshot's sorted base rows, and a static relation (one no rule over it
+//! reads the request) from the check plan's materialized snapshot, when the
+//! request adds nothing to the program. An explanation on a large program
+//! then holds
 //! only what its proof, its why-not and its what-if questions look at,
 //! never the full model (a superuser's rule over every pair of constants).
 
 use super::Engine;
 use crate::eval::functions::Env;
+use crate::eval::plan::run::Run;
 use crate::eval::{self, Additions, EvalError, Reading, Row};
 use crate::explain::Tuples;
+use crate::explain::tuples::select;
+use crate::lower::builtins;
+use crate::lower::intern::FRESH;
 use crate::lower::ir::{self, OriginId, RelId, Term, Value, VarId};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -26,6 +34,14 @@ pub(crate) struct OnDemand<'e> {
     env: &'e Env<'e>,
     additions: &'e Additions,
     answered: RefCell<HashMap<Pattern, Answered>>,
+    /// The request's base relations (the snapshot's, changed by its additions), once read.
+    base: std::cell::OnceCell<Vec<eval::Rows>>,
+    /// Relations that rules derive (the others are base relations).
+    derived: BTreeSet<RelId>,
+    /// The static relations as the check plan materialized them, when the
+    /// request adds no fact, removes none and names no constant the program
+    /// lacks (then they are the request's own).
+    materialized: Option<(&'e crate::eval::plan::snapshot::Snapshot, Vec<bool>)>,
     errors: RefCell<BTreeSet<(OriginId, String)>>,
     stopped: RefCell<Option<EvalError>>,
 }
@@ -38,6 +54,9 @@ impl<'e> OnDemand<'e> {
             env,
             additions,
             answered: RefCell::default(),
+            base: std::cell::OnceCell::new(),
+            derived: engine.checked.program.rules.iter().map(|r| r.head.rel).collect(),
+            materialized: materialized(engine, additions),
             errors: RefCell::default(),
             stopped: RefCell::default(),
         }
@@ -55,6 +74,27 @@ impl<'e> OnDemand<'e> {
     }
 }
 
+/// The check plan's static relations, when they are the request's: it
+/// adds and removes no fact and names only constants of the program.
+fn materialized<'e>(
+    engine: &'e Engine,
+    additions: &Additions,
+) -> Option<(&'e crate::eval::plan::snapshot::Snapshot, Vec<bool>)> {
+    let program = &engine.checked.program;
+    if !plain(program, additions) {
+        return None;
+    }
+    let plan = engine.check_plan()?;
+    Some((&plan.snapshot, crate::eval::plan::snapshot::dynamic_relations(program)))
+}
+
+/// Whether a request's additions leave the program as it is: no fact added
+/// or removed, no constant the program lacks.
+fn plain(program: &ir::Program, additions: &Additions) -> bool {
+    let known = |v: &Value| program.domain.binary_search(v).is_ok();
+    additions.facts.is_empty() && additions.removed.is_empty() && additions.domain.iter().all(known)
+}
+
 /// A pattern as a query atom: constants where bound, distinct variables elsewhere.
 fn atom_of(rel: RelId, pattern: &[Option<Value>]) -> ir::Atom {
     let args = pattern.iter().enumerate().map(|(i, p)| p.map_or(Term::Var(VarId(i as u32)), Term::Const)).collect();
@@ -63,6 +103,20 @@ fn atom_of(rel: RelId, pattern: &[Option<Value>]) -> ir::Atom {
 
 impl Tuples for OnDemand<'_> {
     fn matching(&self, rel: RelId, pattern: &[Option<Value>], reading: Reading) -> Rc<Vec<Row>> {
+        if !self.derived.contains(&rel) {
+            let base =
+                self.base.get_or_init(|| self.engine.prepared.relations(&self.engine.checked.program, self.additions));
+            let rows = base.get(rel.0 as usize).map_or(&[][..], |rows| rows.as_slice());
+            return Rc::new(select(rows, pattern));
+        }
+        if let Some((snapshot, dynamic)) = &self.materialized
+            && dynamic.get(rel.0 as usize) == Some(&false)
+        {
+            let rows = select(snapshot.rows(rel), pattern);
+            // The snapshot also holds rows over the plan's stand-ins for unknown constants.
+            let own = |row: &Row| !row.iter().any(|v| matches!(v, Value::Sym(s) if FRESH.contains(s)));
+            return Rc::new(rows.into_iter().filter(own).collect());
+        }
         let key = (rel, pattern.to_vec());
         if let Some((certain, possible)) = self.answered.borrow().get(&key) {
             return if reading == Reading::Possible { possible.clone() } else { certain.clone() };
@@ -90,6 +144,17 @@ impl Tuples for OnDemand<'_> {
 
     fn holds_under(&self, now: i64, additions: &Additions, rel: RelId, row: &Row) -> Option<bool> {
         let env = Env { now, ..*self.env };
+        // `allowed` at another time, nothing else changed: the check plan decides it as a check would.
+        if let (true, Some(plan), [u, p, o]) = (rel == builtins::ALLOWED, self.engine.compiled_plan(), row.as_slice())
+            && plain(&self.engine.checked.program, additions)
+            && row.iter().all(|v| plan.knows(*v))
+        {
+            let mut run = Run::new(plan, &env, self.engine.limits().max_steps);
+            let holds = run.holds(plan.allowed, &[*u, *p, *o]);
+            if run.errors.is_empty() {
+                return holds.ok();
+            }
+        }
         let pattern: Vec<Option<Value>> = row.iter().map(|v| Some(*v)).collect();
         let atom = atom_of(rel, &pattern);
         let (model, answers) = self.engine.evaluate_for(&env, additions, &atom).ok()?;

@@ -46,16 +46,19 @@ pub struct Evaluated<'a> {
     pub limits: Limits,
 }
 
+/// The rows of sorted `rows` that match `pattern`: the bound leading
+/// values narrow them by binary search, the rest are filtered.
+pub fn select(rows: &[Row], pattern: &[Option<Value>]) -> Vec<Row> {
+    let prefix: Vec<Value> = pattern.iter().map_while(|p| *p).collect();
+    let start = rows.partition_point(|r| r.get(..prefix.len()).is_some_and(|head| head < prefix.as_slice()));
+    let rows = rows.get(start..).unwrap_or(&[]);
+    let end = rows.partition_point(|r| r.get(..prefix.len()) == Some(prefix.as_slice()));
+    rows.get(..end).unwrap_or(&[]).iter().filter(|r| fits(pattern, r)).cloned().collect()
+}
+
 impl Tuples for Evaluated<'_> {
     fn matching(&self, rel: RelId, pattern: &[Option<Value>], reading: Reading) -> Rc<Vec<Row>> {
-        let rows = self.model.rows(rel, reading);
-        // Rows are sorted: the bound leading values narrow them by binary search.
-        let prefix: Vec<Value> = pattern.iter().map_while(|p| *p).collect();
-        let start = rows.partition_point(|r| r.get(..prefix.len()).is_some_and(|head| head < prefix.as_slice()));
-        let rows = rows.get(start..).unwrap_or(&[]);
-        let end = rows.partition_point(|r| r.get(..prefix.len()) == Some(prefix.as_slice()));
-        let rows = rows.get(..end).unwrap_or(&[]);
-        Rc::new(rows.iter().filter(|r| fits(pattern, r)).cloned().collect())
+        Rc::new(select(self.model.rows(rel, reading), pattern))
     }
 
     fn errors(&self) -> Vec<(OriginId, String)> {

@@ -1,4 +1,4 @@
-//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates] [--server [--server-checks N]] [--export FILE]`
+//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates] [--explain] [--server [--server-checks N]] [--export FILE]`
 //!
 //! Generates the workload of `BENCH.md`, decides its checks with a hand-written
 //! Rust baseline (hash maps, role closure as bit masks) and with Warden
@@ -6,7 +6,8 @@
 //! asserts they give the same decisions, and reports load time, check latency
 //! (p50, p99) and checks per second, each against the baseline of the same
 //! run. `--plan` prints the compiled check plan, `--warm` the cost with warm
-//! caches, `--updates` the cost of live updates, `--server` the server's
+//! caches, `--updates` the cost of live updates, `--explain` the cost of
+//! explanations (`explain_load`), `--server` the server's
 //! checks/s and latency under load, with and without a writer
 //! (`server_load`). `--export FILE` writes the workload and the baseline's
 //! decisions as JSON for the Python benchmark and stops.
@@ -18,6 +19,9 @@ mod workload;
 
 #[path = "server_load.rs"]
 mod server_load;
+
+#[path = "explain_load.rs"]
+mod explain_load;
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -205,6 +209,18 @@ pub fn main() {
     row("warden is_allowed, objects nothing mentions (compiled plan)", warden_load, &unknown_times, bp50);
     if let Some(line) = update_line {
         println!("{line}");
+    }
+    if args.iter().any(|a| a == "--explain") {
+        let mut allowed = Vec::new();
+        let mut denied = Vec::new();
+        for (query, decision) in queries.iter().zip(&decisions) {
+            let list = if *decision { &mut allowed } else { &mut denied };
+            if list.len() < 20 {
+                list.push(query.clone());
+            }
+        }
+        let (_, _, page) = workload.checks[0];
+        explain_load::run(&policy, &allowed, &denied, &format!("allowed(U, read, page:{page})"));
     }
     if args.iter().any(|a| a == "--server") {
         let checks: Vec<(String, String, String)> =
