@@ -83,6 +83,9 @@ enum Command {
     Explain {
         #[command(flatten)]
         ask: Ask,
+        /// Also print every rule tried and where it failed (JSON always has them).
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Explore a policy interactively (plain, scriptable input when piped).
     Repl {
@@ -189,7 +192,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { files, at, deny_warnings, strict } => check(&files, at.as_deref(), deny_warnings, strict),
         Command::Query { ask, why, limit, after } => run_query(&ask, &Listing { why, limit, after }),
-        Command::Explain { ask } => explain(&ask),
+        Command::Explain { ask, verbose } => explain(&ask, verbose),
         Command::Plan { files } => plan(&files),
         Command::Test { files, coverage } => test(&files, coverage),
         Command::Fmt { files, check } => fmt(&files, check),
@@ -464,7 +467,7 @@ fn request_options(at: Option<&str>, ctx: &[String]) -> Result<RequestOptions, E
     Ok(options)
 }
 
-fn explain(ask: &Ask) -> ExitCode {
+fn explain(ask: &Ask, verbose: bool) -> ExitCode {
     let (query, json) = (ask.query.as_str(), ask.json);
     let (options, engine) = match prepare(ask) {
         Ok(prepared) => prepared,
@@ -478,8 +481,10 @@ fn explain(ask: &Ask) -> ExitCode {
                 return ExitCode::from(1);
             }
         },
-        Ok(explanation) if stdout_colour() => print!("{}", paint(&explanation.to_text())),
-        Ok(explanation) => print!("{}", explanation.to_text()),
+        Ok(explanation) => {
+            let text = if verbose { explanation.to_text_verbose() } else { explanation.to_text() };
+            print!("{}", if stdout_colour() { paint(&text) } else { text });
+        }
         Err(e) => {
             eprint!("{}", e.render(colour()));
             return ExitCode::from(1);

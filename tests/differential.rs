@@ -548,6 +548,12 @@ proptest! {
             let full = engine.explain_from_full_model(&query, &options).unwrap();
             prop_assert_eq!(on_demand.holds, engine.query(&query, &options).unwrap().holds(), "`{}`\n{}", query, source);
             prop_assert_eq!(on_demand.to_text(), full.to_text(), "`{}` explained on demand differs\nprogram:\n{}", query, source);
+            // Every near miss it names holds.
+            for note in on_demand.why_not.iter().flat_map(|w| &w.notes) {
+                if let Some(atom) = note.strip_prefix("nearest: `").and_then(|rest| rest.split('`').next()) {
+                    prop_assert!(engine.query(atom, &options).unwrap().holds(), "`{}` does not hold\nprogram:\n{}", atom, source);
+                }
+            }
             checked += 1;
         }
         prop_assert_eq!(checked, picks.len());

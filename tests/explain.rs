@@ -232,3 +232,31 @@ fn explanations_of_a_program_too_large_for_a_full_model_are_read_on_demand_and_d
     let text = engine.explain("allowed(user:1, change, page:8)", &options).unwrap().to_text();
     assert!(text.contains("+ assign user:1 editor on project:8;"), "a repair on the page's project: {text}");
 }
+
+#[test]
+fn the_nearest_miss_is_the_row_that_differs_in_one_value() {
+    // django-authority: joe's own row is not approved; the group's row is for another namespace.
+    let policy = "
+allow U P on O if review(U, P, O, true);
+allow U P on O if member(U, G), review(G, P, O, true);
+review(joe, flatpages.review, flatpage:1, false);
+review(group:editors, wiki.review, flatpage:1, true);
+review(ann, flatpages.review, flatpage:1, true);
+member(joe, group:editors);
+";
+    let notes = why_not_notes(policy, "allowed(joe, flatpages.review, flatpage:1)");
+    assert!(
+        notes.iter().any(|n| n.starts_with("nearest: `review(joe, flatpages.review, flatpage:1, false)` (w.warden:4:1) holds, with false where the rule needs true")),
+        "{notes:?}"
+    );
+    // ann's approved row is someone else's: not a miss of joe's.
+    assert!(!notes.iter().any(|n| n.contains("review(ann")), "{notes:?}");
+    // The short text leads with it; the verbose text has every rule tried.
+    let engine = Engine::from_source("w.warden", policy).unwrap();
+    let explanation =
+        engine.explain("allowed(joe, flatpages.review, flatpage:1)", &at("2026-11-23T10:00:00Z")).unwrap();
+    let short = explanation.to_text();
+    assert!(short.lines().nth(3).is_some_and(|l| l.contains("nearest: `review(joe")), "{short}");
+    assert!(!short.contains("fails:"), "{short}");
+    assert!(explanation.to_text_verbose().contains("fails:"));
+}

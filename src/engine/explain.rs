@@ -110,16 +110,28 @@ impl Engine {
             let target: Vec<Option<Value>> =
                 atom.args.iter().map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect();
             let mut why_not = WhyNot { attempts: explainer.why_not(atom.rel, &target, 3), ..WhyNot::default() };
+            // The nearest misses first: rows a rule needed, but for one value.
+            let subject = if atom.rel == builtins::ALLOWED { target.first().copied().flatten() } else { None };
+            why_not.notes = crate::explain::unknown_steps(&why_not.attempts);
+            why_not.notes.extend(explainer.near_misses(&why_not.attempts, subject));
             if ground && what_if && atom.rel == builtins::ALLOWED {
                 let row: Vec<Value> = target.iter().flatten().copied().collect();
-                why_not.notes = explainer.allowed_notes(&row);
+                why_not.summarized = true;
+                why_not.notes.extend(explainer.allowed_notes(&row));
                 if explainer.holds(builtins::DENIED, &row) {
                     why_not.permitted = explainer.prove(builtins::PERMITTED, &row);
                     why_not.denied = explainer.prove(builtins::DENIED, &row);
+                    let denied = explainer.gloss(builtins::DENIED, &row);
                     if why_not.permitted.is_none() {
-                        why_not
-                            .notes
-                            .push(format!("a deny rule applies too: {}", explainer.gloss(builtins::DENIED, &row)));
+                        why_not.notes.push(format!("a deny rule applies too: {denied}"));
+                    } else {
+                        let permitted = explainer.gloss(builtins::PERMITTED, &row);
+                        let rule = why_not.denied.as_ref().and_then(|deny| match (&deny.rule, &deny.location) {
+                            (Some(rule), Some(at)) => Some(format!("`{}` ({at})", rule.trim_end_matches(';'))),
+                            _ => None,
+                        });
+                        let rule = rule.unwrap_or_else(|| "a deny rule".into());
+                        why_not.notes.insert(0, format!("{permitted}, but {rule} overrides it: {denied}"));
                     }
                 } else {
                     // No repair grants a permission the program never mentions (a typo).

@@ -10,6 +10,7 @@
 //! hold (each verified by re-evaluation). **Revoke** is the dual: the smallest
 //! sets whose removal denies. **Time**: the next instant the decision flips.
 
+mod misses;
 pub mod report;
 mod search;
 mod text;
@@ -21,6 +22,7 @@ use crate::eval::functions::Env;
 use crate::eval::{Additions, Reading, Row};
 use crate::lower::builtins;
 use crate::lower::ir::{Literal, OriginId, RelId, Rule, RuleId, Value};
+pub use misses::unknown_steps;
 use search::{Binding, Match, instantiate, unify_head};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -71,6 +73,11 @@ pub struct Attempt {
     /// Why that literal fails, one level down (for derived relations).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub because: Vec<Attempt>,
+    /// The failing atom as a pattern of the values the question and the
+    /// rule fix (`None` elsewhere), for the nearest rows (see
+    /// [`Explainer::near_misses`]).
+    #[serde(skip)]
+    pub missing: Option<(RelId, Vec<Option<Value>>)>,
 }
 
 /// Explains facts of one evaluated model.
@@ -274,19 +281,28 @@ impl<'a> Explainer<'a> {
             let (label, location) = self.rule_label(*id);
             let Some(Some(prepared)) = self.rules.get(id.0 as usize) else {
                 let failed = "an atom reads a `ctx` key the request lacks".to_string();
-                attempts.push(Attempt { rule: label, location, failed, closest: None, because: vec![] });
+                attempts.push(Attempt { rule: label, location, failed, closest: None, because: vec![], missing: None });
                 continue;
             };
             let order = self.solving_order(prepared, &start);
             let Match::Fails { literal, partial } = self.match_body(prepared, start.clone()) else { continue };
             let Some(failed_index) = order.get(literal).copied() else { continue };
             let Some(failed_literal) = prepared.body.get(failed_index) else { continue };
+            let given = start.clone();
             let partial = partial.unwrap_or(start);
+            // What held, without the reflexive steps (`alice lies within alice`).
+            let reflexive = |l: &Literal| match l {
+                Literal::Pos(a) if a.rel == builtins::WITHIN => {
+                    let values = instantiate(a, &partial);
+                    values.first() == values.get(1)
+                }
+                _ => false,
+            };
             let closest: Vec<String> = order
                 .iter()
                 .take(literal)
                 .filter_map(|i| prepared.body.get(*i))
-                .filter(|l| matches!(l, Literal::Pos(_)))
+                .filter(|l| matches!(l, Literal::Pos(_)) && !reflexive(l))
                 .map(|l| self.literal_text(prepared, l, &partial))
                 .collect();
             let mut failed = match failed_literal {
@@ -296,7 +312,7 @@ impl<'a> Explainer<'a> {
             if let Literal::Pos(a) | Literal::Neg(a) = failed_literal {
                 let row: Option<Row> = instantiate(a, &partial).into_iter().collect();
                 if row.is_some_and(|row| self.is_unknown(a.rel, &row)) {
-                    failed.push_str(" (unknown: an error occurred while deciding it, and an error never grants)");
+                    failed.push_str(misses::UNKNOWN);
                 }
             }
             let because = match failed_literal {
@@ -306,7 +322,13 @@ impl<'a> Explainer<'a> {
                 _ => Vec::new(),
             };
             let closest = (!closest.is_empty()).then(|| closest.join(", "));
-            attempts.push(Attempt { rule: label, location, failed, closest, because });
+            // Only what the question or the rule fixes (not what an earlier
+            // literal happened to bind) makes a near miss.
+            let missing = match failed_literal {
+                Literal::Pos(a) => Some((a.rel, instantiate(a, &given))),
+                _ => None,
+            };
+            attempts.push(Attempt { rule: label, location, failed, closest, because, missing });
         }
         attempts
     }

@@ -50,6 +50,10 @@ pub struct WhyNot {
     /// When it starts holding, if the data says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<TimeChange>,
+    /// Whether the notes summarize the attempts (an `allowed` question);
+    /// otherwise the short text lists the rules tried, one line each.
+    #[serde(skip)]
+    pub summarized: bool,
 }
 
 /// The explanation of a query at one request.
@@ -73,8 +77,21 @@ pub struct Explanation {
 }
 
 impl Explanation {
-    /// The explanation as indented text with tree drawing.
+    /// The explanation as a person reads it first: for an answer, its proof
+    /// and what would deny it; for none, the nearest misses (the
+    /// failing condition, row, type or time bound closest to granting), the
+    /// repairs and when it changes. The rules tried and where each failed
+    /// are in [`Explanation::to_text_verbose`] (and always in the JSON).
     pub fn to_text(&self) -> String {
+        self.text(false)
+    }
+
+    /// The explanation with every rule tried and where it failed.
+    pub fn to_text_verbose(&self) -> String {
+        self.text(true)
+    }
+
+    fn text(&self, verbose: bool) -> String {
         let mut out = format!("{} at {}: {}\n", self.query, self.at, self.holds);
         for why in &self.proofs {
             out.push_str(&format!("\nwhy {}:\n", why.answer));
@@ -99,9 +116,15 @@ impl Explanation {
                 tree(permit, "", true, true, &mut out);
                 out.push_str("\nbut denied by (deny overrides allow):\n");
                 tree(deny, "", true, true, &mut out);
-            } else {
+            } else if verbose {
                 for attempt in &why_not.attempts {
                     attempt_text(attempt, 1, &mut out);
+                }
+            } else if !why_not.summarized {
+                // No summary: the rules tried, one line each.
+                for attempt in &why_not.attempts {
+                    let place = attempt.location.as_ref().map_or_else(String::new, |l| format!(" ({l})"));
+                    out.push_str(&format!("  - {}{place} fails at {}\n", one_line(&attempt.rule), attempt.failed));
                 }
             }
             if !why_not.repairs.is_empty() {
@@ -156,11 +179,15 @@ fn tree(node: &ProofNode, prefix: &str, last: bool, root: bool, out: &mut String
     }
 }
 
-/// A statement on one line, shortened to a glance.
+/// A statement on one line, shortened to a glance (between words).
 fn one_line(text: &str) -> String {
     let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match line.char_indices().nth(72) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
+        Some((cut, _)) => {
+            let head = &line[..cut];
+            let head = head.rfind(' ').map_or(head, |space| &head[..space]);
+            format!("{}…", head.trim_end_matches([',', ' ']))
+        }
         None => line,
     }
 }

@@ -260,30 +260,39 @@ impl Explainer<'_> {
             .iter()
             .filter_map(|r| r.get(1).copied())
             .collect();
-        // Role notes when nothing permits it (a deny blocking a permission
-        // is shown beside it instead).
-        if !self.holds(builtins::PERMITTED, row) {
-            notes.extend(self.role_notes(&held, perm, object, (&u, &p, &o)));
-        }
-        // Assignments and grants of the subject (or its groups) outside their bounds.
-        let groups: BTreeSet<Value> =
+        // Assignments and grants of the subject (or its groups) outside their
+        // bounds, on the object or a container of it (a grant: of `perm`).
+        let mut subjects: BTreeSet<Value> =
             self.matching(builtins::WITHIN, &[Some(user), None]).iter().filter_map(|r| r.get(1).copied()).collect();
+        subjects.insert(user);
+        let covers = |scope: Option<&Value>| {
+            scope.is_some_and(|c| *c == Value::Sym(STAR) || self.holds(builtins::WITHIN, &vec![object, *c]))
+        };
         for rel in [builtins::ASSIGN, builtins::GRANT] {
-            for r in self.matching(rel, &[None; 5]).iter() {
-                if !r.first().is_some_and(|s| groups.contains(s) || *s == user) {
-                    continue;
-                }
-                let statement = self.statement(rel, r).trim_end_matches(';').to_string();
-                match (r.get(3), r.get(4)) {
-                    (_, Some(Value::Time(until))) if *until <= self.env.now => {
-                        notes.push(format!("`{statement}` expired at {}", crate::time::format_timestamp(*until)));
+            for subject in &subjects {
+                for r in self.matching(rel, &[Some(*subject), None, None, None, None]).iter() {
+                    if !covers(r.get(2)) || (rel == builtins::GRANT && r.get(1) != Some(&perm)) {
+                        continue;
                     }
-                    (Some(Value::Time(from)), _) if *from > self.env.now => {
-                        notes.push(format!("`{statement}` starts at {}", crate::time::format_timestamp(*from)));
+                    let statement = self.statement(rel, r).trim_end_matches(';').to_string();
+                    match (r.get(3), r.get(4)) {
+                        (_, Some(Value::Time(until))) if *until <= self.env.now => {
+                            notes.push(format!("`{statement}` expired at {}", crate::time::format_timestamp(*until)));
+                        }
+                        (Some(Value::Time(from)), _) if *from > self.env.now => {
+                            notes.push(format!("`{statement}` starts at {}", crate::time::format_timestamp(*from)));
+                        }
+                        _ => {}
                     }
-                    _ => {}
                 }
             }
+        }
+        // Role notes when nothing permits it (a deny blocking a permission
+        // is shown beside it instead).
+        // (Not in a program without roles: they would only say so.)
+        let has_roles = !self.matching(builtins::ROLE, &[None]).is_empty();
+        if has_roles && !self.holds(builtins::PERMITTED, row) {
+            notes.extend(self.role_notes(&held, perm, object, (&u, &p, &o)));
         }
         notes
     }
@@ -353,10 +362,11 @@ impl Explainer<'_> {
                 }
             }
         }
+        // After the entries that came closest (a condition, a type): the nearest miss first.
         match silent.as_slice() {
             [] => {}
-            [one] => notes.insert(0, format!("{u} holds {one} on {o}, which does not grant {p}")),
-            many => notes.insert(0, format!("{u} holds {} on {o}, none of which grants {p}", many.join(", "))),
+            [one] => notes.push(format!("{u} holds {one} on {o}, which does not grant {p}")),
+            many => notes.push(format!("{u} holds {} on {o}, none of which grants {p}", many.join(", "))),
         }
         let mut granting: Vec<String> =
             (entries.iter().map(|(r, _, _)| self.value(*r)).collect::<BTreeSet<String>>()).into_iter().collect();

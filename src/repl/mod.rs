@@ -58,6 +58,7 @@ const HELP: &str = "\
 enter a query atom to see its answers:   allowed(alice, P, page:7)
 enter a statement to add it:             assign alice editor on project:apollo;
   :why ATOM         why it holds (a proof)       :whynot ATOM     why it does not
+  :why -v ATOM      the same with every rule tried and where it failed
   :retract FACT     take a fact away             :undo            undo the last change
   :load FILE        add a file                   :reload          re-read the files
   :at TS | now      set the request time         :ctx [K=V]       set or show the context
@@ -257,7 +258,13 @@ impl Session {
             "help" | "h" | "?" => Ok(HELP.into()),
             "why" | "whynot" => {
                 let options = self.options();
+                // `:why -v QUERY`: every rule tried, too.
+                let (verbose, arg) = match arg.strip_prefix("-v ") {
+                    Some(rest) => (true, rest.trim()),
+                    None => (false, arg),
+                };
                 self.with_engine(|engine| match engine.explain(arg, &options) {
+                    Ok(explanation) if verbose => Ok(explanation.to_text_verbose().trim_end().to_string()),
                     Ok(explanation) => Ok(explanation.to_text().trim_end().to_string()),
                     Err(e) => Err(e.render(self.colour).trim_end().to_string()),
                 })

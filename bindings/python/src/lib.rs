@@ -87,12 +87,14 @@ impl Answer {
     }
 }
 
-/// Why a query holds or does not: `text` as `warden explain` prints it,
-/// `json` as `warden explain --json` prints it.
+/// Why a query holds or does not: `text` as `warden explain` prints it
+/// (the nearest misses first), `verbose_text` as `warden explain
+/// --verbose` (every rule tried), `json` as `warden explain --json`.
 #[pyclass(frozen, module = "warden", get_all)]
 struct Explanation {
     holds: bool,
     text: String,
+    verbose_text: String,
     json: String,
 }
 
@@ -328,7 +330,12 @@ impl Warden {
         let options = options(at, ctx)?;
         let explanation = py.detach(|| self.live.snapshot().explain(atom, &options)).map_err(policy_error)?;
         let json = serde_json::to_string_pretty(&explanation).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(Explanation { holds: explanation.holds, text: explanation.to_text(), json })
+        Ok(Explanation {
+            holds: explanation.holds,
+            text: explanation.to_text(),
+            verbose_text: explanation.to_text_verbose(),
+            json,
+        })
     }
 }
 

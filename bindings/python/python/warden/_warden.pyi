@@ -39,6 +39,7 @@ class Explanation:
 
     holds: bool
     text: str
+    verbose_text: str
     json: str
 
 class ObjectList:
