@@ -655,3 +655,36 @@ fn a_body_that_does_not_arrive_in_time_gets_408() {
     reader.read_line(&mut status).unwrap();
     assert!(status.contains(" 408 "), "{status}");
 }
+
+/// `/v1/explain` on a program whose full model is far too large (a
+/// superuser over thousands of constants) used to evaluate that model until
+/// a limit stopped it, and then claimed "denied". It is read on demand now:
+/// answered with the check's decision and its proof, while another client's
+/// checks keep being answered.
+#[test]
+fn an_explanation_on_a_large_program_answers_and_checks_go_on() {
+    let mut policy = String::from(POLICY);
+    for i in 0..3000 {
+        policy.push_str(&format!("page:p{i} in project:a;\nassign u{i} viewer on page:p{i};\n"));
+    }
+    policy.push_str("superuser root;\n");
+    let addr = start_with(
+        Live::from_source("p.warden", &policy).unwrap(),
+        Options { allow_client_time: true, ..Options::default() },
+    );
+    let explain = std::thread::spawn(move || {
+        let mut c = Client::connect(addr);
+        let body = r#"{"query": "allowed(u7, read, page:p7)", "at": "2026-11-23T10:00:00Z"}"#;
+        c.send("POST", "/v1/explain", body)
+    });
+    let mut c = Client::connect(addr);
+    for _ in 0..50 {
+        let (status, body) = c.send("POST", "/v1/check", &check_body("carol", "read"));
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(r#""allowed":true"#), "{body}");
+    }
+    let (status, body) = explain.join().unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""holds":true"#) && body.contains("u7 is assigned viewer on page:p7"), "{body}");
+    assert!(!body.contains("could not explain"), "{body}");
+}

@@ -84,7 +84,8 @@ fn materialized<'e>(
     if !plain(program, additions) {
         return None;
     }
-    let plan = engine.check_plan()?;
+    // A plan already built (a server builds it at load); one is never built for this.
+    let plan = engine.check_plan_if_built()?;
     Some((&plan.snapshot, crate::eval::plan::snapshot::dynamic_relations(program)))
 }
 
@@ -145,7 +146,8 @@ impl Tuples for OnDemand<'_> {
     fn holds_under(&self, now: i64, additions: &Additions, rel: RelId, row: &Row) -> Option<bool> {
         let env = Env { now, ..*self.env };
         // `allowed` at another time, nothing else changed: the check plan decides it as a check would.
-        if let (true, Some(plan), [u, p, o]) = (rel == builtins::ALLOWED, self.engine.compiled_plan(), row.as_slice())
+        let plan = self.engine.check_plan_if_built().filter(|_| self.engine.strategy() == crate::Strategy::Compiled);
+        if let (true, Some(plan), [u, p, o]) = (rel == builtins::ALLOWED, plan, row.as_slice())
             && plain(&self.engine.checked.program, additions)
             && row.iter().all(|v| plan.knows(*v))
         {
