@@ -123,7 +123,10 @@ def test_explain_gives_the_text_and_the_json(warden: Warden) -> None:
     assert "editor" in explanation.text
     data = json.loads(explanation.json)
     assert data["holds"] is True and data["query"] == "allowed(alice, write, page:1)"
-    assert not warden.explain("allowed(bob, write, page:1)", at=AT).holds
+    denied = warden.explain("allowed(bob, write, page:1)", at=AT)
+    assert not denied.holds
+    # The short text leads with the nearest miss; the verbose one has every rule tried.
+    assert "fails:" not in denied.text and "fails:" in denied.verbose_text
 
 
 def test_a_bad_query_raises_policy_error_with_the_location(warden: Warden) -> None:
