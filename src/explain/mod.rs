@@ -1,7 +1,8 @@
 //! Stage 5, explanation: why a fact holds, and why it does not.
 //!
-//! Works on an evaluated [`Model`] after the fact, so it costs nothing on
-//! checks. **Why**: a minimal-height proof tree, found top-down by iterative
+//! Reads the tuples of one request through [`Tuples`] (one evaluated model,
+//! or the engine's on-demand evaluations), after the decision, so it costs
+//! nothing on checks. **Why**: a minimal-height proof tree, found top-down by iterative
 //! deepening; each node is a fact with the rule that derived it (its source
 //! location and text) and the facts that satisfied the rule's body; leaves are
 //! base facts with their location. **Why not**: for every rule that could
@@ -9,6 +10,7 @@
 //! match; then the smallest sets of base facts that, added, make the query
 //! hold (each verified by re-evaluation). **Revoke** is the dual: the smallest
 //! sets whose removal denies. **Time**: the next instant the decision flips.
+//! The summary of a why-not names the nearest misses first (see `misses`).
 
 mod misses;
 pub mod report;
