@@ -130,7 +130,6 @@ pub struct Engine {
     prepared: Arc<eval::Prepared>,
     /// Demand-transformed programs by queried relation and binding pattern.
     demands: Arc<std::sync::Mutex<DemandCache>>,
-    /// Base facts taken away by live updates (see [`crate::live`]).
     /// The compiled check plan, built on first use (`None`: the program has none).
     plan: Arc<std::sync::OnceLock<Option<Arc<CheckPlan>>>>,
     /// The plan of the snapshot this one was updated from, until this one's
@@ -322,7 +321,6 @@ impl Engine {
         touched: &std::collections::BTreeSet<ir::RelId>,
     ) -> Engine {
         let prepared = Arc::new(self.prepared.updated(&program, touched));
-        // A fact inserted again is no longer taken away.
         let checked = Checked { program, strata: self.checked.strata.clone() };
         Engine {
             checked: Arc::new(checked),
@@ -379,6 +377,17 @@ impl Engine {
         additions: &Additions,
         atom: &ir::Atom,
     ) -> Result<(Model, ir::Atom), eval::EvalError> {
+        self.evaluate_within(env, additions, atom, self.limits)
+    }
+
+    /// [`Engine::evaluate_for`] under `limits` (an explanation's remaining time).
+    pub(crate) fn evaluate_within(
+        &self,
+        env: &Env,
+        additions: &Additions,
+        atom: &ir::Atom,
+        limits: eval::Limits,
+    ) -> Result<(Model, ir::Atom), eval::EvalError> {
         let bound: Vec<bool> = atom.args.iter().map(|t| matches!(t, ir::Term::Const(_))).collect();
         let demand = match self.strategy {
             Strategy::Compiled | Strategy::Demand => {
@@ -395,23 +404,15 @@ impl Engine {
             let seed: Vec<Value> =
                 atom.args.iter().filter_map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect();
             additions.facts.push(ir::Fact { rel: demand.seed, tuple: seed, origin: ir::OriginId(u32::MAX) });
-            let model = eval::evaluate_rules(
-                &self.prepared,
-                &self.checked.program,
-                &demand.checked,
-                env,
-                &additions,
-                self.limits,
-            )?;
+            let model =
+                eval::evaluate_rules(&self.prepared, &self.checked.program, &demand.checked, env, &additions, limits)?;
             return Ok((model, ir::Atom { rel: demand.answers, args: atom.args.clone() }));
         }
         // Only the strata the question depends on.
         let program = &self.checked.program;
         let strata = analyze::strata::needed_by(program, &self.checked.strata, atom.rel);
         let model =
-            eval::evaluate_strata(&self.prepared, program, program, &strata, env, &additions, self.limits, &|_, _| {
-                None
-            })?;
+            eval::evaluate_strata(&self.prepared, program, program, &strata, env, &additions, limits, &|_, _| None)?;
         Ok((model, atom.clone()))
     }
 

@@ -58,7 +58,7 @@ pub struct Live {
     /// How many plans were built for publication (see the tests).
     builds: std::sync::atomic::AtomicUsize,
     configure: Arc<dyn Fn(&mut Engine) + Send + Sync>,
-    /// Whether updates may add superusers, lift `inactive` or change `role_extends`.
+    /// Whether updates may add superusers, lift `inactive`, or change `role_extends` or a role's entries.
     privileged: bool,
 }
 
@@ -146,7 +146,8 @@ impl Live {
     }
 
     /// Allows (or, the default, refuses) privileged updates: adding a
-    /// `superuser`, removing an `inactive`, changing `role_extends`. These
+    /// `superuser`, removing an `inactive`, changing `role_extends` or a
+    /// role's entries (roles as data). These
     /// widen access in bulk, so a service that builds updates from its own
     /// data must opt in to send them.
     pub fn allow_privileged_updates(mut self, allow: bool) -> Live {

@@ -253,3 +253,48 @@ fn every_shape_error_of_a_data_file_is_reported() {
         ]
     );
 }
+
+#[test]
+fn an_empty_key_or_value_in_a_data_file_is_an_error_not_a_hang() {
+    for text in [
+        "in: [[a]]\n\"\": 1\n",
+        "in: [[a]]\nfacts: {\"\": [[a]]}\n",
+        "in: [[a, b]]\nfacts:\n  x: [[\"\"], 1.5]\n",
+        "facts:\n  x: [[\"\"]]\n  \"\": [[b]]\n",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.warden"), "role viewer { read; }\n").unwrap();
+        std::fs::write(dir.path().join("d.yaml"), text).unwrap();
+        let error = Engine::from_paths(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(!error.diagnostics.is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn a_section_of_the_wrong_shape_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.warden"), "role viewer { read; }\n").unwrap();
+    std::fs::write(dir.path().join("d.yaml"), "in: {a: b}\nfacts: 3\n").unwrap();
+    let error = Engine::from_paths(&[dir.path().to_path_buf()]).unwrap_err();
+    let messages: Vec<&str> = error.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].starts_with("invalid data file: in: invalid type"), "{messages:?}");
+    assert!(messages[1].contains("`facts` holds a map"), "{messages:?}");
+}
+
+#[test]
+fn strict_checks_count_an_empty_data_file_list_as_a_declaration() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.warden"),
+        format!("relation locked(page);\nrelation archived(project);\n{ACCESS}"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("d.yaml"), "facts:\n  restored: []\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["check", "--strict"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -260,3 +260,13 @@ member(joe, group:editors);
     assert!(!short.contains("fails:"), "{short}");
     assert!(explanation.to_text_verbose().contains("fails:"));
 }
+
+#[test]
+fn a_value_an_earlier_literal_bound_makes_no_near_miss() {
+    // `team` binds T=t1; review(t1, page:1, true) fails. review(t2, page:1, true)
+    // differs in T, which no question or rule fixed: not a miss.
+    let policy =
+        "allow U read on O if team(U, O, T), review(T, O, true);\nteam(joe, page:1, t1);\nreview(t2, page:1, true);\n";
+    let notes = why_not_notes(policy, "allowed(joe, read, page:1)");
+    assert!(!notes.iter().any(|n| n.starts_with("nearest:")), "{notes:?}");
+}

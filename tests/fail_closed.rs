@@ -328,3 +328,28 @@ fn a_deep_extends_chain_is_bounded_by_the_limits() {
     assert!(!decision.allowed);
     assert!(decision.reason.contains("took longer than 300 ms"), "{}", decision.reason);
 }
+
+/// The memory budget counts what an evaluation makes, not the snapshot's
+/// shared base rows: a large base fits a small budget, and a cross product
+/// well under the tuple limit is stopped by the memory limit and denies.
+#[test]
+fn the_memory_limit_counts_what_an_evaluation_makes() {
+    let mut text = String::from("allow U read on O if member(U, O);\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("member(u{i}, page:{i});\n"));
+    }
+    let mut engine = Engine::from_source("p.warden", &text).unwrap();
+    let small = warden::Limits { max_bytes: 1 << 20, ..warden::Limits::default() }; // base rows: about 1.6 MB
+    engine.set_limits(small);
+    let options = warden::RequestOptions { at: Some(0), ..Default::default() };
+    assert!(engine.query("allowed(u7, read, page:7)", &options).unwrap().holds());
+
+    let mut text = String::from("pair(X, Y) :- a(X), b(Y);\n");
+    for i in 0..1_500 {
+        text.push_str(&format!("a({i});\nb({i});\n"));
+    }
+    let mut engine = Engine::from_source("p.warden", &text).unwrap();
+    engine.set_limits(warden::Limits { max_bytes: 16 << 20, ..warden::Limits::default() });
+    let answer = engine.query("pair(X, Y)", &options).unwrap();
+    assert!(answer.stopped.as_deref().is_some_and(|s| s.contains("MiB")), "{answer:?}");
+}

@@ -148,3 +148,12 @@ fn a_removed_policy_entry_comes_back_on_a_reload_that_drops_the_changes() {
     live.reload(LiveChanges::Drop).unwrap();
     assert!(live.check(&at(Request::new("bob", "read", "page:1"))).allowed);
 }
+
+#[test]
+fn a_live_edge_names_two_declared_roles() {
+    let live = Live::from_source("p.warden", POLICY).unwrap().allow_privileged_updates(true);
+    let error = live.update(|tx| tx.insert("role_extends(viewer, ghost);")).unwrap_err();
+    assert!(error.diagnostics[0].message.contains("unknown role `ghost`"), "{:?}", error.diagnostics);
+    let error = live.update(|tx| tx.insert("role curator extends viewr {}")).unwrap_err();
+    assert!(error.diagnostics[0].message.contains("unknown role `viewr`"), "{:?}", error.diagnostics);
+}

@@ -143,7 +143,7 @@ pub fn undeclared_relations(program: &Program) -> Vec<Diagnostic> {
     program
         .relations
         .iter()
-        .filter(|r| r.kind == RelationKind::User && r.columns.is_none())
+        .filter(|r| r.kind == RelationKind::User && !r.declared)
         .filter_map(|r| {
             let span = r.first_use?;
             let d = Diagnostic::error(format!("relation `{}` is not declared", r.name), span, "first used here")

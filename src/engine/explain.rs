@@ -153,7 +153,9 @@ impl Engine {
             explanation.why_not = Some(why_not);
         }
         if let Some(e) = on_demand.stopped() {
-            // What was read after a limit may be incomplete: state no why-not built on it.
+            // What was read after a limit may be incomplete (a `not` of what
+            // was never read would hold): state no proof or why-not built on it.
+            explanation.proofs.clear();
             if let Some(why_not) = &mut explanation.why_not {
                 *why_not = WhyNot::default();
             }

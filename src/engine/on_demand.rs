@@ -44,7 +44,12 @@ pub(crate) struct OnDemand<'e> {
     materialized: Option<(&'e crate::eval::plan::snapshot::Snapshot, Vec<bool>)>,
     errors: RefCell<BTreeSet<(OriginId, String)>>,
     stopped: RefCell<Option<EvalError>>,
+    /// One deadline for the whole explanation (each lookup gets what is left).
+    deadline: std::time::Instant,
 }
+
+/// The most patterns one explanation evaluates; past it, it stops as past a limit.
+const MAX_LOOKUPS: usize = 20_000;
 
 impl<'e> OnDemand<'e> {
     /// Reads the tuples of the request `env`, `additions` from `engine`.
@@ -59,7 +64,28 @@ impl<'e> OnDemand<'e> {
             materialized: materialized(engine, additions),
             errors: RefCell::default(),
             stopped: RefCell::default(),
+            deadline: std::time::Instant::now() + engine.limits().max_time,
         }
+    }
+
+    /// The engine's limits with the time this explanation has left; `None`
+    /// (and the explanation stopped) when none is left or too many
+    /// patterns were read.
+    fn remaining(&self) -> Option<eval::Limits> {
+        let limits = self.engine.limits();
+        let left = self.deadline.saturating_duration_since(std::time::Instant::now());
+        let stop = if left.is_zero() {
+            Some(EvalError::TooSlow(limits.max_time.as_millis()))
+        } else if self.answered.borrow().len() >= MAX_LOOKUPS {
+            Some(EvalError::TooManySteps(MAX_LOOKUPS))
+        } else {
+            None
+        };
+        if let Some(e) = stop {
+            self.stopped.borrow_mut().get_or_insert(e);
+            return None;
+        }
+        Some(eval::Limits { max_time: left, ..limits })
     }
 
     /// The first limit a lookup met: what was read after it may be
@@ -122,8 +148,13 @@ impl Tuples for OnDemand<'_> {
         if let Some((certain, possible)) = self.answered.borrow().get(&key) {
             return if reading == Reading::Possible { possible.clone() } else { certain.clone() };
         }
+        // Once stopped, nothing more is read: the explanation is cut short.
+        if self.stopped.borrow().is_some() {
+            return Rc::default();
+        }
+        let Some(limits) = self.remaining() else { return Rc::default() };
         let atom = atom_of(rel, pattern);
-        let (certain, possible) = match self.engine.evaluate_for(self.env, self.additions, &atom) {
+        let (certain, possible) = match self.engine.evaluate_within(self.env, self.additions, &atom, limits) {
             Ok((model, answers)) => {
                 self.errors.borrow_mut().extend(model.errors.iter().cloned());
                 let certain = eval::answers(&model, &answers, Reading::Certain);
@@ -159,7 +190,8 @@ impl Tuples for OnDemand<'_> {
         }
         let pattern: Vec<Option<Value>> = row.iter().map(|v| Some(*v)).collect();
         let atom = atom_of(rel, &pattern);
-        let (model, answers) = self.engine.evaluate_for(&env, additions, &atom).ok()?;
+        let limits = self.remaining()?;
+        let (model, answers) = self.engine.evaluate_within(&env, additions, &atom, limits).ok()?;
         Some(!eval::answers(&model, &answers, Reading::at_boundary(rel)).is_empty())
     }
 }

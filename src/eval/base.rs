@@ -77,6 +77,11 @@ impl Prepared {
         self.base.get(rel.0 as usize).cloned()
     }
 
+    /// The snapshot's own base relations (shared by every evaluation).
+    pub fn shared(&self) -> &[Rows] {
+        &self.base
+    }
+
     /// The base relations for one request: shared where the request changes
     /// nothing, rebuilt where it adds or removes facts or constants.
     pub fn relations(&self, program: &Program, additions: &Additions) -> Vec<Rows> {

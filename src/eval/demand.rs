@@ -118,7 +118,15 @@ impl Transformer<'_> {
     }
 
     fn push(&mut self, name: String, arity: usize, kind: RelationKind) -> RelId {
-        self.relations.push(Relation { name, arity, kind, domain_columns: 0, first_use: None, columns: None });
+        self.relations.push(Relation {
+            name,
+            arity,
+            kind,
+            domain_columns: 0,
+            first_use: None,
+            columns: None,
+            declared: false,
+        });
         RelId(self.relations.len() as u32 - 1)
     }
 

@@ -70,6 +70,11 @@ pub fn row_bytes(width: usize) -> usize {
     48 + 16 * width
 }
 
+/// The estimated bytes of relations' rows (each relation's width read from its first row).
+pub(crate) fn rows_bytes(relations: &[Rows]) -> usize {
+    relations.iter().map(|r| r.len().saturating_mul(row_bytes(r.first().map_or(0, Vec::len)))).sum()
+}
+
 /// Why an evaluation stopped without a model.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EvalError {
@@ -208,6 +213,13 @@ pub fn evaluate_strata(
 ) -> Result<Model, EvalError> {
     let deadline = std::time::Instant::now() + limits.max_time;
     let mut relations = prepared.relations(base, additions);
+    // The snapshot's base rows are shared, not spent by this evaluation.
+    let shared_bytes = relations
+        .iter()
+        .zip(prepared.shared())
+        .filter(|(rows, base)| Arc::ptr_eq(rows, base))
+        .map(|(rows, _)| rows.len().saturating_mul(row_bytes(rows.first().map_or(0, Vec::len))))
+        .sum();
     relations.resize(program.relations.len().max(relations.len()), Arc::default());
     let mut model = Model { relations, possible: Vec::new(), errors: BTreeSet::new() };
     for stratum in strata {
@@ -237,6 +249,7 @@ pub fn evaluate_strata(
             negated: &model.relations,
             reading: Reading::Possible,
             held_elsewhere: held_apart(&model.relations, &model.possible),
+            shared_bytes,
         };
         let possible = seminaive::eval_stratum(stratum, &rules, &reads, &mut met, prepared, env, budget)?;
         if model.possible.is_empty() && met.is_empty() {
@@ -269,6 +282,7 @@ pub fn evaluate_strata(
             negated: &model.possible,
             reading: Reading::Certain,
             held_elsewhere: held_apart(&model.possible, &model.relations),
+            shared_bytes,
         };
         let mut met = BTreeSet::new();
         let certain = seminaive::eval_stratum(stratum, &rules, &reads, &mut met, prepared, env, budget)?;

@@ -83,6 +83,10 @@ pub struct Reads<'a> {
     /// Tuples the evaluation holds besides `positive` (the other reading's
     /// own relations), which count against the tuple limit too.
     pub held_elsewhere: usize,
+    /// The estimated bytes of the snapshot's shared base rows among
+    /// `positive`: held by the snapshot, not spent by this evaluation, so
+    /// they do not count against its memory budget.
+    pub shared_bytes: usize,
 }
 
 /// Condition errors met, with the rule they happened in.
@@ -156,7 +160,7 @@ pub fn eval_stratum(
         pipelines.push(compile(rule, stratum, &mut iteration, reads, prepared, &mut source));
     }
     let total: usize = reads.positive.iter().map(|r| r.len()).sum::<usize>() + reads.held_elsewhere;
-    let held: usize = reads.positive.iter().map(|r| r.len() * super::row_bytes(r.first().map_or(0, Vec::len))).sum();
+    let held = super::rows_bytes(reads.positive).saturating_sub(reads.shared_bytes);
     let bytes = limits.max_bytes.saturating_sub(held + reads.held_elsewhere * super::row_bytes(3));
     let budget = Budget { rows: limits.max_tuples.saturating_sub(total), bytes, deadline, limits };
     if !stratum.recursive {
@@ -174,14 +178,20 @@ pub fn eval_stratum(
         for (pipeline, head) in pipelines.iter().zip(&heads) {
             run(pipeline, head, env, reads.reading, errors, &budget)?;
         }
-        let size: usize = stratum
-            .relations
-            .iter()
-            .filter_map(|r| sources.get(r))
-            .map(|v| v.stable.borrow().iter().map(|r| r.elements.len()).sum::<usize>() + v.recent.borrow().len())
-            .sum();
+        let (mut size, mut bytes) = (0usize, 0usize);
+        for variable in stratum.relations.iter().filter_map(|r| sources.get(r)) {
+            let stable = variable.stable.borrow();
+            let recent = variable.recent.borrow();
+            let rows = stable.iter().map(|r| r.elements.len()).sum::<usize>() + recent.len();
+            let width = recent.first().or_else(|| stable.first().and_then(|r| r.elements.first())).map_or(0, Vec::len);
+            size += rows;
+            bytes = bytes.saturating_add(rows.saturating_mul(super::row_bytes(width)));
+        }
         if size > budget.rows {
             return Err(EvalError::TooManyTuples(limits.max_tuples));
+        }
+        if bytes > budget.bytes {
+            return Err(EvalError::TooMuchMemory(limits.max_bytes >> 20));
         }
         super::cancel::check(deadline, &limits)?;
     }
@@ -504,7 +514,7 @@ fn eval_once(
     budget: Budget,
 ) -> Result<Vec<(RelId, Rows)>, EvalError> {
     let mut derived: BTreeMap<RelId, Vec<Row>> = BTreeMap::new();
-    let mut size = 0usize;
+    let (mut size, mut bytes) = (0usize, 0usize);
     for pipeline in pipelines {
         let mut rows: Vec<Row> = vec![Vec::new()];
         for step in &pipeline.steps {
@@ -515,8 +525,12 @@ fn eval_once(
             }
         }
         size += rows.len();
+        bytes = bytes.saturating_add(rows.len().saturating_mul(super::row_bytes(rows.first().map_or(0, Vec::len))));
         if size > budget.rows {
             return Err(EvalError::TooManyTuples(budget.limits.max_tuples));
+        }
+        if bytes > budget.bytes {
+            return Err(EvalError::TooMuchMemory(budget.limits.max_bytes >> 20));
         }
         let heads = derived.entry(pipeline.rule.head.rel).or_default();
         heads.extend(rows.iter().map(|row| project_head(pipeline, row)));

@@ -51,7 +51,7 @@ impl Explainer<'_> {
                 continue;
             }
             for row in self.matching(rel, &relaxed).iter().take(MAX_MISSES) {
-                let Some(got) = row.get(i) else { continue };
+                let Some(got) = row.get(i).filter(|got| **got != wanted) else { continue };
                 let values: Vec<Option<Value>> = row.iter().map(|v| Some(*v)).collect();
                 let place = self
                     .base
@@ -75,10 +75,11 @@ impl Explainer<'_> {
 pub fn unknown_steps(attempts: &[Attempt]) -> Vec<String> {
     let mut out = Vec::new();
     for attempt in attempts {
-        if let Some(step) = attempt.failed.strip_suffix(UNKNOWN)
-            && !out.iter().any(|o: &String| o.contains(step))
-        {
-            out.push(format!("`{step}` is unknown: an error occurred while deciding it, and an error never grants"));
+        if let Some(step) = attempt.failed.strip_suffix(UNKNOWN) {
+            let line = format!("`{step}` is unknown: an error occurred while deciding it, and an error never grants");
+            if !out.contains(&line) {
+                out.push(line);
+            }
         }
         for inner in unknown_steps(&attempt.because) {
             if !out.contains(&inner) {

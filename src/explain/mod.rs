@@ -326,8 +326,15 @@ impl<'a> Explainer<'a> {
             let closest = (!closest.is_empty()).then(|| closest.join(", "));
             // Only what the question or the rule fixes (not what an earlier
             // literal happened to bind) makes a near miss.
+            // (An atom with a value an earlier literal bound has no near miss:
+            // that value is one binding among others, not what the rule needs.)
             let missing = match failed_literal {
-                Literal::Pos(a) => Some((a.rel, instantiate(a, &given))),
+                Literal::Pos(a) => {
+                    let fixed = instantiate(a, &given);
+                    let bound = instantiate(a, &partial);
+                    let incidental = fixed.iter().zip(&bound).any(|(f, b)| f.is_none() && b.is_some());
+                    (!incidental).then_some((a.rel, fixed))
+                }
                 _ => None,
             };
             attempts.push(Attempt { rule: label, location, failed, closest, because, missing });

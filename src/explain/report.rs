@@ -120,7 +120,7 @@ impl Explanation {
                 for attempt in &why_not.attempts {
                     attempt_text(attempt, 1, &mut out);
                 }
-            } else if !why_not.summarized {
+            } else if !why_not.summarized || why_not.notes.is_empty() {
                 // No summary: the rules tried, one line each.
                 for attempt in &why_not.attempts {
                     let place = attempt.location.as_ref().map_or_else(String::new, |l| format!(" ({l})"));

@@ -265,13 +265,22 @@ impl Explainer<'_> {
         let mut subjects: BTreeSet<Value> =
             self.matching(builtins::WITHIN, &[Some(user), None]).iter().filter_map(|r| r.get(1).copied()).collect();
         subjects.insert(user);
-        let covers = |scope: Option<&Value>| {
-            scope.is_some_and(|c| *c == Value::Sym(STAR) || self.holds(builtins::WITHIN, &vec![object, *c]))
+        let containers: BTreeSet<Value> =
+            self.matching(builtins::WITHIN, &[Some(object), None]).iter().filter_map(|r| r.get(1).copied()).collect();
+        let covers = |scope: Option<&Value>| scope.is_some_and(|c| *c == Value::Sym(STAR) || containers.contains(c));
+        // A role whose entries (through the roles it implies) include `perm`.
+        let grants_perm = |role: Value| {
+            self.matching(builtins::ROLE_IMPLIES, &[Some(role), None])
+                .iter()
+                .filter_map(|r| r.get(1).copied())
+                .any(|junior| !self.matching(builtins::ROLE_PERM, &[Some(junior), Some(perm), None]).is_empty())
         };
         for rel in [builtins::ASSIGN, builtins::GRANT] {
             for subject in &subjects {
                 for r in self.matching(rel, &[Some(*subject), None, None, None, None]).iter() {
-                    if !covers(r.get(2)) || (rel == builtins::GRANT && r.get(1) != Some(&perm)) {
+                    let (Some(what), Some(scope)) = (r.get(1), r.get(2)) else { continue };
+                    let relevant = if rel == builtins::GRANT { *what == perm } else { grants_perm(*what) };
+                    if !covers(Some(scope)) || !relevant {
                         continue;
                     }
                     let statement = self.statement(rel, r).trim_end_matches(';').to_string();

@@ -4,9 +4,10 @@
 //! value, so `"user:mallory in group:x; superuser user:mallory;"` is one odd
 //! subject name, not two statements. A text item is still accepted where a
 //! person types it (the REPL, [`super::Transaction::insert`]), but it must be
-//! exactly one fact statement. Each fact is rendered to canonical text for
-//! the `<updates>` source (so explanations can point at it), and that text is
-//! parsed back and compared with the fact before it is used.
+//! exactly one fact statement (or one role block, which stands for several
+//! facts). Each fact is rendered to canonical text for the `<update N>`
+//! source (so explanations can point at it), and that text is parsed back
+//! and compared with the fact before it is used.
 
 use crate::eval::render::quote_if_needed;
 use crate::syntax::ast::{self, Constant, StatementKind};
@@ -91,7 +92,7 @@ pub enum FactError {
     /// A change that widens or reshapes access in bulk, refused unless the
     /// live program is configured to allow it (see [`super::Live::allow_privileged_updates`]).
     #[error(
-        "{0}: a privileged change (a new superuser, an inactive subject made active again, a change of role inheritance) is refused unless privileged updates are allowed"
+        "{0}: a privileged change (a new superuser, an inactive subject made active again, a change of role inheritance or of a role's entries) is refused unless privileged updates are allowed"
     )]
     Privileged(String),
     /// A removal of a role's declaration (`role R {}`): roles stay declared

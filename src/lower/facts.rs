@@ -81,6 +81,30 @@ pub fn lower_facts(program: Program, statements: &[ast::Statement]) -> (Program,
                 }
                 Some(_) => {}
             }
+            // An edge between roles names two declared roles, as `extends` does.
+            if atom.relation.node == "role_extends" {
+                let names: Vec<Spanned<String>> = atom
+                    .args
+                    .iter()
+                    .filter_map(|arg| match &arg.node {
+                        ast::Term::Const(ast::Constant::Str(name)) => Some(Spanned::new(name.clone(), arg.span)),
+                        _ => None,
+                    })
+                    .collect();
+                if names.len() != atom.args.len() {
+                    lowerer.error(Diagnostic::error(
+                        "`role_extends` takes two role names",
+                        atom.span,
+                        "not role names",
+                    ));
+                    continue;
+                }
+                // Every name checked (and reported), not only up to the first unknown one.
+                let unknown = names.iter().filter(|name| !lowerer.check_role(name)).count();
+                if unknown > 0 {
+                    continue;
+                }
+            }
         }
         let lowered = lowerer.statement_facts(statement);
         facts.extend(lowered);
@@ -102,7 +126,12 @@ fn role_facts(
     let origin = lowerer.origin(Origin::Source(span));
     let role = lowerer.sym(&name.node);
     if let Some(junior) = extends.first() {
-        lowerer.error(Diagnostic::error("a live update states an edge as `role_extends(R, J);`", junior.span, "here"));
+        // (Not from a `LiveFact`: a role block's edges arrive as `role_extends` facts.)
+        lowerer.error(Diagnostic::error(
+            "an edge between roles is the fact `role_extends(R, J);` here",
+            junior.span,
+            "here",
+        ));
         return Vec::new();
     }
     if entries.is_empty() {

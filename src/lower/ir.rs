@@ -86,6 +86,8 @@ pub struct Relation {
     /// The declared column types (`relation NAME(TYPE, ...);`), with the
     /// declaration's span; `None` when undeclared.
     pub columns: Option<(Vec<ColumnType>, Span)>,
+    /// Whether it is declared, with column types or by `NAME: []` in a data file.
+    pub declared: bool,
 }
 
 /// A declared column type: the union of its alternatives (`page | doc`).

@@ -129,6 +129,7 @@ impl Lowerer {
             domain_columns,
             first_use: span,
             columns: None,
+            declared: false,
         });
         self.relations.insert(name.to_string(), id);
         id
@@ -298,6 +299,9 @@ impl Lowerer {
                 continue;
             }
             self.defined.insert(id);
+            if let Some(slot) = self.program.relations.get_mut(id.0 as usize) {
+                slot.declared = true;
+            }
             let Some(columns) = columns else { continue };
             if let Some((_, first)) = &relation.columns {
                 self.error(

@@ -400,6 +400,9 @@ impl Converter<'_> {
     /// The offset of a top-level (or nested) `key:` after `from`.
     fn key_offset(&self, key: &str, from: usize) -> usize {
         let text = &self.source.text;
+        if key.is_empty() {
+            return from; // an empty key: nothing to find (and `find("")` would never move on)
+        }
         let mut at = from;
         while let Some(found) = text.get(at..).and_then(|r| r.find(key)) {
             let pos = at + found;
@@ -418,7 +421,9 @@ impl Converter<'_> {
     /// on one line), searching from `*cursor`.
     fn locate_item(&self, needles: &[&str], cursor: &mut usize) -> Span {
         let text = &self.source.text;
-        let Some(first) = needles.first() else { return Span::new(self.file, *cursor, *cursor) };
+        let Some(first) = needles.first().filter(|first| !first.is_empty()) else {
+            return Span::new(self.file, *cursor, *cursor); // nothing to find (`find("")` would never move on)
+        };
         let mut at = *cursor;
         while let Some(found) = text.get(at..).and_then(|r| r.find(first)) {
             let start = at + found;

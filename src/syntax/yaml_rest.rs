@@ -38,7 +38,14 @@ pub(super) fn further_errors(file: FileId, source: &SourceFile, first: &Diagnost
         }
     }
     let first = first.message.trim_start_matches(PREFIX);
-    finder.errors.into_iter().filter(|(what, _)| !first.starts_with(what.as_str())).map(|(_, d)| d).collect()
+    // The same error as serde's: its message starts with what this one is
+    // about, up to a boundary (`in[1]` is not about `in[10]`).
+    let same = |what: &str| {
+        first
+            .strip_prefix(what)
+            .is_some_and(|rest| rest.is_empty() || what.ends_with(':') || rest.starts_with([':', '[', '.']))
+    };
+    finder.errors.into_iter().filter(|(what, _)| !same(what)).map(|(_, d)| d).collect()
 }
 
 const PREFIX: &str = "invalid data file: ";
@@ -56,14 +63,18 @@ impl Finder<'_> {
     }
 
     fn error_about(&mut self, about: String, message: String, span: Span) {
-        let d = Diagnostic::error(format!("{PREFIX}{message}"), span, "here")
-            .with_help("data files hold `in`, `assign`, `grant`, `superuser`, `inactive` and `facts` (SPEC section 6)");
+        let d = Diagnostic::error(format!("{PREFIX}{message}"), span, "here").with_help(
+            "data files hold `in`, `assign`, `grant`, `superuser`, `inactive`, `roles` and `facts` (SPEC section 6)",
+        );
         self.errors.push((about, d));
     }
 
     /// The offset of `key:` starting an entry at or after `from`.
     fn key_offset(&self, key: &str, from: usize) -> usize {
         let text = &self.source.text;
+        if key.is_empty() {
+            return from; // an empty key: nothing to find (and `find("")` would never move on)
+        }
         let mut at = from;
         while let Some(found) = text.get(at..).and_then(|r| r.find(key)) {
             let pos = at + found;
@@ -84,7 +95,10 @@ impl Finder<'_> {
         let rows = match value {
             Value::Null => return,
             Value::Sequence(rows) => rows,
-            _ => return self.error(format!("`{label}` holds a list"), self.span(at, key)),
+            _ => {
+                let about = format!("{label}:"); // serde's own message for it starts so
+                return self.error_about(about, format!("`{label}` holds a list"), self.span(at, key));
+            }
         };
         let mut cursor = at + key.len();
         for (i, row) in rows.iter().enumerate() {
@@ -100,7 +114,10 @@ impl Finder<'_> {
         let relations = match value {
             Value::Null => return,
             Value::Mapping(relations) => relations,
-            _ => return self.error("`facts` holds a map from relation names to rows".into(), self.span(at, "facts")),
+            _ => {
+                let message = "`facts` holds a map from relation names to rows".to_string();
+                return self.error_about("facts:".into(), message, self.span(at, "facts"));
+            }
         };
         let mut cursor = at;
         for (name, rows) in relations {
@@ -119,7 +136,7 @@ impl Finder<'_> {
     /// that line (the section's key when the row has no value to find).
     fn locate(&self, row: &Value, cursor: &mut usize, section: usize, key: &str) -> Span {
         let text = &self.source.text;
-        let Some(needle) = first_scalar(row) else { return self.span(section, key) };
+        let Some(needle) = first_scalar(row).filter(|n| !n.is_empty()) else { return self.span(section, key) };
         match text.get(*cursor..).and_then(|r| r.find(&needle)) {
             Some(found) => {
                 let start = *cursor + found;

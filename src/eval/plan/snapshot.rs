@@ -113,8 +113,9 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Evaluates the static strata of `checked` with the live updates'
-    /// removals applied; an evaluation over its limits is an error.
+    /// Evaluates the static strata of `checked` over its base facts with
+    /// `removed`'s changes (none today: a live update changes the facts
+    /// themselves); an evaluation over its limits is an error.
     /// `previous` is the snapshot of the same rules before a live update: a
     /// stratum whose inputs are the very same tuples (shared, not equal) as
     /// then is not evaluated again.
