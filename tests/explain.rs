@@ -270,3 +270,25 @@ fn a_value_an_earlier_literal_bound_makes_no_near_miss() {
     let notes = why_not_notes(policy, "allowed(joe, read, page:1)");
     assert!(!notes.iter().any(|n| n.starts_with("nearest:")), "{notes:?}");
 }
+
+#[test]
+fn repairs_prefer_the_scope_the_policy_assigns_on() {
+    let policy =
+        "role editor { write; }\npage:1 in project:a;\npage:2 in project:b;\nassign ann editor on project:b;\n";
+    let engine = Engine::from_source("p.warden", policy).unwrap();
+    let explanation = engine.explain("allowed(bob, write, page:1)", &at("2026-11-23T10:00:00Z")).unwrap();
+    let repairs = explanation.why_not.unwrap().repairs;
+    // No direct grants in this policy, and it assigns on projects: that repair first.
+    assert_eq!(repairs.first().map(String::as_str), Some("assign bob editor on project:a;"), "{repairs:?}");
+    assert!(repairs.contains(&"grant bob write on page:1;".to_string()), "{repairs:?}");
+}
+
+#[test]
+fn a_condition_that_erred_is_marked_with_an_exclamation_mark() {
+    // `true || error` is true (SPEC section 5): the proof holds, and the error is marked.
+    let policy = "extern fn risk(u);\nallow U read on O if doc(O), O == d || risk(U) > 3;\ndoc(d);\n";
+    let engine = Engine::from_source("p.warden", policy).unwrap();
+    let text = engine.explain("allowed(ann, read, d)", &at("2026-11-23T10:00:00Z")).unwrap().to_text_verbose();
+    let line = text.lines().find(|l| l.contains("risk(ann) = error")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("! d == d ||") && !line.contains('✓'), "{text}");
+}

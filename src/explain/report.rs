@@ -172,7 +172,11 @@ fn tree(node: &ProofNode, prefix: &str, last: bool, root: bool, out: &mut String
     let shown: Vec<&ProofNode> = node.children.iter().filter(|c| c.kind != "constant").collect();
     for condition in &node.conditions {
         let bar = if shown.is_empty() { " " } else { "│" };
-        out.push_str(&format!("{next}{bar}  ✓ {condition}\n"));
+        // A condition in which something erred is marked `!`, never `✓`
+        // (it can still hold: `true || error` is true).
+        let erred = condition.contains("= error") || condition.contains("→ error");
+        let mark = if erred { "!" } else { "✓" };
+        out.push_str(&format!("{next}{bar}  {mark} {condition}\n"));
     }
     for (i, child) in shown.iter().enumerate() {
         tree(child, &next, i + 1 == shown.len(), false, out);

@@ -61,6 +61,24 @@ impl Explainer<'_> {
                 .filter(|r| r.get(1) != Some(&object))
                 .filter_map(|r| r.get(1).copied()),
         );
+        // The scopes the policy assigns on first (a project, if that is how
+        // it grants): by how many assignments have a scope of that type.
+        let assigned_types: Vec<String> = self
+            .matching(builtins::ASSIGN, &[None; 5])
+            .iter()
+            .filter_map(|r| match r.get(2) {
+                Some(Value::Sym(s)) if *s != STAR => Some(type_of(&self.env.symbols.resolve(*s)).to_string()),
+                _ => None,
+            })
+            .collect();
+        let uses = |scope: &Value| match scope {
+            Value::Sym(s) => {
+                let ty = type_of(&self.env.symbols.resolve(*s)).to_string();
+                assigned_types.iter().filter(|t| **t == ty).count()
+            }
+            _ => 0,
+        };
+        scopes.sort_by_key(|scope| std::cmp::Reverse(uses(scope)));
         scopes.push(Value::Sym(STAR));
         for (_, role) in &roles {
             for scope in &scopes {
@@ -81,6 +99,10 @@ impl Explainer<'_> {
             {
                 candidates.push((builtins::PARENT, vec![user, *group]));
             }
+        }
+        // A direct grant last when the policy grants nothing directly.
+        if self.matching(builtins::GRANT, &[None; 5]).is_empty() {
+            candidates.rotate_left(1);
         }
         let mut found = Vec::new();
         for (rel, tuple) in candidates.into_iter().take(MAX_TRIALS) {
