@@ -36,7 +36,7 @@ mod plan;
 mod prepared;
 mod request;
 pub use builder::EngineBuilder;
-pub use list::ObjectList;
+pub use list::{ObjectList, SubjectList};
 pub use prepared::PreparedRequest;
 use request::Resolved;
 pub use request::{Decision, Request};

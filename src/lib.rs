@@ -61,7 +61,7 @@ pub mod time;
 pub use diagnostics::{Diagnostic, Severity};
 pub use engine::{
     Answer, Decision, Engine, EngineBuilder, LoadError, ObjectList, PreparedRequest, Request, RequestOptions, Strategy,
-    TestOutcome,
+    SubjectList, TestOutcome,
 };
 pub use eval::Limits;
 pub use eval::functions::{ExternFn, Val};

@@ -85,3 +85,41 @@ fn a_type_is_a_name_not_query_text() {
     let engine = Engine::from_source("l.warden", POLICY).unwrap();
     assert!(engine.list_objects("gus", "read", "O) //", &options()).is_err());
 }
+
+/// `Engine::list_subjects`: who may act on one object, each as a check
+/// decides it; groups are subjects too; no page, role or permission is listed.
+#[test]
+fn the_subjects_of_an_object_are_those_a_check_allows() {
+    let policy = format!("{POLICY}\ncarol in group:staff;\nassign group:staff editor on page:3;\n");
+    let engine = Engine::from_source("l.warden", &policy).unwrap();
+    let writers = engine.list_subjects("write", "page:1", &options()).unwrap();
+    assert!(!writers.every);
+    assert_eq!(writers.subjects, ["ann", "root"]);
+    let readers = engine.list_subjects("read", "page:3", &options()).unwrap();
+    assert_eq!(readers.subjects, ["carol", "group:staff", "gus", "root"]);
+    // Every listed subject is allowed, every other candidate the program names is not.
+    for (perm, object) in [("write", "page:3"), ("read", "page:2"), ("write", "page:2"), ("read", "doc:1")] {
+        let list = engine.list_subjects(perm, object, &options()).unwrap();
+        for name in ["ann", "gus", "root", "carol", "group:staff", "nobody", "page:1", "editor", "project:a"] {
+            let request = Request::new(name, perm, object).at("2026-11-23T10:00:00Z").unwrap();
+            let allowed = engine.check(&request).allowed;
+            let listed = list.subjects.iter().any(|s| s == name);
+            if listed {
+                assert!(allowed, "{name} listed for {perm} {object}");
+            }
+            if allowed && ["ann", "gus", "root", "carol", "group:staff"].contains(&name) {
+                assert!(listed, "{name} not listed for {perm} {object}: {list:?}");
+            }
+        }
+        assert!(!list.subjects.iter().any(|s| s.starts_with("page:") || s == "editor"), "{list:?}");
+    }
+}
+
+#[test]
+fn a_rule_that_lets_anyone_in_lists_every_subject_but_the_denied() {
+    let policy = "allow U read on O if public(O);\npublic(page:1);\ninactive mallory;\nassign mallory viewer;\nrole viewer { read; }\n";
+    let engine = Engine::from_source("l.warden", policy).unwrap();
+    let readers = engine.list_subjects("read", "page:1", &options()).unwrap();
+    assert!(readers.every, "{readers:?}");
+    assert_eq!(readers.excluded, ["mallory"]);
+}

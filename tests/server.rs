@@ -140,6 +140,12 @@ fn decisions_errors_updates_and_metrics() {
     assert_eq!(status, 200);
     assert!(body.contains(r#""every":false"#) && body.contains(r#""objects":["page:1"]"#), "{body}");
     let (status, body) =
+        c.send("POST", "/v1/list", r#"{"perm": "write", "object": "page:1", "at": "2026-11-23T10:00:00Z"}"#);
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""subjects":["bob"]"#), "{body}");
+    let (status, body) = c.send("POST", "/v1/list", r#"{"user": "bob", "perm": "write", "object": "page:1"}"#);
+    assert_eq!(status, 400, "{body}");
+    let (status, body) =
         c.send("POST", "/v1/explain", r#"{"query": "allowed(bob, write, page:1)", "at": "2026-11-23T10:00:00Z"}"#);
     assert_eq!(status, 200);
     assert!(body.contains(r#""holds":true"#) && body.contains("bob holds editor on page:1"), "{body}");

@@ -201,6 +201,11 @@ impl Kinds {
         self.fed_by_domain.contains(&kind).then_some(kind)
     }
 
+    /// The kind of `rel`'s column `col`, whether or not the domain feeds it.
+    pub fn kind_of(&self, rel: RelId, col: usize) -> Option<usize> {
+        *self.column.get(rel.0 as usize)?.get(col)?
+    }
+
     /// The values of each kind among `facts` (the snapshot's and a request's).
     pub fn admitted<'f>(&self, facts: impl Iterator<Item = &'f Fact>) -> Admitted {
         let mut containers: HashMap<Value, Vec<Value>> = HashMap::new();

@@ -1,10 +1,11 @@
-//! "Which pages may alice read?": the objects of one type a subject may act
-//! on, the question list pages ask ([`Engine::list_objects`]).
+//! "Which pages may alice read?" and "who may edit this page?": the objects
+//! of one type a subject may act on ([`Engine::list_objects`]) and the
+//! subjects that may act on one object ([`Engine::list_subjects`]).
 
 use super::{Engine, LoadError, Request, RequestOptions};
 use crate::Diagnostic;
 use crate::eval::Additions;
-use crate::eval::render::quote_if_needed;
+use crate::eval::render::{is_wildcard, quote_if_needed};
 use crate::lower::ir::{Atom, BinOp, Builtin, Callee, Expr, Literal, Origin, Program, Term, Value};
 use crate::syntax::span::SourceMap;
 use serde::Serialize;
@@ -22,6 +23,26 @@ pub struct ObjectList {
     pub objects: Vec<String>,
     /// When `every`: the objects of the type the program names that are not
     /// allowed, sorted.
+    pub excluded: Vec<String>,
+    /// Errors raised inside conditions while deciding (they never grant).
+    pub errors: Vec<String>,
+    /// Why the evaluation stopped (a resource limit): then nothing is
+    /// listed, and the list is no answer. `None` for a finished one.
+    pub stopped: Option<String>,
+}
+
+/// The subjects (users and groups) that may act on one object.
+///
+/// Either a list (`every` false: `subjects`), or every subject, even one no
+/// fact mentions (an `allow` rule that does not bind its subject), but the
+/// `excluded` ones the program knows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SubjectList {
+    /// Whether every subject is allowed but `excluded`.
+    pub every: bool,
+    /// When not `every`: the subjects allowed, sorted.
+    pub subjects: Vec<String>,
+    /// When `every`: the subjects the program names that are not allowed, sorted.
     pub excluded: Vec<String>,
     /// Errors raised inside conditions while deciding (they never grant).
     pub errors: Vec<String>,
@@ -121,6 +142,57 @@ impl Engine {
             ObjectList { every: true, objects: Vec::new(), excluded: denied, errors, stopped: None }
         } else {
             ObjectList { every: false, objects: allowed, excluded: Vec::new(), errors, stopped: None }
+        })
+    }
+}
+
+impl Engine {
+    /// The subjects that may `perm` on `object`, each decided by
+    /// [`Engine::check`], so exactly as a check would: every value the
+    /// program holds in a subject's place (of the kind of `allowed`'s first
+    /// column: the subjects of assignments, grants and `superuser`, the
+    /// members of their groups, and what your rules join with them), groups
+    /// included. A subject the program does not name is decided like `*`:
+    /// when that holds the answer is `every`, with the named subjects that
+    /// are not allowed (only when no condition looks into a value, as for
+    /// [`Engine::list_objects`]). Costs one check per named subject.
+    pub fn list_subjects(&self, perm: &str, object: &str, options: &RequestOptions) -> Result<SubjectList, LoadError> {
+        let at = Some(options.at.unwrap_or_else(crate::time::now));
+        let options = RequestOptions { at, ..options.clone() };
+        // `*` or `page:*` as the object is the question about every object, as in a check.
+        let object_text = if is_wildcard(object) { object.to_string() } else { quote_if_needed(object) };
+        let every = self.query(&format!("allowed(*, {}, {object_text})", quote_if_needed(perm)), &options)?;
+        let mut errors = every.errors.clone();
+        if every.stopped.is_some() {
+            return Ok(SubjectList { errors, stopped: every.stopped, ..SubjectList::default() });
+        }
+        let program = &self.checked().program;
+        let kind = self.column_kinds.kind_of(crate::lower::builtins::ALLOWED, 0);
+        let admitted = self.kinds.get_or_init(|| self.column_kinds.admitted(program.facts.iter()));
+        let symbols = &program.symbols;
+        let mut named: Vec<String> = symbols
+            .syms()
+            .filter(|sym| kind.is_none_or(|kind| admitted.admits(kind, Value::Sym(*sym))))
+            .filter(|sym| !crate::lower::intern::FRESH.contains(sym) && *sym != crate::lower::builtins::STAR)
+            .filter_map(|sym| symbols.resolve(sym))
+            .map(|name| name.to_string())
+            .collect();
+        named.sort();
+        named.dedup();
+        let (mut allowed, mut denied) = (Vec::new(), Vec::new());
+        for user in named {
+            let request =
+                Request { user, perm: perm.to_string(), object: object.to_string(), at, ctx: options.ctx.clone() };
+            let decision = self.check(&request);
+            errors.extend(decision.errors);
+            if decision.allowed { allowed.push(request.user) } else { denied.push(request.user) }
+        }
+        errors.sort();
+        errors.dedup();
+        Ok(if every.holds() && !inspects_values(program) {
+            SubjectList { every: true, subjects: Vec::new(), excluded: denied, errors, stopped: None }
+        } else {
+            SubjectList { every: false, subjects: allowed, excluded: Vec::new(), errors, stopped: None }
         })
     }
 }

@@ -330,16 +330,19 @@ async fn explain(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> R
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListBody {
-    user: String,
+    user: Option<String>,
     perm: String,
     #[serde(rename = "type")]
-    ty: String,
+    ty: Option<String>,
+    object: Option<String>,
     at: Option<String>,
     #[serde(default)]
     ctx: BTreeMap<String, Json_>,
 }
 
-/// The objects of a type a user may act on ([`crate::Engine::list_objects`]).
+/// The objects of a type a user may act on (`{user, perm, type}`,
+/// [`crate::Engine::list_objects`]), or the subjects that may act on an
+/// object (`{perm, object}`, [`crate::Engine::list_subjects`]).
 async fn list(State(state): State<Arc<AppState>>, body: Body<ListBody>) -> Response {
     let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
@@ -347,16 +350,43 @@ async fn list(State(state): State<Arc<AppState>>, body: Body<ListBody>) -> Respo
     };
     let at = used_time(&options);
     let live = state.live.clone();
-    let listing = move || live.snapshot().list_objects(&body.user, &body.perm, &body.ty, &options);
-    match state.admission.run(move || listing().map_err(|e| e.render(false))).await {
-        // Not an answer: an empty list must not read as "nothing".
-        Ok(Ok(list)) if list.stopped.is_some() => {
-            error(StatusCode::UNPROCESSABLE_ENTITY, "limit_exceeded", list.stopped.unwrap_or_default())
+    let listing = match (body.user, body.ty, body.object) {
+        (Some(user), Some(ty), None) => Listing::Objects(user, ty),
+        (None, None, Some(object)) => Listing::Subjects(object),
+        _ => {
+            let message = "a listing is `{user, perm, type}` (objects) or `{perm, object}` (subjects)";
+            return error(StatusCode::BAD_REQUEST, "bad_request", message.to_string());
         }
-        Ok(Ok(list)) => Json(json!({ "every": list.every, "objects": list.objects, "excluded": list.excluded, "errors": list.errors, "at": at })).into_response(),
+    };
+    let perm = body.perm;
+    let run = move || {
+        let snapshot = live.snapshot();
+        match listing {
+            Listing::Objects(user, ty) => snapshot.list_objects(&user, &perm, &ty, &options).map(|list| {
+                let answer = json!({ "every": list.every, "objects": list.objects, "excluded": list.excluded, "errors": list.errors, "at": at });
+                (list.stopped, answer)
+            }),
+            Listing::Subjects(object) => snapshot.list_subjects(&perm, &object, &options).map(|list| {
+                let answer = json!({ "every": list.every, "subjects": list.subjects, "excluded": list.excluded, "errors": list.errors, "at": at });
+                (list.stopped, answer)
+            }),
+        }
+    };
+    match state.admission.run(move || run().map_err(|e| e.render(false))).await {
+        // Not an answer: an empty list must not read as "nothing".
+        Ok(Ok((Some(stopped), _))) => error(StatusCode::UNPROCESSABLE_ENTITY, "limit_exceeded", stopped),
+        Ok(Ok((None, answer))) => Json(answer).into_response(),
         Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_request", diagnostics),
         Err(response) => response,
     }
+}
+
+/// What `/v1/list` lists.
+enum Listing {
+    /// The objects of a type (`user`, `type`).
+    Objects(String, String),
+    /// The subjects of an object.
+    Subjects(String),
 }
 
 #[derive(Deserialize)]

@@ -108,6 +108,16 @@ struct ObjectList {
     errors: Vec<String>,
 }
 
+/// The subjects (users and groups) that may act on one object: `subjects`
+/// (when not `every`), or every subject but the `excluded` ones.
+#[pyclass(frozen, module = "warden", get_all)]
+struct SubjectList {
+    every: bool,
+    subjects: Vec<String>,
+    excluded: Vec<String>,
+    errors: Vec<String>,
+}
+
 /// A Warden program: policy and data files, kept live.
 #[pyclass(frozen, module = "warden")]
 struct Warden {
@@ -312,6 +322,25 @@ impl Warden {
         Ok(ObjectList { every: list.every, objects: list.objects, excluded: list.excluded, errors: list.errors })
     }
 
+    /// The subjects that may `perm` on `obj` ("who may edit this page?"),
+    /// each decided as `check` would; see `SubjectList`.
+    #[pyo3(signature = (perm, obj, at = None, ctx = None))]
+    fn list_subjects(
+        &self,
+        py: Python<'_>,
+        perm: &str,
+        obj: &str,
+        at: Option<&Bound<'_, PyAny>>,
+        ctx: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<SubjectList> {
+        let options = options(at, ctx)?;
+        let list = py.detach(|| self.live.snapshot().list_subjects(perm, obj, &options)).map_err(policy_error)?;
+        if let Some(stopped) = list.stopped {
+            return Err(PyValueError::new_err(format!("the listing was stopped: {stopped}")));
+        }
+        Ok(SubjectList { every: list.every, subjects: list.subjects, excluded: list.excluded, errors: list.errors })
+    }
+
     /// Runs the policy's `test` blocks; returns `(name, failure)` pairs,
     /// `failure` `None` for a test that passed.
     fn run_tests(&self, py: Python<'_>) -> Vec<(String, Option<String>)> {
@@ -362,6 +391,7 @@ fn _warden(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Answer>()?;
     m.add_class::<Explanation>()?;
     m.add_class::<ObjectList>()?;
+    m.add_class::<SubjectList>()?;
     m.add("PolicyError", m.py().get_type::<PolicyError>())?;
     Ok(())
 }

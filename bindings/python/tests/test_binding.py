@@ -216,3 +216,11 @@ def test_list_objects_decides_each_object_like_a_check(warden: Warden) -> None:
     everything = warden.list_objects("root", "write", "page", at=AT)
     assert everything.every and everything.excluded == []
     assert warden.list_objects("nobody", "write", "page", at=AT).objects == []
+
+
+def test_list_subjects_names_who_may_act_on_an_object(warden: Warden) -> None:
+    writers = warden.list_subjects("write", "page:1", at=AT)
+    assert not writers.every
+    assert writers.subjects == ["alice", "root"]
+    for name in writers.subjects:
+        assert warden.is_allowed(name, "write", "page:1", at=AT)

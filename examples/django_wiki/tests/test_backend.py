@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from tests.conftest import Wiki
 from warden.django import ids
 from warden.django.backend import WardenBackend
+from warden.django.querysets import users_with_perm
 from wiki.models import Page, RoleAssignment
 
 
@@ -122,3 +123,21 @@ def test_names_that_are_no_rows_key_never_widen_a_listing(wiki: Wiki) -> None:
 
     pk = Page._meta.pk
     assert _keys(["page:7", "page:07", "page:+7", "page:7_0", "page:home", "doc:7"], "page", pk) == [7]
+
+
+def test_users_with_perm_are_the_users_has_perm_allows(wiki: Wiki) -> None:
+    ivan, jo, root = wiki.user("ivan"), wiki.user("jo"), wiki.user("root", is_superuser=True)
+    glob, gone, staffer = wiki.user("glob"), wiki.user("gone"), wiki.user("staffer")
+    staffer.groups.add(wiki.staff)
+    RoleAssignment.objects.create(user=ivan, role="editor", project=wiki.apollo)
+    RoleAssignment.objects.create(user=jo, role="editor", project=wiki.gemini)
+    RoleAssignment.objects.create(user=glob, role="viewer")
+    RoleAssignment.objects.create(user=gone, role="editor")
+    gone.is_active = False
+    gone.save()
+    for perm in ("wiki.view_page", "wiki.change_page", "wiki.delete_page"):
+        for obj in (wiki.launch, wiki.crew, None):
+            expected = {u for u in get_user_model().objects.all() if u.has_perm(perm, obj)}
+            assert set(users_with_perm(perm, obj)) == expected, (perm, obj)
+    assert root in users_with_perm("wiki.view_page", wiki.launch)
+    assert root not in users_with_perm("wiki.view_page", wiki.launch, include_superusers=False)

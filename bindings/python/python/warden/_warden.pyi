@@ -50,6 +50,14 @@ class ObjectList:
     excluded: list[str]
     errors: list[str]
 
+class SubjectList:
+    """The subjects (users and groups) that may act on one object."""
+
+    every: bool
+    subjects: list[str]
+    excluded: list[str]
+    errors: list[str]
+
 class Warden:
     """A Warden program (policy and data files), kept live."""
 
@@ -91,6 +99,10 @@ class Warden:
     def list_objects(
         self, user: str, perm: str, ty: str, at: At = None, ctx: Mapping[str, CtxValue] | None = None
     ) -> ObjectList:
+        """Raises ``ValueError`` when a limit stopped the evaluation (no list is no answer)."""
+    def list_subjects(
+        self, perm: str, obj: str, at: At = None, ctx: Mapping[str, CtxValue] | None = None
+    ) -> SubjectList:
         """Raises ``ValueError`` when a limit stopped the evaluation (no list is no answer)."""
     def run_tests(self) -> list[tuple[str, str | None]]: ...
     def explain(self, atom: str, at: At = None, ctx: Mapping[str, CtxValue] | None = None) -> Explanation: ...

@@ -21,6 +21,7 @@ from django.db.models import Model, QuerySet
 from warden import PolicyError
 from warden.django import conf, ids
 from warden.django.middleware import current_context
+from warden.django.querysets import users_with_perm
 
 log = logging.getLogger("warden.django")
 
@@ -86,25 +87,11 @@ class WardenBackend(BaseBackend):
         obj: Model | None = None,
         backend: str | None = None,
     ) -> QuerySet[Any]:
-        """The users the policy allows ``perm`` on ``obj`` (``None``: every object)."""
-        user_model = get_user_model()
+        """The users the policy allows ``perm`` on ``obj`` (``None``: every
+        object); see :func:`warden.django.querysets.users_with_perm`."""
         if isinstance(perm, Permission):
             perm = f"{perm.content_type.app_label}.{perm.codename}"
-        query = f"allowed(U, {ids.literal(perm)}, {_target(obj)})"
-        try:
-            answer = conf.engine().query(query, at=conf.now(), ctx=current_context())
-        except PolicyError:
-            log.exception("the Warden policy does not load: nobody has %s", perm)
-            return user_model._default_manager.none()
-        keys = [
-            u.removeprefix("user:") for (u,) in answer.rows if isinstance(u, str) and u.startswith("user:")
-        ]
-        users = user_model._default_manager.filter(**{f"{conf.setting('USER_ID')}__in": keys})
-        if not include_superusers:
-            users = users.exclude(is_superuser=True)
-        if is_active is not None:
-            users = users.filter(is_active=is_active)
-        return users
+        return users_with_perm(perm, obj, is_active=is_active, include_superusers=include_superusers)
 
 
 class AuthenticationOnlyBackend(ModelBackend):
