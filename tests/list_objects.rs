@@ -92,14 +92,14 @@ fn a_type_is_a_name_not_query_text() {
 fn the_subjects_of_an_object_are_those_a_check_allows() {
     let policy = format!("{POLICY}\ncarol in group:staff;\nassign group:staff editor on page:3;\n");
     let engine = Engine::from_source("l.warden", &policy).unwrap();
-    let writers = engine.list_subjects("write", "page:1", &options()).unwrap();
+    let writers = engine.list_subjects("write", "page:1", None, &options()).unwrap();
     assert!(!writers.every);
     assert_eq!(writers.subjects, ["ann", "root"]);
-    let readers = engine.list_subjects("read", "page:3", &options()).unwrap();
+    let readers = engine.list_subjects("read", "page:3", None, &options()).unwrap();
     assert_eq!(readers.subjects, ["carol", "group:staff", "gus", "root"]);
     // Every listed subject is allowed, every other candidate the program names is not.
     for (perm, object) in [("write", "page:3"), ("read", "page:2"), ("write", "page:2"), ("read", "doc:1")] {
-        let list = engine.list_subjects(perm, object, &options()).unwrap();
+        let list = engine.list_subjects(perm, object, None, &options()).unwrap();
         for name in ["ann", "gus", "root", "carol", "group:staff", "nobody", "page:1", "editor", "project:a"] {
             let request = Request::new(name, perm, object).at("2026-11-23T10:00:00Z").unwrap();
             let allowed = engine.check(&request).allowed;
@@ -119,7 +119,30 @@ fn the_subjects_of_an_object_are_those_a_check_allows() {
 fn a_rule_that_lets_anyone_in_lists_every_subject_but_the_denied() {
     let policy = "allow U read on O if public(O);\npublic(page:1);\ninactive mallory;\nassign mallory viewer;\nrole viewer { read; }\n";
     let engine = Engine::from_source("l.warden", policy).unwrap();
-    let readers = engine.list_subjects("read", "page:1", &options()).unwrap();
+    let readers = engine.list_subjects("read", "page:1", None, &options()).unwrap();
     assert!(readers.every, "{readers:?}");
     assert_eq!(readers.excluded, ["mallory"]);
+}
+
+/// `every` is answered only when exact: a subject acting on itself is no
+/// probe (`*` twice is one value), a constant only a rule names is still
+/// excluded, and `type(..)` of an untyped probe proves nothing of users.
+#[test]
+fn every_subject_is_answered_only_when_it_is_exact() {
+    let own = "allow U change on O if O == U;\nrole viewer { read; }\nassign ann viewer;\n";
+    let engine = Engine::from_source("l.warden", own).unwrap();
+    let list = engine.list_subjects("change", "*", None, &options()).unwrap();
+    assert!(!list.every && list.subjects.is_empty(), "{list:?}");
+
+    let but_one = "allow U read on O if public(O), U != \"user:13\";\npublic(page:1);\nassign user:2 viewer;\nrole viewer { read; }\n";
+    let engine = Engine::from_source("l.warden", but_one).unwrap();
+    let list = engine.list_subjects("read", "page:1", Some("user"), &options()).unwrap();
+    assert!(list.every && list.excluded == ["user:13"], "{list:?}");
+
+    let typed = "allow U read on O if public(O);\ndeny U read on O if restricted(O), type(U) == user;\npublic(page:1);\nrestricted(page:1);\nassign user:2 viewer;\nrole viewer { read; }\n";
+    let engine = Engine::from_source("l.warden", typed).unwrap();
+    let untyped = engine.list_subjects("read", "page:1", None, &options()).unwrap();
+    assert!(!untyped.every, "{untyped:?}");
+    let users = engine.list_subjects("read", "page:1", Some("user"), &options()).unwrap();
+    assert!(!users.every && users.subjects.is_empty(), "{users:?}");
 }

@@ -144,7 +144,8 @@ fn decisions_errors_updates_and_metrics() {
     assert_eq!(status, 200);
     assert!(body.contains(r#""subjects":["bob"]"#), "{body}");
     let (status, body) = c.send("POST", "/v1/list", r#"{"user": "bob", "perm": "write", "object": "page:1"}"#);
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("invalid_body"), "{body}");
     let (status, body) =
         c.send("POST", "/v1/explain", r#"{"query": "allowed(bob, write, page:1)", "at": "2026-11-23T10:00:00Z"}"#);
     assert_eq!(status, 200);

@@ -198,6 +198,10 @@ impl Engine {
                 *slot = explainer.prove(atom.rel, &row);
             }
         }
+        // What was read after a limit may be incomplete: no proof built on it.
+        if on_demand.stopped().is_some() {
+            proofs.iter_mut().for_each(|proof| *proof = None);
+        }
         Ok(proofs)
     }
 }

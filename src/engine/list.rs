@@ -138,7 +138,7 @@ impl Engine {
         }
         errors.sort();
         errors.dedup();
-        Ok(if every.holds() && !inspects_values(program) {
+        Ok(if every.holds() && !inspects_values(program, false) {
             ObjectList { every: true, objects: Vec::new(), excluded: denied, errors, stopped: None }
         } else {
             ObjectList { every: false, objects: allowed, excluded: Vec::new(), errors, stopped: None }
@@ -151,31 +151,63 @@ impl Engine {
     /// [`Engine::check`], so exactly as a check would: every value the
     /// program holds in a subject's place (of the kind of `allowed`'s first
     /// column: the subjects of assignments, grants and `superuser`, the
-    /// members of their groups, and what your rules join with them), groups
-    /// included. A subject the program does not name is decided like `*`:
-    /// when that holds the answer is `every`, with the named subjects that
-    /// are not allowed (only when no condition looks into a value, as for
-    /// [`Engine::list_objects`]). Costs one check per named subject.
-    pub fn list_subjects(&self, perm: &str, object: &str, options: &RequestOptions) -> Result<SubjectList, LoadError> {
+    /// members of their groups, and what your rules join with them), every
+    /// constant a rule names and every `ctx` value, groups included; with
+    /// `subject_type` (`user`), only subjects of that type.
+    ///
+    /// A subject the program does not name is decided like `TYPE:*` (or
+    /// `*`): when that holds the answer is `every`, with the named subjects
+    /// that are not allowed. It is answered `every` only when it is exact:
+    /// no condition looks into a value beyond `==`, `!=` (and `type(..)`,
+    /// when the subjects are typed), and the object is not the same
+    /// wildcard as the subject probe. Costs one check per candidate.
+    pub fn list_subjects(
+        &self,
+        perm: &str,
+        object: &str,
+        subject_type: Option<&str>,
+        options: &RequestOptions,
+    ) -> Result<SubjectList, LoadError> {
+        if let Some(ty) =
+            subject_type.filter(|ty| ty.is_empty() || !ty.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            let message = format!("`{ty}` is no type: letters, digits and `_` (`user` for `user:7`)");
+            return Err(LoadError { diagnostics: vec![Diagnostic::global(message)], sources: SourceMap::new() });
+        }
         let at = Some(options.at.unwrap_or_else(crate::time::now));
         let options = RequestOptions { at, ..options.clone() };
+        let program = &self.checked().program;
         // `*` or `page:*` as the object is the question about every object, as in a check.
         let object_text = if is_wildcard(object) { object.to_string() } else { quote_if_needed(object) };
-        let every = self.query(&format!("allowed(*, {}, {object_text})", quote_if_needed(perm)), &options)?;
-        let mut errors = every.errors.clone();
-        if every.stopped.is_some() {
-            return Ok(SubjectList { errors, stopped: every.stopped, ..SubjectList::default() });
+        let probe = subject_type.map_or_else(|| "*".to_string(), |ty| format!("{ty}:*"));
+        // The same wildcard twice is one value (a subject acting on itself): no exact probe then.
+        let exact = probe != object_text && !inspects_values(program, subject_type.is_none());
+        let mut errors = Vec::new();
+        let mut every = false;
+        if exact {
+            let answer =
+                self.query(&format!("allowed({probe}, {}, {object_text})", quote_if_needed(perm)), &options)?;
+            if answer.stopped.is_some() {
+                return Ok(SubjectList { errors: answer.errors, stopped: answer.stopped, ..SubjectList::default() });
+            }
+            errors = answer.errors.clone();
+            every = answer.holds();
         }
-        let program = &self.checked().program;
         let kind = self.column_kinds.kind_of(crate::lower::builtins::ALLOWED, 0);
         let admitted = self.kinds.get_or_init(|| self.column_kinds.admitted(program.facts.iter()));
+        let named_by_rules = crate::eval::plan::named_by_rules(program);
         let symbols = &program.symbols;
+        let head = subject_type.map(|ty| format!("{ty}:"));
         let mut named: Vec<String> = symbols
             .syms()
-            .filter(|sym| kind.is_none_or(|kind| admitted.admits(kind, Value::Sym(*sym))))
+            .filter(|sym| {
+                named_by_rules.contains(sym) || kind.is_none_or(|kind| admitted.admits(kind, Value::Sym(*sym)))
+            })
             .filter(|sym| !crate::lower::intern::FRESH.contains(sym) && *sym != crate::lower::builtins::STAR)
             .filter_map(|sym| symbols.resolve(sym))
             .map(|name| name.to_string())
+            .chain(options.ctx.values().cloned())
+            .filter(|name| head.as_ref().is_none_or(|head| name.starts_with(head.as_str()) && name.len() > head.len()))
             .collect();
         named.sort();
         named.dedup();
@@ -189,7 +221,7 @@ impl Engine {
         }
         errors.sort();
         errors.dedup();
-        Ok(if every.holds() && !inspects_values(program) {
+        Ok(if every {
             SubjectList { every: true, subjects: Vec::new(), excluded: denied, errors, stopped: None }
         } else {
             SubjectList { every: false, subjects: allowed, excluded: Vec::new(), errors, stopped: None }
@@ -198,23 +230,27 @@ impl Engine {
 }
 
 /// Whether a condition of the program looks into a variable's value beyond
-/// comparing it with `==`/`!=` (or a list) or asking its `type(..)`: then two
-/// objects the program does not name may be decided differently.
-fn inspects_values(program: &Program) -> bool {
+/// comparing it with `==`/`!=` (or a list) or, unless `types_too`, asking
+/// its `type(..)`: then two values the program does not name may be decided
+/// differently (an untyped `*` and `user:7` differ in their type).
+fn inspects_values(program: &Program, types_too: bool) -> bool {
     fn mentions_var(e: &Expr) -> bool {
         let mut found = false;
         crate::analyze::visit_vars(e, &mut |_| found = true);
         found
     }
-    fn inspects(e: &Expr) -> bool {
+    fn inspects(e: &Expr, types_too: bool) -> bool {
         match e {
             Expr::Term(_) | Expr::Param(_) => false,
+            Expr::Call(Callee::Builtin(Builtin::Type), args) if types_too => args.iter().any(mentions_var),
             Expr::Call(Callee::Builtin(Builtin::Type), args) => args.iter().any(|a| !matches!(a, Expr::Term(_))),
             Expr::Call(_, args) => args.iter().any(mentions_var),
-            Expr::Binary(BinOp::Eq | BinOp::Ne | BinOp::And | BinOp::Or, a, b) => inspects(a) || inspects(b),
+            Expr::Binary(BinOp::Eq | BinOp::Ne | BinOp::And | BinOp::Or, a, b) => {
+                inspects(a, types_too) || inspects(b, types_too)
+            }
             Expr::Binary(_, a, b) => mentions_var(a) || mentions_var(b),
-            Expr::Not(a) => inspects(a),
-            Expr::InList(x, items) => inspects(x) || items.iter().any(inspects),
+            Expr::Not(a) => inspects(a, types_too),
+            Expr::InList(x, items) => inspects(x, types_too) || items.iter().any(|i| inspects(i, types_too)),
         }
     }
     // The built-in rules compare assignment bounds with `now` and ask
@@ -225,5 +261,5 @@ fn inspects_values(program: &Program) -> bool {
         .iter()
         .filter(own)
         .flat_map(|r| &r.body)
-        .any(|literal| matches!(literal, Literal::Cond(e) if inspects(e)))
+        .any(|literal| matches!(literal, Literal::Cond(e) if inspects(e, types_too)))
 }

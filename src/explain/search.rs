@@ -113,7 +113,7 @@ impl Explainer<'_> {
                     }
                 }
                 Literal::Neg(atom) => {
-                    let possible = self.tuples.matching(atom.rel, &pattern(b, atom), Reading::Possible);
+                    let possible = self.tuples.matching(atom.rel, &instantiate(atom, b), Reading::Possible);
                     if possible.iter().all(|row| !unifies(b, atom, row, rule)) {
                         out.push(b.clone());
                     }
@@ -126,7 +126,7 @@ impl Explainer<'_> {
     /// `b` extended by every row of the atom's relation that matches it.
     fn extend(&self, b: &Binding, atom: &Atom) -> Vec<Binding> {
         let mut out = Vec::new();
-        'rows: for row in self.matching(atom.rel, &pattern(b, atom)).iter() {
+        'rows: for row in self.matching(atom.rel, &instantiate(atom, b)).iter() {
             let mut e = b.clone();
             for (term, value) in atom.args.iter().zip(row) {
                 match term {
@@ -184,18 +184,6 @@ pub fn instantiate(atom: &Atom, b: &Binding) -> Vec<Option<Value>> {
 }
 
 /// Whether a row matches a negated atom under `b` (`_` matches anything).
-/// An atom's values under a binding, as a pattern (`None` where unbound).
-fn pattern(b: &Binding, atom: &Atom) -> Vec<Option<Value>> {
-    atom.args
-        .iter()
-        .map(|t| match t {
-            Term::Const(c) => Some(*c),
-            Term::Var(v) => b.get(v).copied(),
-            Term::Now | Term::Ctx(_) => None,
-        })
-        .collect()
-}
-
 fn unifies(b: &Binding, atom: &Atom, row: &Row, rule: &Rule) -> bool {
     let mut local = b.clone();
     atom.args.iter().zip(row).all(|(term, value)| match term {

@@ -100,9 +100,10 @@ impl Explainer<'_> {
                 candidates.push((builtins::PARENT, vec![user, *group]));
             }
         }
-        // A direct grant last when the policy grants nothing directly.
-        if self.matching(builtins::GRANT, &[None; 5]).is_empty() {
-            candidates.rotate_left(1);
+        // A direct grant last (but still tried) when the policy grants nothing directly.
+        if self.matching(builtins::GRANT, &[None; 5]).is_empty() && !candidates.is_empty() {
+            let grant = candidates.remove(0);
+            candidates.insert(candidates.len().min(MAX_TRIALS - 1), grant);
         }
         let mut found = Vec::new();
         for (rel, tuple) in candidates.into_iter().take(MAX_TRIALS) {

@@ -335,6 +335,7 @@ struct ListBody {
     #[serde(rename = "type")]
     ty: Option<String>,
     object: Option<String>,
+    subject_type: Option<String>,
     at: Option<String>,
     #[serde(default)]
     ctx: BTreeMap<String, Json_>,
@@ -350,12 +351,12 @@ async fn list(State(state): State<Arc<AppState>>, body: Body<ListBody>) -> Respo
     };
     let at = used_time(&options);
     let live = state.live.clone();
-    let listing = match (body.user, body.ty, body.object) {
-        (Some(user), Some(ty), None) => Listing::Objects(user, ty),
-        (None, None, Some(object)) => Listing::Subjects(object),
+    let listing = match (body.user, body.ty, body.object, body.subject_type) {
+        (Some(user), Some(ty), None, None) => Listing::Objects(user, ty),
+        (None, None, Some(object), subject_type) => Listing::Subjects(object, subject_type),
         _ => {
-            let message = "a listing is `{user, perm, type}` (objects) or `{perm, object}` (subjects)";
-            return error(StatusCode::BAD_REQUEST, "bad_request", message.to_string());
+            let message = "a listing is `{user, perm, type}` (objects) or `{perm, object, subject_type?}` (subjects)";
+            return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message.to_string());
         }
     };
     let perm = body.perm;
@@ -366,7 +367,7 @@ async fn list(State(state): State<Arc<AppState>>, body: Body<ListBody>) -> Respo
                 let answer = json!({ "every": list.every, "objects": list.objects, "excluded": list.excluded, "errors": list.errors, "at": at });
                 (list.stopped, answer)
             }),
-            Listing::Subjects(object) => snapshot.list_subjects(&perm, &object, &options).map(|list| {
+            Listing::Subjects(object, ty) => snapshot.list_subjects(&perm, &object, ty.as_deref(), &options).map(|list| {
                 let answer = json!({ "every": list.every, "subjects": list.subjects, "excluded": list.excluded, "errors": list.errors, "at": at });
                 (list.stopped, answer)
             }),
@@ -385,8 +386,8 @@ async fn list(State(state): State<Arc<AppState>>, body: Body<ListBody>) -> Respo
 enum Listing {
     /// The objects of a type (`user`, `type`).
     Objects(String, String),
-    /// The subjects of an object.
-    Subjects(String),
+    /// The subjects of an object (of one type, if given).
+    Subjects(String, Option<String>),
 }
 
 #[derive(Deserialize)]

@@ -399,21 +399,7 @@ struct Converter<'a> {
 impl Converter<'_> {
     /// The offset of a top-level (or nested) `key:` after `from`.
     fn key_offset(&self, key: &str, from: usize) -> usize {
-        let text = &self.source.text;
-        if key.is_empty() {
-            return from; // an empty key: nothing to find (and `find("")` would never move on)
-        }
-        let mut at = from;
-        while let Some(found) = text.get(at..).and_then(|r| r.find(key)) {
-            let pos = at + found;
-            let before_ok = pos == 0 || text.get(pos - 1..pos).is_some_and(|c| matches!(c, "\n" | " " | "{" | ","));
-            let after = text.get(pos + key.len()..).unwrap_or("");
-            if before_ok && after.trim_start_matches(['"', '\'']).starts_with(':') {
-                return pos;
-            }
-            at = pos + key.len();
-        }
-        from
+        key_offset(&self.source.text, key, from)
     }
 
     /// The span of the next item whose values are `needles` (the first one
@@ -564,6 +550,25 @@ fn scalar_text(c: &Constant) -> String {
         Constant::Dur(d) => crate::time::format_duration(*d),
         Constant::Bool(b) => b.to_string(),
     }
+}
+
+/// The offset in `text` of `key:` starting an entry (after a line start, a
+/// space, `{`, `,` or a quote) at or after `from`; `from` when none does.
+pub(super) fn key_offset(text: &str, key: &str, from: usize) -> usize {
+    if key.is_empty() {
+        return from; // an empty key: nothing to find (and `find("")` would never move on)
+    }
+    let mut at = from;
+    while let Some(found) = text.get(at..).and_then(|r| r.find(key)) {
+        let pos = at + found;
+        let before = text.get(..pos).and_then(|t| t.chars().next_back());
+        let after = text.get(pos + key.len()..).unwrap_or("").trim_start_matches(['"', '\'']);
+        if before.is_none_or(|c| matches!(c, '\n' | ' ' | '{' | ',' | '"' | '\'')) && after.starts_with(':') {
+            return pos;
+        }
+        at = pos + key.len();
+    }
+    from
 }
 
 fn is_relation_name(name: &str) -> bool {

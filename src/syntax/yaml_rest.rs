@@ -71,21 +71,7 @@ impl Finder<'_> {
 
     /// The offset of `key:` starting an entry at or after `from`.
     fn key_offset(&self, key: &str, from: usize) -> usize {
-        let text = &self.source.text;
-        if key.is_empty() {
-            return from; // an empty key: nothing to find (and `find("")` would never move on)
-        }
-        let mut at = from;
-        while let Some(found) = text.get(at..).and_then(|r| r.find(key)) {
-            let pos = at + found;
-            let before = text.get(..pos).and_then(|t| t.chars().next_back());
-            let after = text.get(pos + key.len()..).unwrap_or("").trim_start_matches(['"', '\'']);
-            if before.is_none_or(|c| matches!(c, '\n' | ' ' | '{' | ',' | '"' | '\'')) && after.starts_with(':') {
-                return pos;
-            }
-            at = pos + key.len();
-        }
-        from
+        super::yaml::key_offset(&self.source.text, key, from)
     }
 
     /// Each row of a section, read as `T`; a row that does not read is an

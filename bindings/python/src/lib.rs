@@ -323,18 +323,22 @@ impl Warden {
     }
 
     /// The subjects that may `perm` on `obj` ("who may edit this page?"),
-    /// each decided as `check` would; see `SubjectList`.
-    #[pyo3(signature = (perm, obj, at = None, ctx = None))]
+    /// each decided as `check` would, of `subject_type` (`"user"`) only
+    /// when given; see `SubjectList`.
+    #[pyo3(signature = (perm, obj, subject_type = None, at = None, ctx = None))]
     fn list_subjects(
         &self,
         py: Python<'_>,
         perm: &str,
         obj: &str,
+        subject_type: Option<&str>,
         at: Option<&Bound<'_, PyAny>>,
         ctx: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<SubjectList> {
         let options = options(at, ctx)?;
-        let list = py.detach(|| self.live.snapshot().list_subjects(perm, obj, &options)).map_err(policy_error)?;
+        let list = py
+            .detach(|| self.live.snapshot().list_subjects(perm, obj, subject_type, &options))
+            .map_err(policy_error)?;
         if let Some(stopped) = list.stopped {
             return Err(PyValueError::new_err(format!("the listing was stopped: {stopped}")));
         }

@@ -92,7 +92,7 @@ pub(super) fn build(
 }
 
 /// The string constants that rules and `fn`s name (in atoms and conditions).
-fn named_by_rules(program: &crate::lower::ir::Program) -> rustc_hash::FxHashSet<Sym> {
+pub(crate) fn named_by_rules(program: &crate::lower::ir::Program) -> rustc_hash::FxHashSet<Sym> {
     fn expr(e: &Expr, out: &mut rustc_hash::FxHashSet<Sym>) {
         crate::analyze::visit_terms(e, &mut |t| {
             if let Term::Const(Value::Sym(s)) = t {

@@ -20,6 +20,7 @@
 //! evaluator.
 
 mod compile;
+pub(crate) use compile::named_by_rules;
 pub mod describe;
 pub mod fast;
 pub mod flatten;

@@ -101,7 +101,12 @@ class Warden:
     ) -> ObjectList:
         """Raises ``ValueError`` when a limit stopped the evaluation (no list is no answer)."""
     def list_subjects(
-        self, perm: str, obj: str, at: At = None, ctx: Mapping[str, CtxValue] | None = None
+        self,
+        perm: str,
+        obj: str,
+        subject_type: str | None = None,
+        at: At = None,
+        ctx: Mapping[str, CtxValue] | None = None,
     ) -> SubjectList:
         """Raises ``ValueError`` when a limit stopped the evaluation (no list is no answer)."""
     def run_tests(self) -> list[tuple[str, str | None]]: ...

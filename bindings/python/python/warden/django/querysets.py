@@ -103,7 +103,9 @@ def users_with_perm(
         users = users.filter(is_active=is_active)
     superusers = models.Q(is_superuser=True) if include_superusers else models.Q(pk__in=[])
     try:
-        listing = conf.engine().list_subjects(perm, ids.constant(obj), at=conf.now(), ctx=current_context())
+        listing = conf.engine().list_subjects(
+            perm, ids.constant(obj), subject_type="user", at=conf.now(), ctx=current_context()
+        )
     except (PolicyError, ValueError):
         # The policy does not load, or a limit stopped the listing: nobody by the policy.
         log.exception("Warden could not list who may %s %r", perm, obj)
