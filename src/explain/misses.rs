@@ -32,7 +32,11 @@ impl Explainer<'_> {
                     }
                 }
             }
-            self.collect_misses(&attempt.because, subject, out);
+            // One level down only where this atom's values were all fixed:
+            // below a value an earlier literal happened to bind, none is.
+            if attempt.missing.is_some() {
+                self.collect_misses(&attempt.because, subject, out);
+            }
         }
     }
 
