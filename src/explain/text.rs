@@ -23,25 +23,32 @@ impl Explainer<'_> {
     /// A fact as a sentence in the policy's terms (the built-in relations read
     /// like the statements they come from).
     pub fn gloss(&self, rel: RelId, row: &[Value]) -> String {
-        let v = |i: usize| row.get(i).map_or_else(|| "?".to_string(), |x| self.value(*x));
+        self.gloss_pattern(rel, &row.iter().map(|x| Some(*x)).collect::<Vec<_>>())
+    }
+
+    /// A pattern (`None`: any value) as a sentence: a built-in relation
+    /// reads like its statement with "some role", "someone", ... where a
+    /// value is open; another relation as `rel(a, _)`.
+    pub fn gloss_pattern(&self, rel: RelId, row: &[Option<Value>]) -> String {
+        let v = |i: usize| match row.get(i) {
+            Some(Some(x)) => self.value(*x),
+            Some(None) => placeholder(rel, i).to_string(),
+            None => "?".to_string(),
+        };
         let scope = |i: usize| match row.get(i) {
-            Some(x) if *x == Value::Sym(STAR) => " everywhere".to_string(),
+            Some(Some(x)) if *x == Value::Sym(STAR) => " everywhere".to_string(),
             Some(_) => format!(" on {}", v(i)),
             None => String::new(),
         };
         let bounds = |from: usize, until: usize| {
             let mut out = String::new();
-            if let Some(Value::Time(t)) = row.get(from).filter(|x| **x != FOREVER_BEFORE) {
+            if let Some(Some(Value::Time(t))) = row.get(from).filter(|x| **x != Some(FOREVER_BEFORE)) {
                 out.push_str(&format!(" from {}", time::format_timestamp(*t)));
             }
-            if let Some(Value::Time(t)) = row.get(until).filter(|x| **x != FOREVER_AFTER) {
+            if let Some(Some(Value::Time(t))) = row.get(until).filter(|x| **x != Some(FOREVER_AFTER)) {
                 out.push_str(&format!(" until {}", time::format_timestamp(*t)));
             }
             out
-        };
-        let plain = || {
-            let values: Vec<Option<Value>> = row.iter().map(|x| Some(*x)).collect();
-            self.atom_text(rel, &values)
         };
         match rel {
             r if r == builtins::PARENT => format!("{} in {}", v(0), v(1)),
@@ -50,8 +57,9 @@ impl Explainer<'_> {
             r if r == builtins::ROLE_IMPLIES => format!("{} has every permission of {}", v(0), v(1)),
             r if r == builtins::ROLE => format!("role {} is declared", v(0)),
             r if r == builtins::ROLE_PERM => match row.get(2) {
-                Some(x) if *x == Value::Sym(STAR) => format!("role {} grants {}", v(0), v(1)),
-                _ => format!("role {} grants {} on objects of type {}", v(0), v(1), v(2)),
+                Some(Some(x)) if *x == Value::Sym(STAR) => format!("role {} grants {}", v(0), v(1)),
+                Some(Some(_)) => format!("role {} grants {} on objects of type {}", v(0), v(1), v(2)),
+                _ => format!("role {} grants {} on objects of some type", v(0), v(1)),
             },
             r if r == builtins::ASSIGN => {
                 format!("assign {} {}{}{}", v(0), v(1), scope(2).replace(" everywhere", ""), bounds(3, 4))
@@ -69,20 +77,14 @@ impl Explainer<'_> {
             r if r == builtins::SUPERUSER => format!("superuser {}", v(0)),
             r if r == builtins::INACTIVE => format!("inactive {}", v(0)),
             r if r == builtins::ADOM => format!("{} is a constant of the program or the query", v(0)),
-            _ => plain(),
+            _ => self.atom_text(rel, row),
         }
     }
 
     /// A body literal under a (partial) binding, as text.
     pub fn literal_text(&self, rule: &Rule, literal: &Literal, b: &Binding) -> String {
         match literal {
-            Literal::Pos(a) => {
-                let row = super::search::instantiate(a, b);
-                match row.iter().all(Option::is_some) {
-                    true => self.gloss(a.rel, &row.iter().flatten().copied().collect::<Vec<_>>()),
-                    false => self.atom_text(a.rel, &row),
-                }
-            }
+            Literal::Pos(a) => self.gloss_pattern(a.rel, &super::search::instantiate(a, b)),
             Literal::Neg(a) => {
                 let row = super::search::instantiate(a, b);
                 let shown = self.atom_text(a.rel, &row);
@@ -192,4 +194,33 @@ impl Explainer<'_> {
 
 fn shown_arg(row: &[Option<Value>], ex: &Explainer) -> String {
     row.first().copied().flatten().map_or_else(|| "_".into(), |v| ex.value(v))
+}
+
+/// How a built-in relation's open column reads ("some role", "someone").
+fn placeholder(rel: RelId, col: usize) -> &'static str {
+    let subject_first = [
+        builtins::ASSIGN,
+        builtins::GRANT,
+        builtins::ASSIGNED,
+        builtins::GRANTED,
+        builtins::HAS_ROLE,
+        builtins::HAS_PERM,
+        builtins::PERMITTED,
+        builtins::DENIED,
+        builtins::ALLOWED,
+        builtins::SUPERUSER,
+        builtins::INACTIVE,
+    ];
+    let roles = [builtins::ROLE, builtins::ROLE_EXTENDS, builtins::ROLE_IMPLIES];
+    match col {
+        _ if rel == builtins::PARENT || rel == builtins::WITHIN || rel == builtins::ADOM => "something",
+        0 if subject_first.contains(&rel) => "someone",
+        0 | 1 if roles.contains(&rel) => "some role",
+        0 if rel == builtins::ROLE_PERM => "some role",
+        1 if rel == builtins::ASSIGN || rel == builtins::ASSIGNED || rel == builtins::HAS_ROLE => "some role",
+        1 if rel == builtins::ROLE_PERM => "some permission",
+        1 => "some permission",
+        2 => "some object",
+        _ => "something",
+    }
 }
