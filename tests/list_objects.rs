@@ -146,3 +146,20 @@ fn every_subject_is_answered_only_when_it_is_exact() {
     let users = engine.list_subjects("read", "page:1", Some("user"), &options()).unwrap();
     assert!(!users.every && users.subjects.is_empty(), "{users:?}");
 }
+
+/// A listing has one deadline and stops when its requester goes away (the
+/// server sets the flag when the client hangs up): it says so, and lists
+/// nothing rather than a partial list.
+#[test]
+fn a_cancelled_listing_stops_and_says_so() {
+    let engine = Engine::from_source("l.warden", POLICY).unwrap();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    // `*` as the object: no probe query first, only the checks of the candidates.
+    let list = warden::eval::cancel::cancellable(flag.clone(), || engine.list_subjects("read", "*", None, &options()))
+        .unwrap();
+    assert!(list.stopped.as_deref().is_some_and(|s| s.contains("cancelled")), "{list:?}");
+    assert!(list.subjects.is_empty());
+    let objects =
+        warden::eval::cancel::cancellable(flag, || engine.list_objects("gus", "read", "page", &options())).unwrap();
+    assert!(objects.stopped.is_some(), "{objects:?}");
+}

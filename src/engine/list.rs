@@ -129,7 +129,12 @@ impl Engine {
         named.dedup();
         let mut allowed = Vec::new();
         let mut denied = Vec::new();
+        // One deadline for the whole listing (each check has its own limits too).
+        let (limits, deadline) = (self.limits(), std::time::Instant::now() + self.limits().max_time);
         for object in named {
+            if let Err(e) = crate::eval::cancel::check(deadline, &limits) {
+                return Ok(ObjectList { errors, stopped: Some(e.to_string()), ..ObjectList::default() });
+            }
             let request =
                 Request { user: user.to_string(), perm: perm.to_string(), object, at, ctx: options.ctx.clone() };
             let decision = self.check(&request);
@@ -212,7 +217,11 @@ impl Engine {
         named.sort();
         named.dedup();
         let (mut allowed, mut denied) = (Vec::new(), Vec::new());
+        let (limits, deadline) = (self.limits(), std::time::Instant::now() + self.limits().max_time);
         for user in named {
+            if let Err(e) = crate::eval::cancel::check(deadline, &limits) {
+                return Ok(SubjectList { errors, stopped: Some(e.to_string()), ..SubjectList::default() });
+            }
             let request =
                 Request { user, perm: perm.to_string(), object: object.to_string(), at, ctx: options.ctx.clone() };
             let decision = self.check(&request);

@@ -30,7 +30,7 @@ pub fn cancellable<T>(flag: Arc<AtomicBool>, work: impl FnOnce() -> T) -> T {
 }
 
 /// An error once past `deadline`, or once the work was cancelled.
-pub(super) fn check(deadline: Instant, limits: &Limits) -> Result<(), EvalError> {
+pub(crate) fn check(deadline: Instant, limits: &Limits) -> Result<(), EvalError> {
     if Instant::now() > deadline {
         return Err(EvalError::TooSlow(limits.max_time.as_millis()));
     }

@@ -102,9 +102,10 @@ def users_with_perm(
     if is_active is not None:
         users = users.filter(is_active=is_active)
     superusers = models.Q(is_superuser=True) if include_superusers else models.Q(pk__in=[])
+    target = ids.constant(obj)  # an unsaved object raises, as in `has_perm`
     try:
         listing = conf.engine().list_subjects(
-            perm, ids.constant(obj), subject_type="user", at=conf.now(), ctx=current_context()
+            perm, target, subject_type="user", at=conf.now(), ctx=current_context()
         )
     except (PolicyError, ValueError):
         # The policy does not load, or a limit stopped the listing: nobody by the policy.
