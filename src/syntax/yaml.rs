@@ -426,14 +426,8 @@ impl Converter<'_> {
 
     /// The span of the next item whose first value is `needle`, searching from `*cursor`.
     fn locate(&self, needle: &str, cursor: &mut usize) -> Span {
-        let text = &self.source.text;
-        match text.get(*cursor..).and_then(|r| r.find(needle)) {
-            Some(found) => {
-                let start = *cursor + found;
-                let end = text.get(start..).and_then(|r| r.find('\n')).map_or(text.len(), |n| start + n);
-                *cursor = start + needle.len();
-                Span::new(self.file, start, end.max(start + needle.len()))
-            }
+        match find_item(&self.source.text, needle, cursor) {
+            Some((start, end)) => Span::new(self.file, start, end),
             None => Span::new(self.file, *cursor, *cursor),
         }
     }
@@ -550,6 +544,16 @@ fn scalar_text(c: &Constant) -> String {
         Constant::Dur(d) => crate::time::format_duration(*d),
         Constant::Bool(b) => b.to_string(),
     }
+}
+
+/// Where the next item whose first value is `needle` stands, from
+/// `*cursor`: from the value to the end of its line (and the cursor moves
+/// past the value); `None` when it is not found.
+pub(super) fn find_item(text: &str, needle: &str, cursor: &mut usize) -> Option<(usize, usize)> {
+    let start = *cursor + text.get(*cursor..)?.find(needle)?;
+    let end = text.get(start..).and_then(|r| r.find('\n')).map_or(text.len(), |n| start + n);
+    *cursor = start + needle.len();
+    Some((start, end.max(start + needle.len())))
 }
 
 /// The offset in `text` of `key:` starting an entry (after a line start, a

@@ -121,15 +121,9 @@ impl Finder<'_> {
     /// The row's span: from its first value after `*cursor` to the end of
     /// that line (the section's key when the row has no value to find).
     fn locate(&self, row: &Value, cursor: &mut usize, section: usize, key: &str) -> Span {
-        let text = &self.source.text;
         let Some(needle) = first_scalar(row).filter(|n| !n.is_empty()) else { return self.span(section, key) };
-        match text.get(*cursor..).and_then(|r| r.find(&needle)) {
-            Some(found) => {
-                let start = *cursor + found;
-                let end = text.get(start..).and_then(|r| r.find('\n')).map_or(text.len(), |n| start + n);
-                *cursor = start + needle.len();
-                Span::new(self.file, start, end.max(start + needle.len()))
-            }
+        match super::yaml::find_item(&self.source.text, &needle, cursor) {
+            Some((start, end)) => Span::new(self.file, start, end),
             None => self.span(section, key),
         }
     }
