@@ -35,6 +35,7 @@ mod on_demand;
 mod plan;
 mod prepared;
 mod request;
+mod rules;
 pub use builder::EngineBuilder;
 pub use list::{ObjectList, SubjectList};
 pub use prepared::PreparedRequest;
@@ -144,6 +145,9 @@ pub struct Engine {
     /// The kinds of values in this snapshot's facts, sorted on the first
     /// open query that needs them (see [`Engine::of_their_kinds`]).
     kinds: Arc<std::sync::OnceLock<analyze::kinds::Admitted>>,
+    /// What the rules say that explanations and listings ask (shared like
+    /// `column_kinds`).
+    rules: Arc<rules::RuleFacts>,
 }
 
 /// Numbers symbol tables (see [`Engine::symbols_id`]).
@@ -182,6 +186,7 @@ impl Engine {
         };
         let prepared = Arc::new(eval::Prepared::new(&checked.program));
         let column_kinds = Arc::new(analyze::kinds::Kinds::of(&checked.program));
+        let rules = Arc::new(rules::RuleFacts::of(&checked.program));
         Ok(Engine {
             checked: Arc::new(checked),
             sources: Arc::new(sources),
@@ -195,6 +200,7 @@ impl Engine {
             symbols_id: SYMBOL_TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             column_kinds,
             kinds: Arc::default(),
+            rules,
         })
     }
 

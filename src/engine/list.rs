@@ -6,7 +6,7 @@ use super::{Engine, LoadError, Request, RequestOptions};
 use crate::Diagnostic;
 use crate::eval::Additions;
 use crate::eval::render::{is_wildcard, quote_if_needed};
-use crate::lower::ir::{Atom, BinOp, Builtin, Callee, Expr, Literal, Origin, Program, Term, Value};
+use crate::lower::ir::{Atom, Term, Value};
 use crate::syntax::span::SourceMap;
 use serde::Serialize;
 
@@ -112,7 +112,7 @@ impl Engine {
         let head = format!("{ty}:");
         let every =
             self.query(&format!("allowed({}, {}, {ty}:*)", quote_if_needed(user), quote_if_needed(perm)), &options)?;
-        let mut errors = every.errors.clone();
+        let errors = every.errors.clone();
         if every.stopped.is_some() {
             return Ok(ObjectList { errors, stopped: every.stopped, ..ObjectList::default() });
         }
@@ -127,23 +127,14 @@ impl Engine {
             .collect();
         named.sort();
         named.dedup();
-        let mut allowed = Vec::new();
-        let mut denied = Vec::new();
-        // One deadline for the whole listing (each check has its own limits too).
-        let (limits, deadline) = (self.limits(), std::time::Instant::now() + self.limits().max_time);
-        for object in named {
-            if let Err(e) = crate::eval::cancel::check(deadline, &limits) {
-                return Ok(ObjectList { errors, stopped: Some(e.to_string()), ..ObjectList::default() });
+        let request = |object: &str| Request::new(user, perm, object);
+        let Decided { allowed, denied, errors } = match self.decide_each(named, request, &options, errors) {
+            Ok(decided) => decided,
+            Err((errors, stopped)) => {
+                return Ok(ObjectList { errors, stopped: Some(stopped), ..ObjectList::default() });
             }
-            let request =
-                Request { user: user.to_string(), perm: perm.to_string(), object, at, ctx: options.ctx.clone() };
-            let decision = self.check(&request);
-            errors.extend(decision.errors);
-            if decision.allowed { allowed.push(request.object) } else { denied.push(request.object) }
-        }
-        errors.sort();
-        errors.dedup();
-        Ok(if every.holds() && !inspects_values(program, false) {
+        };
+        Ok(if every.holds() && !self.rules.inspects_values {
             ObjectList { every: true, objects: Vec::new(), excluded: denied, errors, stopped: None }
         } else {
             ObjectList { every: false, objects: allowed, excluded: Vec::new(), errors, stopped: None }
@@ -186,7 +177,9 @@ impl Engine {
         let object_text = if is_wildcard(object) { object.to_string() } else { quote_if_needed(object) };
         let probe = subject_type.map_or_else(|| "*".to_string(), |ty| format!("{ty}:*"));
         // The same wildcard twice is one value (a subject acting on itself): no exact probe then.
-        let exact = probe != object_text && !inspects_values(program, subject_type.is_none());
+        let inspects =
+            if subject_type.is_none() { self.rules.inspects_values_or_types } else { self.rules.inspects_values };
+        let exact = probe != object_text && !inspects;
         let mut errors = Vec::new();
         let mut every = false;
         if exact {
@@ -200,7 +193,7 @@ impl Engine {
         }
         let kind = self.column_kinds.kind_of(crate::lower::builtins::ALLOWED, 0);
         let admitted = self.kinds.get_or_init(|| self.column_kinds.admitted(program.facts.iter()));
-        let named_by_rules = crate::eval::plan::named_by_rules(program);
+        let named_by_rules = &self.rules.named_by_rules;
         let symbols = &program.symbols;
         let head = subject_type.map(|ty| format!("{ty}:"));
         let mut named: Vec<String> = symbols
@@ -216,20 +209,13 @@ impl Engine {
             .collect();
         named.sort();
         named.dedup();
-        let (mut allowed, mut denied) = (Vec::new(), Vec::new());
-        let (limits, deadline) = (self.limits(), std::time::Instant::now() + self.limits().max_time);
-        for user in named {
-            if let Err(e) = crate::eval::cancel::check(deadline, &limits) {
-                return Ok(SubjectList { errors, stopped: Some(e.to_string()), ..SubjectList::default() });
+        let request = |user: &str| Request::new(user, perm, object);
+        let Decided { allowed, denied, errors } = match self.decide_each(named, request, &options, errors) {
+            Ok(decided) => decided,
+            Err((errors, stopped)) => {
+                return Ok(SubjectList { errors, stopped: Some(stopped), ..SubjectList::default() });
             }
-            let request =
-                Request { user, perm: perm.to_string(), object: object.to_string(), at, ctx: options.ctx.clone() };
-            let decision = self.check(&request);
-            errors.extend(decision.errors);
-            if decision.allowed { allowed.push(request.user) } else { denied.push(request.user) }
-        }
-        errors.sort();
-        errors.dedup();
+        };
         Ok(if every {
             SubjectList { every: true, subjects: Vec::new(), excluded: denied, errors, stopped: None }
         } else {
@@ -238,37 +224,39 @@ impl Engine {
     }
 }
 
-/// Whether a condition of the program looks into a variable's value beyond
-/// comparing it with `==`/`!=` (or a list) or, unless `types_too`, asking
-/// its `type(..)`: then two values the program does not name may be decided
-/// differently (an untyped `*` and `user:7` differ in their type).
-fn inspects_values(program: &Program, types_too: bool) -> bool {
-    fn mentions_var(e: &Expr) -> bool {
-        let mut found = false;
-        crate::analyze::visit_vars(e, &mut |_| found = true);
-        found
-    }
-    fn inspects(e: &Expr, types_too: bool) -> bool {
-        match e {
-            Expr::Term(_) | Expr::Param(_) => false,
-            Expr::Call(Callee::Builtin(Builtin::Type), args) if types_too => args.iter().any(mentions_var),
-            Expr::Call(Callee::Builtin(Builtin::Type), args) => args.iter().any(|a| !matches!(a, Expr::Term(_))),
-            Expr::Call(_, args) => args.iter().any(mentions_var),
-            Expr::Binary(BinOp::Eq | BinOp::Ne | BinOp::And | BinOp::Or, a, b) => {
-                inspects(a, types_too) || inspects(b, types_too)
+/// The names of a listing, each decided.
+struct Decided {
+    allowed: Vec<String>,
+    denied: Vec<String>,
+    /// The errors met (with the listing's own before them), sorted.
+    errors: Vec<String>,
+}
+
+impl Engine {
+    /// Decides `request(name)` for each of `names` at the listing's one
+    /// instant and context, under one deadline for the whole listing (each
+    /// check has its own limits too). `Err` with the errors so far and why
+    /// it stopped: past the deadline, or cancelled (the client went away).
+    fn decide_each(
+        &self,
+        names: Vec<String>,
+        request: impl Fn(&str) -> Request,
+        options: &RequestOptions,
+        mut errors: Vec<String>,
+    ) -> Result<Decided, (Vec<String>, String)> {
+        let (mut allowed, mut denied) = (Vec::new(), Vec::new());
+        let (limits, deadline) = (self.limits(), std::time::Instant::now() + self.limits().max_time);
+        for name in names {
+            if let Err(e) = crate::eval::cancel::check(deadline, &limits) {
+                return Err((errors, e.to_string()));
             }
-            Expr::Binary(_, a, b) => mentions_var(a) || mentions_var(b),
-            Expr::Not(a) => inspects(a, types_too),
-            Expr::InList(x, items) => inspects(x, types_too) || items.iter().any(|i| inspects(i, types_too)),
+            let request = Request { at: options.at, ctx: options.ctx.clone(), ..request(&name) };
+            let decision = self.check(&request);
+            errors.extend(decision.errors);
+            if decision.allowed { allowed.push(name) } else { denied.push(name) }
         }
+        errors.sort();
+        errors.dedup();
+        Ok(Decided { allowed, denied, errors })
     }
-    // The built-in rules compare assignment bounds with `now` and ask
-    // `type(O)`: none looks into an object's name.
-    let own = |rule: &&crate::lower::ir::Rule| matches!(program.origin(rule.origin), Some(Origin::Source(_)));
-    program
-        .rules
-        .iter()
-        .filter(own)
-        .flat_map(|r| &r.body)
-        .any(|literal| matches!(literal, Literal::Cond(e) if inspects(e, types_too)))
 }

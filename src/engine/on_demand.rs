@@ -36,12 +36,10 @@ pub(crate) struct OnDemand<'e> {
     answered: RefCell<HashMap<Pattern, Answered>>,
     /// The request's base relations (the snapshot's, changed by its additions), once read.
     base: std::cell::OnceCell<Vec<eval::Rows>>,
-    /// Relations that rules derive (the others are base relations).
-    derived: BTreeSet<RelId>,
     /// The static relations as the check plan materialized them, when the
     /// request adds no fact, removes none and names no constant the program
     /// lacks (then they are the request's own).
-    materialized: Option<(&'e crate::eval::plan::snapshot::Snapshot, Vec<bool>)>,
+    materialized: Option<&'e crate::eval::plan::snapshot::Snapshot>,
     errors: RefCell<BTreeSet<(OriginId, String)>>,
     stopped: RefCell<Option<EvalError>>,
     /// One deadline for the whole explanation (each lookup gets what is left).
@@ -60,7 +58,6 @@ impl<'e> OnDemand<'e> {
             additions,
             answered: RefCell::default(),
             base: std::cell::OnceCell::new(),
-            derived: engine.checked.program.rules.iter().map(|r| r.head.rel).collect(),
             materialized: materialized(engine, additions),
             errors: RefCell::default(),
             stopped: RefCell::default(),
@@ -102,17 +99,14 @@ impl<'e> OnDemand<'e> {
 
 /// The check plan's static relations, when they are the request's: it
 /// adds and removes no fact and names only constants of the program.
-fn materialized<'e>(
-    engine: &'e Engine,
-    additions: &Additions,
-) -> Option<(&'e crate::eval::plan::snapshot::Snapshot, Vec<bool>)> {
+fn materialized<'e>(engine: &'e Engine, additions: &Additions) -> Option<&'e crate::eval::plan::snapshot::Snapshot> {
     let program = &engine.checked.program;
     if !plain(program, additions) {
         return None;
     }
     // A plan already built (a server builds it at load); one is never built for this.
     let plan = engine.check_plan_if_built()?;
-    Some((&plan.snapshot, crate::eval::plan::snapshot::dynamic_relations(program)))
+    Some(&plan.snapshot)
 }
 
 /// Whether a request's additions leave the program as it is: no fact added
@@ -130,14 +124,14 @@ fn atom_of(rel: RelId, pattern: &[Option<Value>]) -> ir::Atom {
 
 impl Tuples for OnDemand<'_> {
     fn matching(&self, rel: RelId, pattern: &[Option<Value>], reading: Reading) -> Rc<Vec<Row>> {
-        if !self.derived.contains(&rel) {
+        if !self.engine.rules.derived.contains(&rel) {
             let base =
                 self.base.get_or_init(|| self.engine.prepared.relations(&self.engine.checked.program, self.additions));
             let rows = base.get(rel.0 as usize).map_or(&[][..], |rows| rows.as_slice());
             return Rc::new(select(rows, pattern));
         }
-        if let Some((snapshot, dynamic)) = &self.materialized
-            && dynamic.get(rel.0 as usize) == Some(&false)
+        if let Some(snapshot) = self.materialized
+            && self.engine.rules.dynamic.get(rel.0 as usize) == Some(&false)
         {
             let rows = select(snapshot.rows(rel), pattern);
             // The snapshot also holds rows over the plan's stand-ins for unknown constants.
