@@ -54,6 +54,7 @@ pub mod live;
 pub mod lower;
 pub mod repl;
 pub mod server;
+pub mod sources;
 pub mod syntax;
 pub mod testing;
 pub mod time;

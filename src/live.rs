@@ -25,10 +25,13 @@
 //! ```
 
 use crate::engine::{Engine, LoadError, RequestOptions};
+use crate::sources::{self, Sources};
 use crate::syntax::span::SourceMap;
 use crate::{Diagnostic, syntax};
 use arc_swap::ArcSwap;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 mod fact;
@@ -60,14 +63,26 @@ pub struct Live {
     configure: Arc<dyn Fn(&mut Engine) + Send + Sync>,
     /// Whether updates may add superusers, lift `inactive`, or change `role_extends` or a role's entries.
     privileged: bool,
+    /// The database the program's other facts come from, if any; held by
+    /// the one reader that refreshes.
+    database: Option<Mutex<Sources>>,
+    /// The database as facts' sources name it (`sqlite wiki.sqlite3`).
+    database_name: String,
+    /// The version of the published snapshot (see [`Live::version`]).
+    version: AtomicU64,
 }
 
 /// What writers share.
 struct State {
     /// The changes so far.
     overlay: Overlay,
-    /// The program of the inputs alone (to tell a base fact from an inserted one).
+    /// The program of the files alone (a fact they state is never removed
+    /// because the database no longer has it).
+    files: Engine,
+    /// The files and the database's facts (to tell a base fact from an inserted one).
     base: Engine,
+    /// The facts of the last good read of the database.
+    database_facts: BTreeSet<LiveFact>,
     /// The newest snapshot, published or not, and its generation.
     latest: Arc<Engine>,
     generation: u64,
@@ -103,12 +118,41 @@ impl Live {
         Live::new(vec![Input::Text(name.into(), text.into())], configure)
     }
 
+    /// A live program over files and a database (the relations bound in the
+    /// source file `config`); [`Live::refresh`] keeps it fresh.
+    pub fn with_sources(
+        paths: &[PathBuf],
+        config: Arc<sources::Config>,
+        configure: Arc<dyn Fn(&mut Engine) + Send + Sync>,
+    ) -> Result<Live, LoadError> {
+        Live::open(paths.iter().cloned().map(Input::File).collect(), Some(config), configure)
+    }
+
     fn new(inputs: Vec<Input>, configure: Arc<dyn Fn(&mut Engine) + Send + Sync>) -> Result<Live, LoadError> {
-        let engine = build(&inputs, &Overlay::default(), configure.as_ref())?;
+        Live::open(inputs, None, configure)
+    }
+
+    fn open(
+        inputs: Vec<Input>,
+        config: Option<Arc<sources::Config>>,
+        configure: Arc<dyn Fn(&mut Engine) + Send + Sync>,
+    ) -> Result<Live, LoadError> {
+        let files = read_inputs(&inputs)?;
+        let (base, database, database_facts) = match config {
+            Some(config) => {
+                let mut database = Sources::open(config, &files)?;
+                let (base, facts) = database.load(&files)?;
+                (base, Some(database), facts)
+            }
+            None => (files.clone(), None, BTreeSet::new()),
+        };
+        let database_name = database.as_ref().map(Sources::describe).unwrap_or_default();
+        let engine = with_overlay(&base, &Overlay::default(), configure.as_ref())?;
         // The first snapshot is ready to check at full speed when this returns.
         let _ = engine.check_plan();
-        let latest = Arc::new(engine.clone());
-        let state = State { overlay: Overlay::default(), base: engine, latest: latest.clone(), generation: 0 };
+        let latest = Arc::new(engine);
+        let state =
+            State { overlay: Overlay::default(), files, base, database_facts, latest: latest.clone(), generation: 0 };
         Ok(Live {
             current: ArcSwap::new(latest),
             inputs,
@@ -117,6 +161,9 @@ impl Live {
             builds: Default::default(),
             configure,
             privileged: false,
+            database: database.map(Mutex::new),
+            database_name,
+            version: AtomicU64::new(0),
         })
     }
 
@@ -137,6 +184,32 @@ impl Live {
         self.builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.current.store(latest);
         *published = newest;
+        self.version.store(newest, Ordering::Release);
+    }
+
+    /// The version of the published snapshot: it grows by one with each
+    /// update, reload and refresh that changed the program. A writer's
+    /// change is visible to checks once the version is at least the one
+    /// [`Live::update`] returned (see [`Live::wait_for`]).
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Waits until the published version is at least `version` (refreshing
+    /// from the database first, if there is one), up to `timeout`; whether
+    /// it got there.
+    pub fn wait_for(&self, version: u64, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        if self.database.is_some() {
+            let _ = self.refresh();
+        }
+        while self.version() < version {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        true
     }
 
     /// How many plans were built to publish updates and reloads.
@@ -176,8 +249,9 @@ impl Live {
         self.current.load().query(query, options)
     }
 
-    /// Applies a batch of fact changes atomically. On error nothing changes.
-    pub fn update(&self, batch: impl FnOnce(&mut Transaction)) -> Result<(), LoadError> {
+    /// Applies a batch of fact changes atomically and returns the version
+    /// that holds them. On error nothing changes.
+    pub fn update(&self, batch: impl FnOnce(&mut Transaction)) -> Result<u64, LoadError> {
         let mut tx = Transaction::default();
         batch(&mut tx);
         let refused = |e: FactError| LoadError {
@@ -224,7 +298,7 @@ impl Live {
             state.generation
         };
         self.publish(generation);
-        Ok(())
+        Ok(generation)
     }
 
     /// Re-reads the inputs, keeping or dropping the live changes (see
@@ -233,7 +307,11 @@ impl Live {
     pub fn reload(&self, changes: LiveChanges) -> Result<Vec<String>, LoadError> {
         let mut guard = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let state = &mut *guard;
-        let base = build(&self.inputs, &Overlay::default(), self.configure.as_ref())?;
+        let files = read_inputs(&self.inputs)?;
+        let base = match &self.database {
+            Some(_) => sources::apply(&files, &self.database_name, &state.database_facts, &BTreeSet::new())?,
+            None => files.clone(),
+        };
         let mut notes = Vec::new();
         let overlay = match changes {
             LiveChanges::Drop => {
@@ -259,24 +337,62 @@ impl Live {
                 kept
             }
         };
-        state.latest = Arc::new(build(&self.inputs, &overlay, self.configure.as_ref())?);
-        (state.overlay, state.base) = (overlay, base);
+        state.latest = Arc::new(with_overlay(&base, &overlay, self.configure.as_ref())?);
+        (state.overlay, state.files, state.base) = (overlay, files, base);
         state.generation += 1;
         let generation = state.generation;
         drop(guard);
         self.publish(generation);
         Ok(notes)
     }
+
+    /// Re-reads the database, if the program has one and it changed since
+    /// the last read, and applies the difference as one update: checks see
+    /// the old facts or the new ones, never a mix. A fact the files state
+    /// stays when the database drops it; a live update's insertion or
+    /// removal stays in force. Returns whether the program changed. On error
+    /// (a failing query, a bad row) the running snapshot stays, and the
+    /// error names the source and the row.
+    pub fn refresh(&self) -> Result<bool, LoadError> {
+        let Some(database) = &self.database else { return Ok(false) };
+        let mut database = database.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !database.changed().map_err(sources::SourceError::into_load_error)? {
+            return Ok(false);
+        }
+        let read = database.read().map_err(sources::SourceError::into_load_error)?;
+        let name = &self.database_name;
+        let generation = {
+            let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let inserted: BTreeSet<LiveFact> = read.difference(&state.database_facts).cloned().collect();
+            let removed: BTreeSet<LiveFact> = state
+                .database_facts
+                .difference(&read)
+                .filter(|fact| state.files.base_fact(fact).is_err())
+                .cloned()
+                .collect();
+            if inserted.is_empty() && removed.is_empty() {
+                state.database_facts = read;
+                return Ok(false);
+            }
+            let base = sources::apply(&state.base, name, &inserted, &removed)?;
+            // Live changes stay in force over the database's.
+            let overlaid =
+                |fact: &&LiveFact| !state.overlay.inserted.contains(fact) && !state.overlay.removed.contains(fact);
+            let latest_inserted: BTreeSet<LiveFact> = inserted.iter().filter(overlaid).cloned().collect();
+            let latest_removed: BTreeSet<LiveFact> = removed.iter().filter(overlaid).cloned().collect();
+            let latest = sources::apply(&state.latest, name, &latest_inserted, &latest_removed)?;
+            (state.base, state.latest, state.database_facts) = (base, Arc::new(latest), read);
+            state.generation += 1;
+            state.generation
+        };
+        drop(database);
+        self.publish(generation);
+        Ok(true)
+    }
 }
 
-/// Builds a snapshot: the inputs, then the live changes applied as an
-/// update is (so a role declared or extended by an update is the same fact
-/// after a reload).
-fn build(
-    inputs: &[Input],
-    overlay: &Overlay,
-    configure: &(dyn Fn(&mut Engine) + Send + Sync),
-) -> Result<Engine, LoadError> {
+/// The program of the files and texts alone.
+fn read_inputs(inputs: &[Input]) -> Result<Engine, LoadError> {
     let failed = |d: Diagnostic| LoadError { diagnostics: vec![d], sources: SourceMap::new() };
     let mut sources = SourceMap::new();
     for input in inputs {
@@ -292,10 +408,22 @@ fn build(
             }
         }
     }
-    let mut engine = Engine::from_sources(sources)?;
-    if !overlay.inserted.is_empty() || !overlay.removed.is_empty() {
-        engine = engine.with_changes(&overlay.inserted, &overlay.removed)?;
-    }
+    Engine::from_sources(sources)
+}
+
+/// A snapshot: the base program, then the live changes applied as an
+/// update is (so a role declared or extended by an update is the same fact
+/// after a reload), then the configuration.
+fn with_overlay(
+    base: &Engine,
+    overlay: &Overlay,
+    configure: &(dyn Fn(&mut Engine) + Send + Sync),
+) -> Result<Engine, LoadError> {
+    let mut engine = if overlay.inserted.is_empty() && overlay.removed.is_empty() {
+        base.clone()
+    } else {
+        base.with_changes(&overlay.inserted, &overlay.removed)?
+    };
     configure(&mut engine);
     Ok(engine)
 }

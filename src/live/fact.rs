@@ -12,11 +12,11 @@
 use crate::eval::render::quote_if_needed;
 use crate::syntax::ast::{self, Constant, StatementKind};
 use crate::syntax::parser::parse_file;
-use crate::syntax::span::{FileId, Spanned};
+use crate::syntax::span::{FileId, Span, Spanned};
 use crate::time;
 
 /// One base fact of a live update.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LiveFact {
     /// `member in container;`: group membership or containment.
     In {
@@ -56,7 +56,7 @@ pub enum LiveFact {
 }
 
 /// The body of an `assign` (`what` is the role) or a `grant` (the permission).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Holding {
     /// The user or group that holds it.
     pub subject: String,
@@ -209,6 +209,43 @@ impl LiveFact {
         })
     }
 
+    /// The statement this fact is, built directly (no text is parsed), every
+    /// part placed at `span`.
+    pub(crate) fn statement(&self, span: Span) -> ast::Statement {
+        let at = |s: &String| Spanned::new(s.clone(), span);
+        let holding = |h: &Holding| ast::Holding {
+            subject: at(&h.subject),
+            what: at(&h.what),
+            on: h.on.as_ref().map(at),
+            from: h.from.map(|t| Spanned::new(t, span)),
+            until: h.until.map(|t| Spanned::new(t, span)),
+        };
+        let role = |name: &String, entries: Vec<ast::RoleEntry>| StatementKind::Role {
+            name: at(name),
+            extends: Vec::new(),
+            entries,
+        };
+        let kind = match self {
+            LiveFact::In { member, container } => StatementKind::In(at(member), at(container)),
+            LiveFact::Assign(h) => StatementKind::Assign(holding(h)),
+            LiveFact::Grant(h) => StatementKind::Grant(holding(h)),
+            LiveFact::Superuser(u) => StatementKind::Superuser(at(u)),
+            LiveFact::Inactive(u) => StatementKind::Inactive(at(u)),
+            LiveFact::Role(name) => role(name, Vec::new()),
+            LiveFact::RolePermission { role: name, perm, on } => {
+                let entry =
+                    ast::RoleEntry { perm: at(perm), on_type: on.as_ref().map(at), conditions: Vec::new(), span };
+                role(name, vec![entry])
+            }
+            LiveFact::Relation { name, args } => StatementKind::Fact(ast::Atom {
+                relation: at(name),
+                args: args.iter().map(|c| Spanned::new(ast::Term::Const(c.clone()), span)).collect(),
+                span,
+            }),
+        };
+        ast::Statement { kind, span }
+    }
+
     /// The fact as one policy statement, every value quoted where needed.
     pub fn to_statement(&self) -> String {
         let holding = |keyword: &str, h: &Holding| {
@@ -248,6 +285,19 @@ impl LiveFact {
     /// Checks the fact's names and that its statement text says exactly it
     /// (no value can turn into syntax).
     pub fn validate(&self) -> Result<(), FactError> {
+        self.check_names()?;
+        match LiveFact::parse(&self.to_statement()) {
+            Ok(read) if read == *self => Ok(()),
+            _ => Err(FactError::NotOneFact {
+                text: self.to_statement(),
+                why: "its text does not read back as the same fact".into(),
+            }),
+        }
+    }
+
+    /// Checks that no name is empty and that a relation's name is an
+    /// identifier (enough for a fact that is never read back as text).
+    pub(crate) fn check_names(&self) -> Result<(), FactError> {
         let invalid = |what: &'static str, value: &str| FactError::Invalid { what, value: value.to_string() };
         let names: Vec<(&'static str, &str)> = match self {
             LiveFact::In { member, container } => vec![("member", member), ("container", container)],
@@ -273,15 +323,9 @@ impl LiveFact {
                 Vec::new()
             }
         };
-        if let Some((what, value)) = names.into_iter().find(|(_, value)| value.is_empty()) {
-            return Err(invalid(what, value));
-        }
-        match LiveFact::parse(&self.to_statement()) {
-            Ok(read) if read == *self => Ok(()),
-            _ => Err(FactError::NotOneFact {
-                text: self.to_statement(),
-                why: "its text does not read back as the same fact".into(),
-            }),
+        match names.into_iter().find(|(_, value)| value.is_empty()) {
+            Some((what, value)) => Err(invalid(what, value)),
+            None => Ok(()),
         }
     }
 

@@ -28,6 +28,43 @@ impl Engine {
             let d = Diagnostic::global("an update's facts did not read back one statement each; nothing changed");
             return Err(LoadError { diagnostics: vec![d], sources });
         }
+        self.apply(sources, &statements, removed)
+    }
+
+    /// Applies base-fact changes read from a database (already checked,
+    /// see [`crate::sources`]) as [`Engine::with_changes`] does, but builds
+    /// each inserted fact's statement directly instead of parsing its text:
+    /// the facts are shown in a source named `name`, one per line.
+    pub(crate) fn with_source_facts(
+        &self,
+        name: &str,
+        inserted: &[LiveFact],
+        removed: &[LiveFact],
+    ) -> Result<Engine, LoadError> {
+        let mut sources = self.sources().clone();
+        let mut text = String::new();
+        let mut spans = Vec::with_capacity(inserted.len());
+        for fact in inserted {
+            let start = text.len();
+            text.push_str(&fact.to_statement());
+            spans.push((start, text.len()));
+            text.push('\n');
+        }
+        let file = sources.add(name, text);
+        let statements: Vec<_> = inserted
+            .iter()
+            .zip(spans)
+            .map(|(fact, (start, end))| fact.statement(crate::syntax::span::Span::new(file, start, end)))
+            .collect();
+        self.apply(sources, &statements, removed)
+    }
+
+    fn apply(
+        &self,
+        sources: crate::syntax::span::SourceMap,
+        statements: &[crate::syntax::ast::Statement],
+        removed: &[LiveFact],
+    ) -> Result<Engine, LoadError> {
         let mut gone = BTreeSet::new();
         for fact in removed {
             let key = self.base_fact(fact).map_err(|e| LoadError {
@@ -36,7 +73,7 @@ impl Engine {
             })?;
             gone.insert(key);
         }
-        let (mut program, facts, errors) = crate::lower::lower_facts(self.checked().program.clone(), &statements);
+        let (mut program, facts, errors) = crate::lower::lower_facts(self.checked().program.clone(), statements);
         if !errors.is_empty() {
             return Err(LoadError { diagnostics: errors, sources });
         }

@@ -424,7 +424,7 @@ async fn facts(State(state): State<Arc<AppState>>, body: Body<FactsBody>) -> Res
     })
     .await;
     match result {
-        Ok(Ok(())) => Json(json!({ "ok": true })).into_response(),
+        Ok(Ok(version)) => Json(json!({ "ok": true, "version": version })).into_response(),
         Ok(Err(diagnostics)) => error(StatusCode::UNPROCESSABLE_ENTITY, "rejected", diagnostics),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the update failed; nothing changed"),
     }
