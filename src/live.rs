@@ -68,6 +68,8 @@ pub struct Live {
     database: Option<Mutex<Sources>>,
     /// The database as facts' sources name it (`sqlite wiki.sqlite3`).
     database_name: String,
+    /// How the last reads of the database went.
+    freshness: Mutex<Freshness>,
     /// The version of the published snapshot (see [`Live::version`]).
     version: AtomicU64,
 }
@@ -163,6 +165,7 @@ impl Live {
             privileged: false,
             database: database.map(Mutex::new),
             database_name,
+            freshness: Mutex::new(Freshness { read_at: Some(std::time::Instant::now()), error: None }),
             version: AtomicU64::new(0),
         })
     }
@@ -354,6 +357,33 @@ impl Live {
     /// (a failing query, a bad row) the running snapshot stays, and the
     /// error names the source and the row.
     pub fn refresh(&self) -> Result<bool, LoadError> {
+        let result = self.read_database();
+        let mut freshness = self.freshness.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &result {
+            Ok(_) => *freshness = Freshness { read_at: Some(std::time::Instant::now()), error: None },
+            Err(e) => freshness.error = Some(e.render(false)),
+        }
+        result
+    }
+
+    /// Whether the program reads facts from a database.
+    pub fn has_database(&self) -> bool {
+        self.database.is_some()
+    }
+
+    /// The database, when the last good read was, and the last read's error
+    /// (`None` without a database).
+    pub fn database_status(&self) -> Option<DatabaseStatus> {
+        self.database.as_ref()?;
+        let freshness = self.freshness.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(DatabaseStatus {
+            database: self.database_name.clone(),
+            since_good_read: freshness.read_at.map(|at| at.elapsed()),
+            error: freshness.error.clone(),
+        })
+    }
+
+    fn read_database(&self) -> Result<bool, LoadError> {
         let Some(database) = &self.database else { return Ok(false) };
         let mut database = database.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !database.changed().map_err(sources::SourceError::into_load_error)? {
@@ -389,6 +419,26 @@ impl Live {
         self.publish(generation);
         Ok(true)
     }
+}
+
+/// How the last reads of the database went.
+struct Freshness {
+    /// When the last good read finished.
+    read_at: Option<std::time::Instant>,
+    /// The last read's error, if it failed.
+    error: Option<String>,
+}
+
+/// The state of a live program's database ([`Live::database_status`]).
+#[derive(Clone, Debug)]
+pub struct DatabaseStatus {
+    /// The database (`sqlite wiki.sqlite3`).
+    pub database: String,
+    /// How long ago the last good read finished (the facts are at least
+    /// this stale when `error` is set).
+    pub since_good_read: Option<std::time::Duration>,
+    /// Why the last read failed; the program keeps the last good read.
+    pub error: Option<String>,
 }
 
 /// The program of the files and texts alone.

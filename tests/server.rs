@@ -695,3 +695,66 @@ fn an_explanation_on_a_large_program_answers_and_checks_go_on() {
     assert!(body.contains(r#""holds":true"#) && body.contains("u7 is assigned viewer on page:p7"), "{body}");
     assert!(!body.contains("could not explain"), "{body}");
 }
+
+#[test]
+fn a_database_write_is_seen_by_the_next_check_that_asks_for_freshness() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.warden");
+    std::fs::write(&policy, POLICY).unwrap();
+    let db = rusqlite::Connection::open(dir.path().join("wiki.sqlite3")).unwrap();
+    db.execute_batch("CREATE TABLE member (user TEXT, project TEXT); INSERT INTO member VALUES ('dave', 'project:b');")
+        .unwrap();
+    let text =
+        "[database]\nsqlite = \"wiki.sqlite3\"\n[sources]\nassign = \"SELECT user, 'viewer', project FROM member\"\n";
+    let config = Arc::new(warden::sources::Config::from_text("warden.toml", text, dir.path()).unwrap());
+    let live = Live::with_sources(&[policy], config.clone(), Arc::new(|_: &mut warden::Engine| {})).unwrap();
+    let addr = start_with(
+        live,
+        Options {
+            allow_client_time: true,
+            source: Some(config),
+            freshness_timeout: std::time::Duration::from_millis(200),
+            auth: Auth { insecure_open_writes: true, ..Auth::default() },
+            ..Options::default()
+        },
+    );
+    let mut client = Client::connect(addr);
+    let ask = |client: &mut Client, fresh: &str| {
+        let body =
+            format!(r#"{{"user": "dave", "perm": "read", "obj": "page:1", "at": "2026-11-23T10:00:00Z"{fresh}}}"#);
+        client.send("POST", "/v1/check", &body)
+    };
+    let (status, body) = ask(&mut client, "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""allowed":false"#), "{body}");
+    db.execute("INSERT INTO member VALUES ('dave', 'project:a')", []).unwrap();
+    let (_, body) = ask(&mut client, r#", "at_least": 0"#);
+    assert!(body.contains(r#""allowed":true"#), "the write is read before the answer: {body}");
+    assert!(body.contains(r#""version":1"#), "{body}");
+
+    // A version no update has reached yet: 503 `stale`, after the wait.
+    let (status, body) = ask(&mut client, r#", "at_least": 99"#);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("stale"), "{body}");
+
+    // A read that fails keeps the last good facts, and /healthz says so.
+    db.execute_batch("DROP TABLE member;").unwrap();
+    let (_, body) = ask(&mut client, r#", "at_least": 0"#);
+    assert!(body.contains(r#""allowed":true"#), "{body}");
+    let (status, health) = client.send("GET", "/healthz", "");
+    assert_eq!(status, 200);
+    assert!(health.contains(r#""stale":true"#) && health.contains("no such table"), "{health}");
+}
+
+#[test]
+fn an_update_returns_the_version_a_later_check_can_wait_for() {
+    let addr = start(Live::from_source("p.warden", POLICY).unwrap());
+    let mut client = Client::connect(addr);
+    let (status, body) = client.send("POST", "/v1/facts", r#"{"insert": ["assign dave viewer on project:a"]}"#);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""version":1"#), "{body}");
+    let check = r#"{"user": "dave", "perm": "read", "obj": "page:1", "at": "2026-11-23T10:00:00Z", "at_least": 1}"#;
+    let (status, body) = client.send("POST", "/v1/check", check);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""allowed":true"#) && body.contains(r#""version":1"#), "{body}");
+}

@@ -31,6 +31,8 @@ mod admission;
 mod auth;
 mod connections;
 mod facts;
+mod fresh;
+mod list;
 mod metrics;
 mod tls;
 mod watch;
@@ -70,6 +72,11 @@ pub struct Options {
     pub header_timeout: std::time::Duration,
     /// Serve over TLS with this certificate chain and key (PEM files).
     pub tls: Option<TlsFiles>,
+    /// Also read facts from this database, re-read every `poll` of its
+    /// source file.
+    pub source: Option<Arc<crate::sources::Config>>,
+    /// The longest a request waits for the version it asks for (`at_least`).
+    pub freshness_timeout: std::time::Duration,
 }
 
 /// A PEM certificate chain and its private key.
@@ -88,6 +95,8 @@ impl Default for Options {
             watch: false,
             allow_client_time: false,
             allow_privileged_updates: false,
+            source: None,
+            freshness_timeout: fresh::FRESHNESS_TIMEOUT,
             limits: crate::Limits::default(),
             auth: Auth::default(),
             max_running: cores,
@@ -106,6 +115,8 @@ struct AppState {
     admission: admission::Admission,
     /// The longest a request body may take to arrive (the header timeout).
     body_timeout: std::time::Duration,
+    /// The longest a request waits for its `at_least` version.
+    freshness_timeout: std::time::Duration,
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -247,6 +258,8 @@ struct CheckBody {
     user: String,
     perm: String,
     obj: String,
+    /// Answer at this version or a later one (see [`fresh::fresh`]).
+    at_least: Option<u64>,
     at: Option<String>,
     #[serde(default)]
     ctx: BTreeMap<String, Json_>,
@@ -257,10 +270,14 @@ async fn check(State(state): State<Arc<AppState>>, body: Body<CheckBody>) -> Res
         Ok(parsed) => parsed,
         Err(response) => return *response,
     };
+    let version = match fresh::fresh(&state, body.at_least).await {
+        Ok(version) => version,
+        Err(response) => return response,
+    };
     let at = used_time(&options);
     let request = Request { user: body.user, perm: body.perm, object: body.obj, at: options.at, ctx: options.ctx };
     let answer = |decision: crate::live::Decision| {
-        Json(json!({ "allowed": decision.allowed, "reason": decision.reason, "errors": decision.errors, "notes": decision.notes, "at": at }))
+        Json(json!({ "allowed": decision.allowed, "reason": decision.reason, "errors": decision.errors, "notes": decision.notes, "at": at, "version": version }))
             .into_response()
     };
     // The compiled plan decides in microseconds, right here; anything else
@@ -279,6 +296,8 @@ async fn check(State(state): State<Arc<AppState>>, body: Body<CheckBody>) -> Res
 #[serde(deny_unknown_fields)]
 struct QueryBody {
     query: String,
+    /// Answer at this version or a later one (see [`fresh::fresh`]).
+    at_least: Option<u64>,
     at: Option<String>,
     #[serde(default)]
     ctx: BTreeMap<String, Json_>,
@@ -288,6 +307,10 @@ async fn query(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> Res
     let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
         Ok(parsed) => parsed,
         Err(response) => return *response,
+    };
+    let version = match fresh::fresh(&state, body.at_least).await {
+        Ok(version) => version,
+        Err(response) => return response,
     };
     let at = used_time(&options);
     let live = state.live.clone();
@@ -306,7 +329,7 @@ async fn query(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> Res
                     )
                 })
                 .collect();
-            Json(json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "errors": answer.errors, "notes": answer.notes, "at": at })).into_response()
+            Json(json!({ "holds": answer.holds(), "variables": answer.variables, "answers": answers, "errors": answer.errors, "notes": answer.notes, "at": at, "version": version })).into_response()
         }
         Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_query", diagnostics),
         Err(response) => response,
@@ -318,6 +341,9 @@ async fn explain(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> R
         Ok(parsed) => parsed,
         Err(response) => return *response,
     };
+    if let Err(response) = fresh::fresh(&state, body.at_least).await {
+        return response;
+    }
     let live = state.live.clone();
     match state.admission.run(move || live.snapshot().explain(&body.query, &options).map_err(|e| e.render(false))).await
     {
@@ -325,69 +351,6 @@ async fn explain(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> R
         Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_query", diagnostics),
         Err(response) => response,
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListBody {
-    user: Option<String>,
-    perm: String,
-    #[serde(rename = "type")]
-    ty: Option<String>,
-    object: Option<String>,
-    subject_type: Option<String>,
-    at: Option<String>,
-    #[serde(default)]
-    ctx: BTreeMap<String, Json_>,
-}
-
-/// The objects of a type a user may act on (`{user, perm, type}`,
-/// [`crate::Engine::list_objects`]), or the subjects that may act on an
-/// object (`{perm, object}`, [`crate::Engine::list_subjects`]).
-async fn list(State(state): State<Arc<AppState>>, body: Body<ListBody>) -> Response {
-    let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
-        Ok(parsed) => parsed,
-        Err(response) => return *response,
-    };
-    let at = used_time(&options);
-    let live = state.live.clone();
-    let listing = match (body.user, body.ty, body.object, body.subject_type) {
-        (Some(user), Some(ty), None, None) => Listing::Objects(user, ty),
-        (None, None, Some(object), subject_type) => Listing::Subjects(object, subject_type),
-        _ => {
-            let message = "a listing is `{user, perm, type}` (objects) or `{perm, object, subject_type?}` (subjects)";
-            return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message.to_string());
-        }
-    };
-    let perm = body.perm;
-    let run = move || {
-        let snapshot = live.snapshot();
-        match listing {
-            Listing::Objects(user, ty) => snapshot.list_objects(&user, &perm, &ty, &options).map(|list| {
-                let answer = json!({ "every": list.every, "objects": list.objects, "excluded": list.excluded, "errors": list.errors, "at": at });
-                (list.stopped, answer)
-            }),
-            Listing::Subjects(object, ty) => snapshot.list_subjects(&perm, &object, ty.as_deref(), &options).map(|list| {
-                let answer = json!({ "every": list.every, "subjects": list.subjects, "excluded": list.excluded, "errors": list.errors, "at": at });
-                (list.stopped, answer)
-            }),
-        }
-    };
-    match state.admission.run(move || run().map_err(|e| e.render(false))).await {
-        // Not an answer: an empty list must not read as "nothing".
-        Ok(Ok((Some(stopped), _))) => error(StatusCode::UNPROCESSABLE_ENTITY, "limit_exceeded", stopped),
-        Ok(Ok((None, answer))) => Json(answer).into_response(),
-        Ok(Err(diagnostics)) => error(StatusCode::BAD_REQUEST, "bad_request", diagnostics),
-        Err(response) => response,
-    }
-}
-
-/// What `/v1/list` lists.
-enum Listing {
-    /// The objects of a type (`user`, `type`).
-    Objects(String, String),
-    /// The subjects of an object (of one type, if given).
-    Subjects(String, Option<String>),
 }
 
 #[derive(Deserialize)]
@@ -489,15 +452,16 @@ pub fn router(live: Arc<Live>, options: &Options) -> Router {
         auth: options.auth.clone(),
         admission: admission::Admission::new(options.max_running, options.max_waiting),
         body_timeout: options.header_timeout,
+        freshness_timeout: options.freshness_timeout,
     });
     Router::new()
         .route("/v1/check", post(check))
         .route("/v1/query", post(query))
         .route("/v1/explain", post(explain))
-        .route("/v1/list", post(list))
+        .route("/v1/list", post(list::list))
         .route("/v1/facts", post(facts))
         .route("/v1/reload", post(reload))
-        .route("/healthz", get(|| async { Json(json!({ "ok": true })) }))
+        .route("/healthz", get(|State(state): State<Arc<AppState>>| fresh::healthz(state.live.clone())))
         .route("/metrics", get(metrics))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
@@ -546,6 +510,9 @@ pub async fn serve(
             }
         });
     }
+    if let Some(every) = options.source.as_ref().and_then(|config| config.poll) {
+        fresh::spawn_poller(live.clone(), every);
+    }
     let tls = match &options.tls {
         Some(files) => Some(tls::acceptor(&files.cert, &files.key).map_err(std::io::Error::other)?),
         None => None,
@@ -561,7 +528,11 @@ pub fn run(paths: Vec<PathBuf>, addr: &str, options: Options) -> Result<(), Stri
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
     let limits = options.limits;
     let configure = Arc::new(move |engine: &mut crate::Engine| engine.set_limits(limits));
-    let live = Live::with_configuration(&paths, configure).map_err(|e| e.render(false))?;
+    let live = match &options.source {
+        Some(config) => Live::with_sources(&paths, config.clone(), configure),
+        None => Live::with_configuration(&paths, configure),
+    };
+    let live = live.map_err(|e| e.render(false))?;
     let live = Arc::new(live.allow_privileged_updates(options.allow_privileged_updates));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async move {

@@ -140,6 +140,13 @@ impl Sources {
         Ok(read.into_set())
     }
 
+    /// Reads every binding in one snapshot; how many facts each gave (in
+    /// the source file's order, with each binding's label).
+    pub fn read_each(&mut self) -> Result<Vec<(String, usize)>, SourceError> {
+        let read = self.database.read(&self.config, &self.arities, READ_TIMEOUT)?;
+        Ok(self.config.bindings.iter().zip(&read.facts).map(|(b, facts)| (b.label(), facts.len())).collect())
+    }
+
     /// Adds a read's facts to a program loaded from files.
     pub fn load(&mut self, program: &Engine) -> Result<(Engine, BTreeSet<LiveFact>), LoadError> {
         let facts = self.read().map_err(SourceError::into_load_error)?;

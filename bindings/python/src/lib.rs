@@ -153,19 +153,48 @@ fn refused(reason: String) -> Decision {
 impl Warden {
     /// Loads policy and data files and directories (every `*.warden`,
     /// `*.yaml`, `*.yml` and `*.json` below a directory).
-    #[staticmethod]
+    ///
     /// `privileged_updates` lets `update` add superusers, lift `inactive`
     /// and change `extends` (a sync from a trusted database needs it).
-    #[pyo3(signature = (paths, extern_fns = None, privileged_updates = false))]
+    /// `source` names a source file (`warden.toml`) that binds relations to
+    /// queries on an SQLite database: its facts are read now, and again by
+    /// `refresh()` when the database changed.
+    #[staticmethod]
+    #[pyo3(signature = (paths, extern_fns = None, privileged_updates = false, source = None))]
     fn from_paths(
         py: Python<'_>,
         paths: Vec<PathBuf>,
         extern_fns: Option<&Bound<'_, PyDict>>,
         privileged_updates: bool,
+        source: Option<PathBuf>,
     ) -> PyResult<Warden> {
         let configure = configuration(extern_fns)?;
-        let live = py.detach(|| warden::Live::with_configuration(&paths, configure)).map_err(policy_error)?;
+        let live = py
+            .detach(|| match source {
+                Some(source) => {
+                    let config = warden::sources::Config::from_file(&source)
+                        .map_err(|(diagnostics, sources)| LoadError { diagnostics, sources })?;
+                    warden::Live::with_sources(&paths, Arc::new(config), configure)
+                }
+                None => warden::Live::with_configuration(&paths, configure),
+            })
+            .map_err(policy_error)?;
         Ok(Warden { live: live.allow_privileged_updates(privileged_updates) })
+    }
+
+    /// Re-reads the source database if it changed since the last read and
+    /// applies the difference atomically; whether the program changed. On
+    /// error the last good read stays and `PolicyError` names the source
+    /// and the row. Without a source, does nothing.
+    fn refresh(&self, py: Python<'_>) -> PyResult<bool> {
+        py.detach(|| self.live.refresh()).map_err(policy_error)
+    }
+
+    /// The program's version: it grows with every update, reload and
+    /// refresh that changed it.
+    #[getter]
+    fn version(&self) -> u64 {
+        self.live.version()
     }
 
     /// Loads one policy text (`name` is used in diagnostics).
@@ -195,8 +224,9 @@ impl Warden {
     /// Inserts and removes facts (statements such as `assign alice editor on
     /// project:a` or `owner(alice, page:1)`) in one atomic batch: all of it
     /// is visible to the next check, or none of it and `PolicyError`.
+    /// Returns the version that holds the change.
     #[pyo3(signature = (insert = Vec::new(), remove = Vec::new()))]
-    fn update(&self, py: Python<'_>, insert: Vec<String>, remove: Vec<String>) -> PyResult<()> {
+    fn update(&self, py: Python<'_>, insert: Vec<String>, remove: Vec<String>) -> PyResult<u64> {
         py.detach(|| {
             self.live.update(|tx| {
                 insert.iter().for_each(|s| tx.insert(s));

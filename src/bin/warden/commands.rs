@@ -1,281 +1,13 @@
-//! The `warden` command line: `check`, `query`, `test`.
+//! One function per command; each loads the program, runs, and returns the exit code.
 
-use clap::{Parser, Subcommand};
+use super::cli::Ask;
+use super::{colour, load};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden::{Engine, RequestOptions};
 
-#[derive(Parser)]
-#[command(name = "warden", version, about = "Warden: authorization policies as Datalog")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-    /// Stop an evaluation that derives more tuples than this (it then denies, with the reason).
-    #[arg(long, global = true, value_name = "N")]
-    max_tuples: Option<usize>,
-    /// Stop a check on the compiled plan that takes more steps than this (it then denies, with the reason).
-    #[arg(long, global = true, value_name = "N")]
-    max_steps: Option<usize>,
-    /// Stop an evaluation that runs longer than this many milliseconds (it then denies).
-    #[arg(long, global = true, value_name = "MS")]
-    timeout_ms: Option<u64>,
-    /// Stop an evaluation whose rows would take more than this many MiB (estimated; it then denies).
-    #[arg(long, global = true, value_name = "MIB")]
-    max_memory_mib: Option<usize>,
-}
-
-/// The evaluation limits given on the command line.
-static LIMITS: std::sync::OnceLock<warden::Limits> = std::sync::OnceLock::new();
-
-/// What `query` and `explain` take: the program, the question, the request.
-#[derive(clap::Args)]
-struct Ask {
-    /// Files or directories.
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
-    /// The query atom.
-    #[arg(short, long)]
-    query: String,
-    /// The request time (RFC 3339); the wall clock when absent.
-    #[arg(long)]
-    at: Option<String>,
-    /// A request context value, `KEY=VALUE` (repeatable).
-    #[arg(long = "ctx", value_name = "KEY=VALUE")]
-    ctx: Vec<String>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Parse and analyse policy and data files; print every diagnostic.
-    Check {
-        /// Files or directories.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// The time lints compare `until` bounds with (RFC 3339); the wall clock when absent.
-        #[arg(long)]
-        at: Option<String>,
-        /// Treat warnings as errors.
-        #[arg(long)]
-        deny_warnings: bool,
-        /// Require a declaration (`relation NAME(TYPE, ...);`) for every relation.
-        #[arg(long)]
-        strict: bool,
-    },
-    /// Answer a query atom, e.g. `allowed(alice, write, page:7)`.
-    Query {
-        #[command(flatten)]
-        ask: Ask,
-        /// One proof line per answer.
-        #[arg(long)]
-        why: bool,
-        /// At most this many answers (the rest: resume with `--after`).
-        #[arg(long)]
-        limit: Option<usize>,
-        /// Start after this answer (a cursor printed by a previous `--limit`).
-        #[arg(long)]
-        after: Option<String>,
-    },
-    /// Explain why a query holds (a proof per answer) or why not.
-    Explain {
-        #[command(flatten)]
-        ask: Ask,
-        /// Also print every rule tried and where it failed (JSON always has them).
-        #[arg(short, long)]
-        verbose: bool,
-    },
-    /// Explore a policy interactively (plain, scriptable input when piped).
-    Repl {
-        /// Files or directories to load.
-        files: Vec<PathBuf>,
-    },
-    /// Serve decisions over HTTP (JSON): /v1/check, /v1/query, /v1/explain, /v1/facts, /v1/reload, /healthz, /metrics.
-    Serve {
-        /// Files or directories.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// The address to listen on (loopback unless told otherwise).
-        #[arg(long, default_value = "127.0.0.1:8181")]
-        addr: String,
-        /// Reload when the files change and then stand still for a poll (a
-        /// broken change keeps the running program; deploy by atomic rename).
-        #[arg(long)]
-        watch: bool,
-        /// Honour a request's `at` (what-if questions, tests); otherwise the
-        /// server's clock decides and a request with `at` is refused.
-        #[arg(long)]
-        allow_client_time: bool,
-        /// Accept live updates that add a superuser, lift `inactive` or
-        /// change `role_extends` (refused by default).
-        #[arg(long)]
-        allow_privileged_updates: bool,
-        /// A file holding the bearer token for reads (else `WARDEN_READ_TOKEN`; unset: reads are open).
-        #[arg(long)]
-        read_token_file: Option<PathBuf>,
-        /// A file holding the bearer token for writes (else `WARDEN_WRITE_TOKEN`; unset: writes are disabled).
-        #[arg(long)]
-        write_token_file: Option<PathBuf>,
-        /// Open the write routes without a token (loopback only; for development).
-        #[arg(long)]
-        insecure_open_writes: bool,
-        /// The longest a connection may take to send a request's headers, or its body (408), or stay idle.
-        #[arg(long, default_value_t = 10_000)]
-        header_timeout_ms: u64,
-        /// Serve HTTPS with this PEM certificate chain (with `--tls-key`).
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The PEM private key of `--tls-cert`.
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-    },
-    /// Compare the decisions of two programs: `warden diff OLD... -- NEW...` (exit 3 when they differ).
-    Diff {
-        /// The old program's files or directories.
-        #[arg(required = true)]
-        old: Vec<PathBuf>,
-        /// The new program's files or directories (after `--`).
-        #[arg(last = true, required = true)]
-        new: Vec<PathBuf>,
-        /// The request time (RFC 3339); the wall clock when absent.
-        #[arg(long)]
-        at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Format policy files in place; with `--check`, list the files that would change.
-    Fmt {
-        /// Files or directories (every `*.warden` below a directory).
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Change nothing: print the files that are not formatted, exit 1 if any.
-        #[arg(long)]
-        check: bool,
-    },
-    /// Print the compiled check plan of `allowed(user, perm, object)`: the
-    /// static relations, and each goal's steps in execution order.
-    Plan {
-        /// Files or directories.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
-    /// Run every `test` block.
-    Test {
-        /// Files or directories.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Report which rules and role entries the asserts' proofs use.
-        #[arg(long)]
-        coverage: bool,
-    },
-}
-
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let mut limits = warden::Limits::default();
-    if let Some(n) = cli.max_tuples {
-        limits.max_tuples = n;
-    }
-    if let Some(n) = cli.max_steps {
-        limits.max_steps = n;
-    }
-    if let Some(ms) = cli.timeout_ms {
-        limits.max_time = std::time::Duration::from_millis(ms);
-    }
-    if let Some(mib) = cli.max_memory_mib {
-        limits.max_bytes = mib.saturating_mul(1 << 20);
-    }
-    let _ = LIMITS.set(limits);
-    match cli.command {
-        Command::Check { files, at, deny_warnings, strict } => check(&files, at.as_deref(), deny_warnings, strict),
-        Command::Query { ask, why, limit, after } => run_query(&ask, &Listing { why, limit, after }),
-        Command::Explain { ask, verbose } => explain(&ask, verbose),
-        Command::Plan { files } => plan(&files),
-        Command::Test { files, coverage } => test(&files, coverage),
-        Command::Fmt { files, check } => fmt(&files, check),
-        Command::Diff { old, new, at, json } => {
-            // Options may also follow the new files (`-- NEW... --at TS --json`).
-            let (mut at, mut json, mut files) = (at, json, Vec::new());
-            let mut rest = new.into_iter();
-            while let Some(arg) = rest.next() {
-                match arg.to_str() {
-                    Some("--json") => json = true,
-                    Some("--at") => at = rest.next().map(|t| t.to_string_lossy().into_owned()),
-                    _ => files.push(arg),
-                }
-            }
-            diff(&old, &files, at.as_deref(), json)
-        }
-        Command::Serve {
-            files,
-            addr,
-            watch,
-            allow_client_time,
-            allow_privileged_updates,
-            read_token_file,
-            write_token_file,
-            insecure_open_writes,
-            header_timeout_ms,
-            tls_cert,
-            tls_key,
-        } => {
-            let auth = match warden::server::Auth::load(read_token_file.as_deref(), write_token_file.as_deref()) {
-                Ok(auth) => warden::server::Auth { insecure_open_writes, ..auth },
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let options = warden::server::Options {
-                watch,
-                allow_client_time,
-                allow_privileged_updates,
-                limits,
-                auth,
-                header_timeout: std::time::Duration::from_millis(header_timeout_ms),
-                tls: tls_cert.zip(tls_key).map(|(cert, key)| warden::server::TlsFiles { cert, key }),
-                ..warden::server::Options::default()
-            };
-            match warden::server::run(files, &addr, options) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprint!("{e}");
-                    ExitCode::from(1)
-                }
-            }
-        }
-        Command::Repl { files } => match warden::repl::helper::run(files) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(1)
-            }
-        },
-    }
-}
-
-fn colour() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
-fn load(files: &[PathBuf]) -> Result<Engine, ExitCode> {
-    let loaded = Engine::from_paths(files).map(|mut engine| {
-        engine.set_limits(LIMITS.get().copied().unwrap_or_default());
-        engine
-    });
-    loaded.map_err(|e| {
-        eprint!("{}", e.render(colour()));
-        let n = e.diagnostics.len();
-        eprintln!("{n} error{}", if n == 1 { "" } else { "s" });
-        ExitCode::from(1)
-    })
-}
-
-fn check(files: &[PathBuf], at: Option<&str>, deny_warnings: bool, strict: bool) -> ExitCode {
+pub fn check(files: &[PathBuf], at: Option<&str>, deny_warnings: bool, strict: bool) -> ExitCode {
     let at = match parse_at(at) {
         Ok(at) => at.unwrap_or_else(warden::time::now),
         Err(code) => return code,
@@ -311,10 +43,10 @@ fn check(files: &[PathBuf], at: Option<&str>, deny_warnings: bool, strict: bool)
 }
 
 /// How `query` lists answers: with reasons, paginated.
-struct Listing {
-    why: bool,
-    limit: Option<usize>,
-    after: Option<String>,
+pub struct Listing {
+    pub why: bool,
+    pub limit: Option<usize>,
+    pub after: Option<String>,
 }
 
 /// The request options and the loaded program of a `query` or `explain`.
@@ -323,7 +55,7 @@ fn prepare(ask: &Ask) -> Result<(RequestOptions, Engine), ExitCode> {
     Ok((options, load(&ask.files)?))
 }
 
-fn run_query(ask: &Ask, listing: &Listing) -> ExitCode {
+pub fn run_query(ask: &Ask, listing: &Listing) -> ExitCode {
     let (query, json) = (ask.query.as_str(), ask.json);
     let (options, engine) = match prepare(ask) {
         Ok(prepared) => prepared,
@@ -410,7 +142,7 @@ fn run_query(ask: &Ask, listing: &Listing) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn diff(old: &[PathBuf], new: &[PathBuf], at: Option<&str>, json: bool) -> ExitCode {
+pub fn diff(old: &[PathBuf], new: &[PathBuf], at: Option<&str>, json: bool) -> ExitCode {
     let at = match parse_at(at) {
         Ok(at) => at.unwrap_or_else(warden::time::now),
         Err(code) => return code,
@@ -467,7 +199,7 @@ fn request_options(at: Option<&str>, ctx: &[String]) -> Result<RequestOptions, E
     Ok(options)
 }
 
-fn explain(ask: &Ask, verbose: bool) -> ExitCode {
+pub fn explain(ask: &Ask, verbose: bool) -> ExitCode {
     let (query, json) = (ask.query.as_str(), ask.json);
     let (options, engine) = match prepare(ask) {
         Ok(prepared) => prepared,
@@ -493,7 +225,7 @@ fn explain(ask: &Ask, verbose: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn plan(files: &[PathBuf]) -> ExitCode {
+pub fn plan(files: &[PathBuf]) -> ExitCode {
     let engine = match load(files) {
         Ok(engine) => engine,
         Err(code) => return code,
@@ -511,7 +243,7 @@ fn plan(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
+pub fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
     let files = match warden::syntax::collect_files(paths) {
         Ok(files) => files,
         Err(d) => {
@@ -586,7 +318,7 @@ fn is_ctx_key(key: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn test(files: &[PathBuf], coverage: bool) -> ExitCode {
+pub fn test(files: &[PathBuf], coverage: bool) -> ExitCode {
     let engine = match load(files) {
         Ok(engine) => engine,
         Err(code) => return code,
@@ -610,4 +342,41 @@ fn test(files: &[PathBuf], coverage: bool) -> ExitCode {
         }
     }
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// `warden db status`: reads every source once and prints what each gives.
+pub fn db_status(files: &[PathBuf]) -> ExitCode {
+    let failed = |e: warden::LoadError| {
+        eprint!("{}", e.render(colour()));
+        ExitCode::from(1)
+    };
+    let config = match super::source_config() {
+        Ok(Some(config)) => config,
+        Ok(None) => {
+            eprintln!("error: `warden db status` needs `--source FILE`");
+            return ExitCode::from(2);
+        }
+        Err(e) => return failed(e),
+    };
+    let engine = match Engine::from_paths(files) {
+        Ok(engine) => engine,
+        Err(e) => return failed(e),
+    };
+    let mut sources = match warden::sources::Sources::open(config, &engine) {
+        Ok(sources) => sources,
+        Err(e) => return failed(e),
+    };
+    let started = std::time::Instant::now();
+    let counts = match sources.read_each() {
+        Ok(counts) => counts,
+        Err(e) => return failed(e.into_load_error()),
+    };
+    let elapsed = started.elapsed();
+    println!("{}", sources.describe());
+    for (label, count) in &counts {
+        println!("  {label}: {count} fact{}", if *count == 1 { "" } else { "s" });
+    }
+    let total: usize = counts.iter().map(|(_, n)| n).sum();
+    println!("{total} facts read in {} ms, in one snapshot", elapsed.as_millis());
+    ExitCode::SUCCESS
 }

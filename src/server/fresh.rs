@@ -1,0 +1,83 @@
+//! Freshness: answers at a version at least the caller's (`at_least`), the
+//! database re-read while the server runs, and `/healthz`.
+
+use super::{AppState, error};
+use crate::live::Live;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The longest a request waits for the version it asks for, by default.
+pub const FRESHNESS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Waits until the program is at `at_least` (a version an update or an
+/// earlier answer returned); with a database, first re-reads it if it
+/// changed, so that a write the caller committed before asking is seen.
+/// Returns the version the answer is at least at, or a 503 `stale` error
+/// when the version is not reached in time.
+pub(super) async fn fresh(state: &AppState, at_least: Option<u64>) -> Result<u64, Response> {
+    let (live, timeout) = (&state.live, state.freshness_timeout);
+    let Some(wanted) = at_least else { return Ok(live.version()) };
+    if live.version() >= wanted && !live.has_database() {
+        return Ok(live.version());
+    }
+    let waiting = live.clone();
+    let reached = tokio::task::spawn_blocking(move || waiting.wait_for(wanted, timeout)).await.unwrap_or(false);
+    let version = live.version();
+    if reached {
+        Ok(version)
+    } else {
+        let message = format!("version {wanted} was not applied within {timeout:?} (the program is at {version})");
+        Err(error(StatusCode::SERVICE_UNAVAILABLE, "stale", message))
+    }
+}
+
+/// Re-reads the database every `every` while the server runs (a read that
+/// fails keeps the running program; `/healthz` says so).
+pub(super) fn spawn_poller(live: Arc<Live>, every: Duration) {
+    tokio::spawn(async move {
+        let mut failing = false;
+        loop {
+            tokio::time::sleep(every).await;
+            let reading = live.clone();
+            match tokio::task::spawn_blocking(move || reading.refresh().map_err(|e| e.render(false))).await {
+                Ok(Ok(changed)) => {
+                    if changed {
+                        tracing::info!(version = live.version(), "applied the database's changes");
+                    }
+                    if failing {
+                        tracing::info!("the database reads again");
+                    }
+                    failing = false;
+                }
+                Ok(Err(e)) if !failing => {
+                    tracing::warn!(error = %e, "the database read failed; serving the last good read");
+                    failing = true;
+                }
+                _ => {}
+            }
+        }
+    });
+}
+
+/// `GET /healthz`: the version, and with a database how fresh its facts
+/// are. Always 200 while serving: a program whose last read failed still
+/// answers from its last good read, and says `"stale": true`.
+pub(super) async fn healthz(live: Arc<Live>) -> Response {
+    let version = live.version();
+    match live.database_status() {
+        None => Json(json!({ "ok": true, "version": version })).into_response(),
+        Some(status) => Json(json!({
+            "ok": status.error.is_none(),
+            "version": version,
+            "database": status.database,
+            "stale": status.error.is_some(),
+            "seconds_since_good_read": status.since_good_read.map(|d| d.as_secs_f64()),
+            "error": status.error,
+        }))
+        .into_response(),
+    }
+}
