@@ -85,6 +85,9 @@ struct State {
     base: Engine,
     /// The facts of the last good read of the database.
     database_facts: BTreeSet<LiveFact>,
+    /// The database's version at that read (with `warden db install`): the
+    /// program's version is then the database's.
+    database_version: Option<u64>,
     /// The newest snapshot, published or not, and its generation.
     latest: Arc<Engine>,
     generation: u64,
@@ -146,15 +149,23 @@ impl Live {
                 let (base, facts) = database.load(&files)?;
                 (base, Some(database), facts)
             }
-            None => (files.clone(), None, BTreeSet::new()),
+            None => (files.clone(), None, sources::Facts::default()),
         };
         let database_name = database.as_ref().map(Sources::describe).unwrap_or_default();
         let engine = with_overlay(&base, &Overlay::default(), configure.as_ref())?;
         // The first snapshot is ready to check at full speed when this returns.
         let _ = engine.check_plan();
         let latest = Arc::new(engine);
-        let state =
-            State { overlay: Overlay::default(), files, base, database_facts, latest: latest.clone(), generation: 0 };
+        let database_version = database_facts.version;
+        let state = State {
+            overlay: Overlay::default(),
+            files,
+            base,
+            database_facts: database_facts.facts,
+            database_version,
+            latest: latest.clone(),
+            generation: 0,
+        };
         Ok(Live {
             current: ArcSwap::new(latest),
             inputs,
@@ -166,7 +177,7 @@ impl Live {
             database: database.map(Mutex::new),
             database_name,
             freshness: Mutex::new(Freshness { read_at: Some(std::time::Instant::now()), error: None }),
-            version: AtomicU64::new(0),
+            version: AtomicU64::new(database_version.unwrap_or(0)),
         })
     }
 
@@ -178,22 +189,25 @@ impl Live {
         if *published >= generation {
             return;
         }
-        let (latest, newest) = {
+        let (latest, newest, version) = {
             let state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            (state.latest.clone(), state.generation)
+            (state.latest.clone(), state.generation, state.database_version.unwrap_or(state.generation))
         };
         // A panic while building leaves a snapshot that checks by the demand path.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| latest.check_plan().is_some()));
         self.builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.current.store(latest);
         *published = newest;
-        self.version.store(newest, Ordering::Release);
+        self.version.fetch_max(version, Ordering::AcqRel);
     }
 
-    /// The version of the published snapshot: it grows by one with each
-    /// update, reload and refresh that changed the program. A writer's
-    /// change is visible to checks once the version is at least the one
-    /// [`Live::update`] returned (see [`Live::wait_for`]).
+    /// The version of the published snapshot. With a database that has the
+    /// version table (`warden db install`), it is the database's version
+    /// the facts were read at: a web request that wrote to the database
+    /// reads `warden_version` after committing and asks for at least that.
+    /// Otherwise it grows by one with each update, reload and refresh that
+    /// changed the program, and [`Live::update`] returns the version that
+    /// holds its change.
     pub fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
     }
@@ -203,16 +217,18 @@ impl Live {
     /// it got there.
     pub fn wait_for(&self, version: u64, timeout: std::time::Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
-        if self.database.is_some() {
-            let _ = self.refresh();
-        }
-        while self.version() < version {
+        loop {
+            if self.database.is_some() {
+                let _ = self.refresh();
+            }
+            if self.version() >= version {
+                return true;
+            }
             if std::time::Instant::now() >= deadline {
                 return false;
             }
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            std::thread::sleep(std::time::Duration::from_millis(2));
         }
-        true
     }
 
     /// How many plans were built to publish updates and reloads.
@@ -366,6 +382,13 @@ impl Live {
         result
     }
 
+    /// Something to wait on for the database's next change (`None` without
+    /// a database); see [`sources::Listener`].
+    pub fn listener(&self) -> Option<sources::Listener> {
+        let database = self.database.as_ref()?;
+        Some(database.lock().unwrap_or_else(std::sync::PoisonError::into_inner).listener())
+    }
+
     /// Whether the program reads facts from a database.
     pub fn has_database(&self) -> bool {
         self.database.is_some()
@@ -389,10 +412,12 @@ impl Live {
         if !database.changed().map_err(sources::SourceError::into_load_error)? {
             return Ok(false);
         }
-        let read = database.read().map_err(sources::SourceError::into_load_error)?;
+        let sources::Facts { facts: read, version } = database.read().map_err(sources::SourceError::into_load_error)?;
         let name = &self.database_name;
         let generation = {
             let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let moved = version > state.database_version;
+            state.database_version = state.database_version.max(version);
             let inserted: BTreeSet<LiveFact> = read.difference(&state.database_facts).cloned().collect();
             let removed: BTreeSet<LiveFact> = state
                 .database_facts
@@ -402,6 +427,16 @@ impl Live {
                 .collect();
             if inserted.is_empty() && removed.is_empty() {
                 state.database_facts = read;
+                if !moved {
+                    return Ok(false);
+                }
+                // The same facts at a newer version: published so that a
+                // caller waiting for that version is answered.
+                state.generation += 1;
+                let generation = state.generation;
+                drop(state);
+                drop(database);
+                self.publish(generation);
                 return Ok(false);
             }
             let base = sources::apply(&state.base, name, &inserted, &removed)?;

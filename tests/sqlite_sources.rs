@@ -23,6 +23,7 @@ allow U delete on P if owner(U, P);
 const SOURCES: &str = r#"
 [database]
 sqlite = "wiki.sqlite3"
+watch = ["auth_user", "auth_user_groups", "wiki_page", "assignment"]
 
 [sources]
 in = [
@@ -306,4 +307,21 @@ fn a_source_file_with_a_mistake_points_at_it() {
     let error = Config::from_text("warden.toml", "[database]\nsqlite = 3\n", Path::new(".")).err().unwrap();
     let rendered = warden::diagnostics::render(&error.0, &error.1, false);
     assert!(rendered.contains("warden.toml:2"), "{rendered}");
+}
+
+#[test]
+fn with_the_version_table_the_version_is_the_databases() {
+    let (_dir, policy, config, mut connection) = setup();
+    write(&mut connection, &sample());
+    let engine = Engine::from_paths(std::slice::from_ref(&policy)).unwrap();
+    warden::sources::Sources::open(config.clone(), &engine).unwrap().install().unwrap();
+    let live = live(&policy, &config);
+    let token = |c: &Connection| c.query_row("SELECT version FROM warden_version", [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(live.version(), token(&connection) as u64);
+    connection.execute("INSERT INTO auth_user_groups VALUES (0, 0)", []).unwrap();
+    let written = token(&connection) as u64;
+    assert!(written > live.version(), "the trigger raised the version");
+    assert!(live.wait_for(written, std::time::Duration::from_secs(5)));
+    assert_eq!(live.version(), written);
+    assert!(live.check(&Request::new("user:0", "write", "page:0").at(AT).unwrap()).allowed);
 }

@@ -35,16 +35,20 @@ pub(super) async fn fresh(state: &AppState, at_least: Option<u64>) -> Result<u64
     }
 }
 
-/// Re-reads the database every `every` while the server runs (a read that
-/// fails keeps the running program; `/healthz` says so).
-pub(super) fn spawn_poller(live: Arc<Live>, every: Duration) {
-    tokio::spawn(async move {
+/// Follows the database while the server runs: waits for its change
+/// notification (PostgreSQL with `warden db install`) or `every`, then
+/// re-reads it if it changed. A read that fails keeps the running program;
+/// `/healthz` says so. The thread ends with the program.
+pub(super) fn spawn_follower(live: &Arc<Live>, every: Duration) {
+    let live = Arc::downgrade(live);
+    let Some(mut listener) = live.upgrade().and_then(|live| live.listener()) else { return };
+    std::thread::spawn(move || {
         let mut failing = false;
         loop {
-            tokio::time::sleep(every).await;
-            let reading = live.clone();
-            match tokio::task::spawn_blocking(move || reading.refresh().map_err(|e| e.render(false))).await {
-                Ok(Ok(changed)) => {
+            listener.wait(every);
+            let Some(live) = live.upgrade() else { return };
+            match live.refresh() {
+                Ok(changed) => {
                     if changed {
                         tracing::info!(version = live.version(), "applied the database's changes");
                     }
@@ -53,11 +57,11 @@ pub(super) fn spawn_poller(live: Arc<Live>, every: Duration) {
                     }
                     failing = false;
                 }
-                Ok(Err(e)) if !failing => {
-                    tracing::warn!(error = %e, "the database read failed; serving the last good read");
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e.render(false), "the database read failed; serving the last good read");
                     failing = true;
                 }
-                _ => {}
+                Err(_) => {}
             }
         }
     });

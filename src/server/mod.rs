@@ -510,8 +510,8 @@ pub async fn serve(
             }
         });
     }
-    if let Some(every) = options.source.as_ref().and_then(|config| config.poll) {
-        fresh::spawn_poller(live.clone(), every);
+    if let Some(config) = &options.source {
+        fresh::spawn_follower(&live, config.poll);
     }
     let tls = match &options.tls {
         Some(files) => Some(tls::acceptor(&files.cert, &files.key).map_err(std::io::Error::other)?),

@@ -4,7 +4,9 @@
 //! ```toml
 //! [database]
 //! sqlite = "wiki.sqlite3"      # relative to this file; opened read-only
+//! # postgres = "postgresql://warden@localhost/wiki"   # or "$DATABASE_URL"
 //! poll_ms = 1000               # re-read when the database changed
+//! watch = ["auth_user_groups", "wiki_page", "wiki_roleassignment"]
 //!
 //! [sources]
 //! in = [
@@ -26,14 +28,18 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// The database the queries run against.
     pub database: Database,
-    /// How often a server re-reads the database when it changed; `None`:
-    /// only on request ([`crate::live::Live::refresh`]).
-    pub poll: Option<std::time::Duration>,
+    /// How often a server looks for a change of the database (and
+    /// re-reads it when it changed); with PostgreSQL and `warden db
+    /// install`, a change is noticed at once by its notification.
+    pub poll: std::time::Duration,
     /// The most rows one read may return, over all queries (a read past it
     /// fails and the running program stays).
     pub max_rows: usize,
     /// Every query, in the file's order.
     pub bindings: Vec<Binding>,
+    /// The tables whose writes raise the database's version (`warden db
+    /// install` puts a trigger on each).
+    pub watch: Vec<String>,
     /// The source file's text, for errors that point into it.
     pub sources: SourceMap,
 }
@@ -43,6 +49,8 @@ pub struct Config {
 pub enum Database {
     /// An SQLite file, opened read-only.
     Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
 }
 
 /// What the rows of one query state.
@@ -140,6 +148,9 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     sqlite: Option<String>,
+    postgres: Option<String>,
+    #[serde(default)]
+    watch: Vec<String>,
     poll_ms: Option<u64>,
     max_rows: Option<usize>,
 }
@@ -166,6 +177,9 @@ struct RawQuery {
     #[serde(default)]
     types: Vec<String>,
 }
+
+/// The default of `poll_ms`: one second.
+pub const DEFAULT_POLL_MS: u64 = 1000;
 
 /// The default of `max_rows`: ten million rows.
 pub const DEFAULT_MAX_ROWS: usize = 10_000_000;
@@ -200,10 +214,21 @@ impl Config {
             }
         };
         let mut errors = Vec::new();
-        let database = match raw.database.sqlite {
-            Some(path) if !path.is_empty() => Database::Sqlite(dir.join(path)),
+        let database = match (raw.database.sqlite, raw.database.postgres) {
+            (Some(path), None) if !path.is_empty() => Database::Sqlite(dir.join(path)),
+            (None, Some(url)) if !url.is_empty() => match url.strip_prefix('$') {
+                Some(variable) => match std::env::var(variable) {
+                    Ok(url) => Database::Postgres(url),
+                    Err(_) => {
+                        errors.push(Diagnostic::global(format!("{name}: the variable `{variable}` is not set")));
+                        Database::Postgres(String::new())
+                    }
+                },
+                None => Database::Postgres(url),
+            },
             _ => {
-                errors.push(Diagnostic::global(format!("{name}: `[database]` needs `sqlite = \"PATH\"`")));
+                let message = format!("{name}: `[database]` needs `sqlite = \"PATH\"` or `postgres = \"URL\"`");
+                errors.push(Diagnostic::global(message));
                 Database::Sqlite(PathBuf::new())
             }
         };
@@ -227,9 +252,10 @@ impl Config {
         }
         Ok(Config {
             database,
-            poll: raw.database.poll_ms.map(std::time::Duration::from_millis),
+            poll: std::time::Duration::from_millis(raw.database.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(1)),
             max_rows: raw.database.max_rows.unwrap_or(DEFAULT_MAX_ROWS),
             bindings,
+            watch: raw.database.watch,
             sources,
         })
     }

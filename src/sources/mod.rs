@@ -15,10 +15,12 @@
 //! Only this module imports `rusqlite` and `toml`.
 
 pub mod config;
+mod postgres;
 mod rows;
 mod sqlite;
 
 pub use config::{Binding, Config, Database, Shape};
+pub use postgres::Listener;
 pub use rows::parse_sql_timestamp;
 
 use crate::Diagnostic;
@@ -30,6 +32,13 @@ use std::time::Duration;
 
 /// How long one read may take before it is interrupted (60 s).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The most bytes of text one read may return (1 GiB).
+pub const MAX_READ_BYTES: usize = 1 << 30;
+
+/// The table `warden db install` creates: one row, the database's version,
+/// raised by a trigger on each watched table in the writing transaction.
+pub const VERSION_TABLE: &str = "warden_version";
 
 /// Why a read of the sources failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -74,19 +83,56 @@ impl SourceError {
 /// The facts of one read, per binding in the source file's order.
 pub struct SourceRead {
     facts: Vec<Vec<LiveFact>>,
+    /// The database's version in the read's snapshot (with the version table).
+    version: Option<u64>,
 }
 
-impl SourceRead {
-    /// Every fact of the read, once each.
-    pub fn into_set(self) -> BTreeSet<LiveFact> {
-        self.facts.into_iter().flatten().collect()
+/// One read: every fact once, and the database's version in the same
+/// snapshot (when `warden db install` made the version table).
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// The facts.
+    pub facts: BTreeSet<LiveFact>,
+    /// The database's version.
+    pub version: Option<u64>,
+}
+
+/// What is left of one read's bounds.
+struct Budget {
+    rows: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    fn new(rows: usize) -> Budget {
+        Budget { rows, bytes: MAX_READ_BYTES }
     }
+
+    fn take_row(&mut self, binding: &Binding) -> Result<(), SourceError> {
+        self.rows = self.rows.checked_sub(1).ok_or_else(|| {
+            SourceError::of(binding, "the sources return more rows than `max_rows` allows".to_string())
+        })?;
+        Ok(())
+    }
+
+    fn take_bytes(&mut self, binding: &Binding, n: usize) -> Result<(), SourceError> {
+        self.bytes = self.bytes.checked_sub(n).ok_or_else(|| {
+            SourceError::of(binding, format!("the sources return more than {} MiB of text", MAX_READ_BYTES >> 20))
+        })?;
+        Ok(())
+    }
+}
+
+/// The connection of one kind of database.
+enum Connection {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 /// An open connection to the sources' database, checked against a program.
 pub struct Sources {
     config: Arc<Config>,
-    database: sqlite::Sqlite,
+    database: Connection,
     /// The column count of each binding that feeds a relation.
     arities: Vec<Option<usize>>,
 }
@@ -101,7 +147,12 @@ impl Sources {
             return Err(LoadError { diagnostics: errors, sources: config.sources.clone() });
         }
         let database = match &config.database {
-            Database::Sqlite(path) => sqlite::Sqlite::open(path).map_err(SourceError::into_load_error)?,
+            Database::Sqlite(path) => {
+                Connection::Sqlite(sqlite::Sqlite::open(path).map_err(SourceError::into_load_error)?)
+            }
+            Database::Postgres(url) => {
+                Connection::Postgres(postgres::Postgres::open(url).map_err(SourceError::into_load_error)?)
+            }
         };
         let arities = config
             .bindings
@@ -120,6 +171,7 @@ impl Sources {
     pub fn describe(&self) -> String {
         match &self.config.database {
             Database::Sqlite(path) => format!("sqlite {}", path.display()),
+            Database::Postgres(url) => format!("postgres {}", without_password(url)),
         }
     }
 
@@ -131,27 +183,73 @@ impl Sources {
     /// Whether the database changed since the last read (always before the
     /// first).
     pub fn changed(&mut self) -> Result<bool, SourceError> {
-        self.database.changed()
+        match &mut self.database {
+            Connection::Sqlite(db) => db.changed(),
+            Connection::Postgres(db) => db.changed(),
+        }
+    }
+
+    fn read_all(&mut self) -> Result<SourceRead, SourceError> {
+        match &mut self.database {
+            Connection::Sqlite(db) => db.read(&self.config, &self.arities, READ_TIMEOUT),
+            Connection::Postgres(db) => db.read(&self.config, &self.arities, READ_TIMEOUT),
+        }
     }
 
     /// Reads every binding in one snapshot.
-    pub fn read(&mut self) -> Result<BTreeSet<LiveFact>, SourceError> {
-        let read = self.database.read(&self.config, &self.arities, READ_TIMEOUT)?;
-        Ok(read.into_set())
+    pub fn read(&mut self) -> Result<Facts, SourceError> {
+        let read = self.read_all()?;
+        Ok(Facts { facts: read.facts.into_iter().flatten().collect(), version: read.version })
     }
 
     /// Reads every binding in one snapshot; how many facts each gave (in
     /// the source file's order, with each binding's label).
     pub fn read_each(&mut self) -> Result<Vec<(String, usize)>, SourceError> {
-        let read = self.database.read(&self.config, &self.arities, READ_TIMEOUT)?;
+        let read = self.read_all()?;
         Ok(self.config.bindings.iter().zip(&read.facts).map(|(b, facts)| (b.label(), facts.len())).collect())
     }
 
     /// Adds a read's facts to a program loaded from files.
-    pub fn load(&mut self, program: &Engine) -> Result<(Engine, BTreeSet<LiveFact>), LoadError> {
-        let facts = self.read().map_err(SourceError::into_load_error)?;
-        let engine = apply(program, &self.describe(), &facts, &BTreeSet::new())?;
-        Ok((engine, facts))
+    pub fn load(&mut self, program: &Engine) -> Result<(Engine, Facts), LoadError> {
+        let read = self.read().map_err(SourceError::into_load_error)?;
+        let engine = apply(program, &self.describe(), &read.facts, &BTreeSet::new())?;
+        Ok((engine, read))
+    }
+
+    /// `warden db install`: creates the version table and a trigger on each
+    /// watched table (`watch` in the source file), so that every committed
+    /// write raises the database's version: a change is then noticed
+    /// without re-reading, and a caller can wait for its own write.
+    pub fn install(&mut self) -> Result<(), SourceError> {
+        let tables = self.config.watch.clone();
+        if tables.is_empty() {
+            return Err(SourceError::database(
+                "the source file watches no tables: add `watch = [\"TABLE\", ...]` under `[database]`".into(),
+            ));
+        }
+        match &mut self.database {
+            Connection::Sqlite(db) => db.install(&tables),
+            Connection::Postgres(db) => db.install(&tables),
+        }
+    }
+
+    /// Something to wait on for the next change: PostgreSQL's notifications
+    /// (with the version table), else a plain poll.
+    pub fn listener(&self) -> Listener {
+        match &self.database {
+            Connection::Postgres(db) => db.listener(),
+            Connection::Sqlite(_) => Listener::default(),
+        }
+    }
+}
+
+/// A connection URL with its password replaced by `***`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
     }
 }
 

@@ -19,6 +19,10 @@ pub enum Cell {
     Real(f64),
     /// Text.
     Text(String),
+    /// A boolean.
+    Bool(bool),
+    /// A timestamp, in microseconds since the epoch.
+    Time(i64),
     /// Bytes (no Warden value is one).
     Blob,
 }
@@ -30,6 +34,8 @@ impl std::fmt::Display for Cell {
             Cell::Int(n) => write!(f, "{n}"),
             Cell::Real(x) => write!(f, "{x}"),
             Cell::Text(s) => write!(f, "{s:?}"),
+            Cell::Bool(b) => write!(f, "{b}"),
+            Cell::Time(t) => write!(f, "{}", time::format_timestamp(*t)),
             Cell::Blob => write!(f, "<blob>"),
         }
     }
@@ -109,6 +115,8 @@ impl Reader<'_> {
             Cell::Text(s) => typed(s.clone()),
             Cell::Int(n) if self.type_of(i).is_some() => typed(n.to_string()),
             Cell::Int(n) => Constant::Int(*n),
+            Cell::Bool(b) => Constant::Bool(*b),
+            Cell::Time(t) => Constant::Time(*t),
             Cell::Real(x) => return Err(format!("column {} is the real number {x}; Warden has no such values", i + 1)),
             Cell::Blob => return Err(format!("column {} is a blob", i + 1)),
         })
@@ -118,6 +126,7 @@ impl Reader<'_> {
     /// `YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]` (UTC when no offset is given).
     fn timestamp(&self, i: usize) -> Result<i64, String> {
         match self.cell(i) {
+            Cell::Time(t) => Ok(*t),
             Cell::Text(s) => parse_sql_timestamp(s).map_err(|e| format!("column {}: {e}", i + 1)),
             other => Err(format!("column {} is {other}, where a timestamp is wanted", i + 1)),
         }

@@ -4,19 +4,19 @@
 
 use super::config::{Binding, Config};
 use super::rows::{self, Cell};
-use super::{SourceError, SourceRead};
+use super::{Budget, SourceError, SourceRead, VERSION_TABLE};
 use crate::live::LiveFact;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The most bytes of text one read may return (1 GiB).
-pub const MAX_READ_BYTES: usize = 1 << 30;
-
 /// An open, read-only connection to the database.
 pub struct Sqlite {
+    path: std::path::PathBuf,
     connection: Connection,
+    /// Whether the database has the version table (`warden db install`).
+    versioned: bool,
     /// `PRAGMA data_version` at the last read: it changes when another
     /// connection commits.
     read_at: Option<i64>,
@@ -29,7 +29,15 @@ impl Sqlite {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         let connection = Connection::open_with_flags(path, flags).map_err(failed)?;
         connection.busy_timeout(Duration::from_secs(5)).map_err(failed)?;
-        Ok(Sqlite { connection, read_at: None })
+        let versioned = connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [VERSION_TABLE],
+                |row| row.get::<_, i64>(0),
+            )
+            .map_err(failed)?
+            > 0;
+        Ok(Sqlite { path: path.to_path_buf(), connection, versioned, read_at: None })
     }
 
     /// Whether another connection committed since the last read (always,
@@ -64,9 +72,9 @@ impl Sqlite {
             .and_then(|()| self.read_in_transaction(config, arities, deadline));
         let _ = self.connection.execute_batch("COMMIT");
         let _ = self.connection.progress_handler(0, None::<fn() -> bool>);
-        let (version, facts) = result?;
-        self.read_at = Some(version);
-        Ok(SourceRead { facts })
+        let (data_version, read) = result?;
+        self.read_at = Some(data_version);
+        Ok(read)
     }
 
     fn read_in_transaction(
@@ -74,9 +82,20 @@ impl Sqlite {
         config: &Config,
         arities: &[Option<usize>],
         deadline: Instant,
-    ) -> Result<(i64, Vec<Vec<LiveFact>>), SourceError> {
-        let version = self.data_version()?;
-        let mut budget = Budget { rows: config.max_rows, bytes: MAX_READ_BYTES };
+    ) -> Result<(i64, SourceRead), SourceError> {
+        let data_version = self.data_version()?;
+        let version = match self.versioned {
+            true => Some(
+                self.connection
+                    .query_row(&format!("SELECT version FROM {VERSION_TABLE} WHERE id = 1"), [], |row| {
+                        row.get::<_, i64>(0)
+                    })
+                    .map(|v| u64::try_from(v).unwrap_or(0))
+                    .map_err(|e| SourceError::database(format!("cannot read the database's version: {e}")))?,
+            ),
+            false => None,
+        };
+        let mut budget = Budget::new(config.max_rows);
         let mut facts = Vec::with_capacity(config.bindings.len());
         for (i, binding) in config.bindings.iter().enumerate() {
             let arity = arities.get(i).copied().flatten();
@@ -88,7 +107,7 @@ impl Sqlite {
             })?;
             facts.push(read);
         }
-        Ok((version, facts))
+        Ok((data_version, SourceRead { facts, version }))
     }
 
     fn read_binding(
@@ -133,26 +152,30 @@ impl Sqlite {
         }
         Ok(facts)
     }
-}
 
-/// What is left of one read's bounds.
-struct Budget {
-    rows: usize,
-    bytes: usize,
-}
-
-impl Budget {
-    fn take_row(&mut self, binding: &Binding) -> Result<(), SourceError> {
-        self.rows = self.rows.checked_sub(1).ok_or_else(|| {
-            SourceError::of(binding, "the sources return more rows than `max_rows` allows".to_string())
-        })?;
-        Ok(())
-    }
-
-    fn take_bytes(&mut self, binding: &Binding, n: usize) -> Result<(), SourceError> {
-        self.bytes = self.bytes.checked_sub(n).ok_or_else(|| {
-            SourceError::of(binding, format!("the sources return more than {} MiB of text", MAX_READ_BYTES >> 20))
-        })?;
+    /// `warden db install`: the version table, and triggers on each of
+    /// `tables` that raise the version in the writing transaction.
+    pub fn install(&mut self, tables: &[String]) -> Result<(), SourceError> {
+        let failed = |e: rusqlite::Error| SourceError::database(format!("cannot install: {e}"));
+        let mut writer = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(failed)?;
+        let mut sql = format!(
+            "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+             INSERT OR IGNORE INTO {VERSION_TABLE} VALUES (1, 0);"
+        );
+        for table in tables {
+            let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+            let name = table.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+            for event in ["INSERT", "UPDATE", "DELETE"] {
+                sql.push_str(&format!(
+                    "CREATE TRIGGER IF NOT EXISTS warden_bump_{name}_{event} AFTER {event} ON {quoted}
+                     BEGIN UPDATE {VERSION_TABLE} SET version = version + 1 WHERE id = 1; END;"
+                ));
+            }
+        }
+        let tx = writer.transaction().map_err(failed)?;
+        tx.execute_batch(&sql).map_err(failed)?;
+        tx.commit().map_err(failed)?;
+        self.versioned = true;
         Ok(())
     }
 }

@@ -191,4 +191,11 @@ pub enum DbCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Create the version table and a trigger on each watched table, so that
+    /// changes are noticed at once and callers can wait for their writes.
+    Install {
+        /// The policy's files or directories (the relations the sources feed).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }

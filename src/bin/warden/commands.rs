@@ -344,8 +344,9 @@ pub fn test(files: &[PathBuf], coverage: bool) -> ExitCode {
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
-/// `warden db status`: reads every source once and prints what each gives.
-pub fn db_status(files: &[PathBuf]) -> ExitCode {
+/// `warden db status` reads every source once and prints what each gives;
+/// `warden db install` first creates the version table and its triggers.
+pub fn db(files: &[PathBuf], install: bool) -> ExitCode {
     let failed = |e: warden::LoadError| {
         eprint!("{}", e.render(colour()));
         ExitCode::from(1)
@@ -353,7 +354,7 @@ pub fn db_status(files: &[PathBuf]) -> ExitCode {
     let config = match super::source_config() {
         Ok(Some(config)) => config,
         Ok(None) => {
-            eprintln!("error: `warden db status` needs `--source FILE`");
+            eprintln!("error: `warden db` needs `--source FILE`");
             return ExitCode::from(2);
         }
         Err(e) => return failed(e),
@@ -366,6 +367,13 @@ pub fn db_status(files: &[PathBuf]) -> ExitCode {
         Ok(sources) => sources,
         Err(e) => return failed(e),
     };
+    if install {
+        if let Err(e) = sources.install() {
+            return failed(e.into_load_error());
+        }
+        let tables = sources.config().watch.join(", ");
+        println!("installed the version table `{}` and triggers on {tables}", warden::sources::VERSION_TABLE);
+    }
     let started = std::time::Instant::now();
     let counts = match sources.read_each() {
         Ok(counts) => counts,

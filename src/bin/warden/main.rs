@@ -38,7 +38,8 @@ fn main() -> ExitCode {
         Command::Explain { ask, verbose } => explain(&ask, verbose),
         Command::Plan { files } => plan(&files),
         Command::Test { files, coverage } => test(&files, coverage),
-        Command::Db { command: DbCommand::Status { files } } => commands::db_status(&files),
+        Command::Db { command: DbCommand::Status { files } } => commands::db(&files, false),
+        Command::Db { command: DbCommand::Install { files } } => commands::db(&files, true),
         Command::Fmt { files, check } => fmt(&files, check),
         Command::Diff { old, new, at, json } => {
             // Options may also follow the new files (`-- NEW... --at TS --json`).

@@ -1,0 +1,249 @@
+//! Reading the sources from PostgreSQL: every query of one read in one
+//! read-only repeatable-read transaction (one snapshot), bounded in rows,
+//! bytes and time (`statement_timeout`); the database's version read in the
+//! same snapshot when `warden db install` made the version table.
+
+use super::config::{Binding, Config};
+use super::rows::{self, Cell};
+use super::{Budget, SourceError, SourceRead, VERSION_TABLE};
+use crate::live::LiveFact;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, IsolationLevel, NoTls, Row};
+use std::time::{Duration, SystemTime};
+
+/// A connection to the database (reconnected when it drops).
+pub struct Postgres {
+    url: String,
+    client: Option<Client>,
+    /// Whether the database has the version table.
+    versioned: bool,
+    /// The database's version at the last read (with the version table).
+    read_at: Option<u64>,
+}
+
+impl Postgres {
+    /// Connects (no TLS: a loopback or private-network database).
+    pub fn open(url: &str) -> Result<Postgres, SourceError> {
+        let mut database = Postgres { url: url.to_string(), client: None, versioned: false, read_at: None };
+        database.client()?;
+        Ok(database)
+    }
+
+    /// The open client, connecting again if the connection dropped.
+    fn client(&mut self) -> Result<&mut Client, SourceError> {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            let mut client = Client::connect(&self.url, NoTls)
+                .map_err(|e| SourceError::database(format!("cannot connect to PostgreSQL: {e}")))?;
+            let exists = client
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&VERSION_TABLE])
+                .map_err(|e| SourceError::database(format!("cannot look for the version table: {e}")))?;
+            self.versioned = exists.get(0);
+            self.read_at = None;
+            self.client = Some(client);
+        }
+        self.client.as_mut().ok_or_else(|| SourceError::database("no connection".into()))
+    }
+
+    /// Whether the database changed since the last read: its version moved
+    /// (or, without the version table, always).
+    pub fn changed(&mut self) -> Result<bool, SourceError> {
+        self.client()?;
+        let (versioned, read_at) = (self.versioned, self.read_at);
+        let Some(client) = self.client.as_mut().filter(|_| versioned) else { return Ok(true) };
+        let version = read_version(client)?;
+        Ok(read_at != Some(version))
+    }
+
+    /// Runs every query in one snapshot.
+    pub fn read(
+        &mut self,
+        config: &Config,
+        arities: &[Option<usize>],
+        timeout: Duration,
+    ) -> Result<SourceRead, SourceError> {
+        self.client()?;
+        let versioned = self.versioned;
+        let result = self.read_snapshot(config, arities, timeout, versioned);
+        if result.is_err() && self.client.as_ref().is_some_and(Client::is_closed) {
+            self.client = None;
+        }
+        let read = result?;
+        self.read_at = read.version;
+        Ok(read)
+    }
+
+    fn read_snapshot(
+        &mut self,
+        config: &Config,
+        arities: &[Option<usize>],
+        timeout: Duration,
+        versioned: bool,
+    ) -> Result<SourceRead, SourceError> {
+        let client = self.client()?;
+        let failed = |e: postgres::Error| SourceError::database(format!("cannot begin a read: {e}"));
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(failed)?;
+        tx.batch_execute(&format!("SET LOCAL statement_timeout = {}", timeout.as_millis().max(1))).map_err(failed)?;
+        let version = if versioned { Some(read_version(&mut tx)?) } else { None };
+        let mut budget = Budget::new(config.max_rows);
+        let mut facts = Vec::with_capacity(config.bindings.len());
+        for (i, binding) in config.bindings.iter().enumerate() {
+            facts.push(read_binding(&mut tx, binding, arities.get(i).copied().flatten(), &mut budget)?);
+        }
+        tx.commit().map_err(|e| SourceError::database(format!("cannot end the read: {e}")))?;
+        Ok(SourceRead { facts, version })
+    }
+
+    /// `warden db install`: the version table, and a trigger on each of
+    /// `tables` that raises the version (and notifies `warden`) in the
+    /// writing transaction.
+    pub fn install(&mut self, tables: &[String]) -> Result<(), SourceError> {
+        let client = self.client()?;
+        let mut sql = format!(
+            "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL);
+             INSERT INTO {VERSION_TABLE} VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+             CREATE OR REPLACE FUNCTION warden_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               UPDATE {VERSION_TABLE} SET version = version + 1 WHERE id = 1;
+               PERFORM pg_notify('warden', '');
+               RETURN NULL;
+             END $$;"
+        );
+        for table in tables {
+            let quoted = quote_identifier(table);
+            sql.push_str(&format!(
+                "CREATE OR REPLACE TRIGGER warden_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {quoted}
+                 FOR EACH STATEMENT EXECUTE FUNCTION warden_bump();"
+            ));
+        }
+        let mut tx = client.transaction().map_err(|e| SourceError::database(e.to_string()))?;
+        tx.batch_execute(&sql).map_err(|e| SourceError::database(format!("cannot install: {e}")))?;
+        tx.commit().map_err(|e| SourceError::database(format!("cannot install: {e}")))?;
+        self.client = None;
+        Ok(())
+    }
+
+    /// A second connection that listens for the triggers' notifications.
+    pub fn listener(&self) -> Listener {
+        Listener { url: Some(self.url.clone()), client: None }
+    }
+}
+
+/// Waits for the database's next change: PostgreSQL's notifications from
+/// the version table's triggers, or (SQLite, or no connection) a plain
+/// sleep. A lost connection is opened again at the next wait.
+#[derive(Default)]
+pub struct Listener {
+    url: Option<String>,
+    client: Option<Client>,
+}
+
+impl Listener {
+    /// Returns when the database notified a change, or after `most`.
+    pub fn wait(&mut self, most: Duration) {
+        if self.client.is_none()
+            && let Some(url) = &self.url
+        {
+            self.client = Client::connect(url, NoTls)
+                .and_then(|mut client| client.batch_execute("LISTEN warden").map(|()| client))
+                .ok();
+        }
+        let Some(client) = &mut self.client else {
+            std::thread::sleep(most);
+            return;
+        };
+        let lost = {
+            let mut notifications = client.notifications();
+            let first = notifications.timeout_iter(most).next();
+            if let Ok(Some(_)) = first {
+                // A burst is drained: one read applies all of it.
+                let mut pending = notifications.iter();
+                while let Ok(Some(_)) = pending.next() {}
+            }
+            first.is_err()
+        };
+        if lost {
+            self.client = None;
+            std::thread::sleep(most);
+        }
+    }
+}
+
+/// The version table's one value.
+fn read_version(client: &mut impl postgres::GenericClient) -> Result<u64, SourceError> {
+    let row = client
+        .query_one(&format!("SELECT version FROM {VERSION_TABLE} WHERE id = 1"), &[])
+        .map_err(|e| SourceError::database(format!("cannot read the database's version: {e}")))?;
+    let version: i64 = row.get(0);
+    Ok(u64::try_from(version).unwrap_or(0))
+}
+
+fn read_binding(
+    tx: &mut postgres::Transaction<'_>,
+    binding: &Binding,
+    arity: Option<usize>,
+    budget: &mut Budget,
+) -> Result<Vec<LiveFact>, SourceError> {
+    let failed = |e: postgres::Error| {
+        SourceError::of(binding, e.as_db_error().map_or(e.to_string(), |d| d.message().to_string()))
+    };
+    let statement = tx.prepare(&binding.query).map_err(failed)?;
+    let types: Vec<Type> = statement.columns().iter().map(|c| c.type_().clone()).collect();
+    binding.check_width(types.len(), arity).map_err(|message| SourceError::of(binding, message))?;
+    let mut rows = tx.query_raw(&statement, std::iter::empty::<&dyn ToSql>()).map_err(failed)?;
+    let mut facts = Vec::new();
+    let mut cells = Vec::with_capacity(types.len());
+    while let Some(row) = rows.next().map_err(failed)? {
+        budget.take_row(binding)?;
+        cells.clear();
+        for (i, ty) in types.iter().enumerate() {
+            let cell =
+                cell(&row, i, ty).map_err(|message| SourceError::row(binding, facts.len() + 1, &cells, message))?;
+            if let Cell::Text(text) = &cell {
+                budget.take_bytes(binding, text.len())?;
+            }
+            cells.push(cell);
+        }
+        facts.push(rows::fact_of(binding, facts.len() + 1, &cells)?);
+    }
+    Ok(facts)
+}
+
+/// One value, by the column's type.
+fn cell(row: &Row, i: usize, ty: &Type) -> Result<Cell, String> {
+    let bad = |e: postgres::Error| format!("column {}: {e}", i + 1);
+    Ok(match *ty {
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+            row.try_get::<_, Option<String>>(i).map_err(bad)?.map_or(Cell::Null, Cell::Text)
+        }
+        Type::INT2 => row.try_get::<_, Option<i16>>(i).map_err(bad)?.map_or(Cell::Null, |n| Cell::Int(n.into())),
+        Type::INT4 => row.try_get::<_, Option<i32>>(i).map_err(bad)?.map_or(Cell::Null, |n| Cell::Int(n.into())),
+        Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(bad)?.map_or(Cell::Null, Cell::Int),
+        Type::BOOL => row.try_get::<_, Option<bool>>(i).map_err(bad)?.map_or(Cell::Null, Cell::Bool),
+        Type::TIMESTAMPTZ | Type::TIMESTAMP => match row.try_get::<_, Option<SystemTime>>(i).map_err(bad)? {
+            None => Cell::Null,
+            Some(t) => Cell::Time(micros(t)),
+        },
+        Type::FLOAT4 => row.try_get::<_, Option<f32>>(i).map_err(bad)?.map_or(Cell::Null, |x| Cell::Real(x.into())),
+        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i).map_err(bad)?.map_or(Cell::Null, Cell::Real),
+        ref other => return Err(format!("column {} has type {other}; cast it to text or an integer", i + 1)),
+    })
+}
+
+/// A time as microseconds since the epoch.
+fn micros(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_micros()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_micros()).map_or(i64::MIN, |m| -m),
+    }
+}
+
+/// A table name as an SQL identifier (`schema.table` kept as two parts).
+fn quote_identifier(name: &str) -> String {
+    name.split('.').map(|part| format!("\"{}\"", part.replace('"', "\"\""))).collect::<Vec<_>>().join(".")
+}
