@@ -25,13 +25,15 @@
 //!    once (its strings, context and time) and decided on the compiled plan
 //!    or by the demand-driven evaluation ([`Engine::check`]); queries,
 //!    explanations and tests go through it too. [`live`] holds a changing
-//!    [`Engine`] ([`Live`]); the CLI, the REPL and the server are thin shells.
+//!    [`Engine`] ([`Live`]), whose facts may come from a database
+//!    ([`sources`]: SQLite or PostgreSQL, read in one snapshot and kept
+//!    fresh); the CLI, the REPL and the server are thin shells.
 //!
 //! ## Architecture invariants
 //!
 //! - `eval` never sees a span or a pest pair; only `syntax` imports pest,
 //!   logos and serde_yaml; only `diagnostics` imports ariadne; only `eval`
-//!   imports datafrog.
+//!   imports datafrog; only `sources` imports rusqlite, postgres and toml.
 //! - Deny by default; deny overrides allow; an error while deciding never
 //!   grants.
 //! - The same inputs give the same output bytes: answers are sorted by their

@@ -70,6 +70,8 @@ pub struct Live {
     database_name: String,
     /// How the last reads of the database went.
     freshness: Mutex<Freshness>,
+    /// How many reads of the database began (see `read_database`).
+    reads_started: AtomicU64,
     /// The version of the published snapshot (see [`Live::version`]).
     version: AtomicU64,
 }
@@ -177,6 +179,7 @@ impl Live {
             database: database.map(Mutex::new),
             database_name,
             freshness: Mutex::new(Freshness { read_at: Some(std::time::Instant::now()), error: None }),
+            reads_started: AtomicU64::new(0),
             version: AtomicU64::new(database_version.unwrap_or(0)),
         })
     }
@@ -212,23 +215,32 @@ impl Live {
         self.version.load(Ordering::Acquire)
     }
 
-    /// Waits until the published version is at least `version` (refreshing
-    /// from the database first, if there is one), up to `timeout`; whether
-    /// it got there.
+    /// Waits until the published version is at least `version`, up to
+    /// `timeout`; whether it got there. With a database, it is re-read first
+    /// if it changed (so a write committed before the call is seen), and
+    /// then, with the version table, every few milliseconds while the
+    /// database's version is behind (a cheap query each); without it, only
+    /// other writers can raise the version.
     pub fn wait_for(&self, version: u64, timeout: std::time::Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
+        let _ = self.refresh();
         loop {
-            if self.database.is_some() {
-                let _ = self.refresh();
-            }
             if self.version() >= version {
                 return true;
             }
             if std::time::Instant::now() >= deadline {
                 return false;
             }
-            std::thread::sleep(std::time::Duration::from_millis(2));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            if self.versioned() {
+                let _ = self.refresh();
+            }
         }
+    }
+
+    /// Whether the program's version is its database's (`warden db install`).
+    fn versioned(&self) -> bool {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).database_version.is_some()
     }
 
     /// How many plans were built to publish updates and reloads.
@@ -408,7 +420,13 @@ impl Live {
 
     fn read_database(&self) -> Result<bool, LoadError> {
         let Some(database) = &self.database else { return Ok(false) };
+        let waiting_since = self.reads_started.load(Ordering::Acquire);
         let mut database = database.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A read that began while this one waited for the lock saw every
+        // write committed before this call: a burst of refreshes reads once.
+        if self.reads_started.fetch_add(1, Ordering::AcqRel) != waiting_since {
+            return Ok(false);
+        }
         if !database.changed().map_err(sources::SourceError::into_load_error)? {
             return Ok(false);
         }

@@ -1,4 +1,4 @@
-//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates] [--explain] [--server [--server-checks N]] [--export FILE]`
+//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates] [--explain] [--database] [--server [--server-checks N]] [--export FILE]`
 //!
 //! Generates the workload of `BENCH.md`, decides its checks with a hand-written
 //! Rust baseline (hash maps, role closure as bit masks) and with Warden
@@ -7,7 +7,8 @@
 //! (p50, p99) and checks per second, each against the baseline of the same
 //! run. `--plan` prints the compiled check plan, `--warm` the cost with warm
 //! caches, `--updates` the cost of live updates, `--explain` the cost of
-//! explanations (`explain_load`), `--server` the server's
+//! explanations (`explain_load`), `--database` facts read from SQLite and
+//! PostgreSQL (`db_load`), `--server` the server's
 //! checks/s and latency under load, with and without a writer
 //! (`server_load`). `--export FILE` writes the workload and the baseline's
 //! decisions as JSON for the Python benchmark and stops.
@@ -22,6 +23,9 @@ mod server_load;
 
 #[path = "explain_load.rs"]
 mod explain_load;
+
+#[path = "db_load.rs"]
+mod db_load;
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -122,6 +126,10 @@ pub fn main() {
     println!("allowed fraction: {allowed_share:.3}");
     if let Some(path) = args.iter().position(|a| a == "--export").and_then(|i| args.get(i + 1)) {
         export(&workload, &decisions, path);
+        return;
+    }
+    if args.iter().any(|a| a == "--database") {
+        db_load::run(&workload, &decisions);
         return;
     }
 

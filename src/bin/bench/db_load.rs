@@ -1,0 +1,267 @@
+//! `--database`: the workload's facts stored in SQLite (a file) and, with
+//! `WARDEN_TEST_POSTGRES` set (run under `scripts/with-postgres`), in
+//! PostgreSQL; measures the initial load against plainly selecting the same
+//! rows with the same driver, the latency from a committed single-row
+//! change to a check that sees it, and how many such changes are applied
+//! per second under a stream of them. Decisions are compared with the
+//! baseline's on every check first.
+
+use crate::workload::{PERMS, Workload};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use warden::live::{Live, Request};
+use warden::sources::Config;
+
+const QUERIES: [&str; 3] = [
+    "SELECT 'page:' || id, 'project:' || project_id FROM page",
+    "SELECT 'u' || user_id, role, CASE WHEN project_id IS NULL THEN NULL ELSE 'project:' || project_id END FROM assignment",
+    "SELECT 'u' || user_id, perm, 'page:' || page_id FROM direct",
+];
+
+fn source_file(database: &str) -> String {
+    format!(
+        "[database]\n{database}\npoll_ms = 1\nwatch = [\"page\", \"assignment\", \"direct\"]\n\n[sources]\nin = \"{}\"\nassign = \"{}\"\ngrant = \"{}\"\n",
+        QUERIES[0], QUERIES[1], QUERIES[2]
+    )
+}
+
+/// The workload's roles only (the facts live in the database).
+fn roles(w: &Workload) -> String {
+    w.policy().lines().filter(|l| l.starts_with("role ")).map(|l| l.to_string() + "\n").collect()
+}
+
+/// The rows as SQL statements, a thousand rows per `INSERT`.
+fn inserts(w: &Workload) -> Vec<String> {
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    for g in 0..w.scale.projects * w.scale.pages_per_project {
+        rows.push(("page", format!("({g}, {})", g / w.scale.pages_per_project)));
+    }
+    for (u, list) in w.assignments.iter().enumerate() {
+        for (role, project) in list {
+            rows.push((
+                "assignment",
+                format!("({u}, 'r{role}', {})", project.map_or("NULL".into(), |j| j.to_string())),
+            ));
+        }
+    }
+    for (u, p, g) in &w.direct {
+        rows.push(("direct", format!("({u}, '{}', {g})", PERMS[*p])));
+    }
+    let mut out = Vec::new();
+    for table in ["page", "assignment", "direct"] {
+        let values: Vec<&String> = rows.iter().filter(|(t, _)| *t == table).map(|(_, v)| v).collect();
+        for chunk in values.chunks(1000) {
+            let joined: Vec<&str> = chunk.iter().map(|s| s.as_str()).collect();
+            out.push(format!("INSERT INTO {table} VALUES {};", joined.join(", ")));
+        }
+    }
+    out
+}
+
+const SCHEMA: &str = "CREATE TABLE page (id integer PRIMARY KEY, project_id integer NOT NULL);
+CREATE TABLE assignment (user_id integer NOT NULL, role text NOT NULL, project_id integer);
+CREATE TABLE direct (user_id integer NOT NULL, perm text NOT NULL, page_id integer NOT NULL);";
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// One database's figures, as a table row.
+struct Figures {
+    select_ms: f64,
+    load_ms: f64,
+    latency_ms: f64,
+    changes_per_second: f64,
+}
+
+pub fn run(w: &Workload, decisions: &[bool]) {
+    let dir = std::env::temp_dir().join(format!("warden-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let policy = dir.join("roles.warden");
+    if std::fs::write(&policy, roles(w)).is_err() {
+        eprintln!("cannot write {}", policy.display());
+        return;
+    }
+    let mut table = String::from(
+        "\n| database | SELECT the rows (ms) | initial load (ms) | load / SELECT | change → visible p50 (ms) | single-row changes applied / s |\n|---|---|---|---|---|---|\n",
+    );
+    if let Some(f) = sqlite(w, decisions, &dir, &policy) {
+        let _ = writeln!(
+            table,
+            "| SQLite (file) | {:.0} | {:.0} | {:.1}x | {:.1} | {:.0} |",
+            f.select_ms,
+            f.load_ms,
+            f.load_ms / f.select_ms,
+            f.latency_ms,
+            f.changes_per_second
+        );
+    }
+    match std::env::var("WARDEN_TEST_POSTGRES") {
+        Ok(url) => {
+            if let Some(f) = postgres(w, decisions, &dir, &policy, &url) {
+                let _ = writeln!(
+                    table,
+                    "| PostgreSQL 15 (loopback) | {:.0} | {:.0} | {:.1}x | {:.1} | {:.0} |",
+                    f.select_ms,
+                    f.load_ms,
+                    f.load_ms / f.select_ms,
+                    f.latency_ms,
+                    f.changes_per_second
+                );
+            }
+        }
+        Err(_) => println!("(PostgreSQL skipped: run under scripts/with-postgres)"),
+    }
+    println!("{table}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same rows, selected and read as text with `read_all`, best of three.
+fn best_of_three(mut select: impl FnMut() -> usize) -> f64 {
+    (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            std::hint::black_box(select());
+            started.elapsed().as_secs_f64() * 1e3
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Loads the program over the database, checks every decision, measures the
+/// follower's latency and throughput with `write(i)` committing change `i`.
+fn measure(
+    w: &Workload,
+    decisions: &[bool],
+    policy: &std::path::Path,
+    config: Config,
+    select_ms: f64,
+    mut write: impl FnMut(usize),
+) -> Option<Figures> {
+    let config = Arc::new(config);
+    let started = Instant::now();
+    let live = match Live::with_sources(&[policy.to_path_buf()], config, Arc::new(|_: &mut warden::Engine| {})) {
+        Ok(live) => Arc::new(live),
+        Err(e) => {
+            eprintln!("{}", e.render(false));
+            return None;
+        }
+    };
+    let load_ms = started.elapsed().as_secs_f64() * 1e3;
+    let wrong = w
+        .checks
+        .iter()
+        .zip(decisions)
+        .filter(|((u, p, g), want)| {
+            live.is_allowed(&Request::new(format!("u{u}"), PERMS[*p], format!("page:{g}"))) != **want
+        })
+        .count();
+    assert_eq!(wrong, 0, "decisions over the database differ from the baseline's");
+
+    // A follower as `warden serve` runs it.
+    let follower = {
+        let live = Arc::downgrade(&live);
+        let mut listener = live.upgrade()?.listener()?;
+        std::thread::spawn(move || {
+            loop {
+                listener.wait(Duration::from_millis(1));
+                let Some(live) = live.upgrade() else { return };
+                let _ = live.refresh();
+            }
+        })
+    };
+    // Change i grants `u0` the permission `export` on page i (a fresh fact).
+    let visible = |live: &Live, i: usize| live.is_allowed(&Request::new("u0", "export", format!("page:{i}")));
+    let mut latencies = Vec::new();
+    for i in 0..40 {
+        let started = Instant::now();
+        write(i);
+        while !visible(&live, i) {
+            if started.elapsed() > Duration::from_secs(30) {
+                eprintln!("a change was not seen within 30 s");
+                return None;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        latencies.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let started = Instant::now();
+    let stream = 1000;
+    for i in 40..40 + stream {
+        write(i);
+    }
+    while !visible(&live, 40 + stream - 1) {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let changes_per_second = stream as f64 / started.elapsed().as_secs_f64();
+    drop(live);
+    let _ = follower.join();
+    Some(Figures { select_ms, load_ms, latency_ms: median(latencies), changes_per_second })
+}
+
+fn sqlite(w: &Workload, decisions: &[bool], dir: &std::path::Path, policy: &std::path::Path) -> Option<Figures> {
+    let path = dir.join("bench.sqlite3");
+    let db = rusqlite::Connection::open(&path).ok()?;
+    db.execute_batch(&format!("PRAGMA journal_mode = WAL; {SCHEMA}")).ok()?;
+    db.execute_batch(&format!("BEGIN; {} COMMIT;", inserts(w).join("\n"))).ok()?;
+    let select_ms = best_of_three(|| {
+        let reader = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok();
+        let mut n = 0;
+        for query in QUERIES {
+            let Some(mut statement) = reader.as_ref().and_then(|r| r.prepare(query).ok()) else { continue };
+            let columns = statement.column_count();
+            let Ok(mut rows) = statement.query([]) else { continue };
+            while let Ok(Some(row)) = rows.next() {
+                for i in 0..columns {
+                    n += row.get::<_, Option<String>>(i).ok().flatten().map_or(0, |s| s.len());
+                }
+            }
+        }
+        n
+    });
+    let config =
+        Config::from_text("bench.toml", &source_file(&format!("sqlite = {:?}", path.display().to_string())), dir)
+            .ok()?;
+    let policy_engine = warden::Engine::from_paths(&[policy.to_path_buf()]).ok()?;
+    warden::sources::Sources::open(Arc::new(config.clone()), &policy_engine).ok()?.install().ok()?;
+    measure(w, decisions, policy, config, select_ms, |i| {
+        let _ = db.execute(&format!("INSERT INTO direct VALUES (0, 'export', {i})"), []);
+    })
+}
+
+fn postgres(
+    w: &Workload,
+    decisions: &[bool],
+    dir: &std::path::Path,
+    policy: &std::path::Path,
+    base: &str,
+) -> Option<Figures> {
+    let mut admin = postgres::Client::connect(base, postgres::NoTls).ok()?;
+    let _ = admin.batch_execute("DROP DATABASE IF EXISTS warden_bench");
+    admin.batch_execute("CREATE DATABASE warden_bench").ok()?;
+    let url = format!("{}/warden_bench", base.rsplit_once('/')?.0);
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).ok()?;
+    db.batch_execute(SCHEMA).ok()?;
+    db.batch_execute(&format!("BEGIN; {} COMMIT; ANALYZE;", inserts(w).join("\n"))).ok()?;
+    let select_ms = best_of_three(|| {
+        let mut n = 0;
+        for query in QUERIES {
+            for row in db.query(query, &[]).unwrap_or_default() {
+                for i in 0..row.len() {
+                    n += row.get::<_, Option<String>>(i).map_or(0, |s| s.len());
+                }
+            }
+        }
+        n
+    });
+    let config = Config::from_text("bench.toml", &source_file(&format!("postgres = {url:?}")), dir).ok()?;
+    let policy_engine = warden::Engine::from_paths(&[policy.to_path_buf()]).ok()?;
+    warden::sources::Sources::open(Arc::new(config.clone()), &policy_engine).ok()?.install().ok()?;
+    let figures = measure(w, decisions, policy, config, select_ms, |i| {
+        let _ = db.batch_execute(&format!("INSERT INTO direct VALUES (0, 'export', {i})"));
+    });
+    drop(db);
+    let _ = admin.batch_execute("DROP DATABASE IF EXISTS warden_bench WITH (FORCE)");
+    figures
+}
