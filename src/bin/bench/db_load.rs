@@ -6,7 +6,7 @@
 //! per second under a stream of them. Decisions are compared with the
 //! baseline's on every check first.
 
-use crate::workload::{PERMS, Workload};
+use super::workload::{PERMS, Workload};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
