@@ -457,13 +457,20 @@ impl Live {
                 self.publish(generation);
                 return Ok(false);
             }
-            let base = sources::apply(&state.base, name, &inserted, &removed)?;
-            // Live changes stay in force over the database's.
-            let overlaid =
-                |fact: &&LiveFact| !state.overlay.inserted.contains(fact) && !state.overlay.removed.contains(fact);
-            let latest_inserted: BTreeSet<LiveFact> = inserted.iter().filter(overlaid).cloned().collect();
-            let latest_removed: BTreeSet<LiveFact> = removed.iter().filter(overlaid).cloned().collect();
-            let latest = sources::apply(&state.latest, name, &latest_inserted, &latest_removed)?;
+            let (base, latest) = if state.overlay.inserted.is_empty() && state.overlay.removed.is_empty() {
+                // No live changes: the snapshot is the base, changed once
+                // (from the published snapshot, whose plan the next one reuses).
+                let latest = sources::apply(&state.latest, name, &inserted, &removed)?;
+                (latest.clone(), latest)
+            } else {
+                // Live changes stay in force over the database's.
+                let overlaid =
+                    |fact: &&LiveFact| !state.overlay.inserted.contains(fact) && !state.overlay.removed.contains(fact);
+                let latest_inserted: BTreeSet<LiveFact> = inserted.iter().filter(overlaid).cloned().collect();
+                let latest_removed: BTreeSet<LiveFact> = removed.iter().filter(overlaid).cloned().collect();
+                let base = sources::apply(&state.base, name, &inserted, &removed)?;
+                (base, sources::apply(&state.latest, name, &latest_inserted, &latest_removed)?)
+            };
             (state.base, state.latest, state.database_facts) = (base, Arc::new(latest), read);
             state.generation += 1;
             state.generation

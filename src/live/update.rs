@@ -80,17 +80,22 @@ impl Engine {
         let mut touched: BTreeSet<ir::RelId> = facts.iter().map(|f| f.rel).collect();
         touched.extend(gone.iter().map(|(rel, _)| *rel));
         if gone.is_empty() {
-            // Only insertions: the domain grows by the new facts' constants.
+            // Only insertions: the domain grows by the new facts' constants
+            // (merged in one pass: a bulk load adds thousands).
+            let mut added: Vec<Value> = Vec::new();
             for fact in &facts {
                 let columns = program.relation(fact.rel).map_or(0, |r| r.domain_columns);
                 for value in fact.tuple.iter().take(columns) {
-                    if *value == Value::Sym(crate::lower::builtins::STAR) {
-                        continue;
-                    }
-                    if let Err(at) = program.domain.binary_search(value) {
-                        program.domain.insert(at, *value);
+                    if *value != Value::Sym(crate::lower::builtins::STAR) && program.domain.binary_search(value).is_err() {
+                        added.push(*value);
                     }
                 }
+            }
+            if !added.is_empty() {
+                added.extend(program.domain.iter().copied());
+                added.sort_unstable();
+                added.dedup();
+                program.domain = added;
             }
             program.facts.extend(facts);
         } else {

@@ -140,6 +140,19 @@ fn measure(
     mut write: impl FnMut(usize),
 ) -> Option<Figures> {
     let config = Arc::new(config);
+    if let Ok(engine) = warden::Engine::from_paths(&[policy.to_path_buf()]) {
+        let started = Instant::now();
+        let read = warden::sources::Sources::open(config.clone(), &engine).and_then(|mut s| s.read().map_err(|e| e.into_load_error()));
+        let read_ms = started.elapsed().as_secs_f64() * 1e3;
+        if let Ok(read) = read {
+            let started = Instant::now();
+            let applied = warden::sources::apply(&engine, "db", &read.facts, &Default::default());
+            let apply_ms = started.elapsed().as_secs_f64() * 1e3;
+            let started = Instant::now();
+            let planned = applied.map(|e| e.check_plan().is_some());
+            println!("  read {read_ms:.0} ms ({} facts), into the program {apply_ms:.0} ms, plan {:.0} ms ({planned:?})", read.facts.len(), started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
     let started = Instant::now();
     let live = match Live::with_sources(&[policy.to_path_buf()], config, Arc::new(|_: &mut warden::Engine| {})) {
         Ok(live) => Arc::new(live),
@@ -159,6 +172,15 @@ fn measure(
         .count();
     assert_eq!(wrong, 0, "decisions over the database differ from the baseline's");
 
+    // The cost of one refresh that applies one changed row, without a follower.
+    let mut refreshes = Vec::new();
+    for i in 0..10 {
+        write(5000 + i);
+        let started = Instant::now();
+        let _ = live.refresh();
+        refreshes.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    println!("  one refresh applying one row: p50 {:.1} ms", median(refreshes));
     // A follower as `warden serve` runs it.
     let follower = {
         let live = Arc::downgrade(&live);
