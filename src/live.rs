@@ -85,9 +85,7 @@ struct State {
     files: Engine,
     /// The files and the database's facts (to tell a base fact from an inserted one).
     base: Engine,
-    /// The facts of the last good read of the database.
-    database_facts: BTreeSet<LiveFact>,
-    /// The database's version at that read (with `warden db install`): the
+    /// The database's version at the last good read (with `warden db install`): the
     /// program's version is then the database's.
     database_version: Option<u64>,
     /// The newest snapshot, published or not, and its generation.
@@ -145,29 +143,21 @@ impl Live {
         configure: Arc<dyn Fn(&mut Engine) + Send + Sync>,
     ) -> Result<Live, LoadError> {
         let files = read_inputs(&inputs)?;
-        let (base, database, database_facts) = match config {
+        let (base, database) = match config {
             Some(config) => {
                 let mut database = Sources::open(config, &files)?;
-                let (base, facts) = database.load(&files)?;
-                (base, Some(database), facts)
+                (database.load(&files)?, Some(database))
             }
-            None => (files.clone(), None, sources::Facts::default()),
+            None => (files.clone(), None),
         };
+        let database_version = database.as_ref().and_then(Sources::version);
         let database_name = database.as_ref().map(Sources::describe).unwrap_or_default();
         let engine = with_overlay(&base, &Overlay::default(), configure.as_ref())?;
         // The first snapshot is ready to check at full speed when this returns.
         let _ = engine.check_plan();
         let latest = Arc::new(engine);
-        let database_version = database_facts.version;
-        let state = State {
-            overlay: Overlay::default(),
-            files,
-            base,
-            database_facts: database_facts.facts,
-            database_version,
-            latest: latest.clone(),
-            generation: 0,
-        };
+        let state =
+            State { overlay: Overlay::default(), files, base, database_version, latest: latest.clone(), generation: 0 };
         Ok(Live {
             current: ArcSwap::new(latest),
             inputs,
@@ -336,11 +326,16 @@ impl Live {
     /// [`LiveChanges`]); returns notes on what was kept. On error the running
     /// snapshot and the live changes stay, and the diagnostics are returned.
     pub fn reload(&self, changes: LiveChanges) -> Result<Vec<String>, LoadError> {
+        // The database's facts as last read (its lock first, as a refresh takes them).
+        let database_facts = self
+            .database
+            .as_ref()
+            .map(|database| database.lock().unwrap_or_else(std::sync::PoisonError::into_inner).facts());
         let mut guard = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let state = &mut *guard;
         let files = read_inputs(&self.inputs)?;
-        let base = match &self.database {
-            Some(_) => sources::apply(&files, &self.database_name, &state.database_facts, &BTreeSet::new())?,
+        let base = match &database_facts {
+            Some(facts) => sources::apply(&files, &self.database_name, facts, &BTreeSet::new())?,
             None => files.clone(),
         };
         let mut notes = Vec::new();
@@ -430,21 +425,18 @@ impl Live {
         if !database.changed().map_err(sources::SourceError::into_load_error)? {
             return Ok(false);
         }
-        let sources::Facts { facts: read, version } = database.read().map_err(sources::SourceError::into_load_error)?;
+        let pending = database.read_changes().map_err(sources::SourceError::into_load_error)?;
         let name = &self.database_name;
         let generation = {
             let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let moved = version > state.database_version;
-            state.database_version = state.database_version.max(version);
-            let inserted: BTreeSet<LiveFact> = read.difference(&state.database_facts).cloned().collect();
-            let removed: BTreeSet<LiveFact> = state
-                .database_facts
-                .difference(&read)
-                .filter(|fact| state.files.base_fact(fact).is_err())
-                .cloned()
-                .collect();
+            let moved = pending.version > state.database_version;
+            // A fact the files state too stays when the database drops it.
+            let removed: BTreeSet<LiveFact> =
+                pending.removed.iter().filter(|fact| state.files.base_fact(fact).is_err()).cloned().collect();
+            let inserted = &pending.inserted;
             if inserted.is_empty() && removed.is_empty() {
-                state.database_facts = read;
+                state.database_version = state.database_version.max(pending.version);
+                database.commit(pending);
                 if !moved {
                     return Ok(false);
                 }
@@ -460,7 +452,7 @@ impl Live {
             let (base, latest) = if state.overlay.inserted.is_empty() && state.overlay.removed.is_empty() {
                 // No live changes: the snapshot is the base, changed once
                 // (from the published snapshot, whose plan the next one reuses).
-                let latest = sources::apply(&state.latest, name, &inserted, &removed)?;
+                let latest = sources::apply(&state.latest, name, inserted, &removed)?;
                 (latest.clone(), latest)
             } else {
                 // Live changes stay in force over the database's.
@@ -468,10 +460,12 @@ impl Live {
                     |fact: &&LiveFact| !state.overlay.inserted.contains(fact) && !state.overlay.removed.contains(fact);
                 let latest_inserted: BTreeSet<LiveFact> = inserted.iter().filter(overlaid).cloned().collect();
                 let latest_removed: BTreeSet<LiveFact> = removed.iter().filter(overlaid).cloned().collect();
-                let base = sources::apply(&state.base, name, &inserted, &removed)?;
+                let base = sources::apply(&state.base, name, inserted, &removed)?;
                 (base, sources::apply(&state.latest, name, &latest_inserted, &latest_removed)?)
             };
-            (state.base, state.latest, state.database_facts) = (base, Arc::new(latest), read);
+            (state.base, state.latest) = (base, Arc::new(latest));
+            state.database_version = state.database_version.max(pending.version);
+            database.commit(pending);
             state.generation += 1;
             state.generation
         };

@@ -86,7 +86,9 @@ impl Engine {
             for fact in &facts {
                 let columns = program.relation(fact.rel).map_or(0, |r| r.domain_columns);
                 for value in fact.tuple.iter().take(columns) {
-                    if *value != Value::Sym(crate::lower::builtins::STAR) && program.domain.binary_search(value).is_err() {
+                    if *value != Value::Sym(crate::lower::builtins::STAR)
+                        && program.domain.binary_search(value).is_err()
+                    {
                         added.push(*value);
                     }
                 }

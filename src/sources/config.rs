@@ -14,7 +14,7 @@
 //!   { query = "SELECT id, project_id FROM wiki_page", types = ["page", "project"] },
 //! ]
 //! superuser = "SELECT 'user:' || id FROM auth_user WHERE is_superuser"
-//! owner = { query = "SELECT owner_id, id FROM wiki_page", types = ["user", "page"] }
+//! owner = { query = "SELECT owner_id, id FROM wiki_page", types = ["user", "page"], tables = ["wiki_page"] }
 //! ```
 
 use crate::Diagnostic;
@@ -110,6 +110,10 @@ pub struct Binding {
     /// A type per column: a value `42` in a column of type `page` becomes
     /// `page:42`; `None` (or `""`) keeps the value as it is.
     pub types: Vec<Option<String>>,
+    /// The watched tables the query reads (`tables = [...]`): with the
+    /// version table, the query is read again only when one of them
+    /// changed. `None`: read again after any change.
+    pub tables: Option<Vec<String>>,
     /// Where it is written in the source file.
     pub span: Span,
 }
@@ -176,6 +180,7 @@ struct RawQuery {
     query: String,
     #[serde(default)]
     types: Vec<String>,
+    tables: Option<Vec<String>>,
 }
 
 /// The default of `poll_ms`: one second.
@@ -241,7 +246,7 @@ impl Config {
                 RawBinding::Many(items) => items.into_iter().map(|item| (item, at)).collect(),
             };
             for (item, at) in items {
-                match binding(&key, item, at) {
+                match binding(&key, item, at, &raw.database.watch) {
                     Ok(b) => bindings.push(b),
                     Err(d) => errors.push(d),
                 }
@@ -267,11 +272,19 @@ impl Config {
 }
 
 /// One query of a key, checked.
-fn binding(key: &str, item: RawItem, span: Span) -> Result<Binding, Diagnostic> {
-    let (query, types) = match item {
-        RawItem::Query(q) => (q, Vec::new()),
-        RawItem::Typed(q) => (q.query, q.types),
+fn binding(key: &str, item: RawItem, span: Span, watch: &[String]) -> Result<Binding, Diagnostic> {
+    let (query, types, tables) = match item {
+        RawItem::Query(q) => (q, Vec::new(), None),
+        RawItem::Typed(q) => (q.query, q.types, q.tables),
     };
+    if let Some(unwatched) = tables.iter().flatten().find(|t| !watch.contains(t)) {
+        return Err(Diagnostic::error(
+            format!("source `{key}` reads `{unwatched}`, which `watch` does not list"),
+            span,
+            "here",
+        )
+        .with_help("a table's changes are seen only when it is watched: add it to `watch` under `[database]`"));
+    }
     let shape = Shape::of(key);
     if let Shape::Relation(name) = &shape {
         let mut chars = name.chars();
@@ -298,5 +311,5 @@ fn binding(key: &str, item: RawItem, span: Span) -> Result<Binding, Diagnostic> 
         return Err(Diagnostic::error(format!("`{bad}` is not a type name"), span, "in these types"));
     }
     let types = types.into_iter().map(|t| if t.is_empty() { None } else { Some(t) }).collect();
-    Ok(Binding { name: key.to_string(), shape, query, types, span })
+    Ok(Binding { name: key.to_string(), shape, query, types, tables, span })
 }

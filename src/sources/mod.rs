@@ -14,11 +14,13 @@
 //!
 //! Only this module imports `rusqlite` and `toml`.
 
+mod changes;
 pub mod config;
 mod postgres;
 mod rows;
 mod sqlite;
 
+pub use changes::Pending;
 pub use config::{Binding, Config, Database, Shape};
 pub use postgres::Listener;
 pub use rows::parse_sql_timestamp;
@@ -39,6 +41,11 @@ pub const MAX_READ_BYTES: usize = 1 << 30;
 /// The table `warden db install` creates: one row, the database's version,
 /// raised by a trigger on each watched table in the writing transaction.
 pub const VERSION_TABLE: &str = "warden_version";
+
+/// The table of the version at which each watched table last changed
+/// (kept by the same triggers): a binding that names its `tables` is read
+/// again only when one of them changed.
+pub const CHANGES_TABLE: &str = "warden_changes";
 
 /// Why a read of the sources failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -80,21 +87,23 @@ impl SourceError {
     }
 }
 
-/// The facts of one read, per binding in the source file's order.
+/// The facts of one read, per binding in the source file's order; `None`
+/// for a binding not read again (none of its tables changed).
 pub struct SourceRead {
-    facts: Vec<Vec<LiveFact>>,
+    facts: Vec<Option<Vec<LiveFact>>>,
     /// The database's version in the read's snapshot (with the version table).
     version: Option<u64>,
 }
 
-/// One read: every fact once, and the database's version in the same
-/// snapshot (when `warden db install` made the version table).
-#[derive(Clone, Debug, Default)]
-pub struct Facts {
-    /// The facts.
-    pub facts: BTreeSet<LiveFact>,
-    /// The database's version.
-    pub version: Option<u64>,
+/// Whether a read must run a binding's query: always on the first read
+/// (`since` is `None`), without the changes table, or for a binding that
+/// does not name its tables; otherwise when one of its tables changed after
+/// `since`.
+fn must_read(binding: &Binding, since: Option<u64>, changes: Option<&BTreeMap<String, u64>>) -> bool {
+    match (since, changes, &binding.tables) {
+        (Some(since), Some(changes), Some(tables)) => tables.iter().any(|t| changes.get(t).is_some_and(|v| *v > since)),
+        _ => true,
+    }
 }
 
 /// What is left of one read's bounds.
@@ -135,6 +144,8 @@ pub struct Sources {
     database: Connection,
     /// The column count of each binding that feeds a relation.
     arities: Vec<Option<usize>>,
+    /// The last committed read.
+    known: changes::Known,
 }
 
 impl Sources {
@@ -164,7 +175,7 @@ impl Sources {
                 _ => None,
             })
             .collect();
-        Ok(Sources { config, database, arities })
+        Ok(Sources { config, database, arities, known: changes::Known::default() })
     }
 
     /// The database, as facts' source names show it (`sqlite wiki.sqlite3`).
@@ -189,31 +200,53 @@ impl Sources {
         }
     }
 
-    fn read_all(&mut self) -> Result<SourceRead, SourceError> {
+    fn read_since(&mut self, since: Option<u64>) -> Result<SourceRead, SourceError> {
         match &mut self.database {
-            Connection::Sqlite(db) => db.read(&self.config, &self.arities, READ_TIMEOUT),
-            Connection::Postgres(db) => db.read(&self.config, &self.arities, READ_TIMEOUT),
+            Connection::Sqlite(db) => db.read(&self.config, &self.arities, since, READ_TIMEOUT),
+            Connection::Postgres(db) => db.read(&self.config, &self.arities, since, READ_TIMEOUT),
         }
     }
 
-    /// Reads every binding in one snapshot.
-    pub fn read(&mut self) -> Result<Facts, SourceError> {
-        let read = self.read_all()?;
-        Ok(Facts { facts: read.facts.into_iter().flatten().collect(), version: read.version })
+    /// Reads, in one snapshot, every binding whose tables changed since the
+    /// last committed read (every binding, the first time), and returns the
+    /// difference to the facts of that read. Nothing is kept until
+    /// [`Sources::commit`].
+    pub fn read_changes(&mut self) -> Result<Pending, SourceError> {
+        let since = if self.known.read { self.known.version } else { None };
+        let read = self.read_since(since)?;
+        Ok(self.known.difference(read))
+    }
+
+    /// Takes a read as the last committed one (after the program took its
+    /// difference).
+    pub fn commit(&mut self, pending: Pending) {
+        self.known.commit(pending);
+    }
+
+    /// Every fact of the last committed read.
+    pub fn facts(&self) -> BTreeSet<LiveFact> {
+        self.known.union()
+    }
+
+    /// The database's version at the last committed read (with the version table).
+    pub fn version(&self) -> Option<u64> {
+        self.known.version
     }
 
     /// Reads every binding in one snapshot; how many facts each gave (in
     /// the source file's order, with each binding's label).
     pub fn read_each(&mut self) -> Result<Vec<(String, usize)>, SourceError> {
-        let read = self.read_all()?;
-        Ok(self.config.bindings.iter().zip(&read.facts).map(|(b, facts)| (b.label(), facts.len())).collect())
+        let read = self.read_since(None)?;
+        let counts = read.facts.iter().map(|facts| facts.as_ref().map_or(0, Vec::len));
+        Ok(self.config.bindings.iter().zip(counts).map(|(b, n)| (b.label(), n)).collect())
     }
 
-    /// Adds a read's facts to a program loaded from files.
-    pub fn load(&mut self, program: &Engine) -> Result<(Engine, Facts), LoadError> {
-        let read = self.read().map_err(SourceError::into_load_error)?;
-        let engine = apply(program, &self.describe(), &read.facts, &BTreeSet::new())?;
-        Ok((engine, read))
+    /// Reads every binding and adds the facts to a program loaded from files.
+    pub fn load(&mut self, program: &Engine) -> Result<Engine, LoadError> {
+        let pending = self.read_changes().map_err(SourceError::into_load_error)?;
+        let engine = apply(program, &self.describe(), &pending.inserted, &BTreeSet::new())?;
+        self.commit(pending);
+        Ok(engine)
     }
 
     /// `warden db install`: creates the version table and a trigger on each

@@ -5,11 +5,12 @@
 
 use super::config::{Binding, Config};
 use super::rows::{self, Cell};
-use super::{Budget, SourceError, SourceRead, VERSION_TABLE};
+use super::{Budget, CHANGES_TABLE, SourceError, SourceRead, VERSION_TABLE, must_read};
 use crate::live::LiveFact;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, IsolationLevel, NoTls, Row};
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 /// A connection to the database (reconnected when it drops).
@@ -18,6 +19,8 @@ pub struct Postgres {
     client: Option<Client>,
     /// Whether the database has the version table.
     versioned: bool,
+    /// Whether it has the changes table too (per-table versions).
+    per_table: bool,
     /// The database's version at the last read (with the version table).
     read_at: Option<u64>,
 }
@@ -25,7 +28,8 @@ pub struct Postgres {
 impl Postgres {
     /// Connects (no TLS: a loopback or private-network database).
     pub fn open(url: &str) -> Result<Postgres, SourceError> {
-        let mut database = Postgres { url: url.to_string(), client: None, versioned: false, read_at: None };
+        let mut database =
+            Postgres { url: url.to_string(), client: None, versioned: false, per_table: false, read_at: None };
         database.client()?;
         Ok(database)
     }
@@ -35,10 +39,13 @@ impl Postgres {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             let mut client = Client::connect(&self.url, NoTls)
                 .map_err(|e| SourceError::database(format!("cannot connect to PostgreSQL: {e}")))?;
-            let exists = client
-                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&VERSION_TABLE])
-                .map_err(|e| SourceError::database(format!("cannot look for the version table: {e}")))?;
-            self.versioned = exists.get(0);
+            let mut exists = |table: &str| {
+                client
+                    .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+                    .map(|row| row.get::<_, bool>(0))
+                    .map_err(|e| SourceError::database(format!("cannot look for `{table}`: {e}")))
+            };
+            (self.versioned, self.per_table) = (exists(VERSION_TABLE)?, exists(CHANGES_TABLE)?);
             self.read_at = None;
             self.client = Some(client);
         }
@@ -60,11 +67,12 @@ impl Postgres {
         &mut self,
         config: &Config,
         arities: &[Option<usize>],
+        since: Option<u64>,
         timeout: Duration,
     ) -> Result<SourceRead, SourceError> {
         self.client()?;
-        let versioned = self.versioned;
-        let result = self.read_snapshot(config, arities, timeout, versioned);
+        let (versioned, per_table) = (self.versioned, self.per_table && since.is_some());
+        let result = self.read_snapshot(config, arities, timeout, (versioned, per_table, since));
         if result.is_err() && self.client.as_ref().is_some_and(Client::is_closed) {
             self.client = None;
         }
@@ -78,7 +86,7 @@ impl Postgres {
         config: &Config,
         arities: &[Option<usize>],
         timeout: Duration,
-        versioned: bool,
+        (versioned, per_table, since): (bool, bool, Option<u64>),
     ) -> Result<SourceRead, SourceError> {
         let client = self.client()?;
         let failed = |e: postgres::Error| SourceError::database(format!("cannot begin a read: {e}"));
@@ -90,10 +98,15 @@ impl Postgres {
             .map_err(failed)?;
         tx.batch_execute(&format!("SET LOCAL statement_timeout = {}", timeout.as_millis().max(1))).map_err(failed)?;
         let version = if versioned { Some(read_version(&mut tx)?) } else { None };
+        let changes = if per_table { Some(read_changes(&mut tx)?) } else { None };
         let mut budget = Budget::new(config.max_rows);
         let mut facts = Vec::with_capacity(config.bindings.len());
         for (i, binding) in config.bindings.iter().enumerate() {
-            facts.push(read_binding(&mut tx, binding, arities.get(i).copied().flatten(), &mut budget)?);
+            if !must_read(binding, since, changes.as_ref()) {
+                facts.push(None);
+                continue;
+            }
+            facts.push(Some(read_binding(&mut tx, binding, arities.get(i).copied().flatten(), &mut budget)?));
         }
         tx.commit().map_err(|e| SourceError::database(format!("cannot end the read: {e}")))?;
         Ok(SourceRead { facts, version })
@@ -107,10 +120,14 @@ impl Postgres {
         let mut sql = format!(
             "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL);
              INSERT INTO {VERSION_TABLE} VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+             CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} (table_name text PRIMARY KEY, version bigint NOT NULL);
              CREATE OR REPLACE FUNCTION warden_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+             DECLARE next bigint;
              BEGIN
-               UPDATE {VERSION_TABLE} SET version = version + 1 WHERE id = 1;
-               PERFORM pg_notify('warden', '');
+               UPDATE {VERSION_TABLE} SET version = version + 1 WHERE id = 1 RETURNING version INTO next;
+               INSERT INTO {CHANGES_TABLE} VALUES (TG_TABLE_NAME, next)
+                 ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version;
+               PERFORM pg_notify('warden', next::text);
                RETURN NULL;
              END $$;"
         );
@@ -172,6 +189,14 @@ impl Listener {
             std::thread::sleep(most);
         }
     }
+}
+
+/// The version at which each watched table last changed.
+fn read_changes(client: &mut impl postgres::GenericClient) -> Result<BTreeMap<String, u64>, SourceError> {
+    let rows = client
+        .query(&format!("SELECT table_name, version FROM {CHANGES_TABLE}"), &[])
+        .map_err(|e| SourceError::database(format!("cannot read `{CHANGES_TABLE}`: {e}")))?;
+    Ok(rows.iter().map(|row| (row.get::<_, String>(0), u64::try_from(row.get::<_, i64>(1)).unwrap_or(0))).collect())
 }
 
 /// The version table's one value.

@@ -4,10 +4,11 @@
 
 use super::config::{Binding, Config};
 use super::rows::{self, Cell};
-use super::{Budget, SourceError, SourceRead, VERSION_TABLE};
+use super::{Budget, CHANGES_TABLE, SourceError, SourceRead, VERSION_TABLE, must_read};
 use crate::live::LiveFact;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,8 @@ pub struct Sqlite {
     connection: Connection,
     /// Whether the database has the version table (`warden db install`).
     versioned: bool,
+    /// Whether it has the changes table too (per-table versions).
+    per_table: bool,
     /// `PRAGMA data_version` at the last read: it changes when another
     /// connection commits.
     read_at: Option<i64>,
@@ -29,15 +32,15 @@ impl Sqlite {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         let connection = Connection::open_with_flags(path, flags).map_err(failed)?;
         connection.busy_timeout(Duration::from_secs(5)).map_err(failed)?;
-        let versioned = connection
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                [VERSION_TABLE],
-                |row| row.get::<_, i64>(0),
-            )
-            .map_err(failed)?
-            > 0;
-        Ok(Sqlite { path: path.to_path_buf(), connection, versioned, read_at: None })
+        let has = |table: &str| {
+            connection
+                .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |row| {
+                    row.get::<_, i64>(0)
+                })
+                .map(|n| n > 0)
+        };
+        let (versioned, per_table) = (has(VERSION_TABLE).map_err(failed)?, has(CHANGES_TABLE).map_err(failed)?);
+        Ok(Sqlite { path: path.to_path_buf(), connection, versioned, per_table, read_at: None })
     }
 
     /// Whether another connection committed since the last read (always,
@@ -59,6 +62,7 @@ impl Sqlite {
         &mut self,
         config: &Config,
         arities: &[Option<usize>],
+        since: Option<u64>,
         timeout: Duration,
     ) -> Result<SourceRead, SourceError> {
         let deadline = Instant::now() + timeout;
@@ -69,7 +73,7 @@ impl Sqlite {
         let begun = self.connection.execute_batch("BEGIN; SELECT count(*) FROM sqlite_master;");
         let result = begun
             .map_err(|e| SourceError::database(format!("cannot begin a read: {e}")))
-            .and_then(|()| self.read_in_transaction(config, arities, deadline));
+            .and_then(|()| self.read_in_transaction(config, arities, since, deadline));
         let _ = self.connection.execute_batch("COMMIT");
         let _ = self.connection.progress_handler(0, None::<fn() -> bool>);
         let (data_version, read) = result?;
@@ -81,6 +85,7 @@ impl Sqlite {
         &self,
         config: &Config,
         arities: &[Option<usize>],
+        since: Option<u64>,
         deadline: Instant,
     ) -> Result<(i64, SourceRead), SourceError> {
         let data_version = self.data_version()?;
@@ -95,9 +100,17 @@ impl Sqlite {
             ),
             false => None,
         };
+        let changes = match self.per_table && since.is_some() {
+            true => Some(self.changes()?),
+            false => None,
+        };
         let mut budget = Budget::new(config.max_rows);
         let mut facts = Vec::with_capacity(config.bindings.len());
         for (i, binding) in config.bindings.iter().enumerate() {
+            if !must_read(binding, since, changes.as_ref()) {
+                facts.push(None);
+                continue;
+            }
             let arity = arities.get(i).copied().flatten();
             let read = self.read_binding(binding, arity, &mut budget).map_err(|e| match e {
                 e if Instant::now() > deadline => {
@@ -105,9 +118,20 @@ impl Sqlite {
                 }
                 e => e,
             })?;
-            facts.push(read);
+            facts.push(Some(read));
         }
         Ok((data_version, SourceRead { facts, version }))
+    }
+
+    /// The version at which each watched table last changed.
+    fn changes(&self) -> Result<BTreeMap<String, u64>, SourceError> {
+        let failed = |e: rusqlite::Error| SourceError::database(format!("cannot read `{CHANGES_TABLE}`: {e}"));
+        let mut statement =
+            self.connection.prepare(&format!("SELECT table_name, version FROM {CHANGES_TABLE}")).map_err(failed)?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0))))
+            .map_err(failed)?;
+        rows.collect::<Result<_, _>>().map_err(failed)
     }
 
     fn read_binding(
@@ -160,22 +184,28 @@ impl Sqlite {
         let mut writer = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(failed)?;
         let mut sql = format!(
             "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
-             INSERT OR IGNORE INTO {VERSION_TABLE} VALUES (1, 0);"
+             INSERT OR IGNORE INTO {VERSION_TABLE} VALUES (1, 0);
+             CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} (table_name TEXT PRIMARY KEY, version INTEGER NOT NULL);"
         );
         for table in tables {
             let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+            let literal = format!("'{}'", table.replace('\'', "''"));
             let name = table.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
             for event in ["INSERT", "UPDATE", "DELETE"] {
                 sql.push_str(&format!(
                     "CREATE TRIGGER IF NOT EXISTS warden_bump_{name}_{event} AFTER {event} ON {quoted}
-                     BEGIN UPDATE {VERSION_TABLE} SET version = version + 1 WHERE id = 1; END;"
+                     BEGIN
+                       UPDATE {VERSION_TABLE} SET version = version + 1 WHERE id = 1;
+                       INSERT OR REPLACE INTO {CHANGES_TABLE}
+                         VALUES ({literal}, (SELECT version FROM {VERSION_TABLE} WHERE id = 1));
+                     END;"
                 ));
             }
         }
         let tx = writer.transaction().map_err(failed)?;
         tx.execute_batch(&sql).map_err(failed)?;
         tx.commit().map_err(failed)?;
-        self.versioned = true;
+        (self.versioned, self.per_table) = (true, true);
         Ok(())
     }
 }

@@ -21,7 +21,7 @@ const QUERIES: [&str; 3] = [
 
 fn source_file(database: &str) -> String {
     format!(
-        "[database]\n{database}\npoll_ms = 1\nwatch = [\"page\", \"assignment\", \"direct\"]\n\n[sources]\nin = \"{}\"\nassign = \"{}\"\ngrant = \"{}\"\n",
+        "[database]\n{database}\npoll_ms = 1\nwatch = [\"page\", \"assignment\", \"direct\"]\n\n[sources]\nin = {{ query = \"{}\", tables = [\"page\"] }}\nassign = {{ query = \"{}\", tables = [\"assignment\"] }}\ngrant = {{ query = \"{}\", tables = [\"direct\"] }}\n",
         QUERIES[0], QUERIES[1], QUERIES[2]
     )
 }
@@ -142,15 +142,20 @@ fn measure(
     let config = Arc::new(config);
     if let Ok(engine) = warden::Engine::from_paths(&[policy.to_path_buf()]) {
         let started = Instant::now();
-        let read = warden::sources::Sources::open(config.clone(), &engine).and_then(|mut s| s.read().map_err(|e| e.into_load_error()));
+        let read = warden::sources::Sources::open(config.clone(), &engine)
+            .and_then(|mut s| s.read_changes().map_err(warden::sources::SourceError::into_load_error));
         let read_ms = started.elapsed().as_secs_f64() * 1e3;
         if let Ok(read) = read {
             let started = Instant::now();
-            let applied = warden::sources::apply(&engine, "db", &read.facts, &Default::default());
+            let applied = warden::sources::apply(&engine, "db", &read.inserted, &Default::default());
             let apply_ms = started.elapsed().as_secs_f64() * 1e3;
             let started = Instant::now();
-            let planned = applied.map(|e| e.check_plan().is_some());
-            println!("  read {read_ms:.0} ms ({} facts), into the program {apply_ms:.0} ms, plan {:.0} ms ({planned:?})", read.facts.len(), started.elapsed().as_secs_f64() * 1e3);
+            let planned = applied.map(|e| e.check_plan().is_some()).unwrap_or(false);
+            let plan_ms = started.elapsed().as_secs_f64() * 1e3;
+            println!(
+                "  of which: read {read_ms:.0} ms ({} facts), into the program {apply_ms:.0} ms, check plan {plan_ms:.0} ms (built: {planned})",
+                read.inserted.len()
+            );
         }
     }
     let started = Instant::now();

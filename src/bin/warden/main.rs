@@ -117,7 +117,7 @@ fn colour() -> bool {
 
 fn load(files: &[PathBuf]) -> Result<Engine, ExitCode> {
     let loaded = Engine::from_paths(files).and_then(|engine| match source_config()? {
-        Some(config) => Ok(warden::sources::Sources::open(config, &engine)?.load(&engine)?.0),
+        Some(config) => warden::sources::Sources::open(config, &engine)?.load(&engine),
         None => Ok(engine),
     });
     let loaded = loaded.map(|mut engine| {
