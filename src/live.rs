@@ -168,7 +168,7 @@ impl Live {
             privileged: false,
             database: database.map(Mutex::new),
             database_name,
-            freshness: Mutex::new(Freshness { read_at: Some(std::time::Instant::now()), error: None }),
+            freshness: Mutex::new(Freshness { read_at: Some(std::time::Instant::now()), ..Freshness::default() }),
             reads_started: AtomicU64::new(0),
             version: AtomicU64::new(database_version.unwrap_or(0)),
         })
@@ -316,10 +316,12 @@ impl Live {
             state.overlay = next;
             state.latest = Arc::new(engine);
             state.generation += 1;
-            state.generation
+            (state.generation, state.database_version.unwrap_or(state.generation))
         };
-        self.publish(generation);
-        Ok(generation)
+        self.publish(generation.0);
+        // The version checks see once published (the database's, when it
+        // has the version table: a live update does not move it).
+        Ok(generation.1)
     }
 
     /// Re-reads the inputs, keeping or dropping the live changes (see
@@ -380,11 +382,21 @@ impl Live {
     /// (a failing query, a bad row) the running snapshot stays, and the
     /// error names the source and the row.
     pub fn refresh(&self) -> Result<bool, LoadError> {
+        let started = std::time::Instant::now();
         let result = self.read_database();
         let mut freshness = self.freshness.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match &result {
-            Ok(_) => *freshness = Freshness { read_at: Some(std::time::Instant::now()), error: None },
-            Err(e) => freshness.error = Some(e.render(false)),
+            Ok(changed) => {
+                (freshness.read_at, freshness.error) = (Some(std::time::Instant::now()), None);
+                if *changed {
+                    freshness.applied += 1;
+                    freshness.apply_seconds += started.elapsed().as_secs_f64();
+                }
+            }
+            Err(e) => {
+                freshness.error = Some(e.render(false));
+                freshness.failed += 1;
+            }
         }
         result
     }
@@ -410,6 +422,9 @@ impl Live {
             database: self.database_name.clone(),
             since_good_read: freshness.read_at.map(|at| at.elapsed()),
             error: freshness.error.clone(),
+            applied: freshness.applied,
+            failed: freshness.failed,
+            apply_seconds: freshness.apply_seconds,
         })
     }
 
@@ -475,12 +490,18 @@ impl Live {
     }
 }
 
-/// How the last reads of the database went.
+/// How the reads of the database went.
+#[derive(Default)]
 struct Freshness {
     /// When the last good read finished.
     read_at: Option<std::time::Instant>,
     /// The last read's error, if it failed.
     error: Option<String>,
+    /// Reads that changed the program, reads that failed, and the time the
+    /// changing ones took (read, apply and publish).
+    applied: u64,
+    failed: u64,
+    apply_seconds: f64,
 }
 
 /// The state of a live program's database ([`Live::database_status`]).
@@ -493,6 +514,12 @@ pub struct DatabaseStatus {
     pub since_good_read: Option<std::time::Duration>,
     /// Why the last read failed; the program keeps the last good read.
     pub error: Option<String>,
+    /// How many reads changed the program.
+    pub applied: u64,
+    /// How many reads failed.
+    pub failed: u64,
+    /// The time the changing reads took in all (read, apply, publish), in seconds.
+    pub apply_seconds: f64,
 }
 
 /// The program of the files and texts alone.

@@ -89,3 +89,29 @@ pub(super) async fn healthz(live: Arc<Live>) -> Response {
         .into_response(),
     }
 }
+
+/// The program's version and, with a database, its reads, for `/metrics`.
+pub(super) fn metrics(live: &Live) -> String {
+    let mut out = format!(
+        "# HELP warden_version The version of the program checks see.\n# TYPE warden_version gauge\nwarden_version {}\n",
+        live.version()
+    );
+    if let Some(status) = live.database_status() {
+        let stale = u8::from(status.error.is_some());
+        let since = status.since_good_read.map_or(f64::NAN, |d| d.as_secs_f64());
+        out.push_str(&format!(
+            "# HELP warden_database_updates_applied_total Reads of the database that changed the program.\n\
+             # TYPE warden_database_updates_applied_total counter\nwarden_database_updates_applied_total {}\n\
+             # HELP warden_database_update_seconds_total Time those reads took, read to published.\n\
+             # TYPE warden_database_update_seconds_total counter\nwarden_database_update_seconds_total {}\n\
+             # HELP warden_database_read_failures_total Reads of the database that failed.\n\
+             # TYPE warden_database_read_failures_total counter\nwarden_database_read_failures_total {}\n\
+             # HELP warden_database_stale Whether the last read failed (the last good read is served).\n\
+             # TYPE warden_database_stale gauge\nwarden_database_stale {stale}\n\
+             # HELP warden_database_seconds_since_good_read Time since the last good read.\n\
+             # TYPE warden_database_seconds_since_good_read gauge\nwarden_database_seconds_since_good_read {since}\n",
+            status.applied, status.apply_seconds, status.failed
+        ));
+    }
+    out
+}

@@ -422,7 +422,8 @@ async fn reload(State(state): State<Arc<AppState>>, body: Body<ReloadBody>) -> R
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    ([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    let text = state.metrics.render() + &fresh::metrics(&state.live);
+    ([("content-type", "text/plain; version=0.0.4")], text).into_response()
 }
 
 async fn track(

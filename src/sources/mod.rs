@@ -234,11 +234,12 @@ impl Sources {
     }
 
     /// Reads every binding in one snapshot; how many facts each gave (in
-    /// the source file's order, with each binding's label).
-    pub fn read_each(&mut self) -> Result<Vec<(String, usize)>, SourceError> {
+    /// the source file's order, with each binding's label), and the
+    /// database's version (with the version table).
+    pub fn read_each(&mut self) -> Result<(Vec<(String, usize)>, Option<u64>), SourceError> {
         let read = self.read_since(None)?;
         let counts = read.facts.iter().map(|facts| facts.as_ref().map_or(0, Vec::len));
-        Ok(self.config.bindings.iter().zip(counts).map(|(b, n)| (b.label(), n)).collect())
+        Ok((self.config.bindings.iter().zip(counts).map(|(b, n)| (b.label(), n)).collect(), read.version))
     }
 
     /// Reads every binding and adds the facts to a program loaded from files.

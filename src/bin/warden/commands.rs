@@ -375,12 +375,15 @@ pub fn db(files: &[PathBuf], install: bool) -> ExitCode {
         println!("installed the version table `{}` and triggers on {tables}", warden::sources::VERSION_TABLE);
     }
     let started = std::time::Instant::now();
-    let counts = match sources.read_each() {
-        Ok(counts) => counts,
+    let (counts, version) = match sources.read_each() {
+        Ok(read) => read,
         Err(e) => return failed(e.into_load_error()),
     };
     let elapsed = started.elapsed();
-    println!("{}", sources.describe());
+    match version {
+        Some(version) => println!("{}, version {version}", sources.describe()),
+        None => println!("{} (no version table: `warden db install` adds one)", sources.describe()),
+    }
     for (label, count) in &counts {
         println!("  {label}: {count} fact{}", if *count == 1 { "" } else { "s" });
     }
