@@ -138,6 +138,15 @@ enum Connection {
     Postgres(postgres::Postgres),
 }
 
+/// What one full read gave ([`Sources::read_each`]).
+#[derive(Clone, Debug)]
+pub struct ReadCounts {
+    /// Each binding's label and how many facts it gave.
+    pub per_binding: Vec<(String, usize)>,
+    /// The database's version (with the version table).
+    pub version: Option<u64>,
+}
+
 /// An open connection to the sources' database, checked against a program.
 pub struct Sources {
     config: Arc<Config>,
@@ -236,10 +245,11 @@ impl Sources {
     /// Reads every binding in one snapshot; how many facts each gave (in
     /// the source file's order, with each binding's label), and the
     /// database's version (with the version table).
-    pub fn read_each(&mut self) -> Result<(Vec<(String, usize)>, Option<u64>), SourceError> {
+    pub fn read_each(&mut self) -> Result<ReadCounts, SourceError> {
         let read = self.read_since(None)?;
         let counts = read.facts.iter().map(|facts| facts.as_ref().map_or(0, Vec::len));
-        Ok((self.config.bindings.iter().zip(counts).map(|(b, n)| (b.label(), n)).collect(), read.version))
+        let per_binding = self.config.bindings.iter().zip(counts).map(|(b, n)| (b.label(), n)).collect();
+        Ok(ReadCounts { per_binding, version: read.version })
     }
 
     /// Reads every binding and adds the facts to a program loaded from files.

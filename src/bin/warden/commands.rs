@@ -375,7 +375,7 @@ pub fn db(files: &[PathBuf], install: bool) -> ExitCode {
         println!("installed the version table `{}` and triggers on {tables}", warden::sources::VERSION_TABLE);
     }
     let started = std::time::Instant::now();
-    let (counts, version) = match sources.read_each() {
+    let warden::sources::ReadCounts { per_binding: counts, version } = match sources.read_each() {
         Ok(read) => read,
         Err(e) => return failed(e.into_load_error()),
     };
