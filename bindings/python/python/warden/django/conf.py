@@ -15,10 +15,18 @@
 - ``SYNC_AUTH``: sync Django's users, groups and permissions (default True).
 - ``CLOCK``: a callable (or its dotted path) returning the aware datetime
   checks are made at (default: the wall clock); for tests and replays.
+- ``SOURCE``: a source file (``warden.toml``) binding relations to SQL
+  queries on an SQLite database: those facts are read from the database
+  itself, and read again when it changed (``PRAGMA data_version``), at most
+  every ``REFRESH_SECONDS`` (default 0: before every check), so every
+  process of a deployment sees every committed write, not only the writes
+  of its own ORM signals. Do not bind the rows the ORM sync also sends.
+- ``REFRESH_SECONDS``: see ``SOURCE``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -38,7 +46,11 @@ DEFAULTS: dict[str, Any] = {
     "RELATIONS": [],
     "SYNC_AUTH": True,
     "CLOCK": None,
+    "SOURCE": None,
+    "REFRESH_SECONDS": 0.0,
 }
+
+log = logging.getLogger("warden")
 
 # One re-entrant lock for the program and the sync's bookkeeping (two locks
 # taken in either order would deadlock a reset against a sync).
@@ -47,6 +59,8 @@ _warden: Warden | None = None
 # The last failed load and when it failed: checks deny without reloading
 # until RETRY_SECONDS have passed.
 _failure: tuple[Exception, float] | None = None
+# When the source database was last looked at (``SOURCE``).
+_refreshed = 0.0
 RETRY_SECONDS = 5.0
 
 
@@ -88,6 +102,7 @@ def engine() -> Warden:
     global _warden, _failure
     warden = _warden
     if warden is not None:
+        _refresh(warden)
         return warden
     with lock:
         if _warden is not None:
@@ -96,9 +111,13 @@ def engine() -> Warden:
             raise _failure[0]
         from warden.django import sync
 
+        source = setting("SOURCE")
         try:
             warden = Warden.from_paths(
-                [str(p) for p in setting("POLICIES")], extern_fns=extern_fns(), privileged_updates=True
+                [str(p) for p in setting("POLICIES")],
+                extern_fns=extern_fns(),
+                privileged_updates=True,
+                source=None if source is None else str(source),
             )
             sync.load_all(warden)
         except Exception as error:
@@ -110,6 +129,19 @@ def engine() -> Warden:
         return warden
 
 
+def _refresh(warden: Warden) -> None:
+    """Reads the source database again if it changed (``SOURCE``); a read
+    that fails keeps the last good one and is logged."""
+    global _refreshed
+    if setting("SOURCE") is None or time.monotonic() - _refreshed < setting("REFRESH_SECONDS"):
+        return
+    _refreshed = time.monotonic()
+    try:
+        warden.refresh()
+    except Exception:
+        log.warning("the source database could not be read; checks use its last good read", exc_info=True)
+
+
 def loaded() -> bool:
     """Whether the program is loaded (facts are synced only into a loaded one)."""
     return _warden is not None
@@ -118,10 +150,11 @@ def loaded() -> bool:
 def reset() -> None:
     """Forgets the program: the next use reloads the policies and resyncs
     (after the database changed behind the signals' back, or in tests)."""
-    global _warden, _failure
+    global _warden, _failure, _refreshed
     with lock:
         _warden = None
         _failure = None
+        _refreshed = 0.0
         from warden.django import sync
 
         sync.forget()
