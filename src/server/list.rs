@@ -1,7 +1,7 @@
 //! `POST /v1/list`: the objects a user may act on, or the subjects that may
 //! act on an object.
 
-use super::{AppState, Body, error, fresh, parse, used_time};
+use super::{AppState, Asks, Body, accept, error, used_time};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,16 +27,18 @@ pub(super) struct ListBody {
     ctx: BTreeMap<String, Json_>,
 }
 
+impl Asks for ListBody {
+    fn asked(&self) -> (Option<&str>, &BTreeMap<String, Json_>, Option<u64>) {
+        (self.at.as_deref(), &self.ctx, self.at_least)
+    }
+}
+
 /// The objects of a type a user may act on (`{user, perm, type}`,
 /// [`crate::Engine::list_objects`]), or the subjects that may act on an
 /// object (`{perm, object}`, [`crate::Engine::list_subjects`]).
 pub(super) async fn list(State(state): State<Arc<AppState>>, body: Body<ListBody>) -> Response {
-    let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
-        Ok(parsed) => parsed,
-        Err(response) => return *response,
-    };
-    let version = match fresh::fresh(&state, body.at_least).await {
-        Ok(version) => version,
+    let (body, options, version) = match accept(&state, body).await {
+        Ok(accepted) => accepted,
         Err(response) => return response,
     };
     let at = used_time(&options);

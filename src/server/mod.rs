@@ -236,15 +236,20 @@ impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<Arc<AppState>> f
 }
 
 /// A JSON body and its request options (`at`, `ctx`), or the 4xx response.
-fn parse<T>(
-    state: &AppState,
-    body: Body<T>,
-    at: impl Fn(&T) -> (Option<&str>, &BTreeMap<String, Json_>),
-) -> Result<(T, RequestOptions), Box<Response>> {
-    let Object(body) = body.map_err(|r| Box::new(rejection(r)))?;
-    let (time, ctx) = at(&body);
-    let options = request_options(time, ctx, state.allow_client_time)?;
-    Ok((body, options))
+/// What every question's body says besides the question: the time, the
+/// context, and the version to answer at (at least).
+trait Asks {
+    fn asked(&self) -> (Option<&str>, &BTreeMap<String, Json_>, Option<u64>);
+}
+
+/// Reads a question's body: the body, its request options, and the version
+/// it is answered at (after waiting for `at_least`, see [`fresh::fresh`]).
+async fn accept<T: Asks>(state: &AppState, body: Body<T>) -> Result<(T, RequestOptions, u64), Response> {
+    let Object(body) = body.map_err(rejection)?;
+    let (time, ctx, at_least) = body.asked();
+    let options = request_options(time, ctx, state.allow_client_time).map_err(|response| *response)?;
+    let version = fresh::fresh(state, at_least).await?;
+    Ok((body, options, version))
 }
 
 /// The time a request was decided at, as the answer reports it.
@@ -265,13 +270,15 @@ struct CheckBody {
     ctx: BTreeMap<String, Json_>,
 }
 
+impl Asks for CheckBody {
+    fn asked(&self) -> (Option<&str>, &BTreeMap<String, Json_>, Option<u64>) {
+        (self.at.as_deref(), &self.ctx, self.at_least)
+    }
+}
+
 async fn check(State(state): State<Arc<AppState>>, body: Body<CheckBody>) -> Response {
-    let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
-        Ok(parsed) => parsed,
-        Err(response) => return *response,
-    };
-    let version = match fresh::fresh(&state, body.at_least).await {
-        Ok(version) => version,
+    let (body, options, version) = match accept(&state, body).await {
+        Ok(accepted) => accepted,
         Err(response) => return response,
     };
     let at = used_time(&options);
@@ -303,13 +310,15 @@ struct QueryBody {
     ctx: BTreeMap<String, Json_>,
 }
 
+impl Asks for QueryBody {
+    fn asked(&self) -> (Option<&str>, &BTreeMap<String, Json_>, Option<u64>) {
+        (self.at.as_deref(), &self.ctx, self.at_least)
+    }
+}
+
 async fn query(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> Response {
-    let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
-        Ok(parsed) => parsed,
-        Err(response) => return *response,
-    };
-    let version = match fresh::fresh(&state, body.at_least).await {
-        Ok(version) => version,
+    let (body, options, version) = match accept(&state, body).await {
+        Ok(accepted) => accepted,
         Err(response) => return response,
     };
     let at = used_time(&options);
@@ -337,13 +346,10 @@ async fn query(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> Res
 }
 
 async fn explain(State(state): State<Arc<AppState>>, body: Body<QueryBody>) -> Response {
-    let (body, options) = match parse(&state, body, |b| (b.at.as_deref(), &b.ctx)) {
-        Ok(parsed) => parsed,
-        Err(response) => return *response,
+    let (body, options, _) = match accept(&state, body).await {
+        Ok(accepted) => accepted,
+        Err(response) => return response,
     };
-    if let Err(response) = fresh::fresh(&state, body.at_least).await {
-        return response;
-    }
     let live = state.live.clone();
     match state.admission.run(move || live.snapshot().explain(&body.query, &options).map_err(|e| e.render(false))).await
     {

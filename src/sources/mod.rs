@@ -95,15 +95,33 @@ pub struct SourceRead {
     version: Option<u64>,
 }
 
-/// Whether a read must run a binding's query: always on the first read
-/// (`since` is `None`), without the changes table, or for a binding that
-/// does not name its tables; otherwise when one of its tables changed after
-/// `since`.
-fn must_read(binding: &Binding, since: Option<u64>, changes: Option<&BTreeMap<String, u64>>) -> bool {
-    match (since, changes, &binding.tables) {
-        (Some(since), Some(changes), Some(tables)) => tables.iter().any(|t| changes.get(t).is_some_and(|v| *v > since)),
-        _ => true,
+/// Reads the bindings of one snapshot with `read_one` (a binding, its
+/// relation's arity, the read's budget): every binding on the first read
+/// (`since` is `None`), without the changes table, or when it does not name
+/// its tables; otherwise only those whose tables changed after `since`.
+fn read_bindings(
+    config: &Config,
+    arities: &[Option<usize>],
+    since: Option<u64>,
+    changes: Option<&BTreeMap<String, u64>>,
+    mut read_one: impl FnMut(&Binding, Option<usize>, &mut Budget) -> Result<Vec<LiveFact>, SourceError>,
+) -> Result<Vec<Option<Vec<LiveFact>>>, SourceError> {
+    let mut budget = Budget::new(config.max_rows);
+    let mut facts = Vec::with_capacity(config.bindings.len());
+    for (i, binding) in config.bindings.iter().enumerate() {
+        let must_read = match (since, changes, &binding.tables) {
+            (Some(since), Some(changes), Some(tables)) => {
+                tables.iter().any(|t| changes.get(t).is_some_and(|v| *v > since))
+            }
+            _ => true,
+        };
+        let read = match must_read {
+            true => Some(read_one(binding, arities.get(i).copied().flatten(), &mut budget)?),
+            false => None,
+        };
+        facts.push(read);
     }
+    Ok(facts)
 }
 
 /// What is left of one read's bounds.

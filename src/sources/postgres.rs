@@ -5,7 +5,7 @@
 
 use super::config::{Binding, Config};
 use super::rows::{self, Cell};
-use super::{Budget, CHANGES_TABLE, SourceError, SourceRead, VERSION_TABLE, must_read};
+use super::{Budget, CHANGES_TABLE, SourceError, SourceRead, VERSION_TABLE, read_bindings};
 use crate::live::LiveFact;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
@@ -99,15 +99,9 @@ impl Postgres {
         tx.batch_execute(&format!("SET LOCAL statement_timeout = {}", timeout.as_millis().max(1))).map_err(failed)?;
         let version = if versioned { Some(read_version(&mut tx)?) } else { None };
         let changes = if per_table { Some(read_changes(&mut tx)?) } else { None };
-        let mut budget = Budget::new(config.max_rows);
-        let mut facts = Vec::with_capacity(config.bindings.len());
-        for (i, binding) in config.bindings.iter().enumerate() {
-            if !must_read(binding, since, changes.as_ref()) {
-                facts.push(None);
-                continue;
-            }
-            facts.push(Some(read_binding(&mut tx, binding, arities.get(i).copied().flatten(), &mut budget)?));
-        }
+        let facts = read_bindings(config, arities, since, changes.as_ref(), |binding, arity, budget| {
+            read_binding(&mut tx, binding, arity, budget)
+        })?;
         tx.commit().map_err(|e| SourceError::database(format!("cannot end the read: {e}")))?;
         Ok(SourceRead { facts, version })
     }

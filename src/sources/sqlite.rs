@@ -4,7 +4,7 @@
 
 use super::config::{Binding, Config};
 use super::rows::{self, Cell};
-use super::{Budget, CHANGES_TABLE, SourceError, SourceRead, VERSION_TABLE, must_read};
+use super::{Budget, CHANGES_TABLE, SourceError, SourceRead, VERSION_TABLE, read_bindings};
 use crate::live::LiveFact;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -104,22 +104,14 @@ impl Sqlite {
             true => Some(self.changes()?),
             false => None,
         };
-        let mut budget = Budget::new(config.max_rows);
-        let mut facts = Vec::with_capacity(config.bindings.len());
-        for (i, binding) in config.bindings.iter().enumerate() {
-            if !must_read(binding, since, changes.as_ref()) {
-                facts.push(None);
-                continue;
-            }
-            let arity = arities.get(i).copied().flatten();
-            let read = self.read_binding(binding, arity, &mut budget).map_err(|e| match e {
+        let facts = read_bindings(config, arities, since, changes.as_ref(), |binding, arity, budget| {
+            self.read_binding(binding, arity, budget).map_err(|e| match e {
                 e if Instant::now() > deadline => {
                     SourceError::of(binding, format!("the read passed its time limit ({e})"))
                 }
                 e => e,
-            })?;
-            facts.push(Some(read));
-        }
+            })
+        })?;
         Ok((data_version, SourceRead { facts, version }))
     }
 
