@@ -227,6 +227,37 @@ fn measure(
     Some(Figures { select_ms, load_ms, latency_ms: median(latencies), changes_per_second })
 }
 
+/// `warden serve --source` under the server benchmark's clients, without and
+/// with a writer committing 10 single-row transactions a second to the
+/// database; each configuration's checks/s, p50 and p99.
+fn serve(w: &Workload, policy: &std::path::Path, config: &Config, mut write: impl FnMut(usize) + Send + 'static) {
+    let config = Arc::new(config.clone());
+    let Ok(live) = Live::with_sources(&[policy.to_path_buf()], config.clone(), Arc::new(|_: &mut warden::Engine| {}))
+    else {
+        return;
+    };
+    let addr = super::server_load::start(live, Some(config));
+    let checks: Vec<(String, String, String)> =
+        w.checks.iter().map(|(u, p, g)| (format!("u{u}"), PERMS[*p].to_string(), format!("page:{g}"))).collect();
+    let without = super::server_load::load(addr, &checks, 2_000, None);
+    let writer: super::server_load::Writer = Box::new(move |n| {
+        write(200_000 + n);
+        true
+    });
+    let with = super::server_load::load(addr, &checks, 2_000, Some(writer));
+    for (label, f) in [("none", without), ("10 transactions/s", with)] {
+        println!(
+            "  serve --source, writer {label}: {} checks, {} errors, {:.0} checks/s, p50 {:.0} µs, p99 {:.0} µs, {} writes",
+            f.checks,
+            f.errors,
+            f.checks as f64 / f.seconds,
+            f.p50,
+            f.p99,
+            f.updates
+        );
+    }
+}
+
 fn sqlite(w: &Workload, decisions: &[bool], dir: &std::path::Path, policy: &std::path::Path) -> Option<Figures> {
     let path = dir.join("bench.sqlite3");
     let db = rusqlite::Connection::open(&path).ok()?;
@@ -252,9 +283,14 @@ fn sqlite(w: &Workload, decisions: &[bool], dir: &std::path::Path, policy: &std:
             .ok()?;
     let policy_engine = warden::Engine::from_paths(&[policy.to_path_buf()]).ok()?;
     warden::sources::Sources::open(Arc::new(config.clone()), &policy_engine).ok()?.install().ok()?;
-    measure(w, decisions, policy, config, select_ms, |i| {
+    let figures = measure(w, decisions, policy, config.clone(), select_ms, |i| {
         let _ = db.execute(&format!("INSERT INTO direct VALUES (0, 'export', {i})"), []);
-    })
+    });
+    let writer = rusqlite::Connection::open(&path).ok()?;
+    serve(w, policy, &config, move |i| {
+        let _ = writer.execute(&format!("INSERT INTO direct VALUES (1, 'export', {i})"), []);
+    });
+    figures
 }
 
 fn postgres(
@@ -285,8 +321,12 @@ fn postgres(
     let config = Config::from_text("bench.toml", &source_file(&format!("postgres = {url:?}")), dir).ok()?;
     let policy_engine = warden::Engine::from_paths(&[policy.to_path_buf()]).ok()?;
     warden::sources::Sources::open(Arc::new(config.clone()), &policy_engine).ok()?.install().ok()?;
-    let figures = measure(w, decisions, policy, config, select_ms, |i| {
+    let figures = measure(w, decisions, policy, config.clone(), select_ms, |i| {
         let _ = db.batch_execute(&format!("INSERT INTO direct VALUES (0, 'export', {i})"));
+    });
+    let mut writer = postgres::Client::connect(&url, postgres::NoTls).ok()?;
+    serve(w, policy, &config, move |i| {
+        let _ = writer.batch_execute(&format!("INSERT INTO direct VALUES (1, 'export', {i})"));
     });
     drop(db);
     let _ = admin.batch_execute("DROP DATABASE IF EXISTS warden_bench WITH (FORCE)");

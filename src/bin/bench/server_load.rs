@@ -17,13 +17,13 @@ const CLIENTS: usize = 16;
 const UPDATES_PER_SECOND: u64 = 10;
 
 /// One configuration's figures.
-struct Figures {
-    checks: usize,
-    errors: usize,
-    seconds: f64,
-    p50: f64,
-    p99: f64,
-    updates: usize,
+pub struct Figures {
+    pub checks: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub updates: usize,
 }
 
 /// Runs the four configurations and prints the table. `checks` are
@@ -37,7 +37,7 @@ pub fn run(policy: &str, checks: &[(String, String, String)], per_client: usize)
         }
     };
     let _ = live.snapshot().check_plan();
-    let addr = start(live);
+    let addr = start(live, None);
     let unknown: Vec<(String, String, String)> =
         checks.iter().map(|(u, p, o)| (u.clone(), p.clone(), format!("{o}000000"))).collect();
     println!("server: {CLIENTS} keep-alive connections, {per_client} checks each, client and server on the same cores");
@@ -45,7 +45,7 @@ pub fn run(policy: &str, checks: &[(String, String, String)], per_client: usize)
     println!("|---|---|---|---|---|---|---|---|");
     for (label, checks) in [("known", checks), ("unknown", &unknown[..])] {
         for writer in [false, true] {
-            let f = load(addr, checks, per_client, writer);
+            let f = load(addr, checks, per_client, writer.then(|| http_writer(addr)));
             println!(
                 "| {label} | {} | {} | {} | {:.0} | {:.0} µs | {:.0} µs | {} |",
                 if writer { "10 updates/s" } else { "none" },
@@ -60,8 +60,8 @@ pub fn run(policy: &str, checks: &[(String, String, String)], per_client: usize)
     }
 }
 
-/// Starts the server on a free loopback port.
-fn start(live: Live) -> SocketAddr {
+/// Starts the server on a free loopback port (following `source`'s database).
+pub fn start(live: Live, source: Option<Arc<warden::sources::Config>>) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() else {
@@ -72,7 +72,7 @@ fn start(live: Live) -> SocketAddr {
             let Ok(addr) = listener.local_addr() else { return };
             let _ = tx.send(addr);
             let auth = Auth { insecure_open_writes: true, ..Auth::default() };
-            let options = Options { auth, ..Options::default() };
+            let options = Options { auth, source, ..Options::default() };
             if let Err(e) = warden::server::serve(Arc::new(live), listener, Vec::new(), options).await {
                 eprintln!("server: {e}");
             }
@@ -84,20 +84,34 @@ fn start(live: Live) -> SocketAddr {
     })
 }
 
-/// `CLIENTS` threads each send `per_client` checks; with `writer`, one more
-/// thread posts a grant `UPDATES_PER_SECOND` times a second meanwhile.
-fn load(addr: SocketAddr, checks: &[(String, String, String)], per_client: usize, writer: bool) -> Figures {
+/// One write (its number given): whether it was accepted.
+pub type Writer = Box<dyn FnMut(usize) -> bool + Send>;
+
+/// A writer posting a live update (a grant) to the server.
+fn http_writer(addr: SocketAddr) -> Writer {
+    let mut client = Client::connect(addr).ok();
+    Box::new(move |n| {
+        let body =
+            format!(r#"{{"insert": [{{"grant": {{"subject": "writer{n}", "perm": "read", "on": "page:1"}}}}]}}"#);
+        client.as_mut().is_some_and(|c| matches!(c.send("/v1/facts", &body), Ok((200, _))))
+    })
+}
+
+/// `CLIENTS` threads each send `per_client` checks; with a `writer`, one
+/// more thread writes `UPDATES_PER_SECOND` times a second meanwhile.
+pub fn load(
+    addr: SocketAddr,
+    checks: &[(String, String, String)],
+    per_client: usize,
+    writer: Option<Writer>,
+) -> Figures {
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = writer.then(|| {
+    let writer = writer.map(|mut write| {
         let stop = stop.clone();
         std::thread::spawn(move || {
-            let Ok(mut c) = Client::connect(addr) else { return 0 };
             let mut updates = 0;
             while !stop.load(Ordering::Relaxed) {
-                let body = format!(
-                    r#"{{"insert": [{{"grant": {{"subject": "writer{updates}", "perm": "read", "on": "page:1"}}}}]}}"#
-                );
-                if matches!(c.send("/v1/facts", &body), Ok((200, _))) {
+                if write(updates) {
                     updates += 1;
                 }
                 std::thread::sleep(Duration::from_millis(1000 / UPDATES_PER_SECOND));
