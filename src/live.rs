@@ -328,11 +328,11 @@ impl Live {
     /// [`LiveChanges`]); returns notes on what was kept. On error the running
     /// snapshot and the live changes stay, and the diagnostics are returned.
     pub fn reload(&self, changes: LiveChanges) -> Result<Vec<String>, LoadError> {
-        // The database's facts as last read (its lock first, as a refresh takes them).
-        let database_facts = self
-            .database
-            .as_ref()
-            .map(|database| database.lock().unwrap_or_else(std::sync::PoisonError::into_inner).facts());
+        // The database's lock is held throughout (taken first, as a refresh
+        // takes it), so that no refresh lands between reading its facts and
+        // publishing the program built on them.
+        let database = self.database.as_ref().map(|d| d.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let database_facts = database.as_ref().map(|d| d.facts());
         let mut guard = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let state = &mut *guard;
         let files = read_inputs(&self.inputs)?;
@@ -370,6 +370,7 @@ impl Live {
         state.generation += 1;
         let generation = state.generation;
         drop(guard);
+        drop(database);
         self.publish(generation);
         Ok(notes)
     }
@@ -382,8 +383,45 @@ impl Live {
     /// (a failing query, a bad row) the running snapshot stays, and the
     /// error names the source and the row.
     pub fn refresh(&self) -> Result<bool, LoadError> {
+        self.refresh_unless_read_since(self.reads_begun())
+    }
+
+    /// How many reads of the database have begun: a caller that notes it,
+    /// and later calls [`Live::refresh_unless_read_since`] with it, shares
+    /// any read that began in between.
+    pub fn reads_begun(&self) -> u64 {
+        self.reads_started.load(Ordering::Acquire)
+    }
+
+    /// [`Live::refresh`], unless a read began after the caller saw
+    /// `reads_begun` reads begun: that read looked at the database after
+    /// everything the caller committed before, and its outcome is returned
+    /// once it is published (or failed).
+    pub fn refresh_unless_read_since(&self, reads_begun: u64) -> Result<bool, LoadError> {
+        let Some(database) = &self.database else { return Ok(false) };
         let started = std::time::Instant::now();
-        let result = self.read_database();
+        let waiting_since = reads_begun;
+        let mut database = database.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A read that began while this one waited for the lock looked at the
+        // database after every write committed before this call, and was
+        // published (or failed) before it let go of the lock: a burst of
+        // refreshes reads once, and shares that read's outcome.
+        if self.reads_started.load(Ordering::Acquire) != waiting_since {
+            let failed = self.freshness.lock().unwrap_or_else(std::sync::PoisonError::into_inner).error.clone();
+            return match failed {
+                Some(error) => {
+                    Err(LoadError { diagnostics: vec![Diagnostic::global(error)], sources: SourceMap::new() })
+                }
+                None => Ok(false),
+            };
+        }
+        self.reads_started.fetch_add(1, Ordering::AcqRel);
+        let result = self.read_database(&mut database).map(|(changed, generation)| {
+            if let Some(generation) = generation {
+                self.publish(generation);
+            }
+            changed
+        });
         let mut freshness = self.freshness.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match &result {
             Ok(changed) => {
@@ -428,17 +466,11 @@ impl Live {
         })
     }
 
-    fn read_database(&self) -> Result<bool, LoadError> {
-        let Some(database) = &self.database else { return Ok(false) };
-        let waiting_since = self.reads_started.load(Ordering::Acquire);
-        let mut database = database.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // A read that began while this one waited for the lock saw every
-        // write committed before this call: a burst of refreshes reads once.
-        if self.reads_started.fetch_add(1, Ordering::AcqRel) != waiting_since {
-            return Ok(false);
-        }
+    /// Reads the database (if it changed) and applies the difference;
+    /// whether the program changed, and the generation to publish.
+    fn read_database(&self, database: &mut Sources) -> Result<(bool, Option<u64>), LoadError> {
         if !database.changed().map_err(sources::SourceError::into_load_error)? {
-            return Ok(false);
+            return Ok((false, None));
         }
         let pending = database.read_changes().map_err(sources::SourceError::into_load_error)?;
         let name = &self.database_name;
@@ -453,16 +485,12 @@ impl Live {
                 state.database_version = state.database_version.max(pending.version);
                 database.commit(pending);
                 if !moved {
-                    return Ok(false);
+                    return Ok((false, None));
                 }
                 // The same facts at a newer version: published so that a
                 // caller waiting for that version is answered.
                 state.generation += 1;
-                let generation = state.generation;
-                drop(state);
-                drop(database);
-                self.publish(generation);
-                return Ok(false);
+                return Ok((false, Some(state.generation)));
             }
             let (base, latest) = if state.overlay.inserted.is_empty() && state.overlay.removed.is_empty() {
                 // No live changes: the snapshot is the base, changed once
@@ -484,9 +512,7 @@ impl Live {
             state.generation += 1;
             state.generation
         };
-        drop(database);
-        self.publish(generation);
-        Ok(true)
+        Ok((true, Some(generation)))
     }
 }
 

@@ -300,3 +300,32 @@ fn a_bad_read_names_the_source_and_keeps_the_last_good_facts() {
     assert!(error.contains("source `in`") && error.contains("membership"), "{error}");
     assert_eq!(decisions(|r| live.check(r).allowed), before);
 }
+
+#[test]
+fn schema_qualified_watched_tables_are_read_again_when_they_change() {
+    let Some((url, mut client)) = database() else { return };
+    let text = sources(&url)
+        .replace(
+            r#"watch = ["account", "membership", "page", "assignment"]"#,
+            r#"watch = ["public.account", "public.membership", "public.page", "public.assignment"]"#,
+        )
+        .replace(r#"tables = ["membership"]"#, r#"tables = ["public.membership"]"#)
+        .replace(r#"tables = ["page"]"#, r#"tables = ["public.page"]"#)
+        .replace(r#"tables = ["account"]"#, r#"tables = ["public.account"]"#);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("wiki.warden");
+    std::fs::write(&policy, POLICY).unwrap();
+    let config = Arc::new(Config::from_text("warden.toml", &text, dir.path()).unwrap());
+    let engine = Engine::from_paths(std::slice::from_ref(&policy)).unwrap();
+    Sources::open(config.clone(), &engine).unwrap().install().unwrap();
+    let live = live(&policy, &config);
+    client.batch_execute("INSERT INTO page VALUES (0, 0, 1);").unwrap();
+    live.refresh().unwrap();
+    assert!(live.check(&Request::new("user:1", "delete", "page:0").at(AT).unwrap()).allowed);
+    client.batch_execute("UPDATE page SET owner_id = 2;").unwrap();
+    live.refresh().unwrap();
+    assert!(
+        !live.check(&Request::new("user:1", "delete", "page:0").at(AT).unwrap()).allowed,
+        "re-read after the change"
+    );
+}

@@ -325,3 +325,28 @@ fn with_the_version_table_the_version_is_the_databases() {
     assert_eq!(live.version(), written);
     assert!(live.check(&Request::new("user:0", "write", "page:0").at(AT).unwrap()).allowed);
 }
+
+#[test]
+fn a_star_from_a_row_is_refused_not_read_as_every_object() {
+    let error = refresh_error("INSERT INTO assignment VALUES ('user:0', 'editor', '*', NULL, NULL);");
+    assert!(error.contains("source `assign`") && error.contains("`*`"), "{error}");
+    let error = refresh_error("INSERT INTO assignment VALUES ('user:0', 'editor', 'page:*', NULL, NULL);");
+    assert!(error.contains("`page:*`"), "{error}");
+}
+
+#[test]
+fn a_read_the_program_refuses_is_read_again_and_stays_an_error() {
+    let (_dir, policy, config, mut connection) = setup();
+    write(&mut connection, &sample());
+    let live = live(&policy, &config);
+    connection.execute("INSERT INTO assignment VALUES ('user:0', 'nosuchrole', NULL, NULL, NULL)", []).unwrap();
+    assert!(live.refresh().is_err(), "an undeclared role does not load");
+    assert!(live.refresh().is_err(), "the same read is refused again, not taken as read");
+    assert!(live.database_status().unwrap().error.is_some());
+    connection.execute("DELETE FROM assignment WHERE role = 'nosuchrole'", []).unwrap();
+    connection.execute("DELETE FROM auth_user_groups", []).unwrap();
+    live.refresh().unwrap();
+    assert!(live.database_status().unwrap().error.is_none());
+    let fresh = self::live(&policy, &config);
+    assert_eq!(decisions(|r| live.check(r).allowed), decisions(|r| fresh.check(r).allowed));
+}

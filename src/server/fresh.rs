@@ -22,17 +22,33 @@ pub(super) async fn fresh(state: &AppState, at_least: Option<u64>) -> Result<u64
     let (live, timeout) = (&state.live, state.freshness_timeout);
     let Some(wanted) = at_least else { return Ok(live.version()) };
     let deadline = tokio::time::Instant::now() + timeout;
+    let stale = |live: &Live| {
+        let version = live.version();
+        let message = format!("version {wanted} was not applied within {timeout:?} (the program is at {version})");
+        error(StatusCode::SERVICE_UNAVAILABLE, "stale", message)
+    };
     if live.has_database() {
-        // One read (shared with concurrent ones); the follower brings later versions.
+        // One request-made read at a time: its thread holds the gate until
+        // the read ends, however long the database takes, so a stalled
+        // database ties up one blocking thread, not one per request. A read
+        // that began after this request arrived is shared, not repeated.
+        let arrived = live.reads_begun();
+        let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, state.refresh_gate.clone().acquire_owned()).await else {
+            return Err(stale(live));
+        };
         let reading = live.clone();
-        let _ = tokio::task::spawn_blocking(move || reading.refresh()).await;
+        let read = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            reading.refresh_unless_read_since(arrived)
+        });
+        if tokio::time::timeout_at(deadline, read).await.is_err() {
+            return Err(stale(live));
+        }
     }
-    // Waiting costs no thread: a bogus version ties up nothing but a timer.
+    // Waiting costs no thread: a version not reached ties up a timer.
     while live.version() < wanted {
         if tokio::time::Instant::now() >= deadline {
-            let version = live.version();
-            let message = format!("version {wanted} was not applied within {timeout:?} (the program is at {version})");
-            return Err(error(StatusCode::SERVICE_UNAVAILABLE, "stale", message));
+            return Err(stale(live));
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
@@ -71,9 +87,11 @@ pub(super) fn spawn_follower(live: &Arc<Live>, every: Duration) {
     });
 }
 
-/// `GET /healthz`: the version, and with a database how fresh its facts
-/// are. Always 200 while serving: a program whose last read failed still
-/// answers from its last good read, and says `"stale": true`.
+/// `GET /healthz` (open to every caller): the version, and with a
+/// database whether its facts are stale and how long ago the last good read
+/// was. Always 200 while serving: a program whose last read failed still
+/// answers from its last good read, and says `"stale": true`. The error
+/// itself (which may quote rows) goes to the log, not here.
 pub(super) async fn healthz(live: Arc<Live>) -> Response {
     let version = live.version();
     match live.database_status() {
@@ -81,10 +99,8 @@ pub(super) async fn healthz(live: Arc<Live>) -> Response {
         Some(status) => Json(json!({
             "ok": status.error.is_none(),
             "version": version,
-            "database": status.database,
             "stale": status.error.is_some(),
             "seconds_since_good_read": status.since_good_read.map(|d| d.as_secs_f64()),
-            "error": status.error,
         }))
         .into_response(),
     }

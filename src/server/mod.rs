@@ -117,6 +117,8 @@ struct AppState {
     body_timeout: std::time::Duration,
     /// The longest a request waits for its `at_least` version.
     freshness_timeout: std::time::Duration,
+    /// Held by the one request-made read of the database at a time.
+    refresh_gate: Arc<tokio::sync::Semaphore>,
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -460,6 +462,7 @@ pub fn router(live: Arc<Live>, options: &Options) -> Router {
         admission: admission::Admission::new(options.max_running, options.max_waiting),
         body_timeout: options.header_timeout,
         freshness_timeout: options.freshness_timeout,
+        refresh_gate: Arc::new(tokio::sync::Semaphore::new(1)),
     });
     Router::new()
         .route("/v1/check", post(check))

@@ -28,6 +28,8 @@ pub struct Pending {
     pub version: Option<u64>,
     /// The bindings read again, with their facts.
     changed: Vec<(usize, BTreeSet<LiveFact>)>,
+    /// See [`SourceRead`]'s marker.
+    pub(super) marker: Option<i64>,
 }
 
 impl Known {
@@ -60,7 +62,7 @@ impl Known {
                 }
             }
         }
-        Pending { inserted, removed, version: read.version, changed }
+        Pending { inserted, removed, version: read.version, changed, marker: read.marker }
     }
 
     /// Takes a read as the last committed one.

@@ -93,6 +93,10 @@ pub struct SourceRead {
     facts: Vec<Option<Vec<LiveFact>>>,
     /// The database's version in the read's snapshot (with the version table).
     version: Option<u64>,
+    /// What tells the next read whether the database changed since this one
+    /// (SQLite's `data_version`, PostgreSQL's version); taken only when the
+    /// read is committed, so a read the program could not apply is read again.
+    marker: Option<i64>,
 }
 
 /// Reads the bindings of one snapshot with `read_one` (a binding, its
@@ -245,9 +249,14 @@ impl Sources {
     }
 
     /// Takes a read as the last committed one (after the program took its
-    /// difference).
+    /// difference): until then, the database counts as changed.
     pub fn commit(&mut self, pending: Pending) {
+        let marker = pending.marker;
         self.known.commit(pending);
+        match &mut self.database {
+            Connection::Sqlite(db) => db.mark_read(marker),
+            Connection::Postgres(db) => db.mark_read(marker),
+        }
     }
 
     /// Every fact of the last committed read.
@@ -305,13 +314,34 @@ impl Sources {
     }
 }
 
-/// A connection URL with its password replaced by `***`.
+/// A connection string with its password replaced by `***`: in a URL's
+/// user information or `password=` parameter, or a `password=` key of the
+/// `key=value` form.
 fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_string() };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+    let hide_parameters = |text: &str, separator: char| {
+        text.split(separator)
+            .map(|part| match part.split_once('=') {
+                Some((key, _)) if key.trim().eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => part.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(&separator.to_string())
+    };
+    let Some((scheme, rest)) = url.split_once("://") else { return hide_parameters(url, ' ') };
+    let (address, query) = match rest.split_once('?') {
+        Some((address, query)) => (address, Some(hide_parameters(query, '&'))),
+        None => (rest, None),
+    };
+    let address = match address.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => address.to_string(),
+        },
+        None => address.to_string(),
+    };
+    match query {
+        Some(query) => format!("{scheme}://{address}?{query}"),
+        None => format!("{scheme}://{address}"),
     }
 }
 
@@ -353,4 +383,20 @@ fn check_bindings(config: &Config, program: &Engine) -> Vec<Diagnostic> {
         }
     }
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn passwords_are_hidden_in_every_form_of_connection_string() {
+        assert_eq!(without_password("postgresql://ann:s3cret@db/wiki"), "postgresql://ann:***@db/wiki");
+        assert_eq!(
+            without_password("postgresql://db/wiki?user=ann&password=s3cret&sslmode=disable"),
+            "postgresql://db/wiki?user=ann&password=***&sslmode=disable"
+        );
+        assert_eq!(without_password("host=db user=ann password=s3cret"), "host=db user=ann password=***");
+        assert_eq!(without_password("postgresql://ann@db/wiki"), "postgresql://ann@db/wiki");
+    }
 }

@@ -21,15 +21,24 @@ pub struct Postgres {
     versioned: bool,
     /// Whether it has the changes table too (per-table versions).
     per_table: bool,
-    /// The database's version at the last read (with the version table).
+    /// The database's version at the last committed read (with the version table).
     read_at: Option<u64>,
+    /// Whether the version tables were looked for (once, at the first
+    /// connection: the program's versions must not change kind while it runs).
+    probed: bool,
 }
 
 impl Postgres {
     /// Connects (no TLS: a loopback or private-network database).
     pub fn open(url: &str) -> Result<Postgres, SourceError> {
-        let mut database =
-            Postgres { url: url.to_string(), client: None, versioned: false, per_table: false, read_at: None };
+        let mut database = Postgres {
+            url: url.to_string(),
+            client: None,
+            versioned: false,
+            per_table: false,
+            read_at: None,
+            probed: false,
+        };
         database.client()?;
         Ok(database)
     }
@@ -37,15 +46,18 @@ impl Postgres {
     /// The open client, connecting again if the connection dropped.
     fn client(&mut self) -> Result<&mut Client, SourceError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
-            let mut client = Client::connect(&self.url, NoTls)
-                .map_err(|e| SourceError::database(format!("cannot connect to PostgreSQL: {e}")))?;
-            let mut exists = |table: &str| {
-                client
-                    .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
-                    .map(|row| row.get::<_, bool>(0))
-                    .map_err(|e| SourceError::database(format!("cannot look for `{table}`: {e}")))
-            };
-            (self.versioned, self.per_table) = (exists(VERSION_TABLE)?, exists(CHANGES_TABLE)?);
+            let mut client = connect(&self.url)?;
+            if !self.probed {
+                let mut exists = |table: &str| {
+                    client
+                        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+                        .map(|row| row.get::<_, bool>(0))
+                        .map_err(|e| SourceError::database(format!("cannot look for `{table}`: {e}")))
+                };
+                (self.versioned, self.per_table) = (exists(VERSION_TABLE)?, exists(CHANGES_TABLE)?);
+                self.probed = true;
+            }
+            // A new connection reads everything again (a fresh snapshot).
             self.read_at = None;
             self.client = Some(client);
         }
@@ -76,9 +88,12 @@ impl Postgres {
         if result.is_err() && self.client.as_ref().is_some_and(Client::is_closed) {
             self.client = None;
         }
-        let read = result?;
-        self.read_at = read.version;
-        Ok(read)
+        result
+    }
+
+    /// Takes a committed read's version as the one to compare with.
+    pub fn mark_read(&mut self, marker: Option<i64>) {
+        self.read_at = marker.and_then(|m| u64::try_from(m).ok());
     }
 
     fn read_snapshot(
@@ -96,14 +111,23 @@ impl Postgres {
             .read_only(true)
             .start()
             .map_err(failed)?;
-        tx.batch_execute(&format!("SET LOCAL statement_timeout = {}", timeout.as_millis().max(1))).map_err(failed)?;
+        // The whole read's time: each statement gets what is left of it.
+        let deadline = std::time::Instant::now() + timeout;
+        let bound = |tx: &mut postgres::Transaction<'_>| {
+            let left = deadline.saturating_duration_since(std::time::Instant::now()).as_millis().max(1);
+            tx.batch_execute(&format!("SET LOCAL statement_timeout = {left}"))
+                .map_err(|e| SourceError::database(format!("cannot bound the read's time: {e}")))
+        };
+        bound(&mut tx)?;
         let version = if versioned { Some(read_version(&mut tx)?) } else { None };
         let changes = if per_table { Some(read_changes(&mut tx)?) } else { None };
         let facts = read_bindings(config, arities, since, changes.as_ref(), |binding, arity, budget| {
+            bound(&mut tx)?;
             read_binding(&mut tx, binding, arity, budget)
         })?;
         tx.commit().map_err(|e| SourceError::database(format!("cannot end the read: {e}")))?;
-        Ok(SourceRead { facts, version })
+        let marker = version.and_then(|v| i64::try_from(v).ok());
+        Ok(SourceRead { facts, version, marker })
     }
 
     /// `warden db install`: the version table, and a trigger on each of
@@ -119,22 +143,24 @@ impl Postgres {
              DECLARE next bigint;
              BEGIN
                UPDATE {VERSION_TABLE} SET version = version + 1 WHERE id = 1 RETURNING version INTO next;
-               INSERT INTO {CHANGES_TABLE} VALUES (TG_TABLE_NAME, next)
+               INSERT INTO {CHANGES_TABLE} VALUES (TG_ARGV[0], next)
                  ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version;
                PERFORM pg_notify('warden', next::text);
                RETURN NULL;
              END $$;"
         );
         for table in tables {
-            let quoted = quote_identifier(table);
+            // The trigger records the table as `watch` names it (`public.page` or `page`).
+            let (quoted, literal) = (quote_identifier(table), format!("'{}'", table.replace('\'', "''")));
             sql.push_str(&format!(
                 "CREATE OR REPLACE TRIGGER warden_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {quoted}
-                 FOR EACH STATEMENT EXECUTE FUNCTION warden_bump();"
+                 FOR EACH STATEMENT EXECUTE FUNCTION warden_bump({literal});"
             ));
         }
         let mut tx = client.transaction().map_err(|e| SourceError::database(e.to_string()))?;
         tx.batch_execute(&sql).map_err(|e| SourceError::database(format!("cannot install: {e}")))?;
         tx.commit().map_err(|e| SourceError::database(format!("cannot install: {e}")))?;
+        (self.versioned, self.per_table, self.probed) = (true, true, true);
         self.client = None;
         Ok(())
     }
@@ -160,9 +186,8 @@ impl Listener {
         if self.client.is_none()
             && let Some(url) = &self.url
         {
-            self.client = Client::connect(url, NoTls)
-                .and_then(|mut client| client.batch_execute("LISTEN warden").map(|()| client))
-                .ok();
+            self.client =
+                connect(url).ok().and_then(|mut client| client.batch_execute("LISTEN warden").ok().map(|()| client));
         }
         let Some(client) = &mut self.client else {
             std::thread::sleep(most);
@@ -183,6 +208,15 @@ impl Listener {
             std::thread::sleep(most);
         }
     }
+}
+
+/// Connects with bounded waits: 10 s to connect, and TCP keepalives so a
+/// peer that vanished is noticed.
+fn connect(url: &str) -> Result<Client, SourceError> {
+    let mut config: postgres::Config =
+        url.parse().map_err(|e| SourceError::database(format!("not a PostgreSQL connection string: {e}")))?;
+    config.connect_timeout(Duration::from_secs(10)).keepalives(true).keepalives_idle(Duration::from_secs(30));
+    config.connect(NoTls).map_err(|e| SourceError::database(format!("cannot connect to PostgreSQL: {e}")))
 }
 
 /// The version at which each watched table last changed.

@@ -112,6 +112,13 @@ impl Reader<'_> {
         };
         Ok(match self.cell(i) {
             Cell::Null => return Err(format!("column {} is NULL", i + 1)),
+            // `*` is the policy's "every object": a row must not be able to say it.
+            Cell::Text(s) if s == "*" || s.ends_with(":*") => {
+                return Err(format!(
+                    "column {} is `{s}`, which is no value a database may give (`*` means every object)",
+                    i + 1
+                ));
+            }
             Cell::Text(s) => typed(s.clone()),
             Cell::Int(n) if self.type_of(i).is_some() => typed(n.to_string()),
             Cell::Int(n) => Constant::Int(*n),

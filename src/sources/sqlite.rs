@@ -76,8 +76,7 @@ impl Sqlite {
             .and_then(|()| self.read_in_transaction(config, arities, since, deadline));
         let _ = self.connection.execute_batch("COMMIT");
         let _ = self.connection.progress_handler(0, None::<fn() -> bool>);
-        let (data_version, read) = result?;
-        self.read_at = Some(data_version);
+        let (_, read) = result?;
         Ok(read)
     }
 
@@ -112,7 +111,12 @@ impl Sqlite {
                 e => e,
             })
         })?;
-        Ok((data_version, SourceRead { facts, version }))
+        Ok((data_version, SourceRead { facts, version, marker: Some(data_version) }))
+    }
+
+    /// Takes a committed read's `data_version` as the one to compare with.
+    pub fn mark_read(&mut self, marker: Option<i64>) {
+        self.read_at = marker;
     }
 
     /// The version at which each watched table last changed.
@@ -182,10 +186,13 @@ impl Sqlite {
         for table in tables {
             let quoted = format!("\"{}\"", table.replace('"', "\"\""));
             let literal = format!("'{}'", table.replace('\'', "''"));
-            let name = table.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+            // One name per table (its bytes in hex: `a-b` and `a_b` differ),
+            // replaced by a new install.
+            let name: String = table.bytes().map(|b| format!("{b:02x}")).collect();
             for event in ["INSERT", "UPDATE", "DELETE"] {
                 sql.push_str(&format!(
-                    "CREATE TRIGGER IF NOT EXISTS warden_bump_{name}_{event} AFTER {event} ON {quoted}
+                    "DROP TRIGGER IF EXISTS warden_bump_{name}_{event};
+                     CREATE TRIGGER warden_bump_{name}_{event} AFTER {event} ON {quoted}
                      BEGIN
                        UPDATE {VERSION_TABLE} SET version = version + 1 WHERE id = 1;
                        INSERT OR REPLACE INTO {CHANGES_TABLE}
