@@ -737,9 +737,13 @@ fn a_database_write_is_seen_by_the_next_check_that_asks_for_freshness() {
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("stale"), "{body}");
 
-    // A read that fails keeps the last good facts, and /healthz says so.
+    // A read that fails cannot vouch for a write: a check that asks for
+    // freshness gets 503 `stale`; one that does not is answered from the
+    // last good read; /healthz says the facts are stale.
     db.execute_batch("DROP TABLE member;").unwrap();
-    let (_, body) = ask(&mut client, r#", "at_least": 0"#);
+    let (status, body) = ask(&mut client, r#", "at_least": 0"#);
+    assert_eq!(status, 503, "{body}");
+    let (_, body) = ask(&mut client, "");
     assert!(body.contains(r#""allowed":true"#), "{body}");
     let (status, health) = client.send("GET", "/healthz", "");
     assert_eq!(status, 200);

@@ -31,8 +31,9 @@ impl Live {
 
     /// [`Live::refresh`], unless a read began after the caller saw
     /// `reads_begun` reads begun: that read looked at the database after
-    /// everything the caller committed before, and its outcome is returned
-    /// once it is published (or failed).
+    /// everything the caller committed before, and once it is published its
+    /// error is returned, or `false` (whether it changed the program is that
+    /// read's to say).
     pub fn refresh_unless_read_since(&self, reads_begun: u64) -> Result<bool, LoadError> {
         let Some(database) = &self.database else { return Ok(false) };
         let started = std::time::Instant::now();

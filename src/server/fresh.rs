@@ -41,7 +41,9 @@ pub(super) async fn fresh(state: &AppState, at_least: Option<u64>) -> Result<u64
             let _permit = permit;
             reading.refresh_unless_read_since(arrived)
         });
-        if tokio::time::timeout_at(deadline, read).await.is_err() {
+        // A read that failed (or was refused) cannot vouch for the caller's
+        // write: stale, whatever the version says.
+        if !matches!(tokio::time::timeout_at(deadline, read).await, Ok(Ok(Ok(_)))) {
             return Err(stale(live));
         }
     }

@@ -315,34 +315,58 @@ impl Sources {
 }
 
 /// A connection string with its password replaced by `***`: in a URL's
-/// user information or `password=` parameter, or a `password=` key of the
-/// `key=value` form.
+/// user information or `password=` parameter, or a `password` key of the
+/// `key = value` form (quoted or not, spaces around `=` or not).
 fn without_password(url: &str) -> String {
-    let hide_parameters = |text: &str, separator: char| {
-        text.split(separator)
-            .map(|part| match part.split_once('=') {
-                Some((key, _)) if key.trim().eq_ignore_ascii_case("password") => format!("{key}=***"),
-                _ => part.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(&separator.to_string())
-    };
-    let Some((scheme, rest)) = url.split_once("://") else { return hide_parameters(url, ' ') };
-    let (address, query) = match rest.split_once('?') {
-        Some((address, query)) => (address, Some(hide_parameters(query, '&'))),
-        None => (rest, None),
-    };
-    let address = match address.rsplit_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let (address, query) = rest.split_once('?').map_or((rest, None), |(a, q)| (a, Some(q)));
+        let address = match address.rsplit_once('@') {
+            Some((credentials, host)) => match credentials.split_once(':') {
+                Some((user, _)) => format!("{user}:***@{host}"),
+                None => address.to_string(),
+            },
             None => address.to_string(),
-        },
-        None => address.to_string(),
-    };
-    match query {
-        Some(query) => format!("{scheme}://{address}?{query}"),
-        None => format!("{scheme}://{address}"),
+        };
+        let query = query.map(|q| {
+            q.split('&')
+                .map(|part| match part.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => part.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("&")
+        });
+        return match query {
+            Some(query) => format!("{scheme}://{address}?{query}"),
+            None => format!("{scheme}://{address}"),
+        };
     }
+    // `key = value` pairs: after `password`, `=`, and the value (to the next
+    // space, or a quoted string with `\'` escapes).
+    let lower = url.to_ascii_lowercase();
+    let Some(at) = lower.find("password") else { return url.to_string() };
+    let after_key = at + "password".len();
+    let rest = url.get(after_key..).unwrap_or("");
+    let Some(equals) = rest.find('=').filter(|i| rest.get(..*i).is_some_and(|gap| gap.trim().is_empty())) else {
+        return url.to_string();
+    };
+    let value_start = after_key + equals + 1;
+    let value = url.get(value_start..).unwrap_or("");
+    let skipped = value.len() - value.trim_start().len();
+    let value = value.trim_start();
+    let value_len = if let Some(quoted) = value.strip_prefix('\'') {
+        let mut escaped = false;
+        let close = quoted.char_indices().find(|(_, c)| {
+            let end = *c == '\'' && !escaped;
+            escaped = *c == '\\' && !escaped;
+            end
+        });
+        close.map_or(value.len(), |(i, _)| i + 2)
+    } else {
+        value.find(char::is_whitespace).unwrap_or(value.len())
+    };
+    let end = value_start + skipped + value_len;
+    format!("{}***{}", url.get(..value_start + skipped).unwrap_or(""), without_password(url.get(end..).unwrap_or("")))
 }
 
 /// Applies the difference between two reads of `database` to a snapshot
@@ -397,6 +421,8 @@ mod tests {
             "postgresql://db/wiki?user=ann&password=***&sslmode=disable"
         );
         assert_eq!(without_password("host=db user=ann password=s3cret"), "host=db user=ann password=***");
+        assert_eq!(without_password("host=db password = s3cret user=ann"), "host=db password = *** user=ann");
+        assert_eq!(without_password("password='a b\\' c' host=db"), "password=*** host=db");
         assert_eq!(without_password("postgresql://ann@db/wiki"), "postgresql://ann@db/wiki");
     }
 }

@@ -57,7 +57,9 @@ impl Postgres {
                 (self.versioned, self.per_table) = (exists(VERSION_TABLE)?, exists(CHANGES_TABLE)?);
                 self.probed = true;
             }
-            // A new connection reads everything again (a fresh snapshot).
+            // A new connection counts the database as changed: the next
+            // read is a fresh snapshot (of the bindings changed since the
+            // last committed version).
             self.read_at = None;
             self.client = Some(client);
         }
@@ -143,7 +145,7 @@ impl Postgres {
              DECLARE next bigint;
              BEGIN
                UPDATE {VERSION_TABLE} SET version = version + 1 WHERE id = 1 RETURNING version INTO next;
-               INSERT INTO {CHANGES_TABLE} VALUES (TG_ARGV[0], next)
+               INSERT INTO {CHANGES_TABLE} VALUES (COALESCE(TG_ARGV[0], TG_TABLE_NAME), next)
                  ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version;
                PERFORM pg_notify('warden', next::text);
                RETURN NULL;
@@ -210,12 +212,21 @@ impl Listener {
     }
 }
 
-/// Connects with bounded waits: 10 s to connect, and TCP keepalives so a
-/// peer that vanished is noticed.
+/// Connects with bounded waits: 10 s to connect; a peer that stops
+/// answering is given up after about a minute (TCP keepalives and user
+/// timeout); no statement runs longer than a read may (`statement_timeout`,
+/// which a read lowers as its time runs out).
 fn connect(url: &str) -> Result<Client, SourceError> {
     let mut config: postgres::Config =
         url.parse().map_err(|e| SourceError::database(format!("not a PostgreSQL connection string: {e}")))?;
-    config.connect_timeout(Duration::from_secs(10)).keepalives(true).keepalives_idle(Duration::from_secs(30));
+    config
+        .connect_timeout(Duration::from_secs(10))
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(30))
+        .keepalives_interval(Duration::from_secs(10))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(60))
+        .options(&format!("-c statement_timeout={}", super::READ_TIMEOUT.as_millis()));
     config.connect(NoTls).map_err(|e| SourceError::database(format!("cannot connect to PostgreSQL: {e}")))
 }
 
