@@ -76,6 +76,20 @@ struct Figures {
     changes_per_second: f64,
 }
 
+impl Figures {
+    /// The row's cells after the database's name.
+    fn cells(&self) -> String {
+        format!(
+            "{:.0} | {:.0} | {:.1}x | {:.1} | {:.0}",
+            self.select_ms,
+            self.load_ms,
+            self.load_ms / self.select_ms,
+            self.latency_ms,
+            self.changes_per_second
+        )
+    }
+}
+
 pub fn run(w: &Workload, decisions: &[bool]) {
     let dir = std::env::temp_dir().join(format!("warden-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
@@ -88,28 +102,12 @@ pub fn run(w: &Workload, decisions: &[bool]) {
         "\n| database | SELECT the rows (ms) | initial load (ms) | load / SELECT | change → visible p50 (ms) | single-row changes applied / s |\n|---|---|---|---|---|---|\n",
     );
     if let Some(f) = sqlite(w, decisions, &dir, &policy) {
-        let _ = writeln!(
-            table,
-            "| SQLite (file) | {:.0} | {:.0} | {:.1}x | {:.1} | {:.0} |",
-            f.select_ms,
-            f.load_ms,
-            f.load_ms / f.select_ms,
-            f.latency_ms,
-            f.changes_per_second
-        );
+        let _ = writeln!(table, "| SQLite (file) | {} |", f.cells());
     }
     match std::env::var("WARDEN_TEST_POSTGRES") {
         Ok(url) => {
             if let Some(f) = postgres(w, decisions, &dir, &policy, &url) {
-                let _ = writeln!(
-                    table,
-                    "| PostgreSQL 15 (loopback) | {:.0} | {:.0} | {:.1}x | {:.1} | {:.0} |",
-                    f.select_ms,
-                    f.load_ms,
-                    f.load_ms / f.select_ms,
-                    f.latency_ms,
-                    f.changes_per_second
-                );
+                let _ = writeln!(table, "| PostgreSQL 15 (loopback) | {} |", f.cells());
             }
         }
         Err(_) => println!("(PostgreSQL skipped: run under scripts/with-postgres)"),
@@ -245,16 +243,9 @@ fn serve(w: &Workload, policy: &std::path::Path, config: &Config, mut write: imp
         true
     });
     let with = super::server_load::load(addr, &checks, 2_000, Some(writer));
+    println!("  serve --source | writer | checks | errors | checks/s | p50 | p99 | writes");
     for (label, f) in [("none", without), ("10 transactions/s", with)] {
-        println!(
-            "  serve --source, writer {label}: {} checks, {} errors, {:.0} checks/s, p50 {:.0} µs, p99 {:.0} µs, {} writes",
-            f.checks,
-            f.errors,
-            f.checks as f64 / f.seconds,
-            f.p50,
-            f.p99,
-            f.updates
-        );
+        println!("  serve --source | {label} | {}", f.cells());
     }
 }
 

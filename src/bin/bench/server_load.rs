@@ -26,6 +26,21 @@ pub struct Figures {
     pub updates: usize,
 }
 
+impl Figures {
+    /// `checks | errors | checks/s | p50 | p99 | updates`, as a table's cells.
+    pub fn cells(&self) -> String {
+        format!(
+            "{} | {} | {:.0} | {:.0} µs | {:.0} µs | {}",
+            self.checks,
+            self.errors,
+            self.checks as f64 / self.seconds,
+            self.p50,
+            self.p99,
+            self.updates
+        )
+    }
+}
+
 /// Runs the four configurations and prints the table. `checks` are
 /// (user, perm, object) of the workload.
 pub fn run(policy: &str, checks: &[(String, String, String)], per_client: usize) {
@@ -46,16 +61,7 @@ pub fn run(policy: &str, checks: &[(String, String, String)], per_client: usize)
     for (label, checks) in [("known", checks), ("unknown", &unknown[..])] {
         for writer in [false, true] {
             let f = load(addr, checks, per_client, writer.then(|| http_writer(addr)));
-            println!(
-                "| {label} | {} | {} | {} | {:.0} | {:.0} µs | {:.0} µs | {} |",
-                if writer { "10 updates/s" } else { "none" },
-                f.checks,
-                f.errors,
-                f.checks as f64 / f.seconds,
-                f.p50,
-                f.p99,
-                f.updates
-            );
+            println!("| {label} | {} | {} |", if writer { "10 updates/s" } else { "none" }, f.cells());
         }
     }
 }
