@@ -37,7 +37,7 @@ mod prepared;
 mod request;
 mod rules;
 pub use builder::EngineBuilder;
-pub use list::{ObjectList, SubjectList};
+pub use list::{ObjectList, SubjectList, Window};
 pub use prepared::PreparedRequest;
 use request::Resolved;
 pub use request::{Decision, Request};

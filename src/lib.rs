@@ -64,7 +64,7 @@ pub mod time;
 pub use diagnostics::{Diagnostic, Severity};
 pub use engine::{
     Answer, Decision, Engine, EngineBuilder, LoadError, ObjectList, PreparedRequest, Request, RequestOptions, Strategy,
-    SubjectList, TestOutcome,
+    SubjectList, TestOutcome, Window,
 };
 pub use eval::Limits;
 pub use eval::functions::{ExternFn, Val};

@@ -1,4 +1,4 @@
-//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates] [--explain] [--database] [--server [--server-checks N]] [--export FILE]`
+//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates] [--explain] [--database] [--listing] [--server [--server-checks N]] [--export FILE]`
 //!
 //! Generates the workload of `BENCH.md`, decides its checks with a hand-written
 //! Rust baseline (hash maps, role closure as bit masks) and with Warden
@@ -8,7 +8,8 @@
 //! run. `--plan` prints the compiled check plan, `--warm` the cost with warm
 //! caches, `--updates` the cost of live updates, `--explain` the cost of
 //! explanations (`explain_load`), `--database` facts read from SQLite and
-//! PostgreSQL (`db_load`), `--server` the server's
+//! PostgreSQL (`db_load`), `--listing` listings of the pages a user may
+//! read (`list_load`), `--server` the server's
 //! checks/s and latency under load, with and without a writer
 //! (`server_load`). `--export FILE` writes the workload and the baseline's
 //! decisions as JSON for the Python benchmark and stops.
@@ -26,6 +27,9 @@ mod explain_load;
 
 #[path = "db_load.rs"]
 mod db_load;
+
+#[path = "list_load.rs"]
+mod list_load;
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -130,6 +134,10 @@ pub fn main() {
     }
     if args.iter().any(|a| a == "--database") {
         db_load::run(&workload, &decisions);
+        return;
+    }
+    if args.iter().any(|a| a == "--listing") {
+        list_load::run(&workload);
         return;
     }
 

@@ -52,6 +52,11 @@ pub(super) fn build(
     };
     let allowed = compiler.goal(builtins::ALLOWED, vec![Given::Bound; 3])?;
     let permitted = compiler.goal(builtins::PERMITTED, vec![Given::Bound; 3])?;
+    // Listings leave the object, or the subject, free; a program whose rules
+    // cannot enumerate one lists by checking each named value instead.
+    let (bound, free) = (Given::Bound, Given::Free);
+    let list_objects = compiler.goal(builtins::ALLOWED, vec![bound, bound, free]).ok();
+    let list_subjects = compiler.goal(builtins::ALLOWED, vec![free, bound, bound]).ok();
     let (specs, goals) = (compiler.specs, compiler.goals);
     // An index over the very same tuples as one of the previous plan's is that index.
     let reused = |spec: &IndexSpec| {
@@ -82,6 +87,8 @@ pub(super) fn build(
         goals,
         allowed,
         permitted,
+        list_objects,
+        list_subjects,
         types,
         view_names,
         views,

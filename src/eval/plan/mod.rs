@@ -210,6 +210,11 @@ pub struct CheckPlan {
     pub allowed: u32,
     /// `permitted(b, b, b)` (for the reason of a denial).
     pub permitted: u32,
+    /// `allowed(b, b, f)`: the objects a listing checks, when the rules can
+    /// enumerate them.
+    pub list_objects: Option<u32>,
+    /// `allowed(f, b, b)`: the subjects a listing checks, likewise.
+    pub list_subjects: Option<u32>,
     /// Per program symbol, the symbol of its `type(..)` when interned.
     pub types: Vec<Option<Sym>>,
     /// Names of the views (relations after the program's own).

@@ -68,6 +68,21 @@ impl<'p> Run<'p> {
         }
     }
 
+    /// Each answer of `goal` for the bound arguments `input` (the values of
+    /// its free columns, as often as it is derived), until `each` breaks.
+    pub fn each_answer(
+        &mut self,
+        goal: u32,
+        input: &[Value],
+        each: &mut dyn FnMut(&[Value]) -> ControlFlow<()>,
+    ) -> Result<(), EvalError> {
+        let _ = self.solve(goal, input, &mut |_, row| each(row));
+        match self.failure.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     fn tick(&mut self) -> bool {
         if self.budget == 0 {
             self.failure = Some(EvalError::TooManySteps(self.limit));
