@@ -145,6 +145,9 @@ pub struct Engine {
     /// The kinds of values in this snapshot's facts, sorted on the first
     /// open query that needs them (see [`Engine::of_their_kinds`]).
     kinds: Arc<std::sync::OnceLock<analyze::kinds::Admitted>>,
+    /// The program's symbols sorted by name, on the first listing that
+    /// checks named values (a type's names are then one range).
+    by_name: Arc<std::sync::OnceLock<Vec<lower::intern::Sym>>>,
     /// What the rules say that explanations and listings ask (shared like
     /// `column_kinds`).
     rules: Arc<rules::RuleFacts>,
@@ -200,6 +203,7 @@ impl Engine {
             symbols_id: SYMBOL_TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             column_kinds,
             kinds: Arc::default(),
+            by_name: Arc::default(),
             rules,
         })
     }
@@ -335,6 +339,7 @@ impl Engine {
             plan: Arc::default(),
             previous_plan: Arc::new(std::sync::Mutex::new(self.built_or_previous_plan())),
             kinds: Arc::default(),
+            by_name: Arc::default(),
             ..self.clone()
         }
     }

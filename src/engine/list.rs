@@ -160,7 +160,7 @@ impl Engine {
         let of_type = |name: &str| name.starts_with(&head) && name.len() > head.len();
         let candidates = match self.enumerated(Side::Objects, [user, perm], &options).filter(|_| !every) {
             Some(found) => with_context(found, &options, of_type),
-            None => self.named(&options, |_| true, of_type),
+            None => self.named(&options, &head, |_| true, of_type),
         };
         let request = |object: &str| Request::new(user, perm, object);
         let keep = if every { Keep::Denied } else { Keep::Allowed };
@@ -244,7 +244,7 @@ impl Engine {
                 let subject_like = |sym: Sym| {
                     named_by_rules.contains(&sym) || kind.is_none_or(|kind| admitted.admits(kind, Value::Sym(sym)))
                 };
-                self.named(&options, subject_like, of_type)
+                self.named(&options, head.as_deref().unwrap_or_default(), subject_like, of_type)
             }
         };
         let request = |user: &str| Request::new(user, perm, object);
@@ -360,22 +360,33 @@ impl Engine {
         Some(names.map(|name| name.to_string()).collect())
     }
 
-    /// The names of the program's symbols (those `symbol_fits`) and of the
-    /// request's `ctx` that fit, sorted: the candidates of a listing the
-    /// plan cannot enumerate.
+    /// The names of the program's symbols that fit (those starting with
+    /// `head`, and `symbol_fits`) and of the request's `ctx`, sorted: the
+    /// candidates of a listing the plan cannot enumerate.
     fn named(
         &self,
         options: &RequestOptions,
+        head: &str,
         symbol_fits: impl Fn(Sym) -> bool,
         fits: impl Fn(&str) -> bool,
     ) -> Vec<String> {
         let symbols = &self.checked().program.symbols;
-        let program_names = symbols
-            .syms()
-            .filter(|sym| !FRESH.contains(sym) && *sym != STAR && symbol_fits(*sym))
-            .filter_map(|sym| symbols.resolve(sym))
-            .map(|name| name.to_string());
-        with_context(program_names.collect(), options, fits)
+        let name = |sym: &Sym| -> &str { symbols.resolve(*sym).map_or("", |name| name) };
+        let by_name = self.by_name.get_or_init(|| {
+            let mut syms: Vec<Sym> = symbols.syms().filter(|sym| !FRESH.contains(sym) && *sym != STAR).collect();
+            syms.sort_unstable_by_key(|sym| name(sym));
+            syms
+        });
+        // The names that start with `head` are one range of the sorted ones.
+        let start = by_name.partition_point(|sym| name(sym) < head);
+        let range = by_name.get(start..).unwrap_or_default();
+        let names = range.iter().take_while(|sym| name(sym).starts_with(head)).filter(|sym| symbol_fits(**sym));
+        let named: Vec<String> = names.map(|sym| name(sym).to_string()).filter(|name| fits(name)).collect();
+        let from_context: Vec<&String> = options.ctx.values().filter(|value| fits(value)).collect();
+        if from_context.is_empty() {
+            return named;
+        }
+        with_context(named, options, fits)
     }
 }
 
@@ -422,9 +433,13 @@ impl Engine {
                 return Err((errors, e.to_string()));
             }
             let request = Request { at: options.at, ctx: options.ctx.clone(), ..request(&name) };
-            let decision = self.check(&request);
-            errors.extend(decision.errors);
-            if decision.allowed == (keep == Keep::Allowed) {
+            // The errors a denial met are in its decision (an allowed one has none).
+            let allowed = self.is_allowed(&request) || {
+                let decision = self.check(&request);
+                errors.extend(decision.errors);
+                decision.allowed
+            };
+            if allowed == (keep == Keep::Allowed) {
                 if window.limit.is_some_and(|limit| kept.len() >= limit) {
                     next = kept.last().cloned();
                     break;
