@@ -49,6 +49,7 @@ pub mod diff;
 pub mod engine;
 pub mod eval;
 pub mod explain;
+pub mod filter;
 pub mod format;
 pub mod inspect;
 pub mod listing;
@@ -69,4 +70,5 @@ pub use engine::{
 pub use eval::Limits;
 pub use eval::functions::{ExternFn, Val};
 pub use eval::render::string_literal;
+pub use filter::{Filter, Residual};
 pub use live::{Live, LiveChanges, LiveFact, Transaction};

@@ -284,6 +284,15 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Whether an object no fact names is decided like a fresh one of its
+    /// type (`TYPE:*`): no condition looks into a value beyond `==`, `!=`
+    /// and `type(..)`.
+    pub(crate) fn decides_unnamed_like_fresh(&self) -> bool {
+        !self.rules.inspects_values
+    }
+}
+
 /// Refuses a type that is no name (`example` is one).
 fn check_type(ty: &str, example: &str) -> Result<(), LoadError> {
     if !ty.is_empty() && ty.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
