@@ -162,3 +162,36 @@ fn the_three_shapes_of_a_filter() {
     );
     assert!(engine.filter("ann", "write", "page; x", &options).is_err());
 }
+
+/// `warden filter` prints the residual and the SQL, and refuses a column
+/// that is no identifier.
+#[test]
+fn the_command_prints_the_residual_and_its_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.warden");
+    std::fs::write(
+        &policy,
+        "role editor { write on page; }\nassign ann editor on project:1;\npage:1 in project:1;\npage:2 in project:1;\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("filter")
+            .arg(&policy)
+            .args(["--user", "ann", "--perm", "write", "--type", "page"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, _) = run(&["--sql", "postgres"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(out, "only 2 pages: page:1, page:2\nsql: \"id\" IN ($1::bigint, $2::bigint)\nparams: [1,2]\n");
+    let (code, _, err) = run(&["--sql", "sqlite", "--column", "id)--"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("is no column"), "{err}");
+}

@@ -139,6 +139,14 @@ fn decisions_errors_updates_and_metrics() {
         c.send("POST", "/v1/list", r#"{"user": "bob", "perm": "write", "type": "page", "at": "2026-11-23T10:00:00Z"}"#);
     assert_eq!(status, 200);
     assert!(body.contains(r#""every":false"#) && body.contains(r#""objects":["page:1"]"#), "{body}");
+    // A page at a time: `after` a name, at most `limit` of them.
+    let (status, body) = c.send(
+        "POST",
+        "/v1/list",
+        r#"{"user": "bob", "perm": "write", "type": "page", "limit": 1, "after": "page:1", "at": "2026-11-23T10:00:00Z"}"#,
+    );
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""objects":[]"#) && body.contains(r#""next":null"#), "{body}");
     let (status, body) =
         c.send("POST", "/v1/list", r#"{"perm": "write", "object": "page:1", "at": "2026-11-23T10:00:00Z"}"#);
     assert_eq!(status, 200);

@@ -20,6 +20,10 @@ pub(super) struct ListBody {
     ty: Option<String>,
     object: Option<String>,
     subject_type: Option<String>,
+    /// At most this many names (the rest: `after` the answer's `next`).
+    limit: Option<usize>,
+    /// Only names after this one (a `next` of an earlier page).
+    after: Option<String>,
     /// Answer at this version or a later one (see [`fresh::fresh`]).
     at_least: Option<u64>,
     at: Option<String>,
@@ -35,7 +39,8 @@ impl Asks for ListBody {
 
 /// The objects of a type a user may act on (`{user, perm, type}`,
 /// [`crate::Engine::list_objects`]), or the subjects that may act on an
-/// object (`{perm, object}`, [`crate::Engine::list_subjects`]).
+/// object (`{perm, object}`, [`crate::Engine::list_subjects`]), a page at
+/// a time with `limit` and `after` (the `next` of the page before).
 pub(super) async fn list(State(state): State<Arc<AppState>>, body: Body<ListBody>) -> Response {
     let (body, options, version) = match accept(&state, body).await {
         Ok(accepted) => accepted,
@@ -52,15 +57,16 @@ pub(super) async fn list(State(state): State<Arc<AppState>>, body: Body<ListBody
         }
     };
     let perm = body.perm;
+    let window = crate::Window { limit: body.limit, after: body.after };
     let run = move || {
         let snapshot = live.snapshot();
         match listing {
-            Listing::Objects(user, ty) => snapshot.list_objects(&user, &perm, &ty, &options).map(|list| {
-                let answer = json!({ "every": list.every, "objects": list.objects, "excluded": list.excluded, "errors": list.errors, "at": at, "version": version });
+            Listing::Objects(user, ty) => snapshot.list_objects_in(&user, &perm, &ty, &window, &options).map(|list| {
+                let answer = json!({ "every": list.every, "objects": list.objects, "excluded": list.excluded, "next": list.next, "errors": list.errors, "at": at, "version": version });
                 (list.stopped, answer)
             }),
-            Listing::Subjects(object, ty) => snapshot.list_subjects(&perm, &object, ty.as_deref(), &options).map(|list| {
-                let answer = json!({ "every": list.every, "subjects": list.subjects, "excluded": list.excluded, "errors": list.errors, "at": at, "version": version });
+            Listing::Subjects(object, ty) => snapshot.list_subjects_in(&perm, &object, ty.as_deref(), &window, &options).map(|list| {
+                let answer = json!({ "every": list.every, "subjects": list.subjects, "excluded": list.excluded, "next": list.next, "errors": list.errors, "at": at, "version": version });
                 (list.stopped, answer)
             }),
         }

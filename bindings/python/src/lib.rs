@@ -105,6 +105,7 @@ struct ObjectList {
     every: bool,
     objects: Vec<String>,
     excluded: Vec<String>,
+    next: Option<String>,
     errors: Vec<String>,
 }
 
@@ -115,6 +116,21 @@ struct SubjectList {
     every: bool,
     subjects: Vec<String>,
     excluded: Vec<String>,
+    next: Option<String>,
+    errors: Vec<String>,
+}
+
+/// The objects of one type a subject may act on, as a SQL condition:
+/// `residual` (`always`, `never`, `only`, `all_but` or `per_row`) with its
+/// `objects`, and `condition` with its `params` for a `WHERE` clause; when
+/// `check_each_row`, each row it selects must still be checked.
+#[pyclass(frozen, module = "warden", get_all)]
+struct SqlFilter {
+    residual: String,
+    objects: Vec<String>,
+    condition: String,
+    params: Vec<Py<PyAny>>,
+    check_each_row: bool,
     errors: Vec<String>,
 }
 
@@ -333,8 +349,10 @@ impl Warden {
     }
 
     /// The objects of type `ty` (`"page"`) that `user` may `perm`, each
-    /// decided as `check` would; see `ObjectList`.
-    #[pyo3(signature = (user, perm, ty, at = None, ctx = None))]
+    /// decided as `check` would, at most `limit` of them after `after`
+    /// (the `next` of the page before); see `ObjectList`.
+    #[pyo3(signature = (user, perm, ty, at = None, ctx = None, limit = None, after = None))]
+    #[allow(clippy::too_many_arguments)]
     fn list_objects(
         &self,
         py: Python<'_>,
@@ -343,19 +361,27 @@ impl Warden {
         ty: &str,
         at: Option<&Bound<'_, PyAny>>,
         ctx: Option<&Bound<'_, PyDict>>,
+        limit: Option<usize>,
+        after: Option<String>,
     ) -> PyResult<ObjectList> {
         let options = options(at, ctx)?;
-        let list = py.detach(|| self.live.snapshot().list_objects(user, perm, ty, &options)).map_err(policy_error)?;
+        let window = warden::Window { limit, after };
+        let list = py
+            .detach(|| self.live.snapshot().list_objects_in(user, perm, ty, &window, &options))
+            .map_err(policy_error)?;
         if let Some(stopped) = list.stopped {
             return Err(PyValueError::new_err(format!("the listing was stopped: {stopped}")));
         }
-        Ok(ObjectList { every: list.every, objects: list.objects, excluded: list.excluded, errors: list.errors })
+        let (every, objects, excluded, next, errors) =
+            (list.every, list.objects, list.excluded, list.next, list.errors);
+        Ok(ObjectList { every, objects, excluded, next, errors })
     }
 
     /// The subjects that may `perm` on `obj` ("who may edit this page?"),
     /// each decided as `check` would, of `subject_type` (`"user"`) only
-    /// when given; see `SubjectList`.
-    #[pyo3(signature = (perm, obj, subject_type = None, at = None, ctx = None))]
+    /// when given, at most `limit` of them after `after`; see `SubjectList`.
+    #[pyo3(signature = (perm, obj, subject_type = None, at = None, ctx = None, limit = None, after = None))]
+    #[allow(clippy::too_many_arguments)]
     fn list_subjects(
         &self,
         py: Python<'_>,
@@ -364,15 +390,86 @@ impl Warden {
         subject_type: Option<&str>,
         at: Option<&Bound<'_, PyAny>>,
         ctx: Option<&Bound<'_, PyDict>>,
+        limit: Option<usize>,
+        after: Option<String>,
     ) -> PyResult<SubjectList> {
         let options = options(at, ctx)?;
+        let window = warden::Window { limit, after };
         let list = py
-            .detach(|| self.live.snapshot().list_subjects(perm, obj, subject_type, &options))
+            .detach(|| self.live.snapshot().list_subjects_in(perm, obj, subject_type, &window, &options))
             .map_err(policy_error)?;
         if let Some(stopped) = list.stopped {
             return Err(PyValueError::new_err(format!("the listing was stopped: {stopped}")));
         }
-        Ok(SubjectList { every: list.every, subjects: list.subjects, excluded: list.excluded, errors: list.errors })
+        let (every, subjects, excluded, next, errors) =
+            (list.every, list.subjects, list.excluded, list.next, list.errors);
+        Ok(SubjectList { every, subjects, excluded, next, errors })
+    }
+
+    /// The objects of type `ty` that `user` may `perm`, as a SQL condition
+    /// on `column` (holding the key: `"integer"` 7 or `"text"` '7' for
+    /// `page:7`, or the whole `"name"`) for `dialect` (`"sqlite"` or
+    /// `"postgres"`), parameters numbered from `first_param`; see `SqlFilter`.
+    #[pyo3(signature = (user, perm, ty, column = "id", key = "integer", dialect = "sqlite", first_param = 1, at = None, ctx = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn filter_sql(
+        &self,
+        py: Python<'_>,
+        user: &str,
+        perm: &str,
+        ty: &str,
+        column: &str,
+        key: &str,
+        dialect: &str,
+        first_param: usize,
+        at: Option<&Bound<'_, PyAny>>,
+        ctx: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<SqlFilter> {
+        use warden::filter::{Dialect, Key, SqlParam, SqlTarget};
+        let dialect = match dialect {
+            "sqlite" => Dialect::Sqlite,
+            "postgres" => Dialect::Postgres,
+            other => return Err(PyValueError::new_err(format!("unknown dialect `{other}`: sqlite or postgres"))),
+        };
+        let key = match key {
+            "integer" => Key::Integer,
+            "text" => Key::Text,
+            "name" => Key::Name,
+            other => return Err(PyValueError::new_err(format!("unknown key `{other}`: integer, text or name"))),
+        };
+        let options = options(at, ctx)?;
+        let filter = py
+            .detach(|| self.live.snapshot().filter(user, perm, ty, &options))
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let target = SqlTarget { first_param, ..SqlTarget::new(dialect, column, key) };
+        let sql = filter.to_sql(&target).map_err(PyValueError::new_err)?;
+        let params = sql
+            .params
+            .into_iter()
+            .map(|param| -> PyResult<Py<PyAny>> {
+                Ok(match param {
+                    SqlParam::Integer(n) => n.into_pyobject(py)?.into_any().unbind(),
+                    SqlParam::Text(t) => t.into_pyobject(py)?.into_any().unbind(),
+                    SqlParam::IntegerArray(a) => a.into_pyobject(py)?.into_any().unbind(),
+                    SqlParam::TextArray(a) => a.into_pyobject(py)?.into_any().unbind(),
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let (residual, objects) = match filter.residual {
+            warden::Residual::Always => ("always", Vec::new()),
+            warden::Residual::Never => ("never", Vec::new()),
+            warden::Residual::Only(objects) => ("only", objects),
+            warden::Residual::AllBut(objects) => ("all_but", objects),
+            warden::Residual::PerRow(objects) => ("per_row", objects),
+        };
+        Ok(SqlFilter {
+            residual: residual.to_string(),
+            objects,
+            condition: sql.condition,
+            params,
+            check_each_row: sql.check_each_row,
+            errors: filter.errors,
+        })
     }
 
     /// Runs the policy's `test` blocks; returns `(name, failure)` pairs,
@@ -426,6 +523,7 @@ fn _warden(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Explanation>()?;
     m.add_class::<ObjectList>()?;
     m.add_class::<SubjectList>()?;
+    m.add_class::<SqlFilter>()?;
     m.add("PolicyError", m.py().get_type::<PolicyError>())?;
     Ok(())
 }

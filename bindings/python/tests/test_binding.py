@@ -224,3 +224,28 @@ def test_list_subjects_names_who_may_act_on_an_object(warden: Warden) -> None:
     assert writers.subjects == ["alice", "root"]
     for name in writers.subjects:
         assert warden.is_allowed(name, "write", "page:1", at=AT)
+
+
+def test_listings_come_a_page_at_a_time(warden: Warden) -> None:
+    first = warden.list_subjects("read", "page:1", at=AT, limit=1)
+    assert first.subjects == ["alice"] and first.next == "alice"
+    rest = warden.list_subjects("read", "page:1", at=AT, limit=2, after=first.next)
+    assert rest.subjects == ["bob", "root"] and rest.next is None
+
+
+def test_a_sql_filter_selects_the_rows_a_check_allows(warden: Warden, tmp_path: Path) -> None:
+    import sqlite3
+
+    database = sqlite3.connect(tmp_path / "app.sqlite3")
+    database.execute("CREATE TABLE page (id INTEGER PRIMARY KEY, title TEXT)")
+    database.executemany("INSERT INTO page VALUES (?, ?)", [(n, f"page {n}") for n in range(1, 6)])
+    for user in ["alice", "bob", "root", "nobody"]:
+        for perm in ["read", "write", "comment"]:
+            sql = warden.filter_sql(user, perm, "page", at=AT)
+            rows = database.execute(f"SELECT id FROM page WHERE {sql.condition} ORDER BY id", sql.params)
+            allowed = [n for n in range(1, 6) if warden.is_allowed(user, perm, f"page:{n}", at=AT)]
+            selected = [n for (n,) in rows if not sql.check_each_row or n in allowed]
+            assert selected == allowed, (user, perm, sql.residual, sql.condition)
+    assert warden.filter_sql("alice", "write", "page", at=AT).residual == "only"
+    with pytest.raises(ValueError, match="no column"):
+        warden.filter_sql("alice", "write", "page", column="id; --", at=AT)

@@ -166,6 +166,10 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// The objects of a type a user may act on, as a condition for the
+    /// application's own query: the residual and, with `--sql`, a SQL
+    /// `WHERE` condition and its parameters.
+    Filter(FilterArgs),
     /// The database behind `--source`: `warden db status POLICY... --source warden.toml`.
     Db {
         #[command(subcommand)]
@@ -180,6 +184,41 @@ pub enum Command {
         #[arg(long)]
         coverage: bool,
     },
+}
+
+/// What `warden filter` takes.
+#[derive(clap::Args)]
+pub struct FilterArgs {
+    /// Files or directories.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The subject.
+    #[arg(long)]
+    pub user: String,
+    /// The permission.
+    #[arg(long)]
+    pub perm: String,
+    /// The objects' type (`page` for `page:7`).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub ty: String,
+    /// Render the condition as SQL for this database.
+    #[arg(long, value_name = "sqlite|postgres", value_parser = ["sqlite", "postgres"])]
+    pub sql: Option<String>,
+    /// The column holding the object's key (`id`, or `table.id`).
+    #[arg(long, default_value = "id")]
+    pub column: String,
+    /// What the column holds: `integer` (7 for page:7), `text` ('7') or `name` ('page:7').
+    #[arg(long, default_value = "integer", value_parser = ["integer", "text", "name"])]
+    pub key: String,
+    /// The request time (RFC 3339); the wall clock when absent.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// A request context value, `KEY=VALUE` (repeatable).
+    #[arg(long = "ctx", value_name = "KEY=VALUE")]
+    pub ctx: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What `warden db` does.

@@ -181,7 +181,7 @@ fn parse_at(at: Option<&str>) -> Result<Option<i64>, ExitCode> {
 }
 
 /// `--at` and `--ctx` as request options; a bad value is an error (exit 1).
-fn request_options(at: Option<&str>, ctx: &[String]) -> Result<RequestOptions, ExitCode> {
+pub fn request_options(at: Option<&str>, ctx: &[String]) -> Result<RequestOptions, ExitCode> {
     let mut options = RequestOptions { at: parse_at(at)?, ..RequestOptions::default() };
     for pair in ctx {
         match pair.split_once('=') {

@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod filter;
 
 use clap::Parser;
 use cli::{Cli, Command, DbCommand, LIMITS, SOURCE};
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Db { command: DbCommand::Status { files } } => commands::db(&files, false),
         Command::Db { command: DbCommand::Install { files } } => commands::db(&files, true),
         Command::Fmt { files, check } => fmt(&files, check),
+        Command::Filter(args) => filter::run(&args),
         Command::Diff { old, new, at, json } => {
             // Options may also follow the new files (`-- NEW... --at TS --json`).
             let (mut at, mut json, mut files) = (at, json, Vec::new());

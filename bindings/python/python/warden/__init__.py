@@ -9,6 +9,24 @@ True
 synced from the ORM, DRF permissions, template tags and admin views).
 """
 
-from warden._warden import Answer, Decision, Explanation, ObjectList, PolicyError, SubjectList, Warden
+from warden._warden import (
+    Answer,
+    Decision,
+    Explanation,
+    ObjectList,
+    PolicyError,
+    SqlFilter,
+    SubjectList,
+    Warden,
+)
 
-__all__ = ["Answer", "Decision", "Explanation", "ObjectList", "PolicyError", "SubjectList", "Warden"]
+__all__ = [
+    "Answer",
+    "Decision",
+    "Explanation",
+    "ObjectList",
+    "PolicyError",
+    "SqlFilter",
+    "SubjectList",
+    "Warden",
+]

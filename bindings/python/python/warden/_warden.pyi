@@ -48,6 +48,7 @@ class ObjectList:
     every: bool
     objects: list[str]
     excluded: list[str]
+    next: str | None
     errors: list[str]
 
 class SubjectList:
@@ -56,6 +57,20 @@ class SubjectList:
     every: bool
     subjects: list[str]
     excluded: list[str]
+    next: str | None
+    errors: list[str]
+
+class SqlFilter:
+    """The objects a subject may act on as a SQL condition: ``residual``
+    (``always``, ``never``, ``only``, ``all_but``, ``per_row``) with its
+    ``objects``, and ``condition`` with its ``params``; when
+    ``check_each_row``, each selected row must still be checked."""
+
+    residual: str
+    objects: list[str]
+    condition: str
+    params: list[int | str | list[int] | list[str]]
+    check_each_row: bool
     errors: list[str]
 
 class Warden:
@@ -101,7 +116,14 @@ class Warden:
         after: str | None = None,
     ) -> Answer: ...
     def list_objects(
-        self, user: str, perm: str, ty: str, at: At = None, ctx: Mapping[str, CtxValue] | None = None
+        self,
+        user: str,
+        perm: str,
+        ty: str,
+        at: At = None,
+        ctx: Mapping[str, CtxValue] | None = None,
+        limit: int | None = None,
+        after: str | None = None,
     ) -> ObjectList:
         """Raises ``ValueError`` when a limit stopped the evaluation (no list is no answer)."""
     def list_subjects(
@@ -111,7 +133,22 @@ class Warden:
         subject_type: str | None = None,
         at: At = None,
         ctx: Mapping[str, CtxValue] | None = None,
+        limit: int | None = None,
+        after: str | None = None,
     ) -> SubjectList:
         """Raises ``ValueError`` when a limit stopped the evaluation (no list is no answer)."""
+    def filter_sql(
+        self,
+        user: str,
+        perm: str,
+        ty: str,
+        column: str = "id",
+        key: str = "integer",
+        dialect: str = "sqlite",
+        first_param: int = 1,
+        at: At = None,
+        ctx: Mapping[str, CtxValue] | None = None,
+    ) -> SqlFilter:
+        """Raises ``ValueError`` for a bad dialect, key or column, or when a limit stopped the listing."""
     def run_tests(self) -> list[tuple[str, str | None]]: ...
     def explain(self, atom: str, at: At = None, ctx: Mapping[str, CtxValue] | None = None) -> Explanation: ...
