@@ -148,6 +148,10 @@ pub struct Engine {
     /// The program's symbols sorted by name, on the first listing that
     /// checks named values (a type's names are then one range).
     by_name: Arc<std::sync::OnceLock<Vec<lower::intern::Sym>>>,
+    /// The symbols in this snapshot's facts of the relations that can make
+    /// an object an exception to "every" (see `RuleFacts::adverse`),
+    /// sorted by name, on the first listing that asks.
+    adverse_names: Arc<std::sync::OnceLock<Vec<lower::intern::Sym>>>,
     /// What the rules say that explanations and listings ask (shared like
     /// `column_kinds`).
     rules: Arc<rules::RuleFacts>,
@@ -204,6 +208,7 @@ impl Engine {
             column_kinds,
             kinds: Arc::default(),
             by_name: Arc::default(),
+            adverse_names: Arc::default(),
             rules,
         })
     }
@@ -340,6 +345,7 @@ impl Engine {
             previous_plan: Arc::new(std::sync::Mutex::new(self.built_or_previous_plan())),
             kinds: Arc::default(),
             by_name: Arc::default(),
+            adverse_names: Arc::default(),
             ..self.clone()
         }
     }

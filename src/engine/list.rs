@@ -158,9 +158,10 @@ impl Engine {
         };
         let every = every && !self.rules.inspects_values;
         let of_type = |name: &str| name.starts_with(&head) && name.len() > head.len();
-        let candidates = match self.enumerated(Side::Objects, [user, perm], &options).filter(|_| !every) {
+        let enumerated = if every { None } else { self.enumerated(Side::Objects, [user, perm], &options) };
+        let candidates = match enumerated {
             Some(found) => with_context(found, &options, of_type),
-            None => self.named(&options, &head, |_| true, of_type),
+            None => self.named(&options, &head, every, |_| true, of_type),
         };
         let request = |object: &str| Request::new(user, perm, object);
         let keep = if every { Keep::Denied } else { Keep::Allowed };
@@ -234,7 +235,8 @@ impl Engine {
         let head = subject_type.map(|ty| format!("{ty}:"));
         let of_type =
             |name: &str| head.as_ref().is_none_or(|head| name.starts_with(head.as_str()) && name.len() > head.len());
-        let candidates = match self.enumerated(Side::Subjects, [perm, object], &options).filter(|_| !every) {
+        let enumerated = if every { None } else { self.enumerated(Side::Subjects, [perm, object], &options) };
+        let candidates = match enumerated {
             Some(found) => with_context(found, &options, of_type),
             None => {
                 let program = &self.checked().program;
@@ -244,7 +246,7 @@ impl Engine {
                 let subject_like = |sym: Sym| {
                     named_by_rules.contains(&sym) || kind.is_none_or(|kind| admitted.admits(kind, Value::Sym(sym)))
                 };
-                self.named(&options, head.as_deref().unwrap_or_default(), subject_like, of_type)
+                self.named(&options, head.as_deref().unwrap_or_default(), every, subject_like, of_type)
             }
         };
         let request = |user: &str| Request::new(user, perm, object);
@@ -371,31 +373,49 @@ impl Engine {
 
     /// The names of the program's symbols that fit (those starting with
     /// `head`, and `symbol_fits`) and of the request's `ctx`, sorted: the
-    /// candidates of a listing the plan cannot enumerate.
+    /// candidates of a listing the plan cannot enumerate. With
+    /// `exceptions`, only those that can be exceptions to "every" (see
+    /// `RuleFacts::adverse`): in the facts of the relations that can take a
+    /// permission away, or named by a rule.
     fn named(
         &self,
         options: &RequestOptions,
         head: &str,
+        exceptions: bool,
         symbol_fits: impl Fn(Sym) -> bool,
         fits: impl Fn(&str) -> bool,
     ) -> Vec<String> {
-        let symbols = &self.checked().program.symbols;
+        let program = &self.checked().program;
+        let symbols = &program.symbols;
         let name = |sym: &Sym| -> &str { symbols.resolve(*sym).map_or("", |name| name) };
-        let by_name = self.by_name.get_or_init(|| {
-            let mut syms: Vec<Sym> = symbols.syms().filter(|sym| !FRESH.contains(sym) && *sym != STAR).collect();
+        let sorted = |syms: &mut Vec<Sym>| {
+            syms.retain(|sym| !FRESH.contains(sym) && *sym != STAR);
             syms.sort_unstable_by_key(|sym| name(sym));
-            syms
-        });
+            syms.dedup();
+        };
+        let candidates = if exceptions {
+            self.adverse_names.get_or_init(|| {
+                let adverse = &self.rules.adverse;
+                let in_facts = program.facts.iter().filter(|fact| adverse.contains(&fact.rel)).flat_map(|fact| {
+                    fact.tuple.iter().filter_map(|value| if let Value::Sym(sym) = value { Some(*sym) } else { None })
+                });
+                let mut syms: Vec<Sym> = in_facts.chain(self.rules.named_by_rules.iter().copied()).collect();
+                sorted(&mut syms);
+                syms
+            })
+        } else {
+            self.by_name.get_or_init(|| {
+                let mut syms: Vec<Sym> = symbols.syms().collect();
+                sorted(&mut syms);
+                syms
+            })
+        };
         // The names that start with `head` are one range of the sorted ones.
-        let start = by_name.partition_point(|sym| name(sym) < head);
-        let range = by_name.get(start..).unwrap_or_default();
+        let start = candidates.partition_point(|sym| name(sym) < head);
+        let range = candidates.get(start..).unwrap_or_default();
         let names = range.iter().take_while(|sym| name(sym).starts_with(head)).filter(|sym| symbol_fits(**sym));
         let named: Vec<String> = names.map(|sym| name(sym).to_string()).filter(|name| fits(name)).collect();
-        let from_context: Vec<&String> = options.ctx.values().filter(|value| fits(value)).collect();
-        if from_context.is_empty() {
-            return named;
-        }
-        with_context(named, options, fits)
+        if options.ctx.values().any(|value| fits(value)) { with_context(named, options, fits) } else { named }
     }
 }
 

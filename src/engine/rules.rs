@@ -3,8 +3,9 @@
 //! snapshots of a live program share it).
 
 use crate::eval::plan::snapshot::dynamic_relations;
+use crate::lower::builtins::ADOM;
 use crate::lower::intern::Sym;
-use crate::lower::ir::{BinOp, Builtin, Callee, Expr, Literal, Origin, Program, RelId};
+use crate::lower::ir::{BinOp, Builtin, Callee, Expr, Literal, Origin, Program, RelId, Term, VarId};
 use std::collections::BTreeSet;
 
 /// Facts about the rules, for explanations and listings.
@@ -21,6 +22,9 @@ pub(crate) struct RuleFacts {
     pub(crate) inspects_values: bool,
     /// The same, counting `type(..)` of a variable as looking.
     pub(crate) inspects_values_or_types: bool,
+    /// The relations whose tuples can take a permission away from a named
+    /// object that a fresh one of its type holds (see [`adverse_relations`]).
+    pub(crate) adverse: BTreeSet<RelId>,
 }
 
 impl RuleFacts {
@@ -32,6 +36,7 @@ impl RuleFacts {
             named_by_rules: crate::eval::plan::named_by_rules(program),
             inspects_values: inspects_values(program, false),
             inspects_values_or_types: inspects_values(program, true),
+            adverse: adverse_relations(program),
         }
     }
 }
@@ -69,4 +74,96 @@ fn inspects_values(program: &Program, types_too: bool) -> bool {
         .filter(own)
         .flat_map(|r| &r.body)
         .any(|literal| matches!(literal, Literal::Cond(e) if inspects(e, types_too)))
+}
+
+/// The relations whose tuples can take a permission away from a named
+/// object `o` while a fresh object `F` of its type holds it (listings ask,
+/// to check only the objects that can be the exceptions to "every").
+///
+/// Where no condition looks into values (the only case listings ask
+/// about), a derivation of `allowed(u, p, F)` is one of `allowed(u, p, o)`
+/// with `o` for `F`: `F` is in no fact, so the tuples it uses hold for any
+/// constant (`$adom`, `within` itself), conditions compare it with `==`,
+/// `!=` or ask its `type(..)`, alike for `o`. It fails only at a `not`
+/// whose atom holds for `o`, or at a comparison of two variables (`X !=
+/// Y`, `Y` bound to `o` by a tuple). So `o` can be an exception only if it
+/// is in a tuple of a relation read under `not`, or joined in a rule that
+/// compares two variables, or one those are derived from (these
+/// relations), or a rule names it, or the request's `ctx` holds it.
+fn adverse_relations(program: &Program) -> BTreeSet<RelId> {
+    let mut adverse = BTreeSet::new();
+    let positive = |rule: &crate::lower::ir::Rule| -> Vec<RelId> {
+        rule.body
+            .iter()
+            .filter_map(|literal| match literal {
+                Literal::Pos(atom) => Some(atom.rel),
+                _ => None,
+            })
+            .collect()
+    };
+    for rule in &program.rules {
+        for literal in &rule.body {
+            match literal {
+                Literal::Neg(atom) => {
+                    adverse.insert(atom.rel);
+                }
+                Literal::Cond(e) if compares_variables(std::slice::from_ref(e)) => adverse.extend(positive(rule)),
+                // `X in [a, Y]` compares `X` with `Y`.
+                Literal::Member(_, items) if items.iter().any(mentions_a_variable) => adverse.extend(positive(rule)),
+                _ => {}
+            }
+        }
+    }
+    // Everything they are derived from.
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for rule in &program.rules {
+            if !adverse.contains(&rule.head.rel) {
+                continue;
+            }
+            for literal in &rule.body {
+                if let Literal::Pos(atom) | Literal::Neg(atom) = literal {
+                    grew |= adverse.insert(atom.rel);
+                }
+            }
+        }
+    }
+    // Every constant is in `$adom`, a fresh one too: it tells none apart.
+    adverse.remove(&ADOM);
+    adverse
+}
+
+/// Whether the expressions read two variables or more (outside `type(..)`,
+/// alike for any two objects of one type).
+fn compares_variables(exprs: &[Expr]) -> bool {
+    fn vars(e: &Expr, out: &mut BTreeSet<VarId>) {
+        match e {
+            Expr::Call(Callee::Builtin(Builtin::Type), _) | Expr::Param(_) => {}
+            Expr::Term(Term::Var(v)) => {
+                out.insert(*v);
+            }
+            Expr::Term(_) => {}
+            Expr::Call(_, args) => args.iter().for_each(|a| vars(a, out)),
+            Expr::Binary(_, a, b) => {
+                vars(a, out);
+                vars(b, out);
+            }
+            Expr::Not(a) => vars(a, out),
+            Expr::InList(x, items) => {
+                vars(x, out);
+                items.iter().for_each(|i| vars(i, out));
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    exprs.iter().for_each(|e| vars(e, &mut out));
+    out.len() >= 2
+}
+
+/// Whether `e` reads a variable.
+fn mentions_a_variable(e: &Expr) -> bool {
+    let mut found = false;
+    crate::analyze::visit_vars(e, &mut |_| found = true);
+    found
 }

@@ -6,30 +6,37 @@
 //! per-row check loop a list view would otherwise run, and asserts that
 //! every listing equals the hand-written one.
 
+use super::filter_load;
 use super::percentile;
 use super::workload::{PERMS, Workload};
 use std::time::Instant;
 use warden::{Engine, RequestOptions, Window};
 
 /// Pages 0, 1000, 2000, ... up to ten are locked: nobody may `write` them.
-fn locked(page: usize) -> bool {
+pub fn locked(page: usize) -> bool {
     page.is_multiple_of(1000) && page < 10_000
 }
 
 /// `write`, the permission the deny rule takes away.
-const WRITE: usize = 1;
+pub const WRITE: usize = 1;
 
-/// The hand-written listing: the pages in the user's scopes whose role
-/// grants `perm`, or every page for a global role, minus the locked ones.
+/// The hand-written listing, in the shape Warden answers: the pages in the
+/// user's scopes whose role grants `perm` (and its direct grants), or
+/// every page but the locked ones (for `write`) when a global role grants
+/// it.
 struct Listing<'w> {
     w: &'w Workload,
     masks: Vec<u8>,
+    /// The locked pages' names, sorted.
+    locked: Vec<String>,
 }
 
 impl Listing<'_> {
-    fn pages(&self, user: usize, perm: usize) -> Vec<String> {
+    /// `(every, names)`: the pages allowed, or the exceptions to every page.
+    fn pages(&self, user: Option<usize>, perm: usize) -> (bool, Vec<String>) {
+        let exceptions = || if perm == WRITE { self.locked.clone() } else { Vec::new() };
+        let Some(user) = user else { return (true, exceptions()) };
         let per = self.w.scale.pages_per_project;
-        let all = self.w.scale.projects * per;
         let mut pages = Vec::new();
         for (role, scope) in &self.w.assignments[user] {
             if self.masks[*role] & (1 << perm) == 0 {
@@ -37,7 +44,7 @@ impl Listing<'_> {
             }
             match scope {
                 Some(j) => pages.extend(j * per..(j + 1) * per),
-                None => pages.extend(0..all),
+                None => return (true, exceptions()),
             }
         }
         pages.extend(self.w.direct.iter().filter(|(u, p, _)| *u == user && *p == perm).map(|(_, _, g)| *g));
@@ -45,7 +52,7 @@ impl Listing<'_> {
             pages.into_iter().filter(|g| perm != WRITE || !locked(*g)).map(|g| format!("page:{g}")).collect();
         names.sort();
         names.dedup();
-        names
+        (false, names)
     }
 }
 
@@ -82,7 +89,9 @@ pub fn run(w: &Workload) {
     };
     let has_plan = engine.check_plan().is_some_and(|plan| plan.list_objects.is_some());
     println!("listing goal on the plan: {has_plan}");
-    let listing = Listing { w, masks: w.role_masks() };
+    let mut locked_names: Vec<String> = (0..pages).filter(|g| locked(*g)).map(|g| format!("page:{g}")).collect();
+    locked_names.sort();
+    let listing = Listing { w, masks: w.role_masks(), locked: locked_names };
     let options = RequestOptions { at: Some(0), ..RequestOptions::default() };
     let first = Window { limit: Some(100), after: None };
     let [scoped, global] = users(w, &listing.masks, 20);
@@ -101,7 +110,7 @@ pub fn run(w: &Workload) {
             let page = engine.list_objects_in(&user, PERMS[perm], "page", &first, &options);
             warden_times.push(started.elapsed().as_secs_f64() * 1e6);
             let started = Instant::now();
-            let expected = if u == usize::MAX { Vec::new() } else { listing.pages(u, perm) };
+            let (every, expected) = listing.pages((u != usize::MAX).then_some(u), perm);
             let expected_first: Vec<&String> = expected.iter().take(100).collect();
             baseline_times.push(started.elapsed().as_secs_f64() * 1e6);
             std::hint::black_box(&expected_first);
@@ -112,14 +121,8 @@ pub fn run(w: &Workload) {
                     std::process::exit(1);
                 }
             };
-            let agrees = if whole.every {
-                let mut denied: Vec<String> =
-                    (0..pages).filter(|g| perm == WRITE && locked(*g)).map(|g| format!("page:{g}")).collect();
-                denied.sort();
-                (u == usize::MAX || expected.len() == pages - denied.len()) && whole.excluded == denied
-            } else {
-                whole.objects == expected
-            };
+            let agrees =
+                whole.every == every && if every { whole.excluded == expected } else { whole.objects == expected };
             if !agrees {
                 eprintln!("listing of {user} {} differs from the hand-written one: {whole:?}", PERMS[perm]);
                 std::process::exit(1);
@@ -150,4 +153,7 @@ pub fn run(w: &Workload) {
             loop_ms * 1e3 / warden.max(0.001),
         );
     }
+    let kinds: [(&str, &[(usize, usize)]); 3] =
+        [("roles on projects", &scoped), ("a global role", &global), ("superuser", &root)];
+    filter_load::run(&engine, w, &kinds, &options);
 }

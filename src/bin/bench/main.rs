@@ -31,6 +31,9 @@ mod db_load;
 #[path = "list_load.rs"]
 mod list_load;
 
+#[path = "filter_load.rs"]
+mod filter_load;
+
 use std::collections::HashSet;
 use std::time::Instant;
 use warden::{Engine, RequestOptions};
