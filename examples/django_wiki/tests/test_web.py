@@ -43,6 +43,15 @@ def test_the_api_lists_and_changes_what_the_policy_allows(wiki: Wiki) -> None:
     assert Client().get("/api/pages/").status_code == 403
 
 
+def test_the_page_list_shows_what_the_policy_lets_the_user_view(wiki: Wiki) -> None:
+    ivan, root = wiki.user("ivan"), wiki.user("root", is_superuser=True)
+    RoleAssignment.objects.create(user=ivan, role="viewer", project=wiki.gemini)
+    assert client_for(ivan).get("/pages/").content.decode() == "Crew\n"
+    assert client_for(root).get("/pages/").content.decode() == "Budget\nCrew\nLaunch\n"
+    assert client_for(wiki.user("nobody")).get("/pages/").content.decode() == ""
+    assert Client().get("/pages/").status_code == 302  # to the login page
+
+
 def test_the_request_is_the_context_of_a_check(wiki: Wiki) -> None:
     ivan = wiki.user("ivan")
     RoleAssignment.objects.create(user=ivan, role="editor", project=wiki.apollo)
