@@ -18,6 +18,8 @@ use warden::{Engine, Request, RequestOptions};
 /// relations, granted) and rows it does not (10 to 12: fresh pages).
 const PAGES: &str = "page:2 in c;\npage:3 in page:2;\npage:4 in b;\ne2(a, page:5);\ne1(page:6, b);\ngrant b read on page:7;\nassign d t1 on page:8 until 2026-06-01T00:00:00Z;\n";
 const ROWS: std::ops::RangeInclusive<i64> = 1..=12;
+/// Rows that are no page: no key, a name of another type, a bare `page:`.
+const OTHER_ROWS: &str = "INSERT INTO page VALUES (NULL, NULL, NULL); INSERT INTO page VALUES (NULL, 'doc:3', NULL); INSERT INTO page VALUES (NULL, 'page:', NULL);";
 
 /// A database table `page(id, name)`, one row per id in [`ROWS`], and a
 /// row without a key.
@@ -31,19 +33,22 @@ impl Database {
     fn open() -> Database {
         let dir = tempfile::tempdir().unwrap();
         let sqlite = rusqlite::Connection::open(dir.path().join("app.sqlite3")).unwrap();
-        sqlite.execute_batch("CREATE TABLE page (id INTEGER, name TEXT);").unwrap();
+        sqlite.execute_batch("CREATE TABLE page (id INTEGER, name TEXT, key TEXT);").unwrap();
         for id in ROWS {
-            sqlite.execute("INSERT INTO page VALUES (?1, ?2)", rusqlite::params![id, format!("page:{id}")]).unwrap();
+            let row = rusqlite::params![id, format!("page:{id}"), id.to_string()];
+            sqlite.execute("INSERT INTO page VALUES (?1, ?2, ?3)", row).unwrap();
         }
-        sqlite.execute("INSERT INTO page VALUES (NULL, NULL)", []).unwrap();
+        sqlite.execute_batch(OTHER_ROWS).unwrap();
         let postgres = std::env::var("WARDEN_TEST_POSTGRES").ok().map(|url| {
             let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
             // A temporary table: this connection's own, gone with it.
-            client.batch_execute("CREATE TEMPORARY TABLE page (id integer, name text)").unwrap();
+            client.batch_execute("CREATE TEMPORARY TABLE page (id integer, name text, key text)").unwrap();
             for id in ROWS {
-                client.execute("INSERT INTO page VALUES ($1, $2)", &[&(id as i32), &format!("page:{id}")]).unwrap();
+                let row: [&(dyn postgres::types::ToSql + Sync); 3] =
+                    [&(id as i32), &format!("page:{id}"), &id.to_string()];
+                client.execute("INSERT INTO page VALUES ($1, $2, $3)", &row).unwrap();
             }
-            client.execute("INSERT INTO page VALUES (NULL, NULL)", &[]).unwrap();
+            client.batch_execute(OTHER_ROWS).unwrap();
             client
         });
         if postgres.is_none() {
@@ -54,17 +59,17 @@ impl Database {
         Database { _dir: dir, sqlite, postgres }
     }
 
-    /// The ids of the rows `sql` selects, sorted.
-    fn select(&mut self, dialect: Dialect, sql: &Sql) -> Vec<i64> {
-        let query = format!("SELECT id FROM page WHERE {} ORDER BY id", sql.condition);
-        match dialect {
+    /// The pages `sql` selects by `column` (which holds them as `key` says), sorted.
+    fn select(&mut self, dialect: Dialect, column: &str, key: Key, sql: &Sql) -> Vec<String> {
+        let query = format!("SELECT CAST({column} AS TEXT) FROM page WHERE {} ORDER BY id", sql.condition);
+        let texts: Vec<Option<String>> = match dialect {
             Dialect::Sqlite => {
                 let params = sql.params.iter().map(|param| match param {
                     SqlParam::Integer(n) => rusqlite::types::Value::Integer(*n),
                     SqlParam::Text(t) => rusqlite::types::Value::Text(t.clone()),
                     other => panic!("no array parameter on SQLite: {other:?}"),
                 });
-                let mut statement = self.sqlite.prepare(&query).unwrap();
+                let mut statement = self.sqlite.prepare(&query).unwrap_or_else(|e| panic!("{query}: {e}"));
                 let rows = statement.query_map(rusqlite::params_from_iter(params), |row| row.get(0)).unwrap();
                 rows.map(Result::unwrap).collect()
             }
@@ -84,9 +89,16 @@ impl Database {
                     .collect();
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
                 let rows = client.query(&query, &refs).unwrap_or_else(|e| panic!("{query}: {e}"));
-                rows.iter().map(|row| i64::from(row.get::<_, i32>(0))).collect()
+                rows.iter().map(|row| row.get(0)).collect()
             }
-        }
+        };
+        let mut pages: Vec<String> = texts
+            .into_iter()
+            .map(|text| text.unwrap_or_else(|| panic!("{query} selected a row without a key")))
+            .map(|text| if key == Key::Name { text } else { format!("page:{text}") })
+            .collect();
+        pages.sort();
+        pages
     }
 }
 
@@ -122,16 +134,20 @@ proptest! {
             }
             let inline_max = if rng.chance(50) { 0 } else { 100 };
             let dialects: &[Dialect] = if database.postgres.is_some() { &[Dialect::Sqlite, Dialect::Postgres] } else { &[Dialect::Sqlite] };
+            let mut allowed_pages: Vec<String> = allowed.iter().map(|id| format!("page:{id}")).collect();
+            allowed_pages.sort();
             for &dialect in dialects {
-                for (column, key) in [("id", Key::Integer), ("page.name", Key::Name)] {
+                for (column, key) in [("id", Key::Integer), ("page.key", Key::Text), ("name", Key::Name)] {
                     let target = SqlTarget { inline_max, ..SqlTarget::new(dialect, column, key) };
                     let sql = filter.to_sql(&target).unwrap();
-                    let mut selected = database.select(dialect, &sql);
+                    let mut selected = database.select(dialect, column, key, &sql);
                     if sql.check_each_row {
-                        selected.retain(checked);
+                        // A superset, every row then checked.
+                        prop_assert!(allowed_pages.iter().all(|page| selected.contains(page)), "{:?} misses allowed rows", sql);
+                        selected.retain(|page| checked(&page["page:".len()..].parse().unwrap()));
                     }
                     prop_assert_eq!(
-                        &selected, &allowed,
+                        &selected, &allowed_pages,
                         "{} {} page on {:?} by {}: {:?}\nfilter: {:?}\nprogram:\n{}", user, perm, dialect, column, sql, filter, source
                     );
                 }

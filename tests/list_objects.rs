@@ -211,3 +211,70 @@ deny U read on P if pinned(Q), Q != page:0, P == Q;
     let view = engine.list_objects("anyone", "view", "page", &options()).unwrap();
     assert!(view.every && view.excluded == ["page:2"], "{view:?}");
 }
+
+/// The holes an "every but these" answer must not have (each once let a
+/// listing show an object a check denies): the request's own names, `ctx`
+/// values read as constants (a quoted string too), names computed by a
+/// function, subjects only a comparison links, and names only a condition
+/// mentions.
+#[test]
+fn the_exceptions_include_the_request_its_context_and_computed_names() {
+    let at = options().at.unwrap();
+    let agrees = |engine: &Engine, user: &str, perm: &str, object: &str, ctx: &[(&str, &str)]| {
+        let mut options = options();
+        let mut request = Request::new(user, perm, object).at_micros(at);
+        for (k, v) in ctx {
+            options.ctx.insert(k.to_string(), v.to_string());
+            request = request.ctx(*k, *v);
+        }
+        let ty = object.split(':').next().unwrap();
+        let list = engine.list_objects(user, perm, ty, &options).unwrap();
+        let listed = if list.every {
+            !list.excluded.iter().any(|o| o == object)
+        } else {
+            list.objects.iter().any(|o| o == object)
+        };
+        assert_eq!(listed, engine.is_allowed(&request), "{user} {perm} {object} {ctx:?}: {list:?}");
+        let filter = engine.filter(user, perm, ty, &options).unwrap();
+        assert_eq!(filter.admits(object).unwrap_or(listed), listed, "{filter:?}");
+    };
+    let own = Engine::from_source(
+        "own.warden",
+        "role admin { manage; }\nassign user:alice admin;\ndeny U manage on O if U == O;\n",
+    )
+    .unwrap();
+    agrees(&own, "user:alice", "manage", "user:alice", &[]);
+    let repeated =
+        Engine::from_source("rep.warden", "role admin { manage; }\nassign user:alice admin;\ndeny U manage on U;\n")
+            .unwrap();
+    agrees(&repeated, "user:alice", "manage", "user:alice", &[]);
+    let hidden = "role viewer { read on page; }\nassign alice viewer;\ndeny U read on O if O == ctx.hidden;\n";
+    let hidden = Engine::from_source("ctx.warden", hidden).unwrap();
+    agrees(&hidden, "alice", "read", "page:7", &[("hidden", "page:7")]);
+    agrees(&hidden, "alice", "read", "page:7", &[("hidden", "\"page:7\"")]);
+    let computed = "role viewer { read on page; }\nassign alice viewer;\ndeny U read on O if O == lower(ctx.p);\ntag(\"PAGE:7\");\ndeny U read on O if tag(T), O in [lower(T)];\n";
+    let computed = Engine::from_source("computed.warden", computed).unwrap();
+    agrees(&computed, "alice", "read", "page:7", &[]);
+    agrees(&computed, "alice", "read", "page:8", &[("p", "\"PAGE:8\"")]);
+    let named = Engine::from_source(
+        "named.warden",
+        "page:1 in project:a;\nallow U read on O if O == page:99;\nallow U read on page:1;\n",
+    )
+    .unwrap();
+    agrees(&named, "alice", "read", "page:99", &[]);
+    // A subject only a comparison links to the relation that names it.
+    let linked =
+        "page(page:1);\nblocked(user:bob);\nallow U read on O if page(O);\ndeny U read on O if blocked(B), U == B;\n";
+    let linked = Engine::from_source("linked.warden", linked).unwrap();
+    let who = linked.list_subjects("read", "page:1", Some("user"), &options()).unwrap();
+    let bob = linked.is_allowed(&Request::new("user:bob", "read", "page:1").at_micros(at));
+    assert_eq!(
+        !bob,
+        if who.every {
+            who.excluded.contains(&"user:bob".to_string())
+        } else {
+            !who.subjects.contains(&"user:bob".to_string())
+        },
+        "{who:?}"
+    );
+}

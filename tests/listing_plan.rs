@@ -1,6 +1,8 @@
 //! Listings on the compiled plan (the object, or the subject, left free,
 //! each candidate then checked) against listings by the full evaluation
-//! (every named value checked), on random programs, page by page.
+//! (no plan: every named value checked for a list; the exceptions to
+//! "every" come from the same candidate code, so each page's listing is
+//! also held to a check of every page, named or not), page by page.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 

@@ -2,18 +2,16 @@
 //! of one type a subject may act on ([`Engine::list_objects`]) and the
 //! subjects that may act on one object ([`Engine::list_subjects`]).
 
-use super::request::Resolved;
+mod candidates;
+
 use super::{Engine, LoadError, Request, RequestOptions};
 use crate::Diagnostic;
 use crate::eval::Additions;
-use crate::eval::plan::run::Run;
 use crate::eval::render::{is_wildcard, quote_if_needed};
-use crate::lower::builtins::STAR;
-use crate::lower::intern::{FRESH, Sym};
 use crate::lower::ir::{Atom, Term, Value};
 use crate::syntax::span::SourceMap;
+use candidates::Side;
 use serde::Serialize;
-use std::ops::ControlFlow;
 
 /// Which part of a listing to answer: the names after `after` (in string
 /// order), at most `limit` of them. The cursor is a name, not a position,
@@ -113,18 +111,16 @@ impl Engine {
     ///
     /// An object the program does not name is decided like `TYPE:*` (a
     /// fresh object of the type): when that holds the answer is `every`,
-    /// with the named objects (in the program or the request's `ctx`) that
-    /// are denied in `excluded`. That is exact only when no condition looks
-    /// into a value beyond `==`, `!=` and `type(..)` (`starts_with(O,
-    /// "page:1")` tells unnamed pages apart): otherwise the answer is never
-    /// `every`, only the named objects allowed, so an unnamed object is left
-    /// out, never wrongly listed.
+    /// with the named objects that are denied in `excluded`. That is exact
+    /// only when no condition looks into a value beyond `==`, `!=` and
+    /// `type(..)` (`starts_with(O, "page:1")` tells unnamed pages apart):
+    /// otherwise the answer is never `every`, only the named objects
+    /// allowed, so an unnamed object is left out, never wrongly listed.
     ///
     /// The candidates come from the compiled plan run with the object left
     /// free (the pages within the projects where `user` holds a role, say),
-    /// each then checked. Where the rules cannot enumerate them, and for
-    /// `excluded`, every object of the type the program names is checked
-    /// (about a microsecond each).
+    /// or, for `excluded`, from the facts that can take a permission away
+    /// (see [`candidates`]); each is then checked.
     pub fn list_objects(
         &self,
         user: &str,
@@ -146,31 +142,18 @@ impl Engine {
         options: &RequestOptions,
     ) -> Result<ObjectList, LoadError> {
         check_type(ty, "page")?;
-        // One instant for every check of the listing.
-        let at = Some(options.at.unwrap_or_else(crate::time::now));
-        let options = RequestOptions { at, ..options.clone() };
-        let head = format!("{ty}:");
-        let (every, errors) = match self.probe(user, perm, &format!("{ty}:*"), &options)? {
-            Ok(probed) => probed,
-            Err((errors, stopped)) => {
-                return Ok(ObjectList { errors, stopped: Some(stopped), ..ObjectList::default() });
+        let fresh = format!("{ty}:*");
+        let probe = (!self.rules.inspects_values).then_some(fresh.as_str());
+        Ok(match self.listing(Side::Objects, [user, perm], probe, Some(ty), window, options)? {
+            Listed::Every { excluded, next, errors } => {
+                ObjectList { every: true, excluded, next, errors, ..ObjectList::default() }
             }
-        };
-        let every = every && !self.rules.inspects_values;
-        let of_type = |name: &str| name.starts_with(&head) && name.len() > head.len();
-        let enumerated = if every { None } else { self.enumerated(Side::Objects, [user, perm], &options) };
-        let candidates = match enumerated {
-            Some(found) => with_context(found, &options, of_type),
-            None => self.named(&options, &head, every, |_| true, of_type),
-        };
-        let request = |object: &str| Request::new(user, perm, object);
-        let keep = if every { Keep::Denied } else { Keep::Allowed };
-        Ok(match self.decide_each(candidates, request, &options, errors, keep, window) {
-            Ok(Decided { names, next, errors }) if every => {
-                ObjectList { every, excluded: names, next, errors, ..ObjectList::default() }
+            Listed::These { names, next, errors } => {
+                ObjectList { objects: names, next, errors, ..ObjectList::default() }
             }
-            Ok(Decided { names, next, errors }) => ObjectList { objects: names, next, errors, ..ObjectList::default() },
-            Err((errors, stopped)) => ObjectList { errors, stopped: Some(stopped), ..ObjectList::default() },
+            Listed::Stopped { errors, stopped } => {
+                ObjectList { errors, stopped: Some(stopped), ..ObjectList::default() }
+            }
         })
     }
 
@@ -213,85 +196,113 @@ impl Engine {
         if let Some(ty) = subject_type {
             check_type(ty, "user")?;
         }
-        let at = Some(options.at.unwrap_or_else(crate::time::now));
-        let options = RequestOptions { at, ..options.clone() };
         // `*` or `page:*` as the object is the question about every object, as in a check.
         let object_text = if is_wildcard(object) { object.to_string() } else { quote_if_needed(object) };
-        let probe = subject_type.map_or_else(|| "*".to_string(), |ty| format!("{ty}:*"));
+        let fresh = subject_type.map_or_else(|| "*".to_string(), |ty| format!("{ty}:*"));
         // The same wildcard twice is one value (a subject acting on itself): no exact probe then.
         let inspects =
             if subject_type.is_none() { self.rules.inspects_values_or_types } else { self.rules.inspects_values };
-        let exact = probe != object_text && !inspects;
-        let mut errors = Vec::new();
-        let mut every = false;
-        if exact {
-            (every, errors) = match self.probe(&probe, perm, object, &options)? {
-                Ok(probed) => probed,
-                Err((errors, stopped)) => {
-                    return Ok(SubjectList { errors, stopped: Some(stopped), ..SubjectList::default() });
-                }
-            };
-        }
-        let head = subject_type.map(|ty| format!("{ty}:"));
-        let of_type =
-            |name: &str| head.as_ref().is_none_or(|head| name.starts_with(head.as_str()) && name.len() > head.len());
-        let enumerated = if every { None } else { self.enumerated(Side::Subjects, [perm, object], &options) };
-        let candidates = match enumerated {
-            Some(found) => with_context(found, &options, of_type),
-            None => {
-                let program = &self.checked().program;
-                let kind = self.column_kinds.kind_of(crate::lower::builtins::ALLOWED, 0);
-                let admitted = self.kinds.get_or_init(|| self.column_kinds.admitted(program.facts.iter()));
-                let named_by_rules = &self.rules.named_by_rules;
-                let subject_like = |sym: Sym| {
-                    named_by_rules.contains(&sym) || kind.is_none_or(|kind| admitted.admits(kind, Value::Sym(sym)))
-                };
-                self.named(&options, head.as_deref().unwrap_or_default(), every, subject_like, of_type)
+        let probe = (fresh != object_text && !inspects).then_some(fresh.as_str());
+        Ok(match self.listing(Side::Subjects, [perm, object], probe, subject_type, window, options)? {
+            Listed::Every { excluded, next, errors } => {
+                SubjectList { every: true, excluded, next, errors, ..SubjectList::default() }
             }
-        };
-        let request = |user: &str| Request::new(user, perm, object);
-        let keep = if every { Keep::Denied } else { Keep::Allowed };
-        Ok(match self.decide_each(candidates, request, &options, errors, keep, window) {
-            Ok(Decided { names, next, errors }) if every => {
-                SubjectList { every, excluded: names, next, errors, ..SubjectList::default() }
-            }
-            Ok(Decided { names, next, errors }) => {
+            Listed::These { names, next, errors } => {
                 SubjectList { subjects: names, next, errors, ..SubjectList::default() }
             }
-            Err((errors, stopped)) => SubjectList { errors, stopped: Some(stopped), ..SubjectList::default() },
+            Listed::Stopped { errors, stopped } => {
+                SubjectList { errors, stopped: Some(stopped), ..SubjectList::default() }
+            }
         })
     }
-}
 
-/// A probe's answer (whether it holds, and the errors met), or the errors
-/// met and why the evaluation stopped.
-type Probed = Result<(bool, Vec<String>), (Vec<String>, String)>;
-
-impl Engine {
-    /// Whether `allowed(user, perm, object)` holds where one of them is a
-    /// wildcard (`page:*`: a fresh object of the type, SPEC section 9): on
-    /// the compiled plan when it decides it without an error, else by the
-    /// query, which says when a limit stopped it.
-    fn probe(&self, user: &str, perm: &str, object: &str, options: &RequestOptions) -> Result<Probed, LoadError> {
-        let request = Request { at: options.at, ctx: options.ctx.clone(), ..Request::new(user, perm, object) };
-        if let Some(decision) = self.check_compiled(&request).filter(|decision| decision.errors.is_empty()) {
-            return Ok(Ok((decision.allowed, Vec::new())));
-        }
-        let text = |name: &str| if is_wildcard(name) { name.to_string() } else { quote_if_needed(name) };
-        let answer = self.query(&format!("allowed({}, {}, {})", text(user), text(perm), text(object)), options)?;
-        Ok(match answer.stopped {
-            Some(stopped) => Err((answer.errors, stopped)),
-            None => Ok((answer.holds(), answer.errors)),
-        })
-    }
-}
-
-impl Engine {
     /// Whether an object no fact names is decided like a fresh one of its
     /// type (`TYPE:*`): no condition looks into a value beyond `==`, `!=`
     /// and `type(..)`.
     pub(crate) fn decides_unnamed_like_fresh(&self) -> bool {
         !self.rules.inspects_values
+    }
+}
+
+/// A listing's answer, either side.
+enum Listed {
+    /// Every value of the type but `excluded` (a page of them).
+    Every { excluded: Vec<String>, next: Option<String>, errors: Vec<String> },
+    /// These values (a page of them).
+    These { names: Vec<String>, next: Option<String>, errors: Vec<String> },
+    /// A limit stopped it: no answer.
+    Stopped { errors: Vec<String>, stopped: String },
+}
+
+impl Engine {
+    /// The values for the free column of `allowed` (`side`) given the
+    /// `bound` two, of type `ty` when given, in `window`: every one but the
+    /// denied when the `fresh` probe (`page:*`, given only when it is
+    /// exact) is allowed, else those allowed; all at one instant.
+    fn listing(
+        &self,
+        side: Side,
+        bound: [&str; 2],
+        fresh: Option<&str>,
+        ty: Option<&str>,
+        window: &Window,
+        options: &RequestOptions,
+    ) -> Result<Listed, LoadError> {
+        if window.limit == Some(0) {
+            let message = "a listing's `limit` is at least 1".to_string();
+            return Err(LoadError { diagnostics: vec![Diagnostic::global(message)], sources: SourceMap::new() });
+        }
+        // One instant for every check of the listing.
+        let at = Some(options.at.unwrap_or_else(crate::time::now));
+        let options = RequestOptions { at, ..options.clone() };
+        let request = |name: &str| {
+            let [a, b] = bound;
+            let request = match side {
+                Side::Objects => Request::new(a, b, name),
+                Side::Subjects => Request::new(name, a, b),
+            };
+            Request { at: options.at, ctx: options.ctx.clone(), ..request }
+        };
+        let (every, errors) = match fresh {
+            None => (false, Vec::new()),
+            Some(fresh) => match self.probe(&request(fresh), &options)? {
+                Ok(probed) => probed,
+                Err((errors, stopped)) => return Ok(Listed::Stopped { errors, stopped }),
+            },
+        };
+        let head = ty.map(|ty| format!("{ty}:"));
+        let of_type =
+            |name: &str| head.as_ref().is_none_or(|head| name.starts_with(head.as_str()) && name.len() > head.len());
+        let candidates = self.candidates(side, bound, every, head.as_deref().unwrap_or_default(), &of_type, &options);
+        let keep = if every { Keep::Denied } else { Keep::Allowed };
+        Ok(match self.decide_each(candidates, request, errors, keep, window) {
+            Ok(Decided { names, next, errors }) if every => Listed::Every { excluded: names, next, errors },
+            Ok(Decided { names, next, errors }) => Listed::These { names, next, errors },
+            Err((errors, stopped)) => Listed::Stopped { errors, stopped },
+        })
+    }
+
+    /// Whether `request`, where one of its names is a wildcard (`page:*`: a
+    /// fresh object of the type, SPEC section 9), is allowed: on the
+    /// compiled plan when it decides it without an error, else by the
+    /// query, which says when a limit stopped it. `Ok((holds, errors))`, or
+    /// `Err((errors, why it stopped))`.
+    #[allow(clippy::type_complexity)]
+    fn probe(
+        &self,
+        request: &Request,
+        options: &RequestOptions,
+    ) -> Result<Result<(bool, Vec<String>), (Vec<String>, String)>, LoadError> {
+        if let Some(decision) = self.check_compiled(request).filter(|decision| decision.errors.is_empty()) {
+            return Ok(Ok((decision.allowed, Vec::new())));
+        }
+        let text = |name: &str| if is_wildcard(name) { name.to_string() } else { quote_if_needed(name) };
+        let question = format!("allowed({}, {}, {})", text(&request.user), text(&request.perm), text(&request.object));
+        let answer = self.query(&question, options)?;
+        Ok(match answer.stopped {
+            Some(stopped) => Err((answer.errors, stopped)),
+            None => Ok((answer.holds(), answer.errors)),
+        })
     }
 }
 
@@ -302,121 +313,6 @@ fn check_type(ty: &str, example: &str) -> Result<(), LoadError> {
     }
     let message = format!("`{ty}` is no type: letters, digits and `_` (`{example}` for `{example}:7`)");
     Err(LoadError { diagnostics: vec![Diagnostic::global(message)], sources: SourceMap::new() })
-}
-
-/// Which column of `allowed` a listing leaves free.
-#[derive(Clone, Copy)]
-enum Side {
-    /// The object (`allowed(b, b, f)`).
-    Objects,
-    /// The subject (`allowed(f, b, b)`).
-    Subjects,
-}
-
-/// The names of `found` and of the request's `ctx` that `fits`, sorted once.
-fn with_context(found: Vec<String>, options: &RequestOptions, fits: impl Fn(&str) -> bool) -> Vec<String> {
-    let mut names: Vec<String> =
-        found.into_iter().chain(options.ctx.values().cloned()).filter(|name| fits(name)).collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
-impl Engine {
-    /// The names the plan derives in the free column of a listing (`side`)
-    /// for the bound two: a superset of those allowed (each is checked
-    /// after). `None` when the plan cannot say: no plan or no listing goal,
-    /// a wildcard or a name only a condition mentions, a condition that
-    /// erred, or the step budget spent.
-    fn enumerated(&self, side: Side, bound: [&str; 2], options: &RequestOptions) -> Option<Vec<String>> {
-        let plan = self.compiled_plan()?;
-        let goal = match side {
-            Side::Objects => plan.list_objects?,
-            Side::Subjects => plan.list_subjects?,
-        };
-        let program = &self.checked().program;
-        let mut unknown: Vec<&str> = Vec::new();
-        let mut input = [Value::Sym(STAR); 2];
-        for (value, name) in input.iter_mut().zip(bound) {
-            if is_wildcard(name) {
-                return None;
-            }
-            *value = match program.symbols.get(name) {
-                Some(sym) if plan.knows(Value::Sym(sym)) => Value::Sym(sym),
-                Some(sym) if plan.named_by_rules.contains(&sym) => return None,
-                // Unknown (or interned by a test block or a query only): a stand-in.
-                _ if plan.decides_unknown_constants() => {
-                    unknown.push(name);
-                    Value::Sym(*FRESH.get(unknown.len() - 1)?)
-                }
-                _ => return None,
-            };
-        }
-        let resolved = Resolved::new(self, options.at, &options.ctx, &unknown);
-        let env = resolved.env();
-        let mut run = Run::new(plan, &env, self.limits().max_steps);
-        let mut found = rustc_hash::FxHashSet::default();
-        run.each_answer(goal, &input, &mut |row| {
-            found.extend(row.first().copied());
-            ControlFlow::Continue(())
-        })
-        .ok()?;
-        if !run.errors.is_empty() {
-            return None;
-        }
-        let names = found.into_iter().filter_map(|value| match value {
-            Value::Sym(sym) if sym != STAR && !FRESH.contains(&sym) => program.symbols.resolve(sym),
-            _ => None,
-        });
-        Some(names.map(|name| name.to_string()).collect())
-    }
-
-    /// The names of the program's symbols that fit (those starting with
-    /// `head`, and `symbol_fits`) and of the request's `ctx`, sorted: the
-    /// candidates of a listing the plan cannot enumerate. With
-    /// `exceptions`, only those that can be exceptions to "every" (see
-    /// `RuleFacts::adverse`): in the facts of the relations that can take a
-    /// permission away, or named by a rule.
-    fn named(
-        &self,
-        options: &RequestOptions,
-        head: &str,
-        exceptions: bool,
-        symbol_fits: impl Fn(Sym) -> bool,
-        fits: impl Fn(&str) -> bool,
-    ) -> Vec<String> {
-        let program = &self.checked().program;
-        let symbols = &program.symbols;
-        let name = |sym: &Sym| -> &str { symbols.resolve(*sym).map_or("", |name| name) };
-        let sorted = |syms: &mut Vec<Sym>| {
-            syms.retain(|sym| !FRESH.contains(sym) && *sym != STAR);
-            syms.sort_unstable_by_key(|sym| name(sym));
-            syms.dedup();
-        };
-        let candidates = if exceptions {
-            self.adverse_names.get_or_init(|| {
-                let adverse = &self.rules.adverse;
-                let in_facts = program.facts.iter().filter(|fact| adverse.contains(&fact.rel)).flat_map(|fact| {
-                    fact.tuple.iter().filter_map(|value| if let Value::Sym(sym) = value { Some(*sym) } else { None })
-                });
-                let mut syms: Vec<Sym> = in_facts.chain(self.rules.named_by_rules.iter().copied()).collect();
-                sorted(&mut syms);
-                syms
-            })
-        } else {
-            self.by_name.get_or_init(|| {
-                let mut syms: Vec<Sym> = symbols.syms().collect();
-                sorted(&mut syms);
-                syms
-            })
-        };
-        // The names that start with `head` are one range of the sorted ones.
-        let start = candidates.partition_point(|sym| name(sym) < head);
-        let range = candidates.get(start..).unwrap_or_default();
-        let names = range.iter().take_while(|sym| name(sym).starts_with(head)).filter(|sym| symbol_fits(**sym));
-        let named: Vec<String> = names.map(|sym| name(sym).to_string()).filter(|name| fits(name)).collect();
-        if options.ctx.values().any(|value| fits(value)) { with_context(named, options, fits) } else { named }
-    }
 }
 
 /// Which names of a listing it answers.
@@ -438,18 +334,16 @@ struct Decided {
 }
 
 impl Engine {
-    /// Decides `request(name)` for the sorted `names` in `window`, at the
-    /// listing's one instant and context, under one deadline for the whole
-    /// listing (each check has its own limits too), keeping those `keep`
-    /// says; past a full page it decides on until one more is kept, so a
-    /// page has a `next` cursor only when a next page has a name. `Err`
-    /// with the errors so far and why it stopped: past the deadline, or
-    /// cancelled (the client went away).
+    /// Decides `request(name)` for the sorted `names` in `window` under
+    /// one deadline for the whole listing (each check has its own limits
+    /// too), keeping those `keep` says; past a full page it decides on
+    /// until one more is kept, so a page has a `next` cursor only when a
+    /// next page has a name. `Err` with the errors so far and why it
+    /// stopped: past the deadline, or cancelled (the client went away).
     fn decide_each(
         &self,
         names: Vec<String>,
         request: impl Fn(&str) -> Request,
-        options: &RequestOptions,
         mut errors: Vec<String>,
         keep: Keep,
         window: &Window,
@@ -457,13 +351,15 @@ impl Engine {
         let (mut kept, mut next) = (Vec::new(), None);
         let (limits, deadline) = (self.limits(), std::time::Instant::now() + self.limits().max_time);
         let start = window.after.as_ref().map_or(0, |after| names.partition_point(|name| name <= after));
+        let on_plan = self.compiled_plan().is_some();
         for name in names.into_iter().skip(start) {
             if let Err(e) = crate::eval::cancel::check(deadline, &limits) {
                 return Err((errors, e.to_string()));
             }
-            let request = Request { at: options.at, ctx: options.ctx.clone(), ..request(&name) };
-            // The errors a denial met are in its decision (an allowed one has none).
-            let allowed = self.is_allowed(&request) || {
+            let request = request(&name);
+            // On the plan, `is_allowed` first (no reason to write); the
+            // errors a denial met are in its decision.
+            let allowed = (on_plan && self.is_allowed(&request)) || {
                 let decision = self.check(&request);
                 errors.extend(decision.errors);
                 decision.allowed

@@ -46,34 +46,51 @@ impl RuleFacts {
 /// its `type(..)`: then two values the program does not name may be decided
 /// differently (an untyped `*` and `user:7` differ in their type).
 fn inspects_values(program: &Program, types_too: bool) -> bool {
-    fn mentions_var(e: &Expr) -> bool {
-        let mut found = false;
-        crate::analyze::visit_vars(e, &mut |_| found = true);
-        found
-    }
     fn inspects(e: &Expr, types_too: bool) -> bool {
         match e {
             Expr::Term(_) | Expr::Param(_) => false,
             Expr::Call(Callee::Builtin(Builtin::Type), args) if types_too => args.iter().any(mentions_var),
             Expr::Call(Callee::Builtin(Builtin::Type), args) => args.iter().any(|a| !matches!(a, Expr::Term(_))),
             Expr::Call(_, args) => args.iter().any(mentions_var),
+            // A variable compared with a computed value (`O == lower(ctx.p)`):
+            // the value may be a name no fact holds.
+            Expr::Binary(BinOp::Eq | BinOp::Ne, a, b)
+                if (mentions_var(a) && computes(b)) || (mentions_var(b) && computes(a)) =>
+            {
+                true
+            }
             Expr::Binary(BinOp::Eq | BinOp::Ne | BinOp::And | BinOp::Or, a, b) => {
                 inspects(a, types_too) || inspects(b, types_too)
             }
             Expr::Binary(_, a, b) => mentions_var(a) || mentions_var(b),
             Expr::Not(a) => inspects(a, types_too),
-            Expr::InList(x, items) => inspects(x, types_too) || items.iter().any(|i| inspects(i, types_too)),
+            Expr::InList(x, items) => {
+                (mentions_var(x) && items.iter().any(computes))
+                    || inspects(x, types_too)
+                    || items.iter().any(|i| inspects(i, types_too))
+            }
+        }
+    }
+    /// Whether `e` calls a function (but `type(..)`): its value is computed.
+    fn computes(e: &Expr) -> bool {
+        match e {
+            Expr::Term(_) | Expr::Param(_) => false,
+            Expr::Call(Callee::Builtin(Builtin::Type), _) => false,
+            Expr::Call(..) => true,
+            Expr::Binary(_, a, b) => computes(a) || computes(b),
+            Expr::Not(a) => computes(a),
+            Expr::InList(x, items) => computes(x) || items.iter().any(computes),
         }
     }
     // The built-in rules compare assignment bounds with `now` and ask
     // `type(O)`: none looks into an object's name.
     let own = |rule: &&crate::lower::ir::Rule| matches!(program.origin(rule.origin), Some(Origin::Source(_)));
-    program
-        .rules
-        .iter()
-        .filter(own)
-        .flat_map(|r| &r.body)
-        .any(|literal| matches!(literal, Literal::Cond(e) if inspects(e, types_too)))
+    program.rules.iter().filter(own).flat_map(|r| &r.body).any(|literal| match literal {
+        Literal::Cond(e) => inspects(e, types_too),
+        // `O in [lower(T)]` binds or compares `O` with computed values.
+        Literal::Member(_, items) => items.iter().any(|i| computes(i) || inspects(i, types_too)),
+        _ => false,
+    })
 }
 
 /// The relations whose tuples can take a permission away from a named
@@ -84,12 +101,16 @@ fn inspects_values(program: &Program, types_too: bool) -> bool {
 /// about), a derivation of `allowed(u, p, F)` is one of `allowed(u, p, o)`
 /// with `o` for `F`: `F` is in no fact, so the tuples it uses hold for any
 /// constant (`$adom`, `within` itself), conditions compare it with `==`,
-/// `!=` or ask its `type(..)`, alike for `o`. It fails only at a `not`
-/// whose atom holds for `o`, or at a comparison of two variables (`X !=
-/// Y`, `Y` bound to `o` by a tuple). So `o` can be an exception only if it
-/// is in a tuple of a relation read under `not`, or joined in a rule that
+/// `!=` or ask its `type(..)`, alike for `o` (a comparison with a computed
+/// value, `O == lower(ctx.p)`, counts as looking into values). It fails
+/// only at a `not` whose atom holds for `o`, or where `o` meets a value it
+/// equals: a comparison of two variables (`X != Y`, `Y` bound to `o` by a
+/// tuple), a constant of a rule, a `ctx` value, or a name of the request
+/// itself (`deny U manage on U`). So `o` can be an exception only if it is
+/// in a tuple of a relation read under `not`, or joined in a rule that
 /// compares two variables, or one those are derived from (these
-/// relations), or a rule names it, or the request's `ctx` holds it.
+/// relations), or a rule names it, or the request's `ctx` holds it, or it
+/// is one of the request's own names.
 fn adverse_relations(program: &Program) -> BTreeSet<RelId> {
     let mut adverse = BTreeSet::new();
     let positive = |rule: &crate::lower::ir::Rule| -> Vec<RelId> {
@@ -109,7 +130,7 @@ fn adverse_relations(program: &Program) -> BTreeSet<RelId> {
                 }
                 Literal::Cond(e) if compares_variables(std::slice::from_ref(e)) => adverse.extend(positive(rule)),
                 // `X in [a, Y]` compares `X` with `Y`.
-                Literal::Member(_, items) if items.iter().any(mentions_a_variable) => adverse.extend(positive(rule)),
+                Literal::Member(_, items) if items.iter().any(mentions_var) => adverse.extend(positive(rule)),
                 _ => {}
             }
         }
@@ -162,7 +183,7 @@ fn compares_variables(exprs: &[Expr]) -> bool {
 }
 
 /// Whether `e` reads a variable.
-fn mentions_a_variable(e: &Expr) -> bool {
+fn mentions_var(e: &Expr) -> bool {
     let mut found = false;
     crate::analyze::visit_vars(e, &mut |_| found = true);
     found

@@ -15,7 +15,7 @@
 pub mod sql;
 
 use crate::engine::{Engine, RequestOptions};
-pub use sql::{Dialect, Key, Sql, SqlParam, SqlTarget};
+pub use sql::{Dialect, Key, Placeholder, Sql, SqlParam, SqlTarget};
 
 /// The condition on an object of the filtered type.
 #[derive(Clone, Debug, PartialEq, Eq)]

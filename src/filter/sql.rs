@@ -2,7 +2,9 @@
 //! fragment over one column of the application's table, every value a
 //! bound parameter.
 //!
-//! - every object: `"id" IS NOT NULL` (a row without a key is no object);
+//! - every object: `"id" IS NOT NULL` (a row without a key is no object;
+//!   with [`Key::Name`], also a name of the type: `substr("name", 1, 5) =
+//!   'page:'`);
 //! - none: `1 = 0`;
 //! - only these: `"id" IN (?1, ?2)`, or past [`SqlTarget::inline_max`]
 //!   values one parameter: `"id" = ANY($1::bigint[])` (PostgreSQL) or
@@ -39,6 +41,17 @@ pub enum Key {
     Name,
 }
 
+/// How parameters are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placeholder {
+    /// `?1` (SQLite) or `$1` (PostgreSQL), numbered from
+    /// [`SqlTarget::first_param`].
+    Numbered,
+    /// `%s`, in order (Python's DB-API `format` style: psycopg, Django's
+    /// cursors).
+    Format,
+}
+
 /// Where the condition applies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SqlTarget {
@@ -48,8 +61,10 @@ pub struct SqlTarget {
     pub column: String,
     /// How it holds the object.
     pub key: Key,
-    /// The number of the first parameter (after the query's own).
+    /// The number of the first parameter (after the query's own), from 1.
     pub first_param: usize,
+    /// How parameters are written.
+    pub placeholder: Placeholder,
     /// The most values written as parameters of their own; more go in one
     /// array (PostgreSQL) or JSON (SQLite) parameter.
     pub inline_max: usize,
@@ -59,7 +74,14 @@ impl SqlTarget {
     /// `column` of the table, holding `key`s, parameters numbered from 1,
     /// up to 100 values inline.
     pub fn new(dialect: Dialect, column: impl Into<String>, key: Key) -> SqlTarget {
-        SqlTarget { dialect, column: column.into(), key, first_param: 1, inline_max: 100 }
+        SqlTarget {
+            dialect,
+            column: column.into(),
+            key,
+            first_param: 1,
+            placeholder: Placeholder::Numbered,
+            inline_max: 100,
+        }
     }
 }
 
@@ -92,17 +114,42 @@ pub struct Sql {
 
 /// Renders `filter` for `target` (see the module).
 pub(super) fn render(filter: &Filter, target: &SqlTarget) -> Result<Sql, String> {
+    if target.first_param == 0 {
+        return Err("parameters are numbered from 1".into());
+    }
     let column = quoted(&target.column)?;
-    let present = format!("{column} IS NOT NULL");
-    let done = |condition: String, params: Vec<SqlParam>| Ok(Sql { condition, params, check_each_row: false });
+    let head = format!("{}:", filter.ty);
+    let mut sql = Sql { condition: String::new(), params: Vec::new(), check_each_row: false };
+    let mut param = |value: SqlParam, cast: &str| {
+        let n = target.first_param + sql.params.len();
+        sql.params.push(value);
+        let cast = if target.dialect == Dialect::Postgres { cast } else { "" };
+        match target.placeholder {
+            Placeholder::Numbered if target.dialect == Dialect::Sqlite => format!("?{n}{cast}"),
+            Placeholder::Numbered => format!("${n}{cast}"),
+            Placeholder::Format => format!("%s{cast}"),
+        }
+    };
+    // A row with a key, and with a whole name, one of this type (only
+    // where the condition says "every row but", so that each parameter is
+    // written once).
+    let needs_present = !matches!(filter.residual, Residual::Only(_) | Residual::Never);
+    let present = match target.key {
+        _ if !needs_present => String::new(),
+        Key::Name => {
+            let prefix = param(SqlParam::Text(head.clone()), "::text");
+            let length = head.chars().count();
+            format!("{column} IS NOT NULL AND substr({column}, 1, {length}) = {prefix} AND length({column}) > {length}")
+        }
+        Key::Integer | Key::Text => format!("{column} IS NOT NULL"),
+    };
     let (names, negated) = match &filter.residual {
-        Residual::Always => return done(present, Vec::new()),
-        Residual::Never => return done("1 = 0".into(), Vec::new()),
-        Residual::PerRow(_) => return Ok(Sql { condition: present, params: Vec::new(), check_each_row: true }),
+        Residual::Always => return Ok(Sql { condition: present, ..sql }),
+        Residual::Never => return Ok(Sql { condition: "1 = 0".into(), params: Vec::new(), check_each_row: false }),
+        Residual::PerRow(_) => return Ok(Sql { condition: present, check_each_row: true, ..sql }),
         Residual::Only(names) => (names, false),
         Residual::AllBut(names) => (names, true),
     };
-    let head = format!("{}:", filter.ty);
     let keys: Vec<&str> = names.iter().filter_map(|name| name.strip_prefix(&head)).collect();
     let values: Vec<SqlParam> = match target.key {
         Key::Integer => keys
@@ -114,37 +161,29 @@ pub(super) fn render(filter: &Filter, target: &SqlTarget) -> Result<Sql, String>
         Key::Name => keys.iter().map(|key| SqlParam::Text(format!("{head}{key}"))).collect(),
     };
     if values.is_empty() {
-        // No name is a row's key: none of them, or every row.
-        return done(if negated { present } else { "1 = 0".into() }, Vec::new());
+        // No name is a row's key: every row of the type, or none.
+        return Ok(if negated {
+            Sql { condition: present, ..sql }
+        } else {
+            Sql { condition: "1 = 0".into(), params: Vec::new(), check_each_row: false }
+        });
     }
-    let param = |i: usize| match target.dialect {
-        Dialect::Sqlite => format!("?{}", target.first_param + i),
-        Dialect::Postgres => format!("${}", target.first_param + i),
-    };
     let (op, all) = if negated { ("NOT IN", "<> ALL") } else { ("IN", "= ANY") };
-    if values.len() <= target.inline_max {
-        // PostgreSQL infers a parameter's type from the column (`integer`
-        // is no `bigint`): the cast says which value it is given.
-        let cast = match (target.dialect, target.key) {
-            (Dialect::Sqlite, _) => "",
-            (Dialect::Postgres, Key::Integer) => "::bigint",
-            (Dialect::Postgres, _) => "::text",
-        };
-        let list: Vec<String> = (0..values.len()).map(|i| format!("{}{cast}", param(i))).collect();
-        let condition = format!("{column} {op} ({})", list.join(", "));
-        return done(if negated { format!("{present} AND {condition}") } else { condition }, values);
-    }
-    let (condition, params) = match target.dialect {
-        Dialect::Postgres => {
-            let (cast, array) = as_array(values);
-            (format!("{column} {all}({}::{cast})", param(0)), array)
-        }
-        Dialect::Sqlite => {
-            let json = serde_json::to_string(&values).map_err(|e| e.to_string())?;
-            (format!("{column} {op} (SELECT value FROM json_each({}))", param(0)), SqlParam::Text(json))
-        }
+    // PostgreSQL infers a parameter's type from the column (`integer` is no
+    // `bigint`): the cast says which value it is given.
+    let scalar = if target.key == Key::Integer { "::bigint" } else { "::text" };
+    let test = if values.len() <= target.inline_max {
+        let list: Vec<String> = values.into_iter().map(|value| param(value, scalar)).collect();
+        format!("{column} {op} ({})", list.join(", "))
+    } else if target.dialect == Dialect::Postgres {
+        let (cast, array) = as_array(values);
+        format!("{column} {all}({})", param(array, cast))
+    } else {
+        let json = serde_json::to_string(&values).map_err(|e| e.to_string())?;
+        format!("{column} {op} (SELECT value FROM json_each({}))", param(SqlParam::Text(json), ""))
     };
-    done(if negated { format!("{present} AND {condition}") } else { condition }, vec![params])
+    let condition = if negated { format!("{present} AND {test}") } else { test };
+    Ok(Sql { condition, ..sql })
 }
 
 /// The values as one PostgreSQL array, and its type.
@@ -158,9 +197,9 @@ fn as_array(values: Vec<SqlParam>) -> (&'static str, SqlParam) {
         }
     }
     if texts.is_empty() {
-        ("bigint[]", SqlParam::IntegerArray(integers))
+        ("::bigint[]", SqlParam::IntegerArray(integers))
     } else {
-        ("text[]", SqlParam::TextArray(texts))
+        ("::text[]", SqlParam::TextArray(texts))
     }
 }
 
@@ -202,8 +241,15 @@ mod tests {
         assert_eq!(sql.params, [SqlParam::IntegerArray(vec![1, 2])]);
         let sqlite = SqlTarget { inline_max: 1, ..SqlTarget::new(Dialect::Sqlite, "url", Key::Name) };
         let sql = but.to_sql(&sqlite).unwrap();
-        assert_eq!(sql.condition, r#""url" IS NOT NULL AND "url" NOT IN (SELECT value FROM json_each(?1))"#);
-        assert_eq!(sql.params, [SqlParam::Text(r#"["page:1","page:2"]"#.into())]);
+        assert_eq!(
+            sql.condition,
+            r#""url" IS NOT NULL AND substr("url", 1, 5) = ?1 AND length("url") > 5 AND "url" NOT IN (SELECT value FROM json_each(?2))"#
+        );
+        assert_eq!(sql.params, [SqlParam::Text("page:".into()), SqlParam::Text(r#"["page:1","page:2"]"#.into())]);
+        let format =
+            SqlTarget { placeholder: Placeholder::Format, ..SqlTarget::new(Dialect::Postgres, "id", Key::Text) };
+        assert_eq!(but.to_sql(&format).unwrap().condition, r#""id" IS NOT NULL AND "id" NOT IN (%s::text, %s::text)"#);
+        assert!(but.to_sql(&SqlTarget { first_param: 0, ..format }).is_err());
     }
 
     #[test]

@@ -409,8 +409,10 @@ impl Warden {
     /// The objects of type `ty` that `user` may `perm`, as a SQL condition
     /// on `column` (holding the key: `"integer"` 7 or `"text"` '7' for
     /// `page:7`, or the whole `"name"`) for `dialect` (`"sqlite"` or
-    /// `"postgres"`), parameters numbered from `first_param`; see `SqlFilter`.
-    #[pyo3(signature = (user, perm, ty, column = "id", key = "integer", dialect = "sqlite", first_param = 1, at = None, ctx = None))]
+    /// `"postgres"`), parameters numbered from `first_param`, or `%s` in
+    /// order with `placeholder="format"` (psycopg, Django's cursors); see
+    /// `SqlFilter`.
+    #[pyo3(signature = (user, perm, ty, column = "id", key = "integer", dialect = "sqlite", first_param = 1, placeholder = "numbered", at = None, ctx = None))]
     #[allow(clippy::too_many_arguments)]
     fn filter_sql(
         &self,
@@ -422,10 +424,11 @@ impl Warden {
         key: &str,
         dialect: &str,
         first_param: usize,
+        placeholder: &str,
         at: Option<&Bound<'_, PyAny>>,
         ctx: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<SqlFilter> {
-        use warden::filter::{Dialect, Key, SqlParam, SqlTarget};
+        use warden::filter::{Dialect, Key, Placeholder, SqlParam, SqlTarget};
         let dialect = match dialect {
             "sqlite" => Dialect::Sqlite,
             "postgres" => Dialect::Postgres,
@@ -437,11 +440,16 @@ impl Warden {
             "name" => Key::Name,
             other => return Err(PyValueError::new_err(format!("unknown key `{other}`: integer, text or name"))),
         };
+        let placeholder = match placeholder {
+            "numbered" => Placeholder::Numbered,
+            "format" => Placeholder::Format,
+            other => return Err(PyValueError::new_err(format!("unknown placeholder `{other}`: numbered or format"))),
+        };
         let options = options(at, ctx)?;
         let filter = py
             .detach(|| self.live.snapshot().filter(user, perm, ty, &options))
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let target = SqlTarget { first_param, ..SqlTarget::new(dialect, column, key) };
+        let target = SqlTarget { first_param, placeholder, ..SqlTarget::new(dialect, column, key) };
         let sql = filter.to_sql(&target).map_err(PyValueError::new_err)?;
         let params = sql
             .params

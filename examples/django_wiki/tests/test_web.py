@@ -3,11 +3,13 @@ tags and the admin's "Why?" page, through Django's test client."""
 
 from __future__ import annotations
 
+from django.db import connection
 from django.template import Context, Template
 from django.test import Client
 
 from tests.conftest import Wiki
-from wiki.models import RoleAssignment
+from warden.django import conf, ids
+from wiki.models import Page, RoleAssignment
 
 OFFICE_IP = "10.20.1.5"
 
@@ -50,6 +52,22 @@ def test_the_page_list_shows_what_the_policy_lets_the_user_view(wiki: Wiki) -> N
     assert client_for(root).get("/pages/").content.decode() == "Budget\nCrew\nLaunch\n"
     assert client_for(wiki.user("nobody")).get("/pages/").content.decode() == ""
     assert Client().get("/pages/").status_code == 302  # to the login page
+
+
+def test_a_sql_filter_runs_on_a_django_cursor(wiki: Wiki) -> None:
+    ivan = wiki.user("ivan")
+    RoleAssignment.objects.create(user=ivan, role="viewer", project=wiki.apollo)
+    user, perm = ids.subject(ivan), "wiki.view_page"
+    target = {"column": "wiki_page.id", "placeholder": "format"}
+    sql = conf.engine().filter_sql(user, perm, "page", **target, at=conf.now())
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM wiki_page WHERE {sql.condition}", sql.params)
+        selected = Page.objects.filter(pk__in=[pk for (pk,) in cursor.fetchall()]).order_by("title")
+    # The wiki's policy looks into urls (`starts_with`): the condition keeps
+    # every row with a key, and each is checked.
+    assert sql.residual == "per_row" and sql.check_each_row
+    titles = [page.title for page in selected if ivan.has_perm("wiki.view_page", page)]
+    assert titles == ["Budget", "Launch"]
 
 
 def test_the_request_is_the_context_of_a_check(wiki: Wiki) -> None:

@@ -26,8 +26,19 @@ impl Database {
         }
     }
 
-    /// The ids `SELECT id FROM page WHERE {sql} ORDER BY id LIMIT 100` returns.
+    /// The ids `SELECT id FROM page WHERE {sql} ORDER BY id LIMIT 100`
+    /// returns; a query that fails stops the benchmark.
     fn first_100(&mut self, sql: &Sql) -> Vec<i64> {
+        match self.try_first_100(sql) {
+            Ok(ids) => ids,
+            Err(e) => {
+                eprintln!("{}: {e}", sql.condition);
+                std::process::exit(1);
+            }
+        }
+    }
+
+    fn try_first_100(&mut self, sql: &Sql) -> Result<Vec<i64>, String> {
         let query = format!("SELECT id FROM page WHERE {} ORDER BY id LIMIT 100", sql.condition);
         match self {
             Database::Sqlite(db) => {
@@ -36,9 +47,11 @@ impl Database {
                     SqlParam::Text(t) => rusqlite::types::Value::Text(t.clone()),
                     SqlParam::IntegerArray(_) | SqlParam::TextArray(_) => rusqlite::types::Value::Null,
                 });
-                let Ok(mut statement) = db.prepare_cached(&query) else { return Vec::new() };
-                let rows = statement.query_map(rusqlite::params_from_iter(params), |row| row.get::<_, i64>(0));
-                rows.map(|rows| rows.filter_map(Result::ok).collect()).unwrap_or_default()
+                let mut statement = db.prepare_cached(&query).map_err(|e| e.to_string())?;
+                let rows = statement
+                    .query_map(rusqlite::params_from_iter(params), |row| row.get::<_, i64>(0))
+                    .map_err(|e| e.to_string())?;
+                rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
             }
             Database::Postgres(db) => {
                 let params: Vec<Box<dyn postgres::types::ToSql + Sync>> = sql
@@ -54,8 +67,8 @@ impl Database {
                     })
                     .collect();
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
-                let rows = db.query(&query, &refs).unwrap_or_default();
-                rows.iter().map(|row| i64::from(row.get::<_, i32>(0))).collect()
+                let rows = db.query(&query, &refs).map_err(|e| e.to_string())?;
+                Ok(rows.iter().map(|row| i64::from(row.get::<_, i32>(0))).collect())
             }
         }
     }
@@ -174,8 +187,14 @@ pub fn run(engine: &Engine, w: &Workload, kinds: &[(&str, &[(usize, usize)])], o
             for &(u, perm) in users.iter() {
                 let user = if u == usize::MAX { "root".to_string() } else { format!("u{u}") };
                 let started = Instant::now();
-                let Ok(filter) = engine.filter(&user, PERMS[perm], "page", options) else { continue };
-                let Ok(sql) = filter.to_sql(&SqlTarget::new(dialect, "id", Key::Integer)) else { continue };
+                let sql = engine
+                    .filter(&user, PERMS[perm], "page", options)
+                    .map_err(|e| e.to_string())
+                    .and_then(|filter| filter.to_sql(&SqlTarget::new(dialect, "id", Key::Integer)));
+                let sql = sql.unwrap_or_else(|e| {
+                    eprintln!("the filter of {user} {}: {e}", PERMS[perm]);
+                    std::process::exit(1);
+                });
                 filter_times.push(started.elapsed().as_secs_f64() * 1e3);
                 let warden = db.first_100(&sql);
                 warden_times.push(started.elapsed().as_secs_f64() * 1e3);
@@ -184,7 +203,7 @@ pub fn run(engine: &Engine, w: &Workload, kinds: &[(&str, &[(usize, usize)])], o
                 let hand = in_dialect(hand_written(w, &masks, who, perm, &locked), dialect);
                 let expected = db.first_100(&hand);
                 hand_times.push(started.elapsed().as_secs_f64() * 1e3);
-                if warden != expected || sql.check_each_row {
+                if warden != expected || sql.check_each_row || warden.is_empty() {
                     eprintln!(
                         "{name}: the filter of {user} {} selects {warden:?}, the hand-written query {expected:?}",
                         PERMS[perm]

@@ -115,7 +115,14 @@ pub fn run(w: &Workload) {
             baseline_times.push(started.elapsed().as_secs_f64() * 1e6);
             std::hint::black_box(&expected_first);
             let whole = match (page, engine.list_objects(&user, PERMS[perm], "page", &options)) {
-                (Ok(_), Ok(whole)) => whole,
+                (Ok(page), Ok(whole)) => {
+                    let shown = if page.every { &page.excluded } else { &page.objects };
+                    if shown.iter().collect::<Vec<_>>() != expected_first {
+                        eprintln!("the first page of {user} differs from the hand-written one: {page:?}");
+                        std::process::exit(1);
+                    }
+                    whole
+                }
                 (Err(e), _) | (_, Err(e)) => {
                     eprintln!("{}", e.render(false));
                     std::process::exit(1);

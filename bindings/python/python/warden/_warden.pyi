@@ -146,6 +146,7 @@ class Warden:
         key: str = "integer",
         dialect: str = "sqlite",
         first_param: int = 1,
+        placeholder: str = "numbered",
         at: At = None,
         ctx: Mapping[str, CtxValue] | None = None,
     ) -> SqlFilter:
