@@ -120,7 +120,7 @@ impl Engine {
     /// The candidates come from the compiled plan run with the object left
     /// free (the pages within the projects where `user` holds a role, say),
     /// or, for `excluded`, from the facts that can take a permission away
-    /// (see [`candidates`]); each is then checked.
+    /// (the relations read under `not`); each is then checked.
     pub fn list_objects(
         &self,
         user: &str,
