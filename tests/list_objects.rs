@@ -278,3 +278,38 @@ fn the_exceptions_include_the_request_its_context_and_computed_names() {
         "{who:?}"
     );
 }
+
+/// More ways a listing once answered "every" where a check denies: a
+/// `ctx` value spelling the probe's wildcard, a computed value on the left
+/// of `in`, the same wildcard as subject and object, and a `type(..)` of a
+/// context value.
+#[test]
+fn wildcards_in_the_context_and_computed_values_never_widen_a_listing() {
+    let at = options().at.unwrap();
+    let with_ctx = |key: &str, value: &str| {
+        let mut options = options();
+        options.ctx.insert(key.into(), value.into());
+        options
+    };
+    let shared = "role viewer { read on page; }\npage:1 in project:a;\nallow U read on O if O == ctx.shared;\n";
+    let shared = Engine::from_source("shared.warden", shared).unwrap();
+    for value in ["page:*", "\"page:*\""] {
+        let request = Request::new("bob", "read", "page:1").at_micros(at).ctx("shared", value);
+        assert!(!shared.is_allowed(&request));
+        let list = shared.list_objects("bob", "read", "page", &with_ctx("shared", value)).unwrap();
+        assert!(!list.every && list.objects.is_empty(), "{value}: {list:?}");
+    }
+    let lowered = "role viewer { read on page; }\nassign alice viewer;\npage:1 in project:a;\ndeny U read on O if lower(ctx.p) in [O];\n";
+    let lowered = Engine::from_source("lowered.warden", lowered).unwrap();
+    let list = lowered.list_objects("alice", "read", "page", &with_ctx("p", "\"PAGE:7\"")).unwrap();
+    let page7 = lowered.is_allowed(&Request::new("alice", "read", "page:7").at_micros(at).ctx("p", "\"PAGE:7\""));
+    assert!(!page7 && !(list.every && !list.excluded.contains(&"page:7".to_string())), "{list:?}");
+    let itself = Engine::from_source("self.warden", "allow U edit on O if U == O;\nuser(user:bob);\n").unwrap();
+    let list = itself.list_objects("user:*", "edit", "user", &options()).unwrap();
+    assert!(!list.every, "{list:?}");
+    let typed = "allow U read on O if public(O);\npublic(page:1);\ndeny U read on O if U == type(ctx.t);\n";
+    let typed = Engine::from_source("typed.warden", typed).unwrap();
+    let who = typed.list_subjects("read", "page:1", None, &with_ctx("t", "admin:x")).unwrap();
+    let admin = typed.is_allowed(&Request::new("admin", "read", "page:1").at_micros(at).ctx("t", "admin:x"));
+    assert!(!admin && !(who.every && !who.excluded.contains(&"admin".to_string())), "{who:?}");
+}

@@ -143,7 +143,8 @@ impl Engine {
     ) -> Result<ObjectList, LoadError> {
         check_type(ty, "page")?;
         let fresh = format!("{ty}:*");
-        let probe = (!self.rules.inspects_values).then_some(fresh.as_str());
+        // The same wildcard twice is one value (`user:*` acting on itself): no exact probe then.
+        let probe = (!self.rules.inspects_values && user != fresh && perm != fresh).then_some(fresh.as_str());
         Ok(match self.listing(Side::Objects, [user, perm], probe, Some(ty), window, options)? {
             Listed::Every { excluded, next, errors } => {
                 ObjectList { every: true, excluded, next, errors, ..ObjectList::default() }
@@ -202,7 +203,7 @@ impl Engine {
         // The same wildcard twice is one value (a subject acting on itself): no exact probe then.
         let inspects =
             if subject_type.is_none() { self.rules.inspects_values_or_types } else { self.rules.inspects_values };
-        let probe = (fresh != object_text && !inspects).then_some(fresh.as_str());
+        let probe = (fresh != object_text && fresh != perm && !inspects).then_some(fresh.as_str());
         Ok(match self.listing(Side::Subjects, [perm, object], probe, subject_type, window, options)? {
             Listed::Every { excluded, next, errors } => {
                 SubjectList { every: true, excluded, next, errors, ..SubjectList::default() }
@@ -263,6 +264,10 @@ impl Engine {
             };
             Request { at: options.at, ctx: options.ctx.clone(), ..request }
         };
+        // A `ctx` value spelling a wildcard (`page:*`) would be the probe's
+        // fresh object itself, which no real object is: no probe then.
+        let context = self.context_names(&options);
+        let fresh = fresh.filter(|_| !context.iter().chain(options.ctx.values()).any(|value| is_wildcard(value)));
         let (every, errors) = match fresh {
             None => (false, Vec::new()),
             Some(fresh) => match self.probe(&request(fresh), &options)? {

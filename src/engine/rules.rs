@@ -66,6 +66,7 @@ fn inspects_values(program: &Program, types_too: bool) -> bool {
             Expr::Not(a) => inspects(a, types_too),
             Expr::InList(x, items) => {
                 (mentions_var(x) && items.iter().any(computes))
+                    || (computes(x) && items.iter().any(mentions_var))
                     || inspects(x, types_too)
                     || items.iter().any(|i| inspects(i, types_too))
             }
@@ -75,7 +76,11 @@ fn inspects_values(program: &Program, types_too: bool) -> bool {
     fn computes(e: &Expr) -> bool {
         match e {
             Expr::Term(_) | Expr::Param(_) => false,
-            Expr::Call(Callee::Builtin(Builtin::Type), _) => false,
+            // The type of a variable is alike for two objects of a type; of
+            // anything else (`type(ctx.t)`) it is a name no fact may hold.
+            Expr::Call(Callee::Builtin(Builtin::Type), args) => {
+                args.iter().any(|a| !matches!(a, Expr::Term(Term::Var(_))))
+            }
             Expr::Call(..) => true,
             Expr::Binary(_, a, b) => computes(a) || computes(b),
             Expr::Not(a) => computes(a),

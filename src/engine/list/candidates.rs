@@ -74,7 +74,7 @@ impl Engine {
 
     /// The names the request's `ctx` values stand for, read as a check
     /// reads them (`"page:7"`, quoted, is `page:7`).
-    fn context_names(&self, options: &RequestOptions) -> Vec<String> {
+    pub(super) fn context_names(&self, options: &RequestOptions) -> Vec<String> {
         let symbols = Symbols::new(&self.checked().program.symbols);
         let values = context(&symbols, &options.ctx).into_values();
         values
