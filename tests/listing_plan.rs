@@ -128,3 +128,20 @@ fn a_scoped_role_is_listed_from_its_scope() {
     let root = engine.list_objects("root", "read", "page", &RequestOptions::default()).unwrap();
     assert!(root.every && root.excluded == ["page:3"], "{root:?}");
 }
+
+/// A deny rule over every subject and permission (`deny U P on O if
+/// locked(O)`) is decided per check, not materialized as a cross product
+/// of the active domain: the program keeps its compiled plan at any size.
+#[test]
+fn a_deny_rule_over_every_subject_is_no_cross_product() {
+    let mut source = String::from("role viewer { read on page; }\ndeny U P on O if locked(O);\nlocked(page:3);\n");
+    for n in 0..2000 {
+        source.push_str(&format!("page:{n} in project:{};\nassign u{n} viewer on project:{};\n", n / 10, n / 10));
+    }
+    let engine = Engine::from_source("deny.warden", &source).unwrap();
+    let plan = engine.check_plan().unwrap_or_else(|| panic!("no plan: {:?}", engine.compile_plan().err()));
+    assert!(plan.snapshot.rows(warden::lower::builtins::DENIED).is_empty());
+    let at = RequestOptions::default();
+    assert_eq!(engine.list_objects("u0", "read", "page", &at).unwrap().objects.len(), 9);
+    assert!(!engine.is_allowed(&warden::Request::new("u0", "read", "page:3")));
+}

@@ -5,7 +5,10 @@
 //! static-looking rule over a relation that does. Static relations are
 //! evaluated in full, once, by the semi-naive engine; the check plan reads them
 //! through hash indexes built at compile time. Every other relation is
-//! *dynamic* and is decided per check, top-down, seeded by the request.
+//! *dynamic* and is decided per check, top-down, seeded by the request; so
+//! is one a rule derives over the active domain (`deny U P on O if
+//! locked(O)` holds for every subject and permission: materialized, it
+//! would be a cross product of the domain), unless it is recursive.
 
 use super::super::base::Prepared;
 use super::super::functions::Env;
@@ -17,10 +20,54 @@ use crate::lower::ir::{Callee, Expr, Literal, Program, RelId, Rule, Term, Value}
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
-/// Which relations depend on the request (`dynamic[rel]`).
+/// Which relations are decided per check (`dynamic[rel]`): those that
+/// depend on the request, and those a rule derives over the active domain
+/// (`deny U P on O if locked(O)`: every subject and permission, a cross
+/// product no snapshot should hold) unless that would make a recursive
+/// relation dynamic (the plan decides no recursion top-down).
 pub fn dynamic_relations(program: &Program) -> Vec<bool> {
+    let reading_request = dynamic_closure(program, vec![false; program.relations.len()], &|_| false);
+    let over_domain = |rule: &Rule| rule.body.iter().any(|literal| matches!(literal, Literal::Domain(_)));
+    let widened = dynamic_closure(program, reading_request.clone(), &over_domain);
+    let recursive = recursive_relations(program);
+    let newly_recursive = widened.iter().zip(&reading_request).zip(&recursive).any(|((w, r), rec)| *w && !*r && *rec);
+    if newly_recursive { reading_request } else { widened }
+}
+
+/// The relations that derive themselves, through any number of rules.
+fn recursive_relations(program: &Program) -> Vec<bool> {
+    let n = program.relations.len();
+    let mut reads: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for rule in &program.rules {
+        let body = rule.body.iter().filter_map(|literal| match literal {
+            Literal::Pos(atom) | Literal::Neg(atom) => Some(atom.rel.0 as usize),
+            _ => None,
+        });
+        if let Some(edges) = reads.get_mut(rule.head.rel.0 as usize) {
+            edges.extend(body);
+        }
+    }
+    (0..n)
+        .map(|start| {
+            let (mut seen, mut stack) = (vec![false; n], reads.get(start).cloned().unwrap_or_default());
+            while let Some(rel) = stack.pop() {
+                if rel == start {
+                    return true;
+                }
+                if let Some(slot) = seen.get_mut(rel).filter(|seen| !**seen) {
+                    *slot = true;
+                    stack.extend(reads.get(rel).into_iter().flatten());
+                }
+            }
+            false
+        })
+        .collect()
+}
+
+/// `dynamic` grown by the rules that read the request, or a dynamic
+/// relation, or that `also` says, to a fixpoint.
+fn dynamic_closure(program: &Program, mut dynamic: Vec<bool>, also: &dyn Fn(&Rule) -> bool) -> Vec<bool> {
     let fns = fns_reading_request(program);
-    let mut dynamic = vec![false; program.relations.len()];
     loop {
         let mut changed = false;
         for rule in &program.rules {
@@ -32,7 +79,7 @@ pub fn dynamic_relations(program: &Program) -> Vec<bool> {
                 Literal::Pos(atom) | Literal::Neg(atom) => dynamic.get(atom.rel.0 as usize).copied().unwrap_or(true),
                 _ => false,
             });
-            if reads_dynamic || reads_request(rule, &fns) {
+            if reads_dynamic || reads_request(rule, &fns) || also(rule) {
                 if let Some(slot) = dynamic.get_mut(head) {
                     *slot = true;
                 }
