@@ -41,15 +41,22 @@ pub struct Ask {
     /// The query atom.
     #[arg(short, long)]
     pub query: String,
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The request's time and context, as `query`, `explain` and `filter` take them.
+#[derive(clap::Args)]
+pub struct RequestArgs {
     /// The request time (RFC 3339); the wall clock when absent.
     #[arg(long)]
     pub at: Option<String>,
     /// A request context value, `KEY=VALUE` (repeatable).
     #[arg(long = "ctx", value_name = "KEY=VALUE")]
     pub ctx: Vec<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Subcommand)]
@@ -210,12 +217,8 @@ pub struct FilterArgs {
     /// What the column holds: `integer` (7 for page:7), `text` ('7') or `name` ('page:7').
     #[arg(long, default_value = "integer", value_parser = ["integer", "text", "name"])]
     pub key: String,
-    /// The request time (RFC 3339); the wall clock when absent.
-    #[arg(long)]
-    pub at: Option<String>,
-    /// A request context value, `KEY=VALUE` (repeatable).
-    #[arg(long = "ctx", value_name = "KEY=VALUE")]
-    pub ctx: Vec<String>,
+    #[command(flatten)]
+    pub request: RequestArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -51,7 +51,7 @@ pub struct Listing {
 
 /// The request options and the loaded program of a `query` or `explain`.
 fn prepare(ask: &Ask) -> Result<(RequestOptions, Engine), ExitCode> {
-    let options = request_options(ask.at.as_deref(), &ask.ctx)?;
+    let options = request_options(ask.request.at.as_deref(), &ask.request.ctx)?;
     Ok((options, load(&ask.files)?))
 }
 

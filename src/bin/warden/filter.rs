@@ -9,7 +9,7 @@ use warden::Residual;
 use warden::filter::{Dialect, Key, SqlTarget};
 
 pub fn run(args: &FilterArgs) -> ExitCode {
-    let options = match request_options(args.at.as_deref(), &args.ctx) {
+    let options = match request_options(args.request.at.as_deref(), &args.request.ctx) {
         Ok(options) => options,
         Err(code) => return code,
     };
