@@ -3,7 +3,8 @@
 //! demand-driven evaluation of that pattern alone, under the engine's
 //! limits, and remembered. A base relation (facts only) is read from the
 //! snapshot's sorted base rows, and a static relation (one no rule over it
-//! reads the request) from the check plan's materialized snapshot, when the
+//! reads the request, and not derived over the active domain: see
+//! `dynamic_relations`) from the check plan's materialized snapshot, when the
 //! request adds nothing to the program. An explanation on a large program
 //! then holds
 //! only what its proof, its why-not and its what-if questions look at,

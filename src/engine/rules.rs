@@ -13,7 +13,8 @@ use std::collections::BTreeSet;
 pub(crate) struct RuleFacts {
     /// Relations some rule derives (the others hold base facts only).
     pub(crate) derived: BTreeSet<RelId>,
-    /// Which relations depend on the request (the rest the check plan
+    /// Which relations are decided per check: those that depend on the
+    /// request, and those derived over the active domain (the rest the check plan
     /// materializes once).
     pub(crate) dynamic: Vec<bool>,
     /// The string constants rules and `fn`s name.

@@ -28,6 +28,9 @@ use std::sync::Arc;
 pub fn dynamic_relations(program: &Program) -> Vec<bool> {
     let reading_request = dynamic_closure(program, vec![false; program.relations.len()], &|_| false);
     let over_domain = |rule: &Rule| rule.body.iter().any(|literal| matches!(literal, Literal::Domain(_)));
+    if !program.rules.iter().any(over_domain) {
+        return reading_request;
+    }
     let widened = dynamic_closure(program, reading_request.clone(), &over_domain);
     let recursive = recursive_relations(program);
     let newly_recursive = widened.iter().zip(&reading_request).zip(&recursive).any(|((w, r), rec)| *w && !*r && *rec);
