@@ -193,7 +193,7 @@ impl Engine {
         };
         let prepared = Arc::new(eval::Prepared::new(&checked.program));
         let column_kinds = Arc::new(analyze::kinds::Kinds::of(&checked.program));
-        let rules = Arc::new(rules::RuleFacts::of(&checked.program));
+        let rules = Arc::new(rules::RuleFacts::of(&checked));
         Ok(Engine {
             checked: Arc::new(checked),
             sources: Arc::new(sources),

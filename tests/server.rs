@@ -147,6 +147,14 @@ fn decisions_errors_updates_and_metrics() {
     );
     assert_eq!(status, 200);
     assert!(body.contains(r#""objects":[]"#) && body.contains(r#""next":null"#), "{body}");
+    // A page of nothing is refused, not answered empty (it would read as the end).
+    let (status, body) = c.send(
+        "POST",
+        "/v1/list",
+        r#"{"user": "bob", "perm": "write", "type": "page", "limit": 0, "at": "2026-11-23T10:00:00Z"}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("at least 1"), "{body}");
     let (status, body) =
         c.send("POST", "/v1/list", r#"{"perm": "write", "object": "page:1", "at": "2026-11-23T10:00:00Z"}"#);
     assert_eq!(status, 200);

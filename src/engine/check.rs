@@ -88,11 +88,26 @@ impl Engine {
         decide: impl FnOnce(&CheckPlan, &mut Run, &[Value; 3]) -> Result<T, EvalError>,
     ) -> Option<Result<T, EvalError>> {
         let plan = self.compiled_plan()?;
+        let (values, unknown) = self.plan_values(plan, [&request.user, &request.perm, &request.object])?;
+        let resolved = Resolved::new(self, request.at, &request.ctx, &unknown);
+        self.run_compiled(plan, &values, &resolved, decide)
+    }
+
+    /// The plan's values for a question's names: a constant the plan knows
+    /// is itself; an unknown one (or a wildcard) takes a stand-in's place
+    /// (the same name, the same stand-in), listed in the second vector.
+    /// `None` when only the general path decides them: a name a rule or
+    /// `fn` mentions but no fact holds, or an unknown one where the plan
+    /// does not decide unknown constants.
+    pub(crate) fn plan_values<'n, const N: usize>(
+        &self,
+        plan: &CheckPlan,
+        names: [&'n str; N],
+    ) -> Option<([Value; N], Vec<&'n str>)> {
         let program = &self.checked().program;
-        // A constant the program does not know takes a stand-in's place.
         let mut unknown: Vec<&str> = Vec::new();
-        let mut values = [Value::Sym(builtins::STAR); 3];
-        for (value, name) in values.iter_mut().zip([&request.user, &request.perm, &request.object]) {
+        let mut values = [Value::Sym(builtins::STAR); N];
+        for (value, name) in values.iter_mut().zip(names) {
             let known = if is_wildcard(name) { None } else { program.symbols.get(name) };
             *value = match known {
                 Some(sym) if plan.knows(Value::Sym(sym)) => Value::Sym(sym),
@@ -101,7 +116,7 @@ impl Engine {
                 Some(sym) if plan.named_by_rules.contains(&sym) => return None,
                 // Unknown, or interned only by a test block or a query.
                 _ if plan.decides_unknown_constants() => {
-                    let at = unknown.iter().position(|u| *u == name.as_str()).unwrap_or(unknown.len());
+                    let at = unknown.iter().position(|u| *u == name).unwrap_or(unknown.len());
                     if at == unknown.len() {
                         unknown.push(name);
                     }
@@ -110,8 +125,7 @@ impl Engine {
                 _ => return None,
             };
         }
-        let resolved = Resolved::new(self, request.at, &request.ctx, &unknown);
-        self.run_compiled(plan, &values, &resolved, decide)
+        Some((values, unknown))
     }
 
     /// The check plan, when the engine checks by it and it is ready.

@@ -275,10 +275,8 @@ impl Engine {
                 Err((errors, stopped)) => return Ok(Listed::Stopped { errors, stopped }),
             },
         };
-        let head = ty.map(|ty| format!("{ty}:"));
-        let of_type =
-            |name: &str| head.as_ref().is_none_or(|head| name.starts_with(head.as_str()) && name.len() > head.len());
-        let candidates = self.candidates(side, bound, every, head.as_deref().unwrap_or_default(), &of_type, &options);
+        let head = ty.map(|ty| format!("{ty}:")).unwrap_or_default();
+        let candidates = self.candidates(side, bound, every, &head, &context, &options);
         let keep = if every { Keep::Denied } else { Keep::Allowed };
         Ok(match self.decide_each(candidates, request, errors, keep, window) {
             Ok(Decided { names, next, errors }) if every => Listed::Every { excluded: names, next, errors },

@@ -5,7 +5,7 @@
 use super::Engine;
 use crate::eval::Additions;
 use crate::eval::functions::Env;
-use crate::eval::plan::snapshot::{Snapshot, dynamic_relations};
+use crate::eval::plan::snapshot::Snapshot;
 use crate::eval::plan::{CheckPlan, NotCompiled};
 use crate::lower::intern::Symbols;
 use std::collections::BTreeMap;
@@ -44,7 +44,8 @@ impl Engine {
         let symbols = Symbols::new(&program.symbols);
         let ctx = BTreeMap::new();
         let env = Env { program, symbols: &symbols, now: 0, ctx: &ctx, externs: &self.externs };
-        let dynamic = dynamic_relations(program);
+        // The rules do not change with live updates: neither does the split.
+        let dynamic = self.rules.dynamic.clone();
         let previous = self.previous_plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         let previous = previous.as_deref().filter(|p| p.symbols_id == self.symbols_id);
         let snapshot = Snapshot::materialize(

@@ -29,11 +29,12 @@ pub(crate) struct RuleFacts {
 }
 
 impl RuleFacts {
-    /// What `program`'s rules say.
-    pub(crate) fn of(program: &Program) -> RuleFacts {
+    /// What the rules of a checked program say.
+    pub(crate) fn of(checked: &crate::analyze::Checked) -> RuleFacts {
+        let program = &checked.program;
         RuleFacts {
             derived: program.rules.iter().map(|r| r.head.rel).collect(),
-            dynamic: dynamic_relations(program),
+            dynamic: dynamic_relations(checked),
             named_by_rules: crate::eval::plan::named_by_rules(program),
             inspects_values: inspects_values(program, false),
             inspects_values_or_types: inspects_values(program, true),

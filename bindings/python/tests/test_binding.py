@@ -249,3 +249,8 @@ def test_a_sql_filter_selects_the_rows_a_check_allows(warden: Warden, tmp_path: 
     assert warden.filter_sql("alice", "write", "page", at=AT).residual == "only"
     with pytest.raises(ValueError, match="no column"):
         warden.filter_sql("alice", "write", "page", column="id; --", at=AT)
+    for bad in [{"dialect": "mysql"}, {"key": "uuid"}, {"placeholder": "named"}, {"first_param": 0}]:
+        with pytest.raises(ValueError):
+            warden.filter_sql("alice", "write", "page", at=AT, **bad)  # type: ignore[arg-type]
+    with pytest.raises(PolicyError):
+        warden.list_objects("alice", "write", "page", at=AT, limit=0)

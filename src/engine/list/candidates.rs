@@ -30,15 +30,17 @@ pub(super) enum Side {
 
 impl Engine {
     /// The names to check for the free column (`side`) given the `bound`
-    /// two, those starting with `head` that `fits`, sorted: the possible
-    /// exceptions when `every`, else the possibly allowed.
+    /// two and the names the request's `context` stands for (see
+    /// [`Engine::context_names`]), those of the type `head` starts (`page:`;
+    /// empty: any), sorted: the possible exceptions when `every`, else the
+    /// possibly allowed.
     pub(super) fn candidates(
         &self,
         side: Side,
         bound: [&str; 2],
         every: bool,
         head: &str,
-        fits: &dyn Fn(&str) -> bool,
+        context: &[String],
         options: &RequestOptions,
     ) -> Vec<String> {
         let mut names = if every {
@@ -65,8 +67,8 @@ impl Engine {
             .map(|name| name.to_string());
         names.extend(by_rules);
         names.extend(bound.iter().filter(|name| !is_wildcard(name)).map(|name| name.to_string()));
-        names.extend(self.context_names(options));
-        names.retain(|name| fits(name) && !is_wildcard(name));
+        names.extend(context.iter().cloned());
+        names.retain(|name| name.starts_with(head) && name.len() > head.len() && !is_wildcard(name));
         names.sort();
         names.dedup();
         names
@@ -92,27 +94,12 @@ impl Engine {
             Side::Objects => plan.list_objects?,
             Side::Subjects => plan.list_subjects?,
         };
-        let program = &self.checked().program;
-        // As a check resolves its names: an unknown one takes a stand-in.
-        let mut unknown: Vec<&str> = Vec::new();
-        let mut input = [Value::Sym(STAR); 2];
-        for (value, name) in input.iter_mut().zip(bound) {
-            if is_wildcard(name) {
-                return None;
-            }
-            *value = match program.symbols.get(name) {
-                Some(sym) if plan.knows(Value::Sym(sym)) => Value::Sym(sym),
-                Some(sym) if plan.named_by_rules.contains(&sym) => return None,
-                _ if plan.decides_unknown_constants() => {
-                    let at = unknown.iter().position(|u| *u == name).unwrap_or(unknown.len());
-                    if at == unknown.len() {
-                        unknown.push(name);
-                    }
-                    Value::Sym(*FRESH.get(at)?)
-                }
-                _ => return None,
-            };
+        if bound.iter().any(|name| is_wildcard(name)) {
+            return None;
         }
+        // As a check resolves its names: an unknown one takes a stand-in.
+        let (input, unknown) = self.plan_values(plan, bound)?;
+        let program = &self.checked().program;
         let resolved = Resolved::new(self, options.at, &options.ctx, &unknown);
         let env = resolved.env();
         let mut run = Run::new(plan, &env, self.limits().max_steps);

@@ -25,46 +25,18 @@ use std::sync::Arc;
 /// (`deny U P on O if locked(O)`: every subject and permission, a cross
 /// product no snapshot should hold) unless that would make a recursive
 /// relation dynamic (the plan decides no recursion top-down).
-pub fn dynamic_relations(program: &Program) -> Vec<bool> {
+pub fn dynamic_relations(checked: &Checked) -> Vec<bool> {
+    let program = &checked.program;
     let reading_request = dynamic_closure(program, vec![false; program.relations.len()], &|_| false);
     let over_domain = |rule: &Rule| rule.body.iter().any(|literal| matches!(literal, Literal::Domain(_)));
     if !program.rules.iter().any(over_domain) {
         return reading_request;
     }
     let widened = dynamic_closure(program, reading_request.clone(), &over_domain);
-    let recursive = recursive_relations(program);
-    let newly_recursive = widened.iter().zip(&reading_request).zip(&recursive).any(|((w, r), rec)| *w && !*r && *rec);
-    if newly_recursive { reading_request } else { widened }
-}
-
-/// The relations that derive themselves, through any number of rules.
-fn recursive_relations(program: &Program) -> Vec<bool> {
-    let n = program.relations.len();
-    let mut reads: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for rule in &program.rules {
-        let body = rule.body.iter().filter_map(|literal| match literal {
-            Literal::Pos(atom) | Literal::Neg(atom) => Some(atom.rel.0 as usize),
-            _ => None,
-        });
-        if let Some(edges) = reads.get_mut(rule.head.rel.0 as usize) {
-            edges.extend(body);
-        }
-    }
-    (0..n)
-        .map(|start| {
-            let (mut seen, mut stack) = (vec![false; n], reads.get(start).cloned().unwrap_or_default());
-            while let Some(rel) = stack.pop() {
-                if rel == start {
-                    return true;
-                }
-                if let Some(slot) = seen.get_mut(rel).filter(|seen| !**seen) {
-                    *slot = true;
-                    stack.extend(reads.get(rel).into_iter().flatten());
-                }
-            }
-            false
-        })
-        .collect()
+    let recursive = |rel: &RelId| checked.strata.iter().any(|s| s.recursive && s.relations.contains(rel));
+    let newly_dynamic =
+        (0..widened.len()).filter(|&i| widened.get(i) == Some(&true) && reading_request.get(i) != Some(&true));
+    if newly_dynamic.map(|i| RelId(i as u32)).any(|rel| recursive(&rel)) { reading_request } else { widened }
 }
 
 /// `dynamic` grown by the rules that read the request, or a dynamic
