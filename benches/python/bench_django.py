@@ -42,6 +42,7 @@ from django.db.models import Q  # noqa: E402
 from django.db.models.signals import post_save  # noqa: E402
 from guardian.backends import ObjectPermissionBackend  # noqa: E402
 from guardian.models import UserObjectPermission  # noqa: E402
+from guardian.shortcuts import get_objects_for_user  # noqa: E402
 from rules.permissions import ObjectPermissionBackend as RulesBackend  # noqa: E402
 
 from warden.django import conf, sync  # noqa: E402
@@ -172,6 +173,87 @@ def timed(
     }
 
 
+def expected_pages(workload: dict[str, Any], masks: list[int], u: int, p: int) -> set[int]:
+    """The baseline's answer to "which pages may user ``u`` ``p``?" (page primary keys)."""
+    per_project = workload["scale"]["pages_per_project"]
+    pages = {
+        project * per_project + k + 1
+        for role, project in workload["assignments"][u]
+        if project is not None and masks[role] & (1 << p)
+        for k in range(per_project)
+    }
+    pages.update(g + 1 for du, dp, g in workload["direct"] if (du, dp) == (u, p))
+    return pages
+
+
+def listings(
+    workload: dict[str, Any], masks: list[int], users: dict[int, User], warden: Any, scoped_users: list[int]
+) -> list[dict[str, Any]]:
+    """ "Which pages may this user see?", by each engine, for users with
+    project-scoped roles; every answer is compared with the baseline's."""
+    perms = workload["perms"]
+    questions = []
+    for u in scoped_users:
+        held = [p for p in range(len(perms)) if expected_pages(workload, masks, u, p)]
+        if held:
+            questions.append((u, held[0]))
+    expected = [expected_pages(workload, masks, u, p) for u, p in questions]
+    backend = WardenBackend()
+    every_page = list(Page.objects.all())
+
+    def engines() -> list[tuple[str, Callable[[User, str], set[int]], int]]:
+        return [
+            (
+                "Warden.list_objects, every page (in memory)",
+                lambda user, perm: {
+                    int(o.removeprefix("page:"))
+                    for o in warden.list_objects(f"user:{user.pk}", perm, "page").objects
+                },
+                len(questions),
+            ),
+            (
+                "Page.objects.authorized(user, perm) (one SQL query)",
+                lambda user, perm: set(Page.objects.authorized(user, perm).values_list("pk", flat=True)),
+                len(questions),
+            ),
+            (
+                "guardian get_objects_for_user (one SQL query)",
+                lambda user, perm: set(
+                    get_objects_for_user(user, perm, klass=Page, accept_global_perms=False).values_list(
+                        "pk", flat=True
+                    )
+                ),
+                len(questions),
+            ),
+            (
+                "per-row loop: has_perm on every page (a DRF list view)",
+                lambda user, perm: {page.pk for page in every_page if backend.has_perm(user, perm, page)},
+                min(5, len(questions)),
+            ),
+        ]
+
+    results = []
+    for label, answer, count in engines():
+        times = []
+        for (u, p), want in list(zip(questions, expected, strict=True))[:count]:
+            user, perm = users[u + USER_PK], f"wiki.{perms[p]}"
+            started = time.perf_counter_ns()
+            got = answer(user, perm)
+            times.append(time.perf_counter_ns() - started)
+            if got != want:
+                raise SystemExit(f"{label}: user {u} {perm}: {len(got)} pages, the baseline {len(want)}")
+        times.sort()
+        results.append(
+            {
+                "engine": label,
+                "lists": count,
+                "pages": statistics.fmean(len(e) for e in expected[:count]),
+                "p50_ms": times[len(times) // 2] / 1e6,
+            }
+        )
+    return results
+
+
 def main() -> None:
     export, policies = Path(sys.argv[1]), Path(os.environ.get("BENCH_POLICIES", "/tmp/warden-bench-policies"))
     workload = json.loads(export.read_text())
@@ -244,6 +326,8 @@ def main() -> None:
         )
     )
 
+    listed = listings(workload, masks, users, warden, sorted({c[0] for c, _ in scoped})[:50])
+
     # The sync's cost per save: creating an assignment with and without it.
     def saves(count: int) -> float:
         started = time.perf_counter_ns()
@@ -271,6 +355,13 @@ def main() -> None:
     print(
         f"per object check on the same SQLite data: guardian {guardian_ratio:.0f}x, rules {rules_ratio:.0f}x"
     )
+    print()
+    print("| which pages may a user see | lists | pages each (mean) | p50 ms | p50 vs guardian |")
+    print("|---|---|---|---|---|")
+    guardian_p50 = listed[2]["p50_ms"]
+    for r in listed:
+        cells = [r["engine"], r["lists"], f"{r['pages']:.0f}", f"{r['p50_ms']:.3f}"]
+        print(f"| {' | '.join(map(str, cells))} | {r['p50_ms'] / guardian_p50:.2f}x |")
     print(f"one save() of a role assignment: {with_sync:.0f} µs with the sync, {without_sync:.0f} µs without")
 
 
