@@ -21,7 +21,7 @@
 //! Each body literal keeps the rule it came from ([`FlatRule::sources`]), so
 //! a condition error is reported at, and counted by, its own rule.
 
-use super::snapshot::{Key, MAX_KEY, Snapshot, pack};
+use super::snapshot::{Columns, Key, MAX_KEY, Snapshot, pack};
 use crate::analyze::Checked;
 use crate::lower::builtins;
 use crate::lower::ir::{Atom, BinOp, Expr, Literal, RelId, Rule, RuleId, Term, Value, VarId};
@@ -69,7 +69,7 @@ pub struct ViewRecord {
     inputs: (Rows, Rows),
     /// `None`: refused, too large.
     rows: Option<Rows>,
-    distinct: Vec<usize>,
+    columns: Columns,
 }
 
 /// The tuples of a relation, shared.
@@ -252,12 +252,7 @@ impl Flattener<'_> {
         if !self.snapshot.fresh {
             return false;
         }
-        let holds_fresh = |atom: &Atom, column: usize| {
-            self.snapshot
-                .rows(atom.rel)
-                .iter()
-                .any(|row| matches!(row.get(column), Some(Value::Sym(s)) if crate::lower::intern::FRESH.contains(s)))
-        };
+        let holds_fresh = |atom: &Atom, column: usize| self.snapshot.holds_stand_in(atom.rel, column);
         let projected = atom_vars(left).chain(atom_vars(right)).filter(|v| !out.contains(v));
         projected.into_iter().any(|var| {
             let columns = |atom: &'_ Atom| {
@@ -313,19 +308,19 @@ impl Flattener<'_> {
                 let limit = MAX_VIEW_GROWTH * inputs.0.len().max(inputs.1.len()) + 1_000;
                 let (cache, previous) = (&mut self.join_indexes, self.previous_join_indexes);
                 let rows = join(left, &inputs.0, right, &inputs.1, out, limit, cache, previous);
-                let distinct = rows.as_deref().map(super::snapshot::column_counts).unwrap_or_default();
-                ViewRecord { key: key.clone(), inputs: inputs.clone(), rows: rows.map(Arc::new), distinct }
+                let columns = rows.as_deref().map(Columns::of).unwrap_or_default();
+                ViewRecord { key: key.clone(), inputs: inputs.clone(), rows: rows.map(Arc::new), columns }
             }
         };
         if !self.records.iter().any(|r| same(&r)) {
             self.records.push(record.clone());
         }
-        let (rows, distinct) = (record.rows?, record.distinct);
+        let (rows, columns) = (record.rows?, record.columns);
         let rel = RelId((self.snapshot.relations.len()) as u32);
         let program = &self.checked.program;
         let name_of = |rel| super::relation_name(program, &self.view_names, rel);
         let name = format!("view{}[{} ⋈ {}]", self.view_names.len(), name_of(left.rel), name_of(right.rel));
-        self.snapshot.push(rows, distinct);
+        self.snapshot.push(rows, columns);
         if self.dynamic.len() < self.snapshot.relations.len() {
             self.dynamic.resize(self.snapshot.relations.len(), false);
         }
@@ -625,8 +620,8 @@ fn normalize_args(atom: &Atom) -> Vec<Term> {
 
 impl Snapshot {
     /// Appends a relation (a view) with its column statistics.
-    pub fn push(&mut self, rows: Rows, distinct: Vec<usize>) {
-        self.distinct.push(distinct);
+    pub fn push(&mut self, rows: Rows, columns: Columns) {
+        self.columns.push(columns);
         self.relations.push(rows);
     }
 }

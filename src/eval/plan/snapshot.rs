@@ -120,8 +120,8 @@ fn expr_reads_request(e: &Expr, fns: &[bool]) -> bool {
 pub struct Snapshot {
     /// Tuples of each relation (dynamic relations are empty here).
     pub relations: Vec<Arc<Vec<Row>>>,
-    /// Per relation, the number of distinct values in each column.
-    pub distinct: Vec<Vec<usize>>,
+    /// Per relation, what the cost model and the folding know of its columns.
+    pub columns: Vec<Columns>,
     /// The active domain (query constants outside it take the general path):
     /// a bit per program symbol, and the other values in a set.
     pub domain: Domain,
@@ -187,26 +187,35 @@ impl Snapshot {
                     .collect()
             })
         };
-        let model = evaluate_strata(prepared, program, program, &strata, env, &additions, limits, &reuse)?;
+        let mut model = evaluate_strata(prepared, program, program, &strata, env, &additions, limits, &reuse)?;
+        // The domain is built anew each time: the same tuples as before are
+        // the previous snapshot's, so that its indexes and views are kept.
+        let adom = builtins::ADOM.0 as usize;
+        if let (Some(now), Some(before)) = (model.relations.get_mut(adom), previous.and_then(|p| p.relations.get(adom)))
+            && !Arc::ptr_eq(now, before)
+            && now == before
+        {
+            *now = before.clone();
+        }
         if model.has_unknowns() {
             // The plan reads static relations in two values; a static rule
             // that errs can make tuples unknown, which the plan cannot weigh.
             return Err(EvalError::Unknown(model.errors.len()));
         }
-        let distinct = model
+        let columns = model
             .relations
             .iter()
             .enumerate()
             .map(|(i, rows)| {
-                match (previous.and_then(|p| p.relations.get(i)), previous.and_then(|p| p.distinct.get(i))) {
-                    (Some(old), Some(counts)) if Arc::ptr_eq(old, rows) => counts.clone(),
-                    _ => column_counts(rows),
+                match (previous.and_then(|p| p.relations.get(i)), previous.and_then(|p| p.columns.get(i))) {
+                    (Some(old), Some(columns)) if Arc::ptr_eq(old, rows) => columns.clone(),
+                    _ => Columns::of(rows),
                 }
             })
             .collect();
         let domain = Domain::new(&checked.program.domain);
         let base = (0..program.relations.len()).filter_map(|i| prepared.base_rows(RelId(i as u32))).collect();
-        Ok(Snapshot { relations: model.relations, distinct, domain, base, fresh })
+        Ok(Snapshot { relations: model.relations, columns, domain, base, fresh })
     }
 
     /// The tuples of a relation.
@@ -216,12 +225,18 @@ impl Snapshot {
 
     /// Expected distinct keys of the `bound` columns (independent columns).
     pub fn keys(&self, rel: RelId, bound: &[bool]) -> f64 {
-        let counts = self.distinct.get(rel.0 as usize);
+        let counts = self.columns.get(rel.0 as usize).map(|c| c.distinct.as_slice());
         let mut keys = 1.0;
         for (column, _) in bound.iter().enumerate().filter(|(_, b)| **b) {
             keys *= counts.and_then(|c| c.get(column)).copied().unwrap_or(1).max(1) as f64;
         }
         keys
+    }
+
+    /// Whether some tuple of `rel` holds one of the [`FRESH`] stand-ins in
+    /// `column` (known from one pass over the tuples, not a scan per ask).
+    pub fn holds_stand_in(&self, rel: RelId, column: usize) -> bool {
+        self.columns.get(rel.0 as usize).and_then(|c| c.stand_in.get(column)).copied().unwrap_or(false)
     }
 }
 
@@ -286,10 +301,34 @@ fn fresh_constants_are_generic(program: &Program, strata: &[Stratum]) -> bool {
     rules.iter().filter(|rule| reads(rule, &from_domain)).all(|rule| generic(&rule))
 }
 
-/// Distinct values per column.
-pub(super) fn column_counts(rows: &[Row]) -> Vec<usize> {
-    let arity = rows.first().map_or(0, Vec::len);
-    (0..arity).map(|column| rows.iter().filter_map(|row| row.get(column)).collect::<FxHashSet<_>>().len()).collect()
+/// What the plan knows of a relation's columns, from one pass over its tuples.
+#[derive(Clone, Debug, Default)]
+pub struct Columns {
+    /// The number of distinct values in each column (the cost model's).
+    pub distinct: Vec<usize>,
+    /// Whether each column holds one of the [`FRESH`] stand-ins (a fold
+    /// must not project such a column away).
+    pub stand_in: Vec<bool>,
+}
+
+impl Columns {
+    /// The statistics of `rows`.
+    pub fn of(rows: &[Row]) -> Columns {
+        let arity = rows.first().map_or(0, Vec::len);
+        let mut seen: Vec<FxHashSet<&Value>> = vec![FxHashSet::default(); arity];
+        let mut stand_in = vec![false; arity];
+        for row in rows {
+            for (column, value) in row.iter().enumerate() {
+                if let Some(set) = seen.get_mut(column) {
+                    set.insert(value);
+                }
+                if let (Value::Sym(s), Some(flag)) = (value, stand_in.get_mut(column)) {
+                    *flag |= FRESH.contains(s);
+                }
+            }
+        }
+        Columns { distinct: seen.iter().map(FxHashSet::len).collect(), stand_in }
+    }
 }
 
 /// A set of values tuned for "is this constant in the active domain?":
