@@ -328,14 +328,14 @@ impl Engine {
 
     /// This engine with other base facts: same rules, strata, `extern fn`s,
     /// limits and demand programs; base relations and indexes shared where
-    /// `touched` says nothing changed.
+    /// `changes` leaves them as they were.
     pub(crate) fn with_facts(
         &self,
         program: ir::Program,
         sources: SourceMap,
-        touched: &std::collections::BTreeSet<ir::RelId>,
+        changes: &crate::eval::base::BaseChanges,
     ) -> Engine {
-        let prepared = Arc::new(self.prepared.updated(&program, touched));
+        let prepared = Arc::new(self.prepared.updated(&program, changes));
         let checked = Checked { program, strata: self.checked.strata.clone() };
         Engine {
             checked: Arc::new(checked),

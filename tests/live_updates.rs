@@ -5,6 +5,7 @@
 
 use proptest::prelude::*;
 use warden::live::{Live, Request};
+use warden::lower::ir::Value;
 use warden::{Engine, RequestOptions};
 
 const RULES: &str = "
@@ -79,6 +80,21 @@ fn checks(check: impl Fn(&Request) -> bool) -> Vec<bool> {
     out
 }
 
+/// The active domain's values, written out (the two engines intern apart).
+fn domain_names(engine: &Engine) -> Vec<String> {
+    let program = engine.program();
+    let mut names: Vec<String> = program
+        .domain
+        .iter()
+        .map(|value| match value {
+            Value::Sym(s) => program.symbols.resolve(*s).map_or("?".to_string(), |n| n.to_string()),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -107,6 +123,8 @@ proptest! {
             let got = decisions(|q| snapshot.query(q, &options).unwrap().holds());
             let want = decisions(|q| fresh.query(q, &options).unwrap().holds());
             prop_assert_eq!(&got, &want, "after {:?}", facts);
+            // The active domain is maintained, not recomputed: the same constants.
+            prop_assert_eq!(domain_names(&snapshot), domain_names(&fresh), "domain, after {:?}", facts);
             // The compiled plan, rebuilt from the previous one's unchanged parts, agrees.
             prop_assert!(snapshot.check_plan().is_some());
             let compiled = checks(|r| snapshot.is_allowed(r));

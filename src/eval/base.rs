@@ -12,11 +12,29 @@
 use super::{Additions, Row};
 use crate::lower::builtins;
 use crate::lower::ir::{Program, RelId, Term, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 /// The tuples of one relation, sorted and deduplicated, shared.
 pub type Rows = Arc<Vec<Row>>;
+
+/// Base facts changed by a live update, for [`Prepared::updated`].
+#[derive(Debug, Default)]
+pub struct BaseChanges {
+    /// The facts inserted.
+    pub inserted: Vec<crate::lower::ir::Fact>,
+    /// The tuples removed, per relation.
+    pub removed: BTreeMap<RelId, BTreeSet<Row>>,
+    /// Whether the active domain changed (`$adom` is rebuilt from it).
+    pub domain_changed: bool,
+}
+
+impl BaseChanges {
+    /// The base relations whose tuples change.
+    pub fn touched(&self) -> BTreeSet<RelId> {
+        self.inserted.iter().map(|f| f.rel).chain(self.removed.keys().copied()).collect()
+    }
+}
 
 /// Tuples grouped by the values of some columns: key → the other values.
 pub type Index = HashMap<Row, Vec<Row>>;
@@ -41,34 +59,43 @@ pub struct Prepared {
 impl Prepared {
     /// Groups and sorts the program's facts; `$adom` holds the program's domain.
     pub fn new(program: &Program) -> Prepared {
-        let base = grouped(program, &|_| true).into_iter().map(Arc::new).collect();
+        let base = grouped(program).into_iter().map(Arc::new).collect();
         Prepared { base, indexes: Mutex::new(HashMap::new()) }
     }
 
-    /// The same snapshot after its facts changed in `touched` relations (and
-    /// possibly its active domain): untouched relations and their indexes are
-    /// shared, touched ones rebuilt from `program`'s facts.
-    pub fn updated(&self, program: &Program, touched: &BTreeSet<RelId>) -> Prepared {
-        let mut touched = touched.clone();
-        touched.insert(builtins::ADOM);
-        let rows = grouped(program, &|rel| touched.contains(&rel));
-        let base = rows
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let rel = RelId(i as u32);
-                // Untouched, or unchanged after all (`$adom` without new
-                // constants): share the old rows, so what was derived from
-                // them can be reused.
-                match self.base.get(i) {
-                    Some(old) if !touched.contains(&rel) || **old == r => old.clone(),
-                    _ => Arc::new(r),
-                }
-            })
-            .collect();
+    /// The same snapshot after `changes`: untouched relations (and `$adom`
+    /// when the domain is the same) and their indexes are shared; a touched
+    /// relation is its old tuples without the removed ones, with the
+    /// inserted ones (`program` holds the changed facts and domain).
+    pub fn updated(&self, program: &Program, changes: &BaseChanges) -> Prepared {
+        let mut rebuilt: Vec<(RelId, Rows)> = Vec::new();
+        for rel in changes.touched() {
+            let old = self.base.get(rel.0 as usize).cloned().unwrap_or_default();
+            let removed = changes.removed.get(&rel);
+            let mut rows: Vec<Row> =
+                old.iter().filter(|row| removed.is_none_or(|gone| !gone.contains(row.as_slice()))).cloned().collect();
+            rows.extend(changes.inserted.iter().filter(|f| f.rel == rel).map(|f| f.tuple.clone()));
+            rows.sort();
+            rows.dedup();
+            // Unchanged after all (a fact inserted twice): share the old
+            // rows, so that what was derived from them is reused.
+            rebuilt.push((rel, if *old == rows { old } else { Arc::new(rows) }));
+        }
+        if changes.domain_changed {
+            rebuilt.push((builtins::ADOM, Arc::new(program.domain.iter().map(|v| vec![*v]).collect())));
+        }
+        let mut base = self.base.clone();
+        for (rel, rows) in rebuilt {
+            if base.len() <= rel.0 as usize {
+                base.resize(rel.0 as usize + 1, Arc::default());
+            }
+            if let Some(slot) = base.get_mut(rel.0 as usize) {
+                *slot = rows;
+            }
+        }
         let cache = self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let kept =
-            cache.iter().filter(|(k, _)| !touched.contains(&k.rel)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let shared = |rel: RelId| matches!((self.base.get(rel.0 as usize), base.get(rel.0 as usize)), (Some(a), Some(b)) if Arc::ptr_eq(a, b));
+        let kept = cache.iter().filter(|(k, _)| shared(k.rel)).map(|(k, v)| (k.clone(), v.clone())).collect();
         Prepared { base, indexes: Mutex::new(kept) }
     }
 
@@ -145,18 +172,16 @@ impl Prepared {
     }
 }
 
-/// The program's facts of the relations `wanted` picks (and `$adom`, the
-/// program's domain, when picked), per relation, sorted and deduplicated.
-fn grouped(program: &Program, wanted: &dyn Fn(RelId) -> bool) -> Vec<Vec<Row>> {
+/// The program's facts per relation (and `$adom`, the program's domain),
+/// sorted and deduplicated.
+fn grouped(program: &Program) -> Vec<Vec<Row>> {
     let mut relations: Vec<Vec<Row>> = vec![Vec::new(); program.relations.len()];
-    for fact in program.facts.iter().filter(|f| wanted(f.rel)) {
+    for fact in &program.facts {
         if let Some(rows) = relations.get_mut(fact.rel.0 as usize) {
             rows.push(fact.tuple.clone());
         }
     }
-    if wanted(builtins::ADOM)
-        && let Some(rows) = relations.get_mut(builtins::ADOM.0 as usize)
-    {
+    if let Some(rows) = relations.get_mut(builtins::ADOM.0 as usize) {
         rows.extend(program.domain.iter().map(|v| vec![*v]));
     }
     for rows in &mut relations {

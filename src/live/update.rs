@@ -6,6 +6,7 @@
 use super::{FactError, LiveFact};
 use crate::Diagnostic;
 use crate::engine::{Engine, LoadError};
+use crate::eval::base::BaseChanges;
 use crate::lower::ir::{self, Value};
 use crate::syntax;
 use std::collections::BTreeSet;
@@ -65,47 +66,53 @@ impl Engine {
         statements: &[crate::syntax::ast::Statement],
         removed: &[LiveFact],
     ) -> Result<Engine, LoadError> {
-        let mut gone = BTreeSet::new();
+        let mut changes = BaseChanges::default();
         for fact in removed {
-            let key = self.base_fact(fact).map_err(|e| LoadError {
+            let (rel, tuple) = self.base_fact(fact).map_err(|e| LoadError {
                 diagnostics: vec![Diagnostic::global(format!("cannot remove `{}`: {e}", fact.to_statement()))],
                 sources: sources.clone(),
             })?;
-            gone.insert(key);
+            changes.removed.entry(rel).or_default().insert(tuple);
         }
         let (mut program, facts, errors) = crate::lower::lower_facts(self.checked().program.clone(), statements);
         if !errors.is_empty() {
             return Err(LoadError { diagnostics: errors, sources });
         }
-        let mut touched: BTreeSet<ir::RelId> = facts.iter().map(|f| f.rel).collect();
-        touched.extend(gone.iter().map(|(rel, _)| *rel));
-        if gone.is_empty() {
-            // Only insertions: the domain grows by the new facts' constants
-            // (merged in one pass: a bulk load adds thousands).
-            let mut added: Vec<Value> = Vec::new();
-            for fact in &facts {
-                let columns = program.relation(fact.rel).map_or(0, |r| r.domain_columns);
-                for value in fact.tuple.iter().take(columns) {
-                    if *value != Value::Sym(crate::lower::builtins::STAR)
-                        && program.domain.binary_search(value).is_err()
-                    {
-                        added.push(*value);
-                    }
+        let before = std::mem::take(&mut program.domain);
+        let mut domain = before.clone();
+        if !changes.removed.is_empty() {
+            let gone = |f: &ir::Fact| changes.removed.get(&f.rel).is_some_and(|g| g.contains(f.tuple.as_slice()));
+            // The removed facts' values may leave the domain (the relations
+            // are the same before and after: an update declares none).
+            let old = &self.checked().program;
+            let mut candidates = BTreeSet::new();
+            program.facts.retain(|f| {
+                let keep = !gone(f);
+                if !keep {
+                    candidates.extend(crate::lower::domain_values(old, f));
                 }
-            }
-            if !added.is_empty() {
-                added.extend(program.domain.iter().copied());
-                added.sort_unstable();
-                added.dedup();
-                program.domain = added;
-            }
-            program.facts.extend(facts);
-        } else {
-            program.facts.retain(|f| !gone.contains(&(f.rel, f.tuple.clone())));
-            program.facts.extend(facts);
-            program.domain = crate::lower::domain_of(&program);
+                keep
+            });
+            domain = crate::lower::domain_without(&program, &domain, &candidates);
         }
-        Ok(self.with_facts(program, sources, &touched))
+        // The domain grows by the new facts' constants (merged in one pass: a
+        // bulk load adds thousands).
+        let mut added: Vec<Value> = facts
+            .iter()
+            .flat_map(|fact| crate::lower::domain_values(&program, fact))
+            .filter(|value| domain.binary_search(value).is_err())
+            .collect();
+        if !added.is_empty() {
+            added.extend(domain.iter().copied());
+            added.sort_unstable();
+            added.dedup();
+            domain = added;
+        }
+        program.facts.extend(facts.iter().cloned());
+        changes.domain_changed = domain != before;
+        program.domain = domain;
+        changes.inserted = facts;
+        Ok(self.with_facts(program, sources, &changes))
     }
 }
 

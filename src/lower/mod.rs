@@ -69,26 +69,54 @@ pub fn lower(ast: &ast::Ast) -> (Lowered, Vec<Diagnostic>) {
 
 /// The active domain of a program: entity columns of facts, constants of rule atoms.
 pub fn domain_of(program: &Program) -> Vec<Value> {
-    let mut domain = BTreeSet::new();
+    let mut domain: BTreeSet<Value> = rule_constants(program).collect();
     for fact in &program.facts {
-        let columns = program.relation(fact.rel).map_or(0, |r| r.domain_columns);
-        domain.extend(fact.tuple.iter().take(columns).copied());
+        domain.extend(domain_values(program, fact));
     }
-    for rule in &program.rules {
+    domain.remove(&Value::Sym(STAR));
+    domain.into_iter().collect()
+}
+
+/// The active domain after facts were removed: `domain` (the program's
+/// before) without those of `candidates` (values of the removed facts) that
+/// no remaining fact and no rule uses; the same as [`domain_of`] but one
+/// pass with lookups in a small set, not a sort of every value.
+pub fn domain_without(program: &Program, domain: &[Value], candidates: &BTreeSet<Value>) -> Vec<Value> {
+    let mut unused: BTreeSet<Value> = candidates.clone();
+    for value in rule_constants(program) {
+        unused.remove(&value);
+    }
+    for fact in &program.facts {
+        if unused.is_empty() {
+            break;
+        }
+        for value in domain_values(program, fact) {
+            unused.remove(&value);
+        }
+    }
+    domain.iter().filter(|v| !unused.contains(v)).copied().collect()
+}
+
+/// The values a fact adds to the active domain (its entity columns).
+pub fn domain_values<'a>(program: &Program, fact: &'a ir::Fact) -> impl Iterator<Item = Value> + 'a {
+    let columns = program.relation(fact.rel).map_or(0, |r| r.domain_columns);
+    fact.tuple.iter().take(columns).copied().filter(|v| *v != Value::Sym(STAR))
+}
+
+/// The constants of the rules' atoms.
+fn rule_constants(program: &Program) -> impl Iterator<Item = Value> + '_ {
+    program.rules.iter().flat_map(|rule| {
         let atoms = std::iter::once(&rule.head).chain(rule.body.iter().filter_map(|l| match l {
             Literal::Pos(a) | Literal::Neg(a) => Some(a),
             _ => None,
         }));
-        for atom in atoms {
-            for term in &atom.args {
-                if let ir::Term::Const(value) = term {
-                    domain.insert(*value);
-                }
-            }
-        }
-    }
-    domain.remove(&Value::Sym(STAR));
-    domain.into_iter().collect()
+        atoms.flat_map(|atom| {
+            atom.args.iter().filter_map(|term| match term {
+                ir::Term::Const(value) => Some(*value),
+                _ => None,
+            })
+        })
+    })
 }
 
 #[derive(Default)]
