@@ -3,6 +3,7 @@
 //! Every rule and fact keeps an [`OriginId`] into [`Program::origins`], which maps
 //! it back to the statement it came from (or to the built-in rule it is).
 
+pub use super::fact_store::Facts;
 use super::intern::{Interner, Sym};
 use crate::syntax::span::Span;
 use std::collections::BTreeMap;
@@ -405,8 +406,8 @@ pub struct Program {
     pub relations: Vec<Relation>,
     /// Every rule, indexed by [`RuleId`].
     pub rules: Vec<Rule>,
-    /// Every base fact.
-    pub facts: Vec<Fact>,
+    /// Every base fact (in shared segments).
+    pub facts: Facts,
     /// Every `fn`.
     pub fns: Vec<FnDef>,
     /// Every `extern fn`.

@@ -10,6 +10,7 @@
 
 pub mod builtins;
 mod exprs;
+pub mod fact_store;
 mod facts;
 pub mod intern;
 pub mod ir;
