@@ -569,16 +569,13 @@ fn join(
         cache.push(JoinIndex { rows: brows.clone(), filter, key: key_columns, groups: groups.clone() });
     }
     let small_columns: Vec<usize> = shared.iter().filter_map(|v| first(small, *v)).collect();
-    // Count first: a view over the limit is refused without being built.
-    let matching = |row: &&Vec<Value>| crate::eval::base::consistent(&small.args, row);
-    let total: usize =
-        srows.iter().filter(matching).filter_map(|row| groups.get(&key_of(row, &small_columns))).map(Vec::len).sum();
-    if total > limit {
-        return None;
-    }
-    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(total);
+    // Refused as soon as it passes the limit: never more than `limit` tuples built.
+    let mut rows: Vec<Vec<Value>> = Vec::new();
     for srow in srows.iter().filter(|row| crate::eval::base::consistent(&small.args, row)) {
         let Some(matches) = groups.get(&key_of(srow, &small_columns)) else { continue };
+        if rows.len() + matches.len() > limit {
+            return None;
+        }
         for brow in matches.iter().filter_map(|i| brows.get(*i as usize)) {
             let value = |v: &VarId| {
                 first(small, *v).and_then(|i| srow.get(i)).or_else(|| first(big, *v).and_then(|i| brow.get(i))).copied()
