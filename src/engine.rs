@@ -30,6 +30,7 @@ mod builder;
 mod check;
 mod explain;
 mod list;
+mod memory;
 mod notes;
 mod on_demand;
 mod plan;
@@ -38,6 +39,7 @@ mod request;
 mod rules;
 pub use builder::EngineBuilder;
 pub use list::{ObjectList, SubjectList, Window};
+pub use memory::{MemoryUsage, RelationMemory};
 pub use prepared::PreparedRequest;
 use request::Resolved;
 pub use request::{Decision, Request};
@@ -128,7 +130,7 @@ pub struct Engine {
     limits: Limits,
     strategy: Strategy,
     /// The base relations and their index cache, shared by every check.
-    prepared: Arc<eval::Prepared>,
+    pub(crate) prepared: Arc<eval::Prepared>,
     /// Demand-transformed programs by queried relation and binding pattern.
     demands: Arc<std::sync::Mutex<DemandCache>>,
     /// The compiled check plan, built on first use (`None`: the program has none).

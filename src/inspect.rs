@@ -66,7 +66,8 @@ impl Engine {
                 );
             }
         };
-        if program.facts.iter().any(|f| f.rel == fact.0 && f.tuple == fact.1) {
+        // The base relations are sorted: one search, not a scan of every fact.
+        if self.prepared.base_rows(fact.0).is_some_and(|rows| rows.binary_search(&fact.1).is_ok()) {
             Ok(fact)
         } else {
             Err("the program has no such fact".into())

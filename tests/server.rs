@@ -171,6 +171,9 @@ fn decisions_errors_updates_and_metrics() {
     let (_, metrics) = c.send("GET", "/metrics", "");
     assert!(metrics.contains(r#"warden_requests_total{path="/v1/check",status="200"}"#), "{metrics}");
     assert!(metrics.contains("warden_request_seconds_bucket"), "{metrics}");
+    // What the snapshot holds: its facts at least (a number, never zero here).
+    let total = metrics.lines().find_map(|l| l.strip_prefix(r#"warden_memory_bytes{part="total"} "#));
+    assert!(total.and_then(|t| t.parse::<usize>().ok()).is_some_and(|t| t > 0), "{metrics}");
     // Unknown paths share one label: many of them do not grow the metrics.
     for i in 0..50 {
         assert_eq!(c.send("GET", &format!("/nowhere/{i}"), "").0, 404);

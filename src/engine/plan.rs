@@ -62,7 +62,18 @@ impl Engine {
         if !symbols.extra_syms().is_empty() {
             return Err(NotCompiled::Materialize("static rules computed new strings".into()));
         }
-        CheckPlan::compile(&self.checked, snapshot, dynamic, previous, self.symbols_id)
+        let plan = CheckPlan::compile(&self.checked, snapshot, dynamic, previous, self.symbols_id)?;
+        // Bounded like any evaluation: past the limit, checks take the
+        // demand-driven path (itself bounded) rather than hold the plan.
+        let bytes = plan.heap_bytes();
+        if bytes > self.limits.max_bytes {
+            return Err(NotCompiled::Materialize(format!(
+                "the plan would hold {} MiB, past the limit of {} MiB",
+                bytes >> 20,
+                self.limits.max_bytes >> 20
+            )));
+        }
+        Ok(plan)
     }
 
     /// This snapshot's plan if built, else the one it would reuse.

@@ -99,6 +99,19 @@ impl Prepared {
         Prepared { base, indexes: Mutex::new(kept) }
     }
 
+    /// The bytes of the indexes built so far over the base relations
+    /// (estimated from the tuples' sizes).
+    pub fn index_bytes(&self) -> usize {
+        let row = |r: &Row| std::mem::size_of::<Row>() + r.len() * std::mem::size_of::<Value>();
+        let cache = self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .values()
+            .map(|index| {
+                index.iter().map(|(key, values)| row(key) + values.iter().map(row).sum::<usize>()).sum::<usize>()
+            })
+            .sum()
+    }
+
     /// The base facts of one relation, shared.
     pub fn base_rows(&self, rel: RelId) -> Option<Rows> {
         self.base.get(rel.0 as usize).cloned()

@@ -5,10 +5,10 @@
 use super::ir::Fact;
 use std::sync::Arc;
 
-/// Below this many facts, the last segment is copied and extended rather
-/// than followed by a new one (also below a sixteenth of all facts), which
-/// keeps the number of segments small after any number of updates.
-const SMALL_SEGMENT: usize = 4096;
+/// The most facts one segment holds: a live update copies at most one
+/// segment per change (the last, to append to it while it is short; one a
+/// removal touches), never the whole program.
+const SEGMENT: usize = 4096;
 
 /// The base facts, in the order they were added.
 #[derive(Clone, Debug, Default)]
@@ -24,8 +24,11 @@ impl Facts {
     }
 
     /// Every fact, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &Fact> + Clone {
-        self.segments.iter().flat_map(|segment| segment.iter())
+    pub fn iter(&self) -> Iter<'_> {
+        fn facts(segment: &Arc<Vec<Fact>>) -> std::slice::Iter<'_, Fact> {
+            segment.iter()
+        }
+        self.segments.iter().flat_map(facts as fn(&Arc<Vec<Fact>>) -> std::slice::Iter<'_, Fact>)
     }
 
     /// How many facts.
@@ -36,6 +39,13 @@ impl Facts {
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// The bytes the facts hold (their segments and tuples).
+    pub fn heap_bytes(&self) -> usize {
+        let tuples: usize = self.iter().map(|f| f.tuple.capacity() * std::mem::size_of::<super::ir::Value>()).sum();
+        let segments: usize = self.segments.iter().map(|s| s.capacity() * std::mem::size_of::<Fact>()).sum();
+        tuples + segments
     }
 
     /// Adds one fact.
@@ -66,30 +76,18 @@ impl Facts {
 
 impl Extend<Fact> for Facts {
     fn extend<I: IntoIterator<Item = Fact>>(&mut self, facts: I) {
-        let mut facts = facts.into_iter().peekable();
-        if facts.peek().is_none() {
-            return;
-        }
-        let small = SMALL_SEGMENT.max(self.len / 16);
-        let before = self.segments.last().map_or(0, |last| last.len());
-        let owned = self.segments.last_mut().is_some_and(|last| Arc::get_mut(last).is_some());
-        if owned {
-            // Owned here alone (while lowering): extended in place.
-            if let Some(last) = self.segments.last_mut().and_then(Arc::get_mut) {
-                last.extend(facts);
+        for fact in facts {
+            if self.segments.last().is_none_or(|last| last.len() >= SEGMENT) {
+                self.segments.push(Arc::default());
             }
-        } else if let Some(last) = self.segments.last_mut().filter(|last| last.len() < small) {
-            // Shared with an earlier snapshot but small: copied and extended.
-            let mut copy = Vec::with_capacity(last.len() + facts.size_hint().0);
-            copy.extend(last.iter().cloned());
-            copy.extend(facts);
-            *last = Arc::new(copy);
-        } else {
-            self.segments.push(Arc::new(facts.collect()));
-            self.len += self.segments.last().map_or(0, |last| last.len());
-            return;
+            if let Some(last) = self.segments.last_mut() {
+                // Appended in place when owned here alone (while lowering,
+                // or after the first copy); a short segment shared with an
+                // earlier snapshot is copied once.
+                Arc::make_mut(last).push(fact);
+                self.len += 1;
+            }
         }
-        self.len += self.segments.last().map_or(0, |last| last.len()) - before;
     }
 }
 
@@ -101,12 +99,19 @@ impl FromIterator<Fact> for Facts {
     }
 }
 
+/// The facts in order ([`Facts::iter`]).
+pub type Iter<'a> = std::iter::FlatMap<
+    std::slice::Iter<'a, Arc<Vec<Fact>>>,
+    std::slice::Iter<'a, Fact>,
+    fn(&'a Arc<Vec<Fact>>) -> std::slice::Iter<'a, Fact>,
+>;
+
 impl<'a> IntoIterator for &'a Facts {
     type Item = &'a Fact;
-    type IntoIter = Box<dyn Iterator<Item = &'a Fact> + 'a>;
+    type IntoIter = Iter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
     }
 }
 
@@ -133,15 +138,20 @@ mod tests {
     #[test]
     fn updates_share_what_they_do_not_touch() {
         let mut base: Facts = (0..10_000).map(fact).collect();
-        assert_eq!(base.segments.len(), 1);
+        assert_eq!(base.segments.len(), 3, "segments of at most {SEGMENT}");
         let before = base.clone();
         base.push(fact(10_000));
-        // The big segment is shared; the new fact went into a segment of its own.
+        // The full segments are shared; only the short last one was copied.
         assert!(Arc::ptr_eq(&before.segments[0], &base.segments[0]));
+        assert!(Arc::ptr_eq(&before.segments[1], &base.segments[1]));
+        assert!(!Arc::ptr_eq(&before.segments[2], &base.segments[2]));
         assert_eq!(base.len(), 10_001);
         let mut later = base.clone();
         later.retain(|f| f.tuple != vec![Value::Int(10_000)] && f.tuple != vec![Value::Int(3)]);
         assert_eq!(later.len(), 9_999);
+        // A removal copies the segment it touches, not the others.
+        assert!(!Arc::ptr_eq(&base.segments[0], &later.segments[0]));
+        assert!(Arc::ptr_eq(&base.segments[1], &later.segments[1]));
         assert_eq!(values(&later), (0..10_000).filter(|i| *i != 3).collect::<Vec<_>>());
         assert_eq!(values(&base), (0..=10_000).collect::<Vec<_>>());
         // Many small updates keep few segments.
@@ -152,6 +162,7 @@ mod tests {
             many = next;
         }
         assert_eq!(many.len(), 11_999);
-        assert!(many.segments.len() <= 3, "{} segments", many.segments.len());
+        assert!(many.segments.len() <= 4, "{} segments", many.segments.len());
+        assert_eq!(values(&many).len(), 11_999);
     }
 }

@@ -114,6 +114,21 @@ pub(super) fn metrics(live: &Live) -> String {
         "# HELP warden_version The version of the program checks see.\n# TYPE warden_version gauge\nwarden_version {}\n",
         live.version()
     );
+    let memory = live.snapshot().memory_usage();
+    out.push_str(
+        "# HELP warden_memory_bytes Bytes the current snapshot holds, by part (estimated from its buffers).\n\
+         # TYPE warden_memory_bytes gauge\n",
+    );
+    for (part, bytes) in [
+        ("facts", memory.facts),
+        ("base", memory.base),
+        ("base_indexes", memory.base_indexes),
+        ("plan_relations", memory.plan_relations),
+        ("plan_indexes", memory.plan_indexes),
+        ("total", memory.total),
+    ] {
+        out.push_str(&format!("warden_memory_bytes{{part=\"{part}\"}} {bytes}\n"));
+    }
     if let Some(status) = live.database_status() {
         let stale = u8::from(status.error.is_some());
         let since = status.since_good_read.map_or(f64::NAN, |d| d.as_secs_f64());

@@ -232,6 +232,13 @@ pub struct CheckPlan {
 }
 
 impl CheckPlan {
+    /// The bytes its relations, views and indexes hold (estimated; base
+    /// relations it shares with the snapshot's evaluator included).
+    pub fn heap_bytes(&self) -> usize {
+        let relations: usize = self.snapshot.relations.iter().map(|rows| snapshot::rows_bytes(rows)).sum();
+        relations + self.indexes.iter().map(|index| index.heap_bytes()).sum::<usize>()
+    }
+
     /// Compiles the dynamic part of a checked program over its snapshot.
     /// `previous` is the plan of the same rules before a live update, whose
     /// views and indexes are reused where their tuples are the same.

@@ -508,4 +508,28 @@ impl Index {
     pub fn width(&self) -> usize {
         self.width
     }
+
+    /// The bytes it holds (its values and its hash table, estimated from
+    /// their capacities).
+    pub fn heap_bytes(&self) -> usize {
+        fn table<K, V>(map: &FxHashMap<K, V>) -> usize {
+            // One control byte per bucket besides the entry.
+            map.capacity() * (std::mem::size_of::<(K, V)>() + 1)
+        }
+        let groups = match &self.groups {
+            Groups::Zero(_) => 0,
+            Groups::OneSym(map) => table(map),
+            Groups::TwoSyms(map) => table(map),
+            Groups::One(map) => table(map),
+            Groups::Two(map) => table(map),
+            Groups::More(map) => table(map),
+        };
+        groups + self.values.capacity() * std::mem::size_of::<Value>()
+    }
+}
+
+/// The bytes `rows` hold: the tuples' vectors and their values.
+pub fn rows_bytes(rows: &[Row]) -> usize {
+    let arity = rows.first().map_or(0, Vec::len);
+    rows.len() * (std::mem::size_of::<Row>() + arity * std::mem::size_of::<Value>())
 }
