@@ -66,9 +66,9 @@ pub struct Flat {
 #[derive(Clone, Debug)]
 pub struct ViewRecord {
     key: (Atom, Atom, Vec<VarId>),
-    inputs: (Rows, Rows),
+    pub(super) inputs: (Rows, Rows),
     /// `None`: refused, too large.
-    rows: Option<Rows>,
+    pub(super) rows: Option<Rows>,
     columns: Columns,
 }
 
@@ -307,7 +307,11 @@ impl Flattener<'_> {
             None => {
                 let limit = MAX_VIEW_GROWTH * inputs.0.len().max(inputs.1.len()) + 1_000;
                 let (cache, previous) = (&mut self.join_indexes, self.previous_join_indexes);
-                let rows = join(left, &inputs.0, right, &inputs.1, out, limit, cache, previous);
+                // The previous plan's view, when one input only gained tuples: extended.
+                let grown = self.previous.iter().filter(|r| r.key == key).find_map(|old| {
+                    super::view_delta::extended(old, left, right, &inputs, out, limit, cache, previous)
+                });
+                let rows = grown.or_else(|| join(left, &inputs.0, right, &inputs.1, out, limit, cache, previous));
                 let columns = rows.as_deref().map(Columns::of).unwrap_or_default();
                 ViewRecord { key: key.clone(), inputs: inputs.clone(), rows: rows.map(Arc::new), columns }
             }
@@ -529,7 +533,7 @@ pub struct JoinIndex {
 /// larger side (from `cache` or `previous` when one fits); `None` past
 /// `limit` tuples or past [`MAX_KEY`] shared variables.
 #[expect(clippy::too_many_arguments, reason = "two atoms with their tuples, the output, and the index caches")]
-fn join(
+pub(super) fn join(
     left: &Atom,
     lrows: &Rows,
     right: &Atom,

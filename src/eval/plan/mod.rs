@@ -26,6 +26,7 @@ pub mod fast;
 pub mod flatten;
 pub mod run;
 pub mod snapshot;
+mod view_delta;
 
 use crate::analyze::Checked;
 use crate::lower::intern::Sym;

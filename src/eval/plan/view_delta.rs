@@ -1,0 +1,101 @@
+//! A view after a live update that only added tuples to one of its inputs:
+//! `π(L ∪ A ⋈ R) = π(L ⋈ R) ∪ π(A ⋈ R)`, so the new tuples of the input
+//! are joined with the other, unchanged input and merged into the view the
+//! previous plan built, instead of joining both inputs again. A removal
+//! (a projected-away variable can keep a tuple derivable another way) or
+//! an input whose tuples are not sorted takes the full join.
+
+use super::flatten::{JoinIndex, ViewRecord, join};
+use crate::lower::ir::{Atom, Value, VarId};
+use std::sync::Arc;
+
+type Rows = Arc<Vec<Vec<Value>>>;
+
+/// The tuples of `π_out(left ⋈ right)` over `inputs`, from `old` (the same
+/// view over inputs of which one is the very same and the other has only
+/// gained tuples); `None` when that is not the case, or past `limit`.
+#[expect(clippy::too_many_arguments, reason = "the view's atoms, inputs and output, and the index caches of `join`")]
+pub(super) fn extended(
+    old: &ViewRecord,
+    left: &Atom,
+    right: &Atom,
+    inputs: &(Rows, Rows),
+    out: &[VarId],
+    limit: usize,
+    cache: &mut Vec<JoinIndex>,
+    previous: &[JoinIndex],
+) -> Option<Vec<Vec<Value>>> {
+    let old_rows = old.rows.as_ref()?;
+    // Which input changed (the other must be the very same tuples).
+    let (before, after, changed, other, other_rows) = if Arc::ptr_eq(&old.inputs.0, &inputs.0) {
+        (&old.inputs.1, &inputs.1, right, left, &inputs.0)
+    } else if Arc::ptr_eq(&old.inputs.1, &inputs.1) {
+        (&old.inputs.0, &inputs.0, left, right, &inputs.1)
+    } else {
+        return None;
+    };
+    let added = Arc::new(added(before, after)?);
+    let delta = join(changed, &added, other, other_rows, out, limit, cache, previous)?;
+    let merged = merge(old_rows, &delta);
+    (merged.len() <= limit).then_some(merged)
+}
+
+/// The tuples of `after` not in `before`, when both are sorted and `after`
+/// keeps every tuple of `before`; `None` otherwise.
+fn added(before: &[Vec<Value>], after: &[Vec<Value>]) -> Option<Vec<Vec<Value>>> {
+    if after.len() < before.len() || !before.is_sorted() || !after.is_sorted() {
+        return None;
+    }
+    let mut added = Vec::with_capacity(after.len() - before.len());
+    let mut old = before.iter().peekable();
+    for row in after {
+        match old.peek() {
+            Some(o) if *o == row => {
+                old.next();
+            }
+            // A tuple of `before` missing from `after`: something was removed.
+            Some(o) if *o < row => return None,
+            _ => added.push(row.clone()),
+        }
+    }
+    old.peek().is_none().then_some(added)
+}
+
+/// The sorted union of two sorted, duplicate-free lists.
+fn merge(a: &[Vec<Value>], b: &[Vec<Value>]) -> Vec<Vec<Value>> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (a.iter().peekable(), b.iter().peekable());
+    loop {
+        let next = match (i.peek(), j.peek()) {
+            (Some(x), Some(y)) if x < y => i.next(),
+            (Some(x), Some(y)) if x > y => j.next(),
+            (Some(_), Some(_)) => {
+                j.next();
+                i.next()
+            }
+            (Some(_), None) => i.next(),
+            (None, Some(_)) => j.next(),
+            (None, None) => break,
+        };
+        out.extend(next.cloned());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(values: &[i64]) -> Vec<Vec<Value>> {
+        values.iter().map(|v| vec![Value::Int(*v)]).collect()
+    }
+
+    #[test]
+    fn only_additions_to_sorted_inputs_are_extended() {
+        assert_eq!(added(&rows(&[1, 3]), &rows(&[1, 2, 3, 4])), Some(rows(&[2, 4])));
+        assert_eq!(added(&rows(&[1, 3]), &rows(&[1, 2])), None, "3 was removed");
+        assert_eq!(added(&rows(&[1, 3]), &rows(&[2, 3, 4])), None, "1 was removed");
+        assert_eq!(added(&rows(&[3, 1]), &rows(&[1, 2, 3])), None, "not sorted");
+        assert_eq!(merge(&rows(&[1, 3, 5]), &rows(&[2, 3, 6])), rows(&[1, 2, 3, 5, 6]));
+    }
+}
