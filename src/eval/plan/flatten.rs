@@ -573,13 +573,18 @@ pub(super) fn join(
         cache.push(JoinIndex { rows: brows.clone(), filter, key: key_columns, groups: groups.clone() });
     }
     let small_columns: Vec<usize> = shared.iter().filter_map(|v| first(small, *v)).collect();
-    // Refused as soon as it passes the limit: never more than `limit` tuples built.
-    let mut rows: Vec<Vec<Value>> = Vec::new();
-    for srow in srows.iter().filter(|row| crate::eval::base::consistent(&small.args, row)) {
+    // Counted first: a view over the limit is refused without being built,
+    // and one within it is built in a buffer of its size (grown by doubling,
+    // a view of millions of tuples would be copied again and again).
+    let matching = |row: &&Vec<Value>| crate::eval::base::consistent(&small.args, row);
+    let total: usize =
+        srows.iter().filter(matching).filter_map(|row| groups.get(&key_of(row, &small_columns))).map(Vec::len).sum();
+    if total > limit {
+        return None;
+    }
+    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(total);
+    for srow in srows.iter().filter(matching) {
         let Some(matches) = groups.get(&key_of(srow, &small_columns)) else { continue };
-        if rows.len() + matches.len() > limit {
-            return None;
-        }
         for brow in matches.iter().filter_map(|i| brows.get(*i as usize)) {
             let value = |v: &VarId| {
                 first(small, *v).and_then(|i| srow.get(i)).or_else(|| first(big, *v).and_then(|i| brow.get(i))).copied()
