@@ -65,11 +65,13 @@ pub struct Flat {
 /// a live update, a view over the very same inputs is not joined again.
 #[derive(Clone, Debug)]
 pub struct ViewRecord {
-    key: (Atom, Atom, Vec<VarId>),
+    pub(super) key: (Atom, Atom, Vec<VarId>),
     pub(super) inputs: (Rows, Rows),
     /// `None`: refused, too large.
     pub(super) rows: Option<Rows>,
-    columns: Columns,
+    /// The joined pairs before projection (what the limit bounds).
+    pub(super) pairs: usize,
+    pub(super) columns: Columns,
 }
 
 /// The tuples of a relation, shared.
@@ -311,9 +313,12 @@ impl Flattener<'_> {
                 let grown = self.previous.iter().filter(|r| r.key == key).find_map(|old| {
                     super::view_delta::extended(old, left, right, &inputs, out, limit, cache, previous)
                 });
-                let rows = grown.or_else(|| join(left, &inputs.0, right, &inputs.1, out, limit, cache, previous));
-                let columns = rows.as_deref().map(Columns::of).unwrap_or_default();
-                ViewRecord { key: key.clone(), inputs: inputs.clone(), rows: rows.map(Arc::new), columns }
+                grown.unwrap_or_else(|| {
+                    let joined = join(left, &inputs.0, right, &inputs.1, out, limit, cache, previous);
+                    let (rows, pairs) = joined.map_or((None, 0), |(rows, pairs)| (Some(Arc::new(rows)), pairs));
+                    let columns = rows.as_deref().map(|rows| Columns::of(rows)).unwrap_or_default();
+                    ViewRecord { key: key.clone(), inputs: inputs.clone(), rows, pairs, columns }
+                })
             }
         };
         if !self.records.iter().any(|r| same(&r)) {
@@ -530,8 +535,9 @@ pub struct JoinIndex {
 }
 
 /// `π_out(left ⋈ right)` over the snapshot rows, probing an index of the
-/// larger side (from `cache` or `previous` when one fits); `None` past
-/// `limit` tuples or past [`MAX_KEY`] shared variables.
+/// larger side (from `cache` or `previous` when one fits), with the number
+/// of joined pairs it was projected from; `None` past `limit` pairs or past
+/// [`MAX_KEY`] shared variables.
 #[expect(clippy::too_many_arguments, reason = "two atoms with their tuples, the output, and the index caches")]
 pub(super) fn join(
     left: &Atom,
@@ -542,7 +548,7 @@ pub(super) fn join(
     limit: usize,
     cache: &mut Vec<JoinIndex>,
     previous: &[JoinIndex],
-) -> Option<Vec<Vec<Value>>> {
+) -> Option<(Vec<Vec<Value>>, usize)> {
     let first = |atom: &Atom, v: VarId| atom.args.iter().position(|t| *t == Term::Var(v));
     let mut shared: Vec<VarId> = atom_vars(left).filter(|v| first(right, *v).is_some()).collect();
     shared.sort();
@@ -594,7 +600,7 @@ pub(super) fn join(
     }
     rows.sort_unstable();
     rows.dedup();
-    Some(rows)
+    Some((rows, total))
 }
 
 /// The packed values at `columns`.

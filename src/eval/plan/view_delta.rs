@@ -6,14 +6,18 @@
 //! an input whose tuples are not sorted takes the full join.
 
 use super::flatten::{JoinIndex, ViewRecord, join};
+use super::snapshot::Columns;
 use crate::lower::ir::{Atom, Value, VarId};
 use std::sync::Arc;
 
 type Rows = Arc<Vec<Vec<Value>>>;
 
-/// The tuples of `π_out(left ⋈ right)` over `inputs`, from `old` (the same
-/// view over inputs of which one is the very same and the other has only
-/// gained tuples); `None` when that is not the case, or past `limit`.
+/// The view `π_out(left ⋈ right)` over `inputs`, from `old` (the same view
+/// over inputs of which one is the very same and the other has only gained
+/// tuples); `None` when that is not the case, or when the joined pairs
+/// (the old view's and the new tuples') pass `limit`, as a full join would
+/// count them. A view the new tuples add nothing to keeps its tuples (the
+/// same `Arc`), so what is built on it is kept too.
 #[expect(clippy::too_many_arguments, reason = "the view's atoms, inputs and output, and the index caches of `join`")]
 pub(super) fn extended(
     old: &ViewRecord,
@@ -24,7 +28,7 @@ pub(super) fn extended(
     limit: usize,
     cache: &mut Vec<JoinIndex>,
     previous: &[JoinIndex],
-) -> Option<Vec<Vec<Value>>> {
+) -> Option<ViewRecord> {
     let old_rows = old.rows.as_ref()?;
     // Which input changed (the other must be the very same tuples).
     let (before, after, changed, other, other_rows) = if Arc::ptr_eq(&old.inputs.0, &inputs.0) {
@@ -35,9 +39,19 @@ pub(super) fn extended(
         return None;
     };
     let added = Arc::new(added(before, after)?);
-    let delta = join(changed, &added, other, other_rows, out, limit, cache, previous)?;
+    let (delta, delta_pairs) = join(changed, &added, other, other_rows, out, limit, cache, previous)?;
+    let pairs = old.pairs + delta_pairs;
+    if pairs > limit {
+        return None;
+    }
     let merged = merge(old_rows, &delta);
-    (merged.len() <= limit).then_some(merged)
+    let (rows, columns) = if merged.len() == old_rows.len() {
+        (old_rows.clone(), old.columns.clone())
+    } else {
+        let columns = Columns::of(&merged);
+        (Arc::new(merged), columns)
+    };
+    Some(ViewRecord { key: old.key.clone(), inputs: inputs.clone(), rows: Some(rows), pairs, columns })
 }
 
 /// The tuples of `after` not in `before`, when both are sorted and `after`
@@ -88,6 +102,46 @@ mod tests {
 
     fn rows(values: &[i64]) -> Vec<Vec<Value>> {
         values.iter().map(|v| vec![Value::Int(*v)]).collect()
+    }
+
+    /// `view(Z) :- a(X, Y), b(Y, Z)` over `a` and `b`, as the flattener records it.
+    fn view_of(a: &Rows, b: &Rows, limit: usize) -> Option<ViewRecord> {
+        let (left, right) = atoms();
+        let (rows, pairs) = join(&left, a, &right, b, &[VarId(2)], limit, &mut Vec::new(), &[])?;
+        let columns = Columns::of(&rows);
+        Some(ViewRecord {
+            key: (left, right, vec![VarId(2)]),
+            inputs: (a.clone(), b.clone()),
+            rows: Some(Arc::new(rows)),
+            pairs,
+            columns,
+        })
+    }
+
+    fn atoms() -> (Atom, Atom) {
+        use crate::lower::ir::{RelId, Term};
+        let var = |v: u32| Term::Var(VarId(v));
+        (Atom { rel: RelId(0), args: vec![var(0), var(1)] }, Atom { rel: RelId(1), args: vec![var(1), var(2)] })
+    }
+
+    fn pairs(values: &[(i64, i64)]) -> Rows {
+        Arc::new(values.iter().map(|(x, y)| vec![Value::Int(*x), Value::Int(*y)]).collect())
+    }
+
+    #[test]
+    fn an_extended_view_counts_its_pairs_as_a_full_join_does() {
+        let (left, right) = atoms();
+        let b = pairs(&(0..50).map(|z| (1, z)).collect::<Vec<_>>());
+        let (a, grown) = (pairs(&[(1, 1)]), pairs(&[(1, 1), (2, 1)]));
+        let old = view_of(&a, &b, 60).unwrap();
+        // The new tuple adds 50 pairs but no tuple (Z only): 100 pairs, past 60.
+        assert!(view_of(&grown, &b, 60).is_none(), "a full join refuses it");
+        let inputs = (grown.clone(), b.clone());
+        assert!(extended(&old, &left, &right, &inputs, &[VarId(2)], 60, &mut Vec::new(), &[]).is_none());
+        // Within the limit: the same tuples, the very same Arc (nothing was added).
+        let kept = extended(&old, &left, &right, &inputs, &[VarId(2)], 200, &mut Vec::new(), &[]).unwrap();
+        assert!(Arc::ptr_eq(kept.rows.as_ref().unwrap(), old.rows.as_ref().unwrap()));
+        assert_eq!(kept.pairs, view_of(&grown, &b, 200).unwrap().pairs);
     }
 
     #[test]
