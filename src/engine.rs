@@ -13,6 +13,7 @@
 
 use crate::analyze::{self, Checked};
 use crate::diagnostics::{self, Diagnostic};
+use crate::eval::demand::Coverage;
 use crate::eval::functions::{Env, ExternFn, Externs};
 use crate::eval::plan::CheckPlan;
 use crate::eval::{self, Additions, Limits, Model, Reading, render};
@@ -407,6 +408,18 @@ impl Engine {
         atom: &ir::Atom,
         limits: eval::Limits,
     ) -> Result<(Model, ir::Atom), eval::EvalError> {
+        self.evaluate_covered(env, additions, atom, limits).map(|(model, answers, _)| (model, answers))
+    }
+
+    /// [`Engine::evaluate_within`], with which tuples the model holds in
+    /// full (an explanation reads its patterns there first).
+    pub(crate) fn evaluate_covered(
+        &self,
+        env: &Env,
+        additions: &Additions,
+        atom: &ir::Atom,
+        limits: eval::Limits,
+    ) -> Result<(Model, ir::Atom, Coverage), eval::EvalError> {
         let bound: Vec<bool> = atom.args.iter().map(|t| matches!(t, ir::Term::Const(_))).collect();
         let demand = match self.strategy {
             Strategy::Compiled | Strategy::Demand => {
@@ -425,14 +438,16 @@ impl Engine {
             additions.facts.push(ir::Fact { rel: demand.seed, tuple: seed, origin: ir::OriginId(u32::MAX) });
             let model =
                 eval::evaluate_rules(&self.prepared, &self.checked.program, &demand.checked, env, &additions, limits)?;
-            return Ok((model, ir::Atom { rel: demand.answers, args: atom.args.clone() }));
+            let answers = ir::Atom { rel: demand.answers, args: atom.args.clone() };
+            return Ok((model, answers, Coverage::Demand(demand)));
         }
         // Only the strata the question depends on.
         let program = &self.checked.program;
         let strata = analyze::strata::needed_by(program, &self.checked.strata, atom.rel);
         let model =
             eval::evaluate_strata(&self.prepared, program, program, &strata, env, &additions, limits, &|_, _| None)?;
-        Ok((model, atom.clone()))
+        let complete = strata.iter().flat_map(|s| s.relations.iter().copied()).collect();
+        Ok((model, atom.clone(), Coverage::Relations(complete)))
     }
 
     /// Projects a model's answers to an atom onto its named variables.

@@ -57,7 +57,7 @@ impl Engine {
             errors: Vec::new(),
         };
         // The decision, as a check or a query makes it.
-        let (decided, answers) = match self.evaluate_for(&env, &additions, &atom) {
+        let (decided, answers, coverage) = match self.evaluate_covered(&env, &additions, &atom, self.limits) {
             Ok(decided) => decided,
             Err(e) => {
                 explanation.errors.push(format!("{e}; the query is denied"));
@@ -77,7 +77,7 @@ impl Engine {
             },
             Source::OnDemand => None,
         };
-        let on_demand = OnDemand::new(self, &env, &additions);
+        let on_demand = OnDemand::new(self, &env, &additions).primed(decided.clone(), coverage);
         let evaluated =
             full.as_ref().map(|model| Evaluated { checked: &self.checked, env: &env, model, limits: self.limits });
         let tuples: &dyn Tuples = match &evaluated {
@@ -183,8 +183,11 @@ impl Engine {
         let env = resolved.env();
         let additions = self.query_additions(&atom, options);
         let mut proofs: Vec<Option<ProofNode>> = vec![None; rows.len()];
-        let Ok((decided, answers)) = self.evaluate_for(&env, &additions, &atom) else { return Ok(proofs) };
-        let on_demand = OnDemand::new(self, &env, &additions);
+        let Ok((decided, answers, coverage)) = self.evaluate_covered(&env, &additions, &atom, self.limits) else {
+            return Ok(proofs);
+        };
+        // The proofs read what this one evaluation holds, and evaluate only what it lacks.
+        let on_demand = OnDemand::new(self, &env, &additions).primed(decided.clone(), coverage);
         let locate = |origin: ir::OriginId| self.locate(origin);
         let explainer = Explainer::new(&self.checked, &env, &additions, &on_demand, &locate);
         let positions = super::named_positions(&atom, &names);

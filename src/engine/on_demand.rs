@@ -11,6 +11,7 @@
 //! never the full model (a superuser's rule over every pair of constants).
 
 use super::Engine;
+use crate::eval::demand::Coverage;
 use crate::eval::functions::Env;
 use crate::eval::plan::run::Run;
 use crate::eval::{self, Additions, EvalError, Reading, Row};
@@ -41,6 +42,8 @@ pub(crate) struct OnDemand<'e> {
     /// request adds no fact, removes none and names no constant the program
     /// lacks (then they are the request's own).
     materialized: Option<&'e crate::eval::plan::snapshot::Snapshot>,
+    /// The question's own evaluation, whose patterns are read from it.
+    primed: Option<(eval::Model, Coverage)>,
     errors: RefCell<BTreeSet<(OriginId, String)>>,
     stopped: RefCell<Option<EvalError>>,
     /// One deadline for the whole explanation (each lookup gets what is left).
@@ -60,10 +63,19 @@ impl<'e> OnDemand<'e> {
             answered: RefCell::default(),
             base: std::cell::OnceCell::new(),
             materialized: materialized(engine, additions),
+            primed: None,
             errors: RefCell::default(),
             stopped: RefCell::default(),
             deadline: std::time::Instant::now() + engine.limits().max_time,
         }
+    }
+
+    /// Reads what `model` (an evaluation of this request, holding in full
+    /// what `coverage` says) holds from it, without evaluating again.
+    pub(crate) fn primed(mut self, model: eval::Model, coverage: Coverage) -> Self {
+        self.errors.borrow_mut().extend(model.errors.iter().cloned());
+        self.primed = Some((model, coverage));
+        self
     }
 
     /// The engine's limits with the time this explanation has left; `None`
@@ -138,6 +150,11 @@ impl Tuples for OnDemand<'_> {
             // The snapshot also holds rows over the plan's stand-ins for unknown constants.
             let own = |row: &Row| !row.iter().any(|v| matches!(v, Value::Sym(s) if FRESH.contains(s)));
             return Rc::new(rows.into_iter().filter(own).collect());
+        }
+        if let Some((model, coverage)) = &self.primed
+            && let Some(holding) = coverage.covers(model, rel, pattern)
+        {
+            return Rc::new(select(model.rows(holding, reading), pattern));
         }
         let key = (rel, pattern.to_vec());
         if let Some((certain, possible)) = self.answered.borrow().get(&key) {

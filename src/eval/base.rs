@@ -125,19 +125,43 @@ impl Prepared {
     /// The base relations for one request: shared where the request changes
     /// nothing, rebuilt where it adds or removes facts or constants.
     pub fn relations(&self, program: &Program, additions: &Additions) -> Vec<Rows> {
+        self.request(program, additions).rows
+    }
+
+    /// [`Prepared::relations`], with how each rebuilt relation differs from
+    /// the snapshot's (so that a join reads the snapshot's index with the
+    /// difference laid over it, instead of indexing the whole relation again).
+    pub fn request(&self, program: &Program, additions: &Additions) -> RequestBase {
         let count = additions.facts.iter().map(|f| f.rel.0 as usize + 1).max().unwrap_or(0).max(self.base.len());
         let mut relations: Vec<Rows> = self.base.clone();
         relations.resize(count, Arc::default());
+        let mut changed = Vec::new();
         let mut touched: BTreeSet<RelId> = additions.facts.iter().map(|f| f.rel).collect();
         touched.extend(additions.removed.iter().map(|(rel, _)| *rel));
         for rel in touched {
             let Some(slot) = relations.get_mut(rel.0 as usize) else { continue };
-            let mut rows: Vec<Row> =
-                slot.iter().filter(|row| !additions.removed.contains(&(rel, (*row).clone()))).cloned().collect();
-            rows.extend(additions.facts.iter().filter(|f| f.rel == rel).map(|f| f.tuple.clone()));
-            rows.sort();
-            rows.dedup();
-            *slot = Arc::new(rows);
+            let mut added: Vec<Row> =
+                additions.facts.iter().filter(|f| f.rel == rel).map(|f| f.tuple.clone()).collect();
+            added.sort();
+            added.dedup();
+            // An added fact wins over its removal; a removal of a tuple the
+            // snapshot lacks changes nothing.
+            let removed: Vec<Row> = additions
+                .removed
+                .range((rel, Vec::new())..)
+                .take_while(|(r, _)| *r == rel)
+                .map(|(_, row)| row)
+                .filter(|row| slot.binary_search(row).is_ok() && added.binary_search(row).is_err())
+                .cloned()
+                .collect();
+            added.retain(|row| slot.binary_search(row).is_err());
+            if added.is_empty() && removed.is_empty() {
+                continue;
+            }
+            let delta = Delta { added, removed };
+            let rows = Arc::new(delta.apply(slot));
+            changed.push((rel, rows.clone(), delta));
+            *slot = rows;
         }
         // New constants (the query's, a test's local facts') join `$adom`.
         let adom = self.base.get(builtins::ADOM.0 as usize).cloned().unwrap_or_default();
@@ -149,25 +173,47 @@ impl Prepared {
         new.remove(&Value::Sym(builtins::STAR));
         new.retain(|v| adom.binary_search(&vec![*v]).is_err());
         if !new.is_empty() {
-            let mut rows: Vec<Row> = adom.iter().cloned().collect();
-            rows.extend(new.into_iter().map(|v| vec![v]));
-            rows.sort();
+            let delta = Delta { added: new.into_iter().map(|v| vec![v]).collect(), removed: Vec::new() };
+            let rows = Arc::new(delta.apply(&adom));
             if let Some(slot) = relations.get_mut(builtins::ADOM.0 as usize) {
-                *slot = Arc::new(rows);
+                *slot = rows.clone();
+                changed.push((builtins::ADOM, rows, delta));
             }
         }
-        relations
+        RequestBase { rows: relations, changed }
     }
 
     /// An index over `rows` (a relation of `rel`) for an atom with `args`:
     /// tuples matching its constants and repeated variables, grouped by the
     /// `key` columns, holding the `values` columns. Cached when `rows` is the
-    /// snapshot's own base relation.
-    pub fn index(&self, rel: RelId, rows: &Rows, args: &[Term], key: &[usize], values: &[usize]) -> Arc<Index> {
-        let shared = self.base.get(rel.0 as usize).is_some_and(|base| Arc::ptr_eq(base, rows));
-        if !shared {
-            return Arc::new(build(rows, args, key, values));
+    /// snapshot's own base relation; when `rows` is that relation as
+    /// `request` changed it, the cached index with the change laid over it.
+    pub fn index(
+        &self,
+        rel: RelId,
+        rows: &Rows,
+        request: &RequestBase,
+        (args, key, values): (&[Term], &[usize], &[usize]),
+    ) -> Lookup {
+        let base = self.base.get(rel.0 as usize);
+        if base.is_some_and(|base| Arc::ptr_eq(base, rows)) {
+            return Lookup { base: self.cached(rel, rows, args, key, values), delta: None };
         }
+        let changed = request.changed.iter().find(|(r, changed, _)| *r == rel && Arc::ptr_eq(changed, rows));
+        match (changed, base) {
+            (Some((_, _, delta)), Some(base)) => Lookup {
+                base: self.cached(rel, base, args, key, values),
+                delta: Some(Box::new(IndexDelta {
+                    added: build(&delta.added, args, key, values),
+                    removed: build(&delta.removed, args, key, values),
+                })),
+            },
+            _ => Lookup { base: Arc::new(build(rows, args, key, values)), delta: None },
+        }
+    }
+
+    /// The cached index over the snapshot's own `rows` of `rel`.
+    fn cached(&self, rel: RelId, rows: &Rows, args: &[Term], key: &[usize], values: &[usize]) -> Arc<Index> {
         let filter = args
             .iter()
             .enumerate()
@@ -182,6 +228,86 @@ impl Prepared {
         let cache_key = IndexKey { rel, filter, key: key.to_vec(), values: values.to_vec() };
         let mut cache = self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         cache.entry(cache_key).or_insert_with(|| Arc::new(build(rows, args, key, values))).clone()
+    }
+}
+
+/// A request's base relations ([`Prepared::request`]).
+#[derive(Debug, Default)]
+pub struct RequestBase {
+    /// Every base relation's rows, by `RelId`.
+    pub rows: Vec<Rows>,
+    /// The relations the request changed: their rows and the change.
+    changed: Vec<(RelId, Rows, Delta)>,
+}
+
+/// How a request changes one base relation: tuples it adds (the snapshot
+/// lacks them) and removes (the snapshot has them), each sorted.
+#[derive(Debug, Default)]
+struct Delta {
+    added: Vec<Row>,
+    removed: Vec<Row>,
+}
+
+impl Delta {
+    /// The snapshot's sorted `rows` with this change: one merge.
+    fn apply(&self, rows: &[Row]) -> Vec<Row> {
+        let mut out = Vec::with_capacity(rows.len() + self.added.len());
+        let mut added = self.added.iter().peekable();
+        for row in rows {
+            while let Some(new) = added.next_if(|new| *new < row) {
+                out.push(new.clone());
+            }
+            if self.removed.binary_search(row).is_err() {
+                out.push(row.clone());
+            }
+        }
+        out.extend(added.cloned());
+        out
+    }
+}
+
+/// What a join reads from a complete relation: an index, and a request's
+/// change to it laid over it (removed tuples skipped, added ones after).
+pub struct Lookup {
+    base: Arc<Index>,
+    delta: Option<Box<IndexDelta>>,
+}
+
+/// The tuples a request adds and removes, indexed as the base index is.
+struct IndexDelta {
+    added: Index,
+    removed: Index,
+}
+
+impl Lookup {
+    /// Calls `each` with the values of every tuple under `key`.
+    pub fn each(&self, key: &[Value], mut each: impl FnMut(&Row)) {
+        let base = self.base.get(key).map_or(&[][..], Vec::as_slice);
+        let Some(delta) = &self.delta else {
+            base.iter().for_each(each);
+            return;
+        };
+        // The removed tuples are among the base's: skip one occurrence each
+        // (two tuples may agree on the indexed columns).
+        let mut gone: Vec<&Row> = delta.removed.get(key).into_iter().flatten().collect();
+        for values in base {
+            match gone.iter().position(|g| *g == values) {
+                Some(at) => {
+                    gone.swap_remove(at);
+                }
+                None => each(values),
+            }
+        }
+        delta.added.get(key).into_iter().flatten().for_each(each);
+    }
+
+    /// Whether some tuple has `key`.
+    pub fn contains(&self, key: &[Value]) -> bool {
+        let base = self.base.get(key).map_or(0, Vec::len);
+        match &self.delta {
+            None => base > 0,
+            Some(delta) => base > delta.removed.get(key).map_or(0, Vec::len) || delta.added.contains_key(key),
+        }
     }
 }
 
@@ -227,4 +353,86 @@ pub fn consistent(args: &[Term], row: &[Value]) -> bool {
 /// The values at `positions`.
 pub fn pick(row: &[Value], positions: &[usize]) -> Row {
     positions.iter().filter_map(|p| row.get(*p).copied()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lower::ir::{Fact, OriginId, Program, Relation, RelationKind, VarId};
+    use proptest::prelude::*;
+
+    /// A program with one ternary relation holding `rows`.
+    fn program(rows: &[Row]) -> Program {
+        let relation = Relation {
+            name: "r".into(),
+            arity: 3,
+            kind: RelationKind::Internal,
+            domain_columns: 0,
+            first_use: None,
+            columns: None,
+            declared: false,
+        };
+        let mut program = Program { relations: vec![relation], ..Program::default() };
+        program.relations.resize(builtins::ADOM.0 as usize + 1, program.relations[0].clone());
+        program.facts = rows.iter().map(|r| Fact { rel: RelId(0), tuple: r.clone(), origin: OriginId(0) }).collect();
+        program
+    }
+
+    fn row() -> impl Strategy<Value = Row> {
+        prop::collection::vec((0..3i64).prop_map(Value::Int), 3)
+    }
+
+    fn term() -> impl Strategy<Value = Term> {
+        prop_oneof![(0..3u32).prop_map(|v| Term::Var(VarId(v))), (0..3i64).prop_map(|c| Term::Const(Value::Int(c)))]
+    }
+
+    proptest! {
+        /// A snapshot's index with a request's change laid over it answers
+        /// exactly what an index over the changed relation answers (each
+        /// tuple as often), whatever the atom's constants, repeated
+        /// variables and key.
+        #[test]
+        fn a_changed_relation_reads_as_if_indexed_anew(
+            rows in prop::collection::vec(row(), 0..12),
+            added in prop::collection::vec(row(), 0..4),
+            removed in prop::collection::vec(row(), 0..4),
+            args in prop::collection::vec(term(), 3),
+            key_width in 0..3usize,
+        ) {
+            let program = program(&rows);
+            let prepared = Prepared::new(&program);
+            let additions = Additions {
+                facts: added.iter().map(|r| Fact { rel: RelId(0), tuple: r.clone(), origin: OriginId(0) }).collect(),
+                domain: Vec::new(),
+                removed: removed.iter().map(|r| (RelId(0), r.clone())).collect(),
+            };
+            let request = prepared.request(&program, &additions);
+            let changed = request.rows[0].clone();
+            // The variables' first positions: the key, then the values.
+            let mut firsts: Vec<usize> = Vec::new();
+            for (i, t) in args.iter().enumerate() {
+                if let Term::Var(v) = t && args.iter().position(|u| u == &Term::Var(*v)) == Some(i) {
+                    firsts.push(i);
+                }
+            }
+            let (key, values) = firsts.split_at(key_width.min(firsts.len()));
+            let layered = prepared.index(RelId(0), &changed, &request, (&args, key, values));
+            let fresh = build(&changed, &args, key, values);
+            for k in fresh.keys().cloned().chain(layered.base.keys().cloned()) {
+                let mut got = Vec::new();
+                layered.each(&k, |v| got.push(v.clone()));
+                let mut expected = fresh.get(&k).cloned().unwrap_or_default();
+                got.sort();
+                expected.sort();
+                prop_assert_eq!(&got, &expected, "key {:?}", k);
+                prop_assert_eq!(layered.contains(&k), fresh.contains_key(&k));
+            }
+            // The changed rows are the old ones, without the removed, with the added.
+            let mut expected: Vec<Row> = rows.iter().filter(|r| !removed.contains(r)).cloned().collect();
+            expected.extend(added.iter().cloned());
+            expected.sort();
+            expected.dedup();
+            prop_assert_eq!(changed.as_slice(), expected.as_slice());
+        }
+    }
 }

@@ -18,7 +18,7 @@
 //! the caller evaluates everything.
 
 use crate::analyze::{Checked, expr_vars, strata};
-use crate::lower::ir::{Atom, Literal, Program, RelId, Relation, RelationKind, Rule, Term, VarId};
+use crate::lower::ir::{Atom, Literal, Program, RelId, Relation, RelationKind, Rule, Term, Value, VarId};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A demand-transformed program for one relation and binding pattern.
@@ -32,6 +32,68 @@ pub struct Demand {
     pub seed: RelId,
     /// The query positions that are bound, in order.
     pub bound: Vec<usize>,
+    /// Every adorned relation of the program (see [`Demand::covers`]).
+    pub adorned: Vec<Adorned>,
+    /// The derived relations whose original rules the program evaluates in
+    /// full (queried with nothing bound, or read by such a relation).
+    pub complete: BTreeSet<RelId>,
+}
+
+/// An adorned relation: for each tuple of `magic` (values at the `bound`
+/// positions), `adorned` holds every tuple of `rel` with those values.
+#[derive(Clone, Debug)]
+pub struct Adorned {
+    /// The original relation.
+    pub rel: RelId,
+    /// Its bound positions.
+    pub bound: Vec<usize>,
+    /// The relation holding the demanded tuples.
+    pub adorned: RelId,
+    /// The relation holding the demanded values.
+    pub magic: RelId,
+}
+
+/// Which tuples an evaluated model holds in full: what its demand
+/// transformation computed, or the relations of the strata it evaluated.
+#[derive(Clone, Debug)]
+pub enum Coverage {
+    /// A demand-transformed program's model.
+    Demand(std::sync::Arc<Demand>),
+    /// A model of the original program's relations (only these are complete).
+    Relations(BTreeSet<RelId>),
+}
+
+impl Coverage {
+    /// Where `model` holds every tuple of `rel` matching `pattern`: the
+    /// relation to read them from (see [`Demand::covers`]).
+    pub fn covers(&self, model: &super::Model, rel: RelId, pattern: &[Option<Value>]) -> Option<RelId> {
+        match self {
+            Coverage::Demand(demand) => demand.covers(model, rel, pattern),
+            Coverage::Relations(complete) => complete.contains(&rel).then_some(rel),
+        }
+    }
+}
+
+impl Demand {
+    /// Where an evaluated `model` of this program holds every tuple of `rel`
+    /// that matches `pattern` (`None`: any value): the original relation if
+    /// it was evaluated in full, else an adorned relation whose bound
+    /// positions the pattern binds and whose demand includes the pattern's
+    /// values there. `None` when the model does not tell.
+    ///
+    /// This is the magic-set invariant: an adorned relation holds exactly
+    /// the tuples of its relation whose bound values were demanded. A
+    /// demand is read as possible, as the evaluation reads it.
+    pub fn covers(&self, model: &super::Model, rel: RelId, pattern: &[Option<Value>]) -> Option<RelId> {
+        if self.complete.contains(&rel) {
+            return Some(rel);
+        }
+        self.adorned.iter().filter(|a| a.rel == rel).find_map(|a| {
+            let key: Option<Vec<Value>> = a.bound.iter().map(|p| pattern.get(*p).copied().flatten()).collect();
+            let demanded = model.rows(a.magic, super::Reading::Possible);
+            key.filter(|key| demanded.binary_search(key).is_ok()).map(|_| a.adorned)
+        })
+    }
 }
 
 /// Adornment: `true` for a bound position.
@@ -68,7 +130,7 @@ pub fn transform(checked: &Checked, rel: RelId, bound: &[bool]) -> Option<Demand
     while let Some((r, pattern)) = t.queue.pop_front() {
         t.rewrite(r, &pattern);
     }
-    t.include_full();
+    let complete = t.include_full();
     let mut out = Program {
         relations: t.relations,
         rules: t.rules,
@@ -92,7 +154,18 @@ pub fn transform(checked: &Checked, rel: RelId, bound: &[bool]) -> Option<Demand
     }
     let strata = strata::strata(&out, &components, &edges);
     let bound_positions = bound.iter().enumerate().filter(|(_, b)| **b).map(|(i, _)| i).collect();
-    Some(Demand { checked: Checked { program: out, strata }, answers, seed, bound: bound_positions })
+    let positions = |pattern: &Pattern| pattern.iter().enumerate().filter(|(_, b)| **b).map(|(i, _)| i).collect();
+    let adorned = t
+        .adorned
+        .iter()
+        .map(|((rel, pattern), (adorned, magic))| Adorned {
+            rel: *rel,
+            bound: positions(pattern),
+            adorned: *adorned,
+            magic: *magic,
+        })
+        .collect();
+    Some(Demand { checked: Checked { program: out, strata }, answers, seed, bound: bound_positions, adorned, complete })
 }
 
 impl Transformer<'_> {
@@ -261,8 +334,8 @@ impl Transformer<'_> {
     }
 
     /// Adds the original rules of every relation evaluated in full, and of
-    /// everything those depend on.
-    fn include_full(&mut self) {
+    /// everything those depend on; returns those relations.
+    fn include_full(&mut self) -> BTreeSet<RelId> {
         let mut todo: Vec<RelId> = self.full.iter().copied().collect();
         let mut done = BTreeSet::new();
         while let Some(r) = todo.pop() {
@@ -278,6 +351,7 @@ impl Transformer<'_> {
                 self.rules.push(rule.clone());
             }
         }
+        done
     }
 }
 

@@ -212,7 +212,8 @@ pub fn evaluate_strata(
     reuse: &Reuse,
 ) -> Result<Model, EvalError> {
     let deadline = std::time::Instant::now() + limits.max_time;
-    let mut relations = prepared.relations(base, additions);
+    let request = prepared.request(base, additions);
+    let mut relations = request.rows.clone();
     // The snapshot's base rows are shared, not spent by this evaluation.
     let shared_bytes = relations
         .iter()
@@ -250,6 +251,7 @@ pub fn evaluate_strata(
             reading: Reading::Possible,
             held_elsewhere: held_apart(&model.relations, &model.possible),
             shared_bytes,
+            request: &request,
         };
         let possible = seminaive::eval_stratum(stratum, &rules, &reads, &mut met, prepared, env, budget)?;
         if model.possible.is_empty() && met.is_empty() {
@@ -283,6 +285,7 @@ pub fn evaluate_strata(
             reading: Reading::Certain,
             held_elsewhere: held_apart(&model.possible, &model.relations),
             shared_bytes,
+            request: &request,
         };
         let mut met = BTreeSet::new();
         let certain = seminaive::eval_stratum(stratum, &rules, &reads, &mut met, prepared, env, budget)?;

@@ -15,7 +15,7 @@
 //! caller says which tuples positive atoms and `not` atoms read, and whether
 //! an erroring condition holds.
 
-use super::base::{Index, Prepared, consistent, pick};
+use super::base::{Lookup, Prepared, RequestBase, consistent, pick};
 use super::functions::Env;
 use super::{EvalError, Limits, Reading, Row, Rows, condition, member_values};
 use crate::analyze::{Stratum, expr_vars};
@@ -47,7 +47,7 @@ enum Step {
     Lookup {
         /// Positions in the binding row of the variables the atom shares.
         key_from_row: Vec<usize>,
-        index: Arc<Index>,
+        index: Lookup,
     },
     /// Keep bindings for which a condition holds.
     Filter(Expr),
@@ -56,7 +56,7 @@ enum Step {
         /// Positions in the binding row of the atom's (non-anonymous) variables.
         key_from_row: Vec<usize>,
         /// The negated relation's tuples, keyed by those variables.
-        index: Arc<Index>,
+        index: Lookup,
     },
     /// `X in [..]`: bind `X` to each item (or check it, when `X` is bound);
     /// `domain` is the active domain, which an unknown list ranges over.
@@ -87,6 +87,8 @@ pub struct Reads<'a> {
     /// `positive`: held by the snapshot, not spent by this evaluation, so
     /// they do not count against its memory budget.
     pub shared_bytes: usize,
+    /// The request's base relations, with how it changed the snapshot's.
+    pub request: &'a RequestBase,
 }
 
 /// Condition errors met, with the rule they happened in.
@@ -248,7 +250,12 @@ fn compile<'r>(
                         let key_from_row = named.iter().filter_map(|v| position(&order, *v)).collect();
                         let key_from_atom: Vec<usize> =
                             named.iter().filter_map(|v| a.args.iter().position(|t| t == &Term::Var(*v))).collect();
-                        let index = prepared.index(a.rel, negated_rows_of(a.rel), &a.args, &key_from_atom, &[]);
+                        let index = prepared.index(
+                            a.rel,
+                            negated_rows_of(a.rel),
+                            reads.request,
+                            (&a.args, &key_from_atom, &[]),
+                        );
                         Step::Anti { key_from_row, index }
                     }
                     Literal::Member(v, items) => {
@@ -322,7 +329,12 @@ fn compile<'r>(
                 right,
             });
         } else {
-            let index = prepared.index(atom.rel, rows_of(atom.rel), &atom.args, &key_from_atom, &new_from_atom);
+            let index = prepared.index(
+                atom.rel,
+                rows_of(atom.rel),
+                reads.request,
+                (&atom.args, &key_from_atom, &new_from_atom),
+            );
             steps.push(Step::Lookup { key_from_row, index });
         }
     }
@@ -462,18 +474,22 @@ fn apply(
         Step::Lookup { key_from_row, index } => {
             let mut results = Vec::new();
             for row in rows {
-                for values in index.get(&pick(row, key_from_row)).into_iter().flatten() {
-                    let mut extended = row.clone();
-                    extended.extend_from_slice(values);
-                    let width = extended.len();
-                    results.push(extended);
-                    budget.spend(results.len(), width)?;
-                }
+                let mut spent = Ok(());
+                index.each(&pick(row, key_from_row), |values| {
+                    if spent.is_ok() {
+                        let mut extended = row.clone();
+                        extended.extend_from_slice(values);
+                        let width = extended.len();
+                        results.push(extended);
+                        spent = budget.spend(results.len(), width);
+                    }
+                });
+                spent?;
             }
             results
         }
         Step::Anti { key_from_row, index } => {
-            rows.iter().filter(|row| !index.contains_key(&pick(row, key_from_row))).cloned().collect()
+            rows.iter().filter(|row| !index.contains(&pick(row, key_from_row))).cloned().collect()
         }
         Step::Member { position, items, domain } => {
             let mut results = Vec::new();

@@ -58,9 +58,8 @@ impl Explainer<'_> {
                 let Some(got) = row.get(i).filter(|got| **got != wanted) else { continue };
                 let values: Vec<Option<Value>> = row.iter().map(|v| Some(*v)).collect();
                 let place = self
-                    .base
-                    .get(&(rel, row.clone()))
-                    .and_then(|origin| (self.locate)(*origin))
+                    .base_origin(rel, row)
+                    .and_then(|origin| (self.locate)(origin))
                     .map_or_else(String::new, |(location, _)| format!(" ({location})"));
                 lines.push(format!(
                     "nearest: `{}`{place} holds, with {} where the rule needs {}",

@@ -95,8 +95,8 @@ pub struct Explainer<'a> {
     locate: Locate<'a>,
     /// Rules with `now` and `ctx` resolved for the request (`None`: cannot fire).
     rules: Vec<Option<std::borrow::Cow<'a, Rule>>>,
-    /// Base facts and where they come from.
-    base: HashMap<(RelId, Row), OriginId>,
+    /// Base facts and where they come from, per relation, gathered on first use.
+    base: std::cell::RefCell<HashMap<RelId, std::rc::Rc<HashMap<Row, OriginId>>>>,
     /// Rules by head relation.
     by_head: BTreeMap<RelId, Vec<RuleId>>,
     /// Proofs found (or not) per fact and height bound.
@@ -120,15 +120,28 @@ impl<'a> Explainer<'a> {
     ) -> Self {
         let program = &checked.program;
         let rules = program.rules.iter().map(|r| crate::eval::prepare_rule(env, r)).collect();
-        let mut base = HashMap::new();
-        for fact in program.facts.iter().chain(&additions.facts) {
-            base.entry((fact.rel, fact.tuple.clone())).or_insert(fact.origin);
-        }
         let mut by_head: BTreeMap<RelId, Vec<RuleId>> = BTreeMap::new();
         for (i, rule) in program.rules.iter().enumerate() {
             by_head.entry(rule.head.rel).or_default().push(RuleId(i as u32));
         }
+        let base = Default::default();
         Explainer { checked, env, additions, tuples, locate, rules, base, by_head, memo: Default::default() }
+    }
+
+    /// Where the base fact `rel(row)` comes from; `None` when it is not one.
+    pub(crate) fn base_origin(&self, rel: RelId, row: &[Value]) -> Option<OriginId> {
+        let facts = self.base.borrow().get(&rel).cloned();
+        let facts = facts.unwrap_or_else(|| {
+            let mut facts = HashMap::new();
+            let program = &self.checked.program;
+            for fact in program.facts.iter().chain(&self.additions.facts).filter(|f| f.rel == rel) {
+                facts.entry(fact.tuple.clone()).or_insert(fact.origin);
+            }
+            let facts = std::rc::Rc::new(facts);
+            self.base.borrow_mut().insert(rel, facts.clone());
+            facts
+        });
+        facts.get(row).copied()
     }
 
     /// Whether a fact holds (is certain).
@@ -175,12 +188,12 @@ impl<'a> Explainer<'a> {
     fn search_proof(&self, rel: RelId, row: &Row, height: usize) -> Option<ProofNode> {
         let fact = self.atom_text(rel, &row.iter().map(|v| Some(*v)).collect::<Vec<_>>());
         let reads = self.gloss(rel, row);
-        if let Some(origin) = self.base.get(&(rel, row.clone())) {
-            let (rule, location) = match (self.locate)(*origin) {
+        if let Some(origin) = self.base_origin(rel, row) {
+            let (rule, location) = match (self.locate)(origin) {
                 Some((location, text)) => (Some(text), Some(location)),
                 None => (None, None),
             };
-            let origin = Some(*origin);
+            let origin = Some(origin);
             return Some(ProofNode {
                 fact,
                 reads,

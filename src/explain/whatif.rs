@@ -148,7 +148,7 @@ impl Explainer<'_> {
             if !seen.insert((rel, row.clone())) || seen.len() > 20_000 {
                 continue;
             }
-            if self.base.contains_key(&(rel, row.clone())) && rel != builtins::ROLE {
+            if self.base_origin(rel, &row).is_some() && rel != builtins::ROLE {
                 out.insert((rel, row.clone()));
             }
             for id in self.by_head.get(&rel).into_iter().flatten() {
