@@ -14,18 +14,18 @@ use super::Engine;
 use crate::eval::demand::Coverage;
 use crate::eval::functions::Env;
 use crate::eval::plan::run::Run;
-use crate::eval::{self, Additions, EvalError, Reading, Row};
+use crate::eval::{self, Additions, EvalError, Reading, Row, Rows};
 use crate::explain::Tuples;
-use crate::explain::tuples::select;
+use crate::explain::tuples::{select, select_shared};
 use crate::lower::builtins;
 use crate::lower::intern::FRESH;
 use crate::lower::ir::{self, OriginId, RelId, Term, Value, VarId};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The certain and the possible rows of one pattern.
-type Answered = (Rc<Vec<Row>>, Rc<Vec<Row>>);
+type Answered = (Rows, Rows);
 
 /// A relation and a pattern over it (`None`: any value).
 type Pattern = (RelId, Vec<Option<Value>>);
@@ -136,12 +136,11 @@ fn atom_of(rel: RelId, pattern: &[Option<Value>]) -> ir::Atom {
 }
 
 impl Tuples for OnDemand<'_> {
-    fn matching(&self, rel: RelId, pattern: &[Option<Value>], reading: Reading) -> Rc<Vec<Row>> {
+    fn matching(&self, rel: RelId, pattern: &[Option<Value>], reading: Reading) -> Rows {
         if !self.engine.rules.derived.contains(&rel) {
             let base =
                 self.base.get_or_init(|| self.engine.prepared.relations(&self.engine.checked.program, self.additions));
-            let rows = base.get(rel.0 as usize).map_or(&[][..], |rows| rows.as_slice());
-            return Rc::new(select(rows, pattern));
+            return base.get(rel.0 as usize).map_or_else(Rows::default, |rows| select_shared(rows, pattern));
         }
         if let Some(snapshot) = self.materialized
             && self.engine.rules.dynamic.get(rel.0 as usize) == Some(&false)
@@ -149,12 +148,16 @@ impl Tuples for OnDemand<'_> {
             let rows = select(snapshot.rows(rel), pattern);
             // The snapshot also holds rows over the plan's stand-ins for unknown constants.
             let own = |row: &Row| !row.iter().any(|v| matches!(v, Value::Sym(s) if FRESH.contains(s)));
-            return Rc::new(rows.into_iter().filter(own).collect());
+            return Arc::new(rows.into_iter().filter(own).collect());
         }
         if let Some((model, coverage)) = &self.primed
             && let Some(holding) = coverage.covers(model, rel, pattern)
         {
-            return Rc::new(select(model.rows(holding, reading), pattern));
+            // Read without evaluating, but still within the explanation's time.
+            if self.stopped.borrow().is_some() || self.remaining().is_none() {
+                return Rows::default();
+            }
+            return Arc::new(select(model.rows(holding, reading), pattern));
         }
         let key = (rel, pattern.to_vec());
         if let Some((certain, possible)) = self.answered.borrow().get(&key) {
@@ -162,24 +165,28 @@ impl Tuples for OnDemand<'_> {
         }
         // Once stopped, nothing more is read: the explanation is cut short.
         if self.stopped.borrow().is_some() {
-            return Rc::default();
+            return Rows::default();
         }
-        let Some(limits) = self.remaining() else { return Rc::default() };
+        let Some(limits) = self.remaining() else { return Rows::default() };
         let atom = atom_of(rel, pattern);
         let (certain, possible) = match self.engine.evaluate_within(self.env, self.additions, &atom, limits) {
             Ok((model, answers)) => {
                 self.errors.borrow_mut().extend(model.errors.iter().cloned());
                 let certain = eval::answers(&model, &answers, Reading::Certain);
                 let possible = eval::answers(&model, &answers, Reading::Possible);
-                (Rc::new(certain), Rc::new(possible))
+                (Arc::new(certain), Arc::new(possible))
             }
             Err(e) => {
                 self.stopped.borrow_mut().get_or_insert(e);
-                (Rc::default(), Rc::default())
+                (Rows::default(), Rows::default())
             }
         };
         self.answered.borrow_mut().insert(key, (certain.clone(), possible.clone()));
         if reading == Reading::Possible { possible } else { certain }
+    }
+
+    fn base_origins(&self, rel: RelId) -> Option<Arc<eval::base::Origins>> {
+        Some(self.engine.prepared.origins(&self.engine.checked.program, rel))
     }
 
     fn errors(&self) -> Vec<(OriginId, String)> {

@@ -11,7 +11,7 @@
 
 use super::{Additions, Row};
 use crate::lower::builtins;
-use crate::lower::ir::{Program, RelId, Term, Value};
+use crate::lower::ir::{OriginId, Program, RelId, Term, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -49,18 +49,24 @@ pub struct IndexKey {
     values: Vec<usize>,
 }
 
-/// A snapshot's base relations and its cache of indexes over them.
+/// Where each base fact of one relation comes from (the first statement
+/// that states it).
+pub type Origins = HashMap<Row, OriginId>;
+
+/// A snapshot's base relations and its caches of indexes and of the facts'
+/// origins over them.
 #[derive(Debug)]
 pub struct Prepared {
     base: Vec<Rows>,
     indexes: Mutex<HashMap<IndexKey, Arc<Index>>>,
+    origins: Mutex<HashMap<RelId, Arc<Origins>>>,
 }
 
 impl Prepared {
     /// Groups and sorts the program's facts; `$adom` holds the program's domain.
     pub fn new(program: &Program) -> Prepared {
         let base = grouped(program).into_iter().map(Arc::new).collect();
-        Prepared { base, indexes: Mutex::new(HashMap::new()) }
+        Prepared { base, indexes: Mutex::new(HashMap::new()), origins: Mutex::default() }
     }
 
     /// The same snapshot after `changes`: untouched relations (and `$adom`
@@ -96,7 +102,9 @@ impl Prepared {
         let cache = self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let shared = |rel: RelId| matches!((self.base.get(rel.0 as usize), base.get(rel.0 as usize)), (Some(a), Some(b)) if Arc::ptr_eq(a, b));
         let kept = cache.iter().filter(|(k, _)| shared(k.rel)).map(|(k, v)| (k.clone(), v.clone())).collect();
-        Prepared { base, indexes: Mutex::new(kept) }
+        let origins = self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let origins = origins.iter().filter(|(rel, _)| shared(**rel)).map(|(k, v)| (*k, v.clone())).collect();
+        Prepared { base, indexes: Mutex::new(kept), origins: Mutex::new(origins) }
     }
 
     /// The bytes of the indexes built so far over the base relations
@@ -110,6 +118,25 @@ impl Prepared {
                 index.iter().map(|(key, values)| row(key) + values.iter().map(row).sum::<usize>()).sum::<usize>()
             })
             .sum()
+    }
+
+    /// Where each base fact of `rel` comes from (`program` is the snapshot's
+    /// program), gathered on first use and kept while the relation is.
+    pub fn origins(&self, program: &Program, rel: RelId) -> Arc<Origins> {
+        if self.base.get(rel.0 as usize).is_none_or(|rows| rows.is_empty()) {
+            return Arc::default();
+        }
+        let mut cache = self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .entry(rel)
+            .or_insert_with(|| {
+                let mut origins = Origins::new();
+                for fact in program.facts.iter().filter(|f| f.rel == rel) {
+                    origins.entry(fact.tuple.clone()).or_insert(fact.origin);
+                }
+                Arc::new(origins)
+            })
+            .clone()
     }
 
     /// The base facts of one relation, shared.

@@ -95,16 +95,24 @@ pub struct Explainer<'a> {
     locate: Locate<'a>,
     /// Rules with `now` and `ctx` resolved for the request (`None`: cannot fire).
     rules: Vec<Option<std::borrow::Cow<'a, Rule>>>,
-    /// Base facts and where they come from, per relation, gathered on first use.
-    base: std::cell::RefCell<HashMap<RelId, std::rc::Rc<HashMap<Row, OriginId>>>>,
+    /// Base facts and where they come from, per relation, gathered on first
+    /// use when the tuples' source does not keep them.
+    base: std::cell::RefCell<HashMap<RelId, HashMap<Row, OriginId>>>,
     /// Rules by head relation.
     by_head: BTreeMap<RelId, Vec<RuleId>>,
-    /// Proofs found (or not) per fact and height bound.
-    memo: std::cell::RefCell<HashMap<ProofKey, Option<ProofNode>>>,
+    /// What the proof search knows of each fact it tried.
+    memo: std::cell::RefCell<HashMap<(RelId, Row), Known>>,
+    /// The bindings under which a rule derives a fact, per rule and fact.
+    bodies: std::cell::RefCell<HashMap<(RuleId, Row), std::rc::Rc<Vec<Binding>>>>,
 }
 
-/// A fact and a bound on the height of its proof.
-type ProofKey = ((RelId, Row), usize);
+/// What the proof search knows of one fact: no proof of height up to the
+/// first value, or its minimal-height proof, of the height given.
+#[derive(Clone)]
+enum Known {
+    FailsUpTo(usize),
+    Proof(usize, ProofNode),
+}
 
 /// Deepest proof searched.
 const MAX_PROOF_HEIGHT: usize = 48;
@@ -125,23 +133,24 @@ impl<'a> Explainer<'a> {
             by_head.entry(rule.head.rel).or_default().push(RuleId(i as u32));
         }
         let base = Default::default();
-        Explainer { checked, env, additions, tuples, locate, rules, base, by_head, memo: Default::default() }
+        let (memo, bodies) = Default::default();
+        Explainer { checked, env, additions, tuples, locate, rules, base, by_head, memo, bodies }
     }
 
     /// Where the base fact `rel(row)` comes from; `None` when it is not one.
     pub(crate) fn base_origin(&self, rel: RelId, row: &[Value]) -> Option<OriginId> {
-        let facts = self.base.borrow().get(&rel).cloned();
-        let facts = facts.unwrap_or_else(|| {
-            let mut facts = HashMap::new();
-            let program = &self.checked.program;
-            for fact in program.facts.iter().chain(&self.additions.facts).filter(|f| f.rel == rel) {
-                facts.entry(fact.tuple.clone()).or_insert(fact.origin);
+        let own = || self.additions.facts.iter().find(|f| f.rel == rel && f.tuple == row).map(|f| f.origin);
+        if let Some(origins) = self.tuples.base_origins(rel) {
+            return origins.get(row).copied().or_else(own);
+        }
+        // Gathered from the program once, for every relation.
+        let mut base = self.base.borrow_mut();
+        if base.is_empty() {
+            for fact in self.checked.program.facts.iter().chain(&self.additions.facts) {
+                base.entry(fact.rel).or_default().entry(fact.tuple.clone()).or_insert(fact.origin);
             }
-            let facts = std::rc::Rc::new(facts);
-            self.base.borrow_mut().insert(rel, facts.clone());
-            facts
-        });
-        facts.get(row).copied()
+        }
+        base.get(&rel).and_then(|facts| facts.get(row)).copied()
     }
 
     /// Whether a fact holds (is certain).
@@ -155,7 +164,7 @@ impl<'a> Explainer<'a> {
     }
 
     /// The certain rows of `rel` matching `pattern`.
-    pub(crate) fn matching(&self, rel: RelId, pattern: &[Option<Value>]) -> std::rc::Rc<Vec<Row>> {
+    pub(crate) fn matching(&self, rel: RelId, pattern: &[Option<Value>]) -> crate::eval::Rows {
         self.tuples.matching(rel, pattern, Reading::Certain)
     }
 
@@ -172,22 +181,50 @@ impl<'a> Explainer<'a> {
 
     /// A minimal-height proof of a fact in the model.
     pub fn prove(&self, rel: RelId, row: &Row) -> Option<ProofNode> {
-        (0..=MAX_PROOF_HEIGHT).find_map(|height| self.prove_within(rel, row, height))
+        self.prove_within(rel, row, MAX_PROOF_HEIGHT)
     }
 
-    fn prove_within(&self, rel: RelId, row: &Row, height: usize) -> Option<ProofNode> {
-        let key = ((rel, row.clone()), height);
-        if let Some(known) = self.memo.borrow().get(&key) {
+    /// A minimal-height proof of height at most `limit`: each height tried
+    /// in turn (iterative deepening, so a recursive fact is not its own
+    /// proof), each remembered.
+    fn prove_within(&self, rel: RelId, row: &Row, limit: usize) -> Option<ProofNode> {
+        let key = (rel, row.clone());
+        let from = match self.memo.borrow().get(&key) {
+            Some(Known::Proof(height, proof)) => return (*height <= limit).then(|| proof.clone()),
+            Some(Known::FailsUpTo(tried)) if *tried >= limit => return None,
+            Some(Known::FailsUpTo(tried)) => tried + 1,
+            None => 0,
+        };
+        for height in from..=limit {
+            if let Some(proof) = self.search_proof(rel, row, height) {
+                self.memo.borrow_mut().insert(key, Known::Proof(height, proof.clone()));
+                return Some(proof);
+            }
+            self.memo.borrow_mut().insert(key.clone(), Known::FailsUpTo(height));
+        }
+        None
+    }
+
+    /// The bindings under which rule `id` derives `rel(row)`, once per rule and fact.
+    fn deriving(&self, id: RuleId, rule: &Rule, row: &Row) -> std::rc::Rc<Vec<Binding>> {
+        let key = (id, row.clone());
+        if let Some(known) = self.bodies.borrow().get(&key) {
             return known.clone();
         }
-        let found = self.search_proof(rel, row, height);
-        self.memo.borrow_mut().insert(key, found.clone());
-        found
+        let target: Vec<Option<Value>> = row.iter().map(|v| Some(*v)).collect();
+        let bindings = match unify_head(&rule.head, &target).map(|start| self.match_body(rule, start)) {
+            Some(Match::Holds(bindings)) => bindings,
+            _ => Vec::new(),
+        };
+        let bindings = std::rc::Rc::new(bindings);
+        self.bodies.borrow_mut().insert(key, bindings.clone());
+        bindings
     }
 
     fn search_proof(&self, rel: RelId, row: &Row, height: usize) -> Option<ProofNode> {
-        let fact = self.atom_text(rel, &row.iter().map(|v| Some(*v)).collect::<Vec<_>>());
-        let reads = self.gloss(rel, row);
+        // The fact's texts, made only for a proof found.
+        let fact = || self.atom_text(rel, &row.iter().map(|v| Some(*v)).collect::<Vec<_>>());
+        let reads = || self.gloss(rel, row);
         if let Some(origin) = self.base_origin(rel, row) {
             let (rule, location) = match (self.locate)(origin) {
                 Some((location, text)) => (Some(text), Some(location)),
@@ -195,8 +232,8 @@ impl<'a> Explainer<'a> {
             };
             let origin = Some(origin);
             return Some(ProofNode {
-                fact,
-                reads,
+                fact: fact(),
+                reads: reads(),
                 kind: "fact",
                 rule,
                 location,
@@ -208,8 +245,8 @@ impl<'a> Explainer<'a> {
         if rel == builtins::ADOM {
             let kind = "constant";
             return Some(ProofNode {
-                fact,
-                reads,
+                fact: fact(),
+                reads: reads(),
                 kind,
                 rule: None,
                 location: None,
@@ -223,9 +260,7 @@ impl<'a> Explainer<'a> {
         }
         for id in self.by_head.get(&rel).into_iter().flatten() {
             let Some(Some(rule)) = self.rules.get(id.0 as usize) else { continue };
-            let target: Vec<Option<Value>> = row.iter().map(|v| Some(*v)).collect();
-            let Some(start) = unify_head(&rule.head, &target) else { continue };
-            let Match::Holds(bindings) = self.match_body(rule, start) else { continue };
+            let bindings = self.deriving(*id, rule, row);
             'bindings: for b in bindings.iter().take(64) {
                 let mut children = Vec::new();
                 let mut conditions = Vec::new();
@@ -234,7 +269,7 @@ impl<'a> Explainer<'a> {
                         Literal::Pos(a) => {
                             let child_row: Row = instantiate(a, b).into_iter().flatten().collect();
                             // The smallest proof of each child (iterative deepening).
-                            let child = (0..height).find_map(|h| self.prove_within(a.rel, &child_row, h));
+                            let child = self.prove_within(a.rel, &child_row, height - 1);
                             match child {
                                 Some(c) => children.push(c),
                                 None => continue 'bindings,
@@ -258,8 +293,8 @@ impl<'a> Explainer<'a> {
                 let (label, location) = self.rule_label(*id);
                 let origin = self.checked.program.rules.get(id.0 as usize).map(|r| r.origin);
                 return Some(ProofNode {
-                    fact,
-                    reads,
+                    fact: fact(),
+                    reads: reads(),
                     kind: "rule",
                     rule: Some(label),
                     location,

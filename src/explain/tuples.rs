@@ -9,15 +9,14 @@
 
 use crate::analyze::Checked;
 use crate::eval::functions::Env;
-use crate::eval::{self, Additions, Limits, Model, Reading, Row};
+use crate::eval::{self, Additions, Limits, Model, Reading, Row, Rows};
 use crate::lower::ir::{OriginId, RelId, Value};
-use std::rc::Rc;
 
 /// The tuples an explanation reads.
 pub trait Tuples {
     /// The rows of `rel` in `reading` whose values match `pattern` (`None`
     /// matches any value), sorted.
-    fn matching(&self, rel: RelId, pattern: &[Option<Value>], reading: Reading) -> Rc<Vec<Row>>;
+    fn matching(&self, rel: RelId, pattern: &[Option<Value>], reading: Reading) -> Rows;
 
     /// The condition errors met while deciding what was read: the rule's
     /// origin and the error.
@@ -27,6 +26,13 @@ pub trait Tuples {
     /// `additions` instead of the request's; `None` when that evaluation
     /// stops on a limit.
     fn holds_under(&self, now: i64, additions: &Additions, rel: RelId, row: &Row) -> Option<bool>;
+
+    /// Where each of the program's base facts of `rel` comes from, when the
+    /// source keeps that (a request's own facts are not in it); `None`: the
+    /// explainer gathers it from the program.
+    fn base_origins(&self, _rel: RelId) -> Option<std::sync::Arc<eval::base::Origins>> {
+        None
+    }
 }
 
 /// Whether a row matches a pattern.
@@ -46,6 +52,15 @@ pub struct Evaluated<'a> {
     pub limits: Limits,
 }
 
+/// The rows of sorted `rows` that match `pattern`: all of them, shared, when
+/// it binds nothing; else a copy of those it matches (see [`select`]).
+pub fn select_shared(rows: &Rows, pattern: &[Option<Value>]) -> Rows {
+    if pattern.iter().all(Option::is_none) && rows.first().is_none_or(|r| r.len() == pattern.len()) {
+        return rows.clone();
+    }
+    std::sync::Arc::new(select(rows, pattern))
+}
+
 /// The rows of sorted `rows` that match `pattern`: the bound leading
 /// values narrow them by binary search, the rest are filtered.
 pub fn select(rows: &[Row], pattern: &[Option<Value>]) -> Vec<Row> {
@@ -57,8 +72,8 @@ pub fn select(rows: &[Row], pattern: &[Option<Value>]) -> Vec<Row> {
 }
 
 impl Tuples for Evaluated<'_> {
-    fn matching(&self, rel: RelId, pattern: &[Option<Value>], reading: Reading) -> Rc<Vec<Row>> {
-        Rc::new(select(self.model.rows(rel, reading), pattern))
+    fn matching(&self, rel: RelId, pattern: &[Option<Value>], reading: Reading) -> Rows {
+        std::sync::Arc::new(select(self.model.rows(rel, reading), pattern))
     }
 
     fn errors(&self) -> Vec<(OriginId, String)> {

@@ -63,21 +63,23 @@ impl Explainer<'_> {
         );
         // The scopes the policy assigns on first (a project, if that is how
         // it grants): by how many assignments have a scope of that type.
-        let assigned_types: Vec<String> = self
-            .matching(builtins::ASSIGN, &[None; 5])
-            .iter()
-            .filter_map(|r| match r.get(2) {
-                Some(Value::Sym(s)) if *s != STAR => Some(type_of(&self.env.symbols.resolve(*s)).to_string()),
-                _ => None,
-            })
-            .collect();
-        let uses = |scope: &Value| match scope {
-            Value::Sym(s) => {
-                let ty = type_of(&self.env.symbols.resolve(*s)).to_string();
-                assigned_types.iter().filter(|t| **t == ty).count()
+        let mut per_scope: std::collections::HashMap<Value, usize> = std::collections::HashMap::new();
+        for r in self.matching(builtins::ASSIGN, &[None; 5]).iter() {
+            if let Some(scope) = r.get(2).filter(|s| **s != Value::Sym(STAR)) {
+                *per_scope.entry(*scope).or_default() += 1;
             }
-            _ => 0,
+        }
+        let type_name = |v: &Value| match v {
+            Value::Sym(s) => Some(type_of(&self.env.symbols.resolve(*s)).to_string()),
+            _ => None,
         };
+        let mut per_type: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (scope, count) in &per_scope {
+            if let Some(ty) = type_name(scope) {
+                *per_type.entry(ty).or_default() += count;
+            }
+        }
+        let uses = |scope: &Value| type_name(scope).and_then(|ty| per_type.get(&ty).copied()).unwrap_or(0);
         scopes.sort_by_key(|scope| std::cmp::Reverse(uses(scope)));
         scopes.push(Value::Sym(STAR));
         for (_, role) in &roles {
@@ -88,33 +90,43 @@ impl Explainer<'_> {
                 ));
             }
         }
-        // Groups (containers of some member) that hold the permission there.
-        let groups: BTreeSet<Value> =
-            self.matching(builtins::PARENT, &[None, None]).iter().filter_map(|r| r.get(1).copied()).collect();
-        for r in self.matching(builtins::HAS_PERM, &[None, Some(perm), Some(object)]).iter() {
-            let is_group = r.first().is_some_and(|g| groups.contains(g));
-            if is_group
-                && r.first() != Some(&user)
-                && let Some(group) = r.first()
-            {
-                candidates.push((builtins::PARENT, vec![user, *group]));
-            }
-        }
         // A direct grant last (but still tried) when the policy grants nothing directly.
-        if self.matching(builtins::GRANT, &[None; 5]).is_empty() && !candidates.is_empty() {
-            let grant = candidates.remove(0);
-            candidates.insert(candidates.len().min(MAX_TRIALS - 1), grant);
-        }
-        let mut found = Vec::new();
-        for (rel, tuple) in candidates.into_iter().take(MAX_TRIALS) {
+        let grant_last = self.matching(builtins::GRANT, &[None; 5]).is_empty();
+        let grant = grant_last.then(|| candidates.remove(0));
+        // The statement adding `rel(tuple)`, if it makes the request hold.
+        let repairs = |rel: RelId, tuple: Row| {
             let mut additions = self.additions.clone();
             additions.facts.push(Fact { rel, tuple: tuple.clone(), origin: WHAT_IF });
-            if self.holds_under(self.env.now, &additions, builtins::ALLOWED, row) == Some(true) {
-                found.push(self.statement(rel, &tuple));
-                if found.len() >= 5 {
-                    break;
-                }
+            (self.holds_under(self.env.now, &additions, builtins::ALLOWED, row) == Some(true))
+                .then(|| self.statement(rel, &tuple))
+        };
+        // Tried in order until five are found; a deferred grant keeps the last trial.
+        let budget = MAX_TRIALS - usize::from(grant.is_some());
+        let mut found = Vec::new();
+        let mut trials = 0;
+        for (rel, tuple) in candidates {
+            if trials >= budget || found.len() >= 5 {
+                return found;
             }
+            trials += 1;
+            found.extend(repairs(rel, tuple));
+        }
+        // Then groups (containers of some member) that hold the permission
+        // there: read only when reached, since who holds it is a wide question.
+        if trials < budget && found.len() < 5 {
+            let groups: BTreeSet<Value> =
+                self.matching(builtins::PARENT, &[None, None]).iter().filter_map(|r| r.get(1).copied()).collect();
+            for r in self.matching(builtins::HAS_PERM, &[None, Some(perm), Some(object)]).iter() {
+                let Some(&group) = r.first().filter(|g| groups.contains(g) && **g != user) else { continue };
+                if trials >= budget || found.len() >= 5 {
+                    return found;
+                }
+                trials += 1;
+                found.extend(repairs(builtins::PARENT, vec![user, group]));
+            }
+        }
+        if let Some((rel, tuple)) = grant.filter(|_| found.len() < 5) {
+            found.extend(repairs(rel, tuple));
         }
         found
     }
