@@ -103,8 +103,11 @@ pub struct Explainer<'a> {
     /// What the proof search knows of each fact it tried.
     memo: std::cell::RefCell<HashMap<(RelId, Row), Known>>,
     /// The bindings under which a rule derives a fact, per rule and fact.
-    bodies: std::cell::RefCell<HashMap<(RuleId, Row), std::rc::Rc<Vec<Binding>>>>,
+    bodies: std::cell::RefCell<HashMap<(RuleId, Row), Bindings>>,
 }
+
+/// Bindings of a rule's variables, shared.
+type Bindings = std::rc::Rc<Vec<Binding>>;
 
 /// What the proof search knows of one fact: no proof of height up to the
 /// first value, or its minimal-height proof, of the height given.
@@ -206,7 +209,7 @@ impl<'a> Explainer<'a> {
     }
 
     /// The bindings under which rule `id` derives `rel(row)`, once per rule and fact.
-    fn deriving(&self, id: RuleId, rule: &Rule, row: &Row) -> std::rc::Rc<Vec<Binding>> {
+    fn deriving(&self, id: RuleId, rule: &Rule, row: &Row) -> Bindings {
         let key = (id, row.clone());
         if let Some(known) = self.bodies.borrow().get(&key) {
             return known.clone();
