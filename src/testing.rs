@@ -4,7 +4,7 @@
 use crate::engine::{Answer, Engine, TestOutcome, atom_constants};
 use crate::eval::functions::Env;
 use crate::eval::{self, Additions, Row};
-use crate::explain::{Evaluated, Explainer, ProofNode};
+use crate::explain::{Explainer, ProofNode};
 use crate::lower::builtins;
 use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Origin, OriginId};
@@ -98,8 +98,11 @@ impl Engine {
                 };
                 format!("{location}: `{text}` failed{at}: {why}")
             };
-            let (rows, model) = self.decide(&env, &additions, &assertion.atom).map_err(|e| failed(e.to_string()))?;
-            let answer = self.answer(rows, &model, &assertion.atom, &assertion.var_names, &symbols, &additions);
+            let (model, answers, coverage) = self
+                .evaluate_covered(&env, &additions, &assertion.atom, self.limits())
+                .map_err(|e| failed(e.to_string()))?;
+            let rows = eval::answers(&model, &answers, eval::Reading::at_boundary(assertion.atom.rel));
+            let answer = self.answer(rows.clone(), &model, &assertion.atom, &assertion.var_names, &symbols, &additions);
             let count = answer.rows.len() as i64;
             let failure = match assertion.expect {
                 ir::Expectation::Holds if count == 0 => Some("expected it to hold, but it does not".to_string()),
@@ -126,19 +129,26 @@ impl Engine {
             if assertion.path.is_none() && used.is_none() {
                 continue;
             }
-            // Proofs, for `via`/`because` and coverage, come from the full model.
-            let full =
-                eval::evaluate(self.checked(), &env, &additions, self.limits()).map_err(|e| failed(e.to_string()))?;
-            let locate = |o| self.locate(o);
-            let tuples = Evaluated { checked: self.checked(), env: &env, model: &full, limits: self.limits() };
-            let explainer = Explainer::new(self.checked(), &env, &additions, &tuples, &locate);
-            let proofs: Vec<ProofNode> =
-                eval::answers(&full, &assertion.atom, eval::Reading::at_boundary(assertion.atom.rel))
-                    .iter()
-                    .take(MAX_PROOFS)
-                    .filter_map(|row| explainer.prove(assertion.atom.rel, row))
-                    .collect();
-            let blocking = blocking_proof(&explainer, &assertion.atom);
+            // Proofs, for `via`/`because` and coverage, read the assert's own
+            // evaluation and evaluate what else they need on demand.
+            let atom = &assertion.atom;
+            let proved = self.with_explainer((&env, &additions), (model, coverage), |explainer| {
+                let proofs: Vec<ProofNode> =
+                    rows.iter().take(MAX_PROOFS).filter_map(|row| explainer.prove(atom.rel, row)).collect();
+                let blocking = blocking_proof(explainer, atom);
+                let blocked = |name: &str| match (name, ground_row(atom).as_deref()) {
+                    ("deny", Some(row)) => explainer.holds(builtins::DENIED, &row.to_vec()),
+                    ("inactive", Some([user, ..])) => explainer.holds(builtins::INACTIVE, &vec![*user]),
+                    (other, _) => blocking.as_ref().is_some_and(|p| mentions(p, other)),
+                };
+                let blocked = match &assertion.path {
+                    Some((false, name)) => blocked(name),
+                    _ => false,
+                };
+                (proofs, blocking, blocked)
+            });
+            let (proofs, blocking, blocked) =
+                proved.map_err(|e| failed(format!("could not find its proofs within the limits ({e})")))?;
             if let Some(used) = used.as_mut() {
                 for proof in proofs.iter().chain(&blocking) {
                     collect(proof, used);
@@ -148,16 +158,8 @@ impl Engine {
                 Some((true, name)) if !proofs.iter().any(|p| mentions(p, name)) => {
                     return Err(failed(format!("it holds, but no proof uses `{name}`")));
                 }
-                Some((false, name)) => {
-                    let ground = ground_row(&assertion.atom);
-                    let blocked = match (name.as_str(), ground.as_deref()) {
-                        ("deny", Some(row)) => explainer.holds(builtins::DENIED, &row.to_vec()),
-                        ("inactive", Some([user, ..])) => explainer.holds(builtins::INACTIVE, &vec![*user]),
-                        (other, _) => blocking.as_ref().is_some_and(|p| mentions(p, other)),
-                    };
-                    if !blocked {
-                        return Err(failed(format!("it does not hold, but not because of `{name}`")));
-                    }
+                Some((false, name)) if !blocked => {
+                    return Err(failed(format!("it does not hold, but not because of `{name}`")));
                 }
                 _ => {}
             }

@@ -10,7 +10,8 @@ use super::LoadError;
 use super::on_demand::OnDemand;
 use super::request::Resolved;
 use super::{Engine, RequestOptions};
-use crate::eval::{self, Reading};
+use crate::eval::functions::Env;
+use crate::eval::{self, Additions, Reading};
 use crate::explain::report::{Explanation, TimeChange, Why, WhyNot};
 use crate::explain::{Evaluated, Explainer, ProofNode, Tuples};
 use crate::lower::builtins;
@@ -206,6 +207,26 @@ impl Engine {
             proofs.iter_mut().for_each(|proof| *proof = None);
         }
         Ok(proofs)
+    }
+}
+
+impl Engine {
+    /// Runs `explain` with an explainer of the request `env`, `additions`
+    /// that reads what `model` (its evaluation, holding in full what
+    /// `coverage` says) holds and evaluates the rest on demand (test blocks'
+    /// `via`, `because` and coverage); the limit a lookup stopped at, if
+    /// one did, so that nothing is built on what it may have missed.
+    pub(crate) fn with_explainer<R>(
+        &self,
+        (env, additions): (&Env, &Additions),
+        (model, coverage): (eval::Model, crate::eval::demand::Coverage),
+        explain: impl FnOnce(&Explainer) -> R,
+    ) -> Result<R, eval::EvalError> {
+        let on_demand = OnDemand::new(self, env, additions).primed(model, coverage);
+        let locate = |origin: ir::OriginId| self.locate(origin);
+        let explainer = Explainer::new(&self.checked, env, additions, &on_demand, &locate);
+        let out = explain(&explainer);
+        on_demand.stopped().map_or(Ok(out), Err)
     }
 }
 
