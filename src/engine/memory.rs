@@ -17,7 +17,8 @@ pub struct MemoryUsage {
     pub facts: usize,
     /// The base relations, grouped and sorted for evaluation.
     pub base: usize,
-    /// The indexes the general evaluator built over base relations.
+    /// The indexes the general evaluator built over base relations, and the
+    /// facts' origins explanations gathered.
     pub base_indexes: usize,
     /// The check plan's relations and views not counted in `base`.
     pub plan_relations: usize,

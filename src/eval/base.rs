@@ -107,17 +107,24 @@ impl Prepared {
         Prepared { base, indexes: Mutex::new(kept), origins: Mutex::new(origins) }
     }
 
-    /// The bytes of the indexes built so far over the base relations
-    /// (estimated from the tuples' sizes).
+    /// The bytes of the indexes built so far over the base relations, and
+    /// of the facts' origins gathered for explanations (estimated from the
+    /// tuples' sizes).
     pub fn index_bytes(&self) -> usize {
         let row = |r: &Row| std::mem::size_of::<Row>() + r.len() * std::mem::size_of::<Value>();
         let cache = self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache
+        let indexes: usize = cache
             .values()
             .map(|index| {
                 index.iter().map(|(key, values)| row(key) + values.iter().map(row).sum::<usize>()).sum::<usize>()
             })
-            .sum()
+            .sum();
+        let origins = self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let origins: usize = origins
+            .values()
+            .map(|facts| facts.keys().map(|key| row(key) + std::mem::size_of::<OriginId>()).sum::<usize>())
+            .sum();
+        indexes + origins
     }
 
     /// Where each base fact of `rel` comes from (`program` is the snapshot's
@@ -411,6 +418,20 @@ mod tests {
 
     fn term() -> impl Strategy<Value = Term> {
         prop_oneof![(0..3u32).prop_map(|v| Term::Var(VarId(v))), (0..3i64).prop_map(|c| Term::Const(Value::Int(c)))]
+    }
+
+    /// The origins an explanation gathers are kept with the snapshot and
+    /// counted with its indexes.
+    #[test]
+    fn origins_are_cached_and_counted() {
+        let rows: Vec<Row> = (0..50).map(|i| vec![Value::Int(i), Value::Int(0), Value::Int(1)]).collect();
+        let program = program(&rows);
+        let prepared = Prepared::new(&program);
+        let before = prepared.index_bytes();
+        let origins = prepared.origins(&program, RelId(0));
+        assert_eq!(origins.len(), 50);
+        assert!(Arc::ptr_eq(&origins, &prepared.origins(&program, RelId(0))), "gathered once");
+        assert!(prepared.index_bytes() >= before + 50 * 3 * std::mem::size_of::<Value>());
     }
 
     proptest! {
