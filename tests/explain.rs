@@ -292,3 +292,19 @@ fn a_condition_that_erred_is_marked_with_an_exclamation_mark() {
     let line = text.lines().find(|l| l.contains("risk(ann) = error")).unwrap_or_else(|| panic!("{text}"));
     assert!(line.contains("! d == d ||") && !line.contains('✓'), "{text}");
 }
+
+/// With more candidate repairs than the trials allowed and no grant in the
+/// policy, the direct grant is still tried (last): twelve roles grant the
+/// permission on five scopes each, but a deny takes it from any role holder.
+#[test]
+fn a_direct_grant_is_tried_after_every_other_candidate() {
+    let mut policy = String::from("role r0 { read; }\ndeny U read on O if has_role(U, R, O);\n");
+    for i in 1..12 {
+        policy.push_str(&format!("role r{i} extends r{} {{ }}\n", i - 1));
+    }
+    policy.push_str("page:1 in c1;\nc1 in c2;\nc2 in c3;\nassign bob r0 on c3;\n");
+    let engine = Engine::from_source("p.warden", &policy).unwrap_or_else(|e| panic!("{}", e.render(false)));
+    let explanation = engine.explain("allowed(alice, read, page:1)", &at("2026-11-23T10:00:00Z")).unwrap();
+    let repairs = explanation.why_not.map(|w| w.repairs).unwrap_or_default();
+    assert_eq!(repairs, vec!["grant alice read on page:1;".to_string()], "{policy}");
+}

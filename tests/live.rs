@@ -331,3 +331,29 @@ fn a_burst_of_updates_builds_one_plan_at_a_time_and_coalesces() {
     assert!(builds < 30, "30 updates from 6 writers built {builds} plans");
     assert!(live.is_allowed(&at(Request::new("zed5x4", "read", "page:p29"))));
 }
+
+/// A fact removed and stated again in one update comes from its new
+/// statement: an explanation cites that, not the file line that stated it
+/// before (the snapshot's cache of origins is dropped for what an update touches).
+#[test]
+fn a_fact_stated_again_is_cited_from_its_new_statement() {
+    let live = Live::from_source("p.warden", POLICY).unwrap();
+    let question = "allowed(carol, read, page:1)";
+    let options = warden::RequestOptions {
+        at: Some(warden::time::parse_timestamp("2026-11-23T10:00:00Z").unwrap()),
+        ..Default::default()
+    };
+    let cited = |engine: &Engine| {
+        let explanation = engine.explain(question, &options).unwrap();
+        assert!(explanation.holds, "{}", explanation.to_text());
+        serde_json::to_string(&explanation.proofs).unwrap()
+    };
+    assert!(cited(&live.snapshot()).contains("p.warden:5:1"), "first stated in the file");
+    live.update(|tx| {
+        tx.remove("assign carol viewer on project:a;");
+        tx.insert("assign carol viewer on project:a;");
+    })
+    .unwrap();
+    let after = cited(&live.snapshot());
+    assert!(!after.contains("p.warden:5:1"), "still cites the removed statement: {after}");
+}

@@ -102,8 +102,15 @@ impl Prepared {
         let cache = self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let shared = |rel: RelId| matches!((self.base.get(rel.0 as usize), base.get(rel.0 as usize)), (Some(a), Some(b)) if Arc::ptr_eq(a, b));
         let kept = cache.iter().filter(|(k, _)| shared(k.rel)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        // A touched relation's origins go even when its rows are the same: a
+        // fact removed and stated again comes from its new statement.
+        let touched = changes.touched();
         let origins = self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let origins = origins.iter().filter(|(rel, _)| shared(**rel)).map(|(k, v)| (*k, v.clone())).collect();
+        let origins = origins
+            .iter()
+            .filter(|(rel, _)| shared(**rel) && !touched.contains(*rel))
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
         Prepared { base, indexes: Mutex::new(kept), origins: Mutex::new(origins) }
     }
 

@@ -106,7 +106,7 @@ impl Explainer<'_> {
         let mut trials = 0;
         for (rel, tuple) in candidates {
             if trials >= budget || found.len() >= 5 {
-                return found;
+                break;
             }
             trials += 1;
             found.extend(repairs(rel, tuple));
@@ -119,7 +119,7 @@ impl Explainer<'_> {
             for r in self.matching(builtins::HAS_PERM, &[None, Some(perm), Some(object)]).iter() {
                 let Some(&group) = r.first().filter(|g| groups.contains(g) && **g != user) else { continue };
                 if trials >= budget || found.len() >= 5 {
-                    return found;
+                    break;
                 }
                 trials += 1;
                 found.extend(repairs(builtins::PARENT, vec![user, group]));
