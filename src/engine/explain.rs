@@ -192,10 +192,15 @@ impl Engine {
         let locate = |origin: ir::OriginId| self.locate(origin);
         let explainer = Explainer::new(&self.checked, &env, &additions, &on_demand, &locate);
         let positions = super::named_positions(&atom, &names);
+        // Each rendered row's first place among `rows`.
+        let mut place: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            place.entry(row.as_slice()).or_insert(i);
+        }
         for row in eval::answers(&decided, &answers, Reading::at_boundary(atom.rel)) {
             let shown: Vec<String> =
                 positions.iter().filter_map(|p| row.get(*p).map(|v| eval::render::value(*v, symbols))).collect();
-            let Some(at) = rows.iter().position(|r| *r == shown) else { continue };
+            let Some(&at) = place.get(shown.as_slice()) else { continue };
             if let Some(slot) = proofs.get_mut(at).filter(|slot| slot.is_none())
                 && !decided.is_unknown(answers.rel, &row)
             {
