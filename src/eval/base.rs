@@ -50,8 +50,31 @@ pub struct IndexKey {
 }
 
 /// Where each base fact of one relation comes from (the first statement
-/// that states it).
-pub type Origins = HashMap<Row, OriginId>;
+/// that states it): one origin per row of the snapshot's sorted rows.
+#[derive(Debug, Default)]
+pub struct Origins {
+    rows: Rows,
+    /// `None` for a row no fact states (`$adom`'s constants).
+    origins: Vec<Option<OriginId>>,
+}
+
+impl Origins {
+    /// The origin of `row`, if the relation holds it.
+    pub fn get(&self, row: &[Value]) -> Option<OriginId> {
+        let at = self.rows.binary_search_by(|r| r.as_slice().cmp(row)).ok()?;
+        self.origins.get(at).copied().flatten()
+    }
+
+    /// How many rows it knows the origin of.
+    pub fn len(&self) -> usize {
+        self.origins.iter().flatten().count()
+    }
+
+    /// Whether it knows no origin.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// A snapshot's base relations and its caches of indexes and of the facts'
 /// origins over them.
@@ -127,28 +150,31 @@ impl Prepared {
             })
             .sum();
         let origins = self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let origins: usize = origins
-            .values()
-            .map(|facts| facts.keys().map(|key| row(key) + std::mem::size_of::<OriginId>()).sum::<usize>())
-            .sum();
+        let origins: usize =
+            origins.values().map(|o| o.origins.capacity() * std::mem::size_of::<Option<OriginId>>()).sum();
         indexes + origins
     }
 
     /// Where each base fact of `rel` comes from (`program` is the snapshot's
     /// program), gathered on first use and kept while the relation is.
     pub fn origins(&self, program: &Program, rel: RelId) -> Arc<Origins> {
-        if self.base.get(rel.0 as usize).is_none_or(|rows| rows.is_empty()) {
+        let Some(rows) = self.base.get(rel.0 as usize).filter(|rows| !rows.is_empty()) else {
             return Arc::default();
-        }
+        };
         let mut cache = self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         cache
             .entry(rel)
             .or_insert_with(|| {
-                let mut origins = Origins::new();
+                // Facts in program order: the first to state a row is its origin.
+                let mut origins: Vec<Option<OriginId>> = vec![None; rows.len()];
                 for fact in program.facts.iter().filter(|f| f.rel == rel) {
-                    origins.entry(fact.tuple.clone()).or_insert(fact.origin);
+                    if let Ok(at) = rows.binary_search(&fact.tuple)
+                        && let Some(slot @ None) = origins.get_mut(at)
+                    {
+                        *slot = Some(fact.origin);
+                    }
                 }
-                Arc::new(origins)
+                Arc::new(Origins { rows: rows.clone(), origins })
             })
             .clone()
     }
@@ -438,7 +464,9 @@ mod tests {
         let origins = prepared.origins(&program, RelId(0));
         assert_eq!(origins.len(), 50);
         assert!(Arc::ptr_eq(&origins, &prepared.origins(&program, RelId(0))), "gathered once");
-        assert!(prepared.index_bytes() >= before + 50 * 3 * std::mem::size_of::<Value>());
+        assert!(prepared.index_bytes() >= before + 50 * std::mem::size_of::<OriginId>());
+        assert_eq!(origins.get(&rows[7]), Some(OriginId(0)));
+        assert_eq!(origins.get(&[Value::Int(99), Value::Int(0), Value::Int(1)]), None);
     }
 
     proptest! {

@@ -144,7 +144,7 @@ impl<'a> Explainer<'a> {
     pub(crate) fn base_origin(&self, rel: RelId, row: &[Value]) -> Option<OriginId> {
         let own = || self.additions.facts.iter().find(|f| f.rel == rel && f.tuple == row).map(|f| f.origin);
         if let Some(origins) = self.tuples.base_origins(rel) {
-            return origins.get(row).copied().or_else(own);
+            return origins.get(row).or_else(own);
         }
         // Gathered from the program once, for every relation.
         let mut base = self.base.borrow_mut();
