@@ -132,7 +132,7 @@ impl Engine {
             // Proofs, for `via`/`because` and coverage, read the assert's own
             // evaluation and evaluate what else they need on demand.
             let atom = &assertion.atom;
-            let proved = self.with_explainer((&env, &additions), (model, coverage), |explainer| {
+            let proved = self.with_explainer(&env, &additions, model, coverage, |explainer| {
                 let proofs: Vec<ProofNode> =
                     rows.iter().take(MAX_PROOFS).filter_map(|row| explainer.prove(atom.rel, row)).collect();
                 let blocking = blocking_proof(explainer, atom);

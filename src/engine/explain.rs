@@ -183,48 +183,50 @@ impl Engine {
         let (atom, names) = self.query_atom(query, symbols)?;
         let env = resolved.env();
         let additions = self.query_additions(&atom, options);
-        let mut proofs: Vec<Option<ProofNode>> = vec![None; rows.len()];
+        let none = || vec![None; rows.len()];
         let Ok((decided, answers, coverage)) = self.evaluate_covered(&env, &additions, &atom, self.limits) else {
-            return Ok(proofs);
+            return Ok(none());
         };
-        // The proofs read what this one evaluation holds, and evaluate only what it lacks.
-        let on_demand = OnDemand::new(self, &env, &additions).primed(decided.clone(), coverage);
-        let locate = |origin: ir::OriginId| self.locate(origin);
-        let explainer = Explainer::new(&self.checked, &env, &additions, &on_demand, &locate);
         let positions = super::named_positions(&atom, &names);
         // Each rendered row's first place among `rows`.
         let mut place: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
         for (i, row) in rows.iter().enumerate() {
             place.entry(row.as_slice()).or_insert(i);
         }
-        for row in eval::answers(&decided, &answers, Reading::at_boundary(atom.rel)) {
-            let shown: Vec<String> =
-                positions.iter().filter_map(|p| row.get(*p).map(|v| eval::render::value(*v, symbols))).collect();
-            let Some(&at) = place.get(shown.as_slice()) else { continue };
-            if let Some(slot) = proofs.get_mut(at).filter(|slot| slot.is_none())
-                && !decided.is_unknown(answers.rel, &row)
-            {
-                *slot = explainer.prove(atom.rel, &row);
+        let found = eval::answers(&decided, &answers, Reading::at_boundary(atom.rel));
+        // The proofs read what this one evaluation holds, and evaluate only what it lacks.
+        let proved = self.with_explainer(&env, &additions, decided.clone(), coverage, |explainer| {
+            let mut proofs: Vec<Option<ProofNode>> = none();
+            for row in found {
+                let shown: Vec<String> =
+                    positions.iter().filter_map(|p| row.get(*p).map(|v| eval::render::value(*v, symbols))).collect();
+                let Some(&at) = place.get(shown.as_slice()) else { continue };
+                if let Some(slot) = proofs.get_mut(at).filter(|slot| slot.is_none())
+                    && !decided.is_unknown(answers.rel, &row)
+                {
+                    *slot = explainer.prove(atom.rel, &row);
+                }
             }
-        }
+            proofs
+        });
         // What was read after a limit may be incomplete: no proof built on it.
-        if on_demand.stopped().is_some() {
-            proofs.iter_mut().for_each(|proof| *proof = None);
-        }
-        Ok(proofs)
+        Ok(proved.unwrap_or_else(|_| none()))
     }
 }
 
 impl Engine {
     /// Runs `explain` with an explainer of the request `env`, `additions`
     /// that reads what `model` (its evaluation, holding in full what
-    /// `coverage` says) holds and evaluates the rest on demand (test blocks'
-    /// `via`, `because` and coverage); the limit a lookup stopped at, if
-    /// one did, so that nothing is built on what it may have missed.
+    /// `coverage` says) holds and evaluates the rest on demand (`query
+    /// --why`, test blocks' `via`, `because` and coverage); the limit a
+    /// lookup stopped at, if one did, so that nothing is built on what it
+    /// may have missed.
     pub(crate) fn with_explainer<R>(
         &self,
-        (env, additions): (&Env, &Additions),
-        (model, coverage): (eval::Model, crate::eval::demand::Coverage),
+        env: &Env,
+        additions: &Additions,
+        model: eval::Model,
+        coverage: crate::eval::demand::Coverage,
         explain: impl FnOnce(&Explainer) -> R,
     ) -> Result<R, eval::EvalError> {
         let on_demand = OnDemand::new(self, env, additions).primed(model, coverage);

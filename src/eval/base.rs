@@ -100,15 +100,11 @@ impl Prepared {
         let mut rebuilt: Vec<(RelId, Rows)> = Vec::new();
         for rel in changes.touched() {
             let old = self.base.get(rel.0 as usize).cloned().unwrap_or_default();
-            let removed = changes.removed.get(&rel);
-            let mut rows: Vec<Row> =
-                old.iter().filter(|row| removed.is_none_or(|gone| !gone.contains(row.as_slice()))).cloned().collect();
-            rows.extend(changes.inserted.iter().filter(|f| f.rel == rel).map(|f| f.tuple.clone()));
-            rows.sort();
-            rows.dedup();
+            let inserted = changes.inserted.iter().filter(|f| f.rel == rel).map(|f| &f.tuple);
+            let delta = Delta::between(&old, inserted, changes.removed.get(&rel).into_iter().flatten());
             // Unchanged after all (a fact inserted twice): share the old
             // rows, so that what was derived from them is reused.
-            rebuilt.push((rel, if *old == rows { old } else { Arc::new(rows) }));
+            rebuilt.push((rel, delta.map_or(old.clone(), |delta| Arc::new(delta.apply(&old)))));
         }
         if changes.domain_changed {
             rebuilt.push((builtins::ADOM, Arc::new(program.domain.iter().map(|v| vec![*v]).collect())));
@@ -207,25 +203,9 @@ impl Prepared {
         touched.extend(additions.removed.iter().map(|(rel, _)| *rel));
         for rel in touched {
             let Some(slot) = relations.get_mut(rel.0 as usize) else { continue };
-            let mut added: Vec<Row> =
-                additions.facts.iter().filter(|f| f.rel == rel).map(|f| f.tuple.clone()).collect();
-            added.sort();
-            added.dedup();
-            // An added fact wins over its removal; a removal of a tuple the
-            // snapshot lacks changes nothing.
-            let removed: Vec<Row> = additions
-                .removed
-                .range((rel, Vec::new())..)
-                .take_while(|(r, _)| *r == rel)
-                .map(|(_, row)| row)
-                .filter(|row| slot.binary_search(row).is_ok() && added.binary_search(row).is_err())
-                .cloned()
-                .collect();
-            added.retain(|row| slot.binary_search(row).is_err());
-            if added.is_empty() && removed.is_empty() {
-                continue;
-            }
-            let delta = Delta { added, removed };
+            let added = additions.facts.iter().filter(|f| f.rel == rel).map(|f| &f.tuple);
+            let removed = additions.removed.range((rel, Vec::new())..).take_while(|(r, _)| *r == rel);
+            let Some(delta) = Delta::between(slot, added, removed.map(|(_, row)| row)) else { continue };
             let rows = Arc::new(delta.apply(slot));
             changed.push((rel, rows.clone(), delta));
             *slot = rows;
@@ -316,6 +296,27 @@ struct Delta {
 }
 
 impl Delta {
+    /// How inserting `added` and taking away `removed` changes the sorted
+    /// `rows`: an added tuple wins over its removal, and adding a tuple
+    /// `rows` has or removing one it lacks changes nothing. `None`: no change.
+    fn between<'r>(
+        rows: &[Row],
+        added: impl Iterator<Item = &'r Row>,
+        removed: impl Iterator<Item = &'r Row>,
+    ) -> Option<Delta> {
+        let mut added: Vec<Row> = added.cloned().collect();
+        added.sort();
+        added.dedup();
+        let mut removed: Vec<Row> = removed
+            .filter(|row| rows.binary_search(row).is_ok() && added.binary_search(row).is_err())
+            .cloned()
+            .collect();
+        removed.sort();
+        removed.dedup();
+        added.retain(|row| rows.binary_search(row).is_err());
+        (!added.is_empty() || !removed.is_empty()).then_some(Delta { added, removed })
+    }
+
     /// The snapshot's sorted `rows` with this change: one merge.
     fn apply(&self, rows: &[Row]) -> Vec<Row> {
         let mut out = Vec::with_capacity(rows.len() + self.added.len());
