@@ -252,6 +252,21 @@ proptest! {
                 }
             }
         }
+        // A batch at one instant and context answers each check like the
+        // full evaluation does, in the order asked (repeats and `*` included).
+        let at = warden::time::parse_timestamp(rng.pick(&times)).unwrap();
+        let mut ctx = std::collections::BTreeMap::new();
+        if rng.chance(50) {
+            ctx.insert("k".to_string(), rng.pick(&["a", "b", "page:9", "2"]).to_string());
+        }
+        let batch: Vec<(&str, &str, &str)> =
+            picks.iter().take(8).map(|_| (rng.pick(&subjects), rng.pick(&perms), rng.pick(&objects))).collect();
+        let answers = engine.check_many(&batch, Some(at), &ctx);
+        for ((user, perm, object), allowed) in batch.iter().zip(&answers) {
+            let request = warden::live::Request { ctx: ctx.clone(), ..warden::live::Request::new(*user, *perm, *object).at_micros(at) };
+            prop_assert_eq!(*allowed, full.check(&request).allowed, "check_many differs from full evaluation on {:?}\nprogram:\n{}", request, source);
+        }
+        prop_assert_eq!(answers.len(), batch.len());
     }
 }
 

@@ -16,6 +16,8 @@ pub struct Interner {
     /// only by policy and data (and a request's own table holds a handful),
     /// so a seeded hasher's flood resistance buys nothing.
     index: FxHashMap<Arc<str>, Sym>,
+    /// Numbered names (`page:12`, `u7`) by prefix and number (see [`Numbered`]).
+    numbered: Vec<Numbered>,
     /// Ids start here (a request-local table continues after the program's).
     first: u32,
 }
@@ -32,6 +34,7 @@ impl Interner {
             return sym;
         }
         let sym = Sym(self.first.saturating_add(u32::try_from(self.names.len()).unwrap_or(u32::MAX)));
+        self.number(name, sym);
         let name: Arc<str> = Arc::from(name);
         self.names.push(name.clone());
         self.index.insert(name, sym);
@@ -40,7 +43,41 @@ impl Interner {
 
     /// The id of `name` if it is already interned.
     pub fn get(&self, name: &str) -> Option<Sym> {
+        if let Some((prefix, n)) = typed_id(name)
+            && let Some(numbered) = self.numbered.iter().find(|numbered| *numbered.prefix == *prefix)
+            && let Some(&id) = numbered.ids.get(n as usize)
+            && id != Numbered::NONE
+        {
+            return Some(Sym(id));
+        }
         self.index.get(name).copied()
+    }
+
+    /// Records a new numbered name in [`Interner::numbered`] when its number
+    /// is dense enough to index (an outlier like `page:4000000000` stays
+    /// in the hash map alone).
+    fn number(&mut self, name: &str, sym: Sym) {
+        let Some((prefix, n)) = typed_id(name) else { return };
+        let dense_up_to = 2 * self.names.len() + 4096;
+        if n as usize > dense_up_to {
+            return;
+        }
+        let at = match self.numbered.iter().position(|numbered| *numbered.prefix == *prefix) {
+            Some(at) => at,
+            None if self.numbered.len() < Numbered::MAX_PREFIXES => {
+                self.numbered.push(Numbered { prefix: prefix.into(), ids: Vec::new() });
+                self.numbered.len() - 1
+            }
+            None => return,
+        };
+        if let Some(numbered) = self.numbered.get_mut(at) {
+            if numbered.ids.len() <= n as usize {
+                numbered.ids.resize(n as usize + 1, Numbered::NONE);
+            }
+            if let Some(slot) = numbered.ids.get_mut(n as usize) {
+                *slot = sym.0;
+            }
+        }
     }
 
     /// The string of an id of this table.
@@ -62,6 +99,34 @@ impl Interner {
     pub fn syms(&self) -> impl Iterator<Item = Sym> + '_ {
         (0..self.names.len()).map(|i| Sym(self.first + i as u32))
     }
+}
+
+/// The ids of the numbered names `prefixN` of one prefix, indexed by `N`:
+/// resolving `page:4711` or `u42` is a parse and an array read, where hashing the
+/// string and comparing it with the table's copy misses the caches twice
+/// (SPEC section 9's typed ids are mostly such names).
+#[derive(Clone, Debug)]
+struct Numbered {
+    prefix: Box<str>,
+    /// The symbol id of `prefix:N` at `N`, or [`Numbered::NONE`].
+    ids: Vec<u32>,
+}
+
+impl Numbered {
+    const NONE: u32 = u32::MAX;
+    /// Prefixes are looked up by a scan: a program has a handful of types.
+    const MAX_PREFIXES: usize = 16;
+}
+
+/// `(prefix, N)` when `name` is a prefix ending in anything but a digit
+/// followed by `N` written canonically (decimal digits, no leading zero,
+/// below 10^9): `page:12`, `u7`. Such a name is exactly
+/// `format!("{prefix}{N}")`, so a number found for it is its own.
+fn typed_id(name: &str) -> Option<(&str, u32)> {
+    let start = name.bytes().rposition(|b| !b.is_ascii_digit())? + 1;
+    let (prefix, digits) = name.split_at_checked(start)?;
+    let canonical = (1..=9).contains(&digits.len()) && (digits == "0" || !digits.starts_with('0'));
+    canonical.then(|| digits.parse().ok()).flatten().map(|n| (prefix, n))
 }
 
 /// Ids set apart for constants that no fact and no rule mentions: the
@@ -144,5 +209,58 @@ impl<'p> Symbols<'p> {
     /// The ids the request added.
     pub fn extra_syms(&self) -> Vec<Sym> {
         self.extra.borrow().syms().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Names that look alike: canonical and not, dense and far apart.
+    fn name() -> impl Strategy<Value = String> {
+        let prefix = prop::sample::select(vec!["page:", "user:", "", "a:b:", "p", "u", "u1", "-"]);
+        let digits = prop::sample::select(vec![
+            "0",
+            "00",
+            "7",
+            "07",
+            "+7",
+            "-7",
+            "42",
+            "4000000000",
+            "999999999",
+            "1000000000",
+            "x",
+        ]);
+        (prefix, digits).prop_map(|(p, d)| format!("{p}{d}"))
+    }
+
+    proptest! {
+        /// Every name resolves to the id it was interned under, and a name
+        /// never interned to none, whichever way it is looked up.
+        #[test]
+        fn typed_names_resolve_to_their_own_ids(interned in prop::collection::vec(name(), 0..30), asked in prop::collection::vec(name(), 0..30)) {
+            let mut table = Interner::new();
+            let ids: Vec<Sym> = interned.iter().map(|n| table.intern(n)).collect();
+            for (n, id) in interned.iter().zip(&ids) {
+                prop_assert_eq!(table.get(n), Some(*id));
+                prop_assert_eq!(table.resolve(*id).map(|s| &**s), Some(n.as_str()));
+            }
+            for n in &asked {
+                prop_assert_eq!(table.get(n), interned.iter().position(|i| i == n).and_then(|i| ids.get(i).copied()));
+            }
+        }
+    }
+
+    #[test]
+    fn only_canonical_numbers_are_typed_ids() {
+        assert_eq!(typed_id("page:12"), Some(("page:", 12)));
+        assert_eq!(typed_id("page:0"), Some(("page:", 0)));
+        assert_eq!(typed_id("u7"), Some(("u", 7)));
+        assert_eq!(typed_id("a-1"), Some(("a-", 1)));
+        for not in ["page:012", "page:", "12", "u07", "page:1x", "page:1000000000", "page", ""] {
+            assert_eq!(typed_id(not), None, "{not}");
+        }
     }
 }

@@ -288,7 +288,7 @@ impl Warden {
     }
 
     /// Many `(user, perm, obj)` checks at one time and context, in one call
-    /// (one snapshot, the GIL released once).
+    /// (one snapshot, the GIL released once, `Engine::check_many`).
     #[pyo3(signature = (requests, at = None, ctx = None))]
     fn check_many(
         &self,
@@ -300,16 +300,7 @@ impl Warden {
         let (Ok(at), Ok(ctx)) = (convert::request_time(at), convert::context(ctx)) else {
             return vec![false; requests.len()];
         };
-        py.detach(|| {
-            let snapshot = self.live.snapshot();
-            requests
-                .into_iter()
-                .map(|(user, perm, obj)| {
-                    let request = Request { user, perm, object: obj, at, ctx: ctx.clone() };
-                    snapshot.is_allowed(&request)
-                })
-                .collect()
-        })
+        py.detach(|| self.live.snapshot().check_many(&requests, at, &ctx))
     }
 
     /// Evaluates a query (`allowed(alice, read, P)`); `limit` and `after`

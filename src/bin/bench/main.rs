@@ -216,6 +216,7 @@ pub fn main() {
         }
     }
     let unknown_times = time_each(n, &unknown_decisions, "is_allowed (unknown)", |i| engine.is_allowed(&unknown[i]));
+    let batch_line = check_many(&engine, &baseline, &workload.checks, &requests, &decisions);
     let update_line = args.iter().any(|a| a == "--updates").then(|| updates(&policy, warden_load));
     let bp50 = percentile(&baseline_times, 0.5);
     println!("same decisions on the first {n} checks");
@@ -226,6 +227,7 @@ pub fn main() {
     row("warden is_allowed (compiled plan)", warden_load, &warden_times, bp50);
     row("warden is_allowed_prepared (compiled plan, ids resolved once)", warden_load, &prepared_times, bp50);
     row("warden is_allowed, objects nothing mentions (compiled plan)", warden_load, &unknown_times, bp50);
+    println!("{batch_line}");
     if let Some(line) = update_line {
         println!("{line}");
     }
@@ -246,6 +248,45 @@ pub fn main() {
             requests.iter().map(|r| (r.user.clone(), r.perm.clone(), r.object.clone())).collect();
         server_load::run(&policy, &checks, option("--server-checks").unwrap_or(6_000) as usize);
     }
+}
+
+/// `Engine::check_many` over batches of 1,000 requests against the
+/// baseline deciding the same 1,000 in a loop (both timed per batch, so
+/// neither pays the timer per check): the medians per request, as a line.
+fn check_many(
+    engine: &Engine,
+    baseline: &Baseline,
+    checks: &[(usize, usize, usize)],
+    requests: &[warden::live::Request],
+    decisions: &[bool],
+) -> String {
+    const BATCH: usize = 1_000;
+    let (mut warden, mut hand) = (Vec::new(), Vec::new());
+    let no_ctx = std::collections::BTreeMap::new();
+    for (start, batch) in requests.chunks_exact(BATCH).enumerate().map(|(i, b)| (i * BATCH, b)) {
+        let triples: Vec<(&str, &str, &str)> =
+            batch.iter().map(|r| (r.user.as_str(), r.perm.as_str(), r.object.as_str())).collect();
+        let t = Instant::now();
+        let answers = std::hint::black_box(engine.check_many(&triples, Some(0), &no_ctx));
+        warden.push(t.elapsed().as_secs_f64() * 1e9 / BATCH as f64);
+        if answers.as_slice() != &decisions[start..start + BATCH] {
+            eprintln!("check_many differs from the baseline in the batch from check {start}");
+            std::process::exit(1);
+        }
+        let t = Instant::now();
+        for &(u, p, g) in &checks[start..start + BATCH] {
+            std::hint::black_box(baseline.check(u, p, g));
+        }
+        hand.push(t.elapsed().as_secs_f64() * 1e9 / BATCH as f64);
+    }
+    warden.sort_by(f64::total_cmp);
+    hand.sort_by(f64::total_cmp);
+    let (w, h) = (percentile(&warden, 0.5), percentile(&hand, 0.5));
+    format!(
+        "check_many, batches of {BATCH} ({} batches): {w:.0} ns per request; the baseline's loop over the same: {h:.0} ns ({:.1}x)",
+        warden.len(),
+        w / h.max(1e-9)
+    )
 }
 
 /// Times `check(i)` alone for each of the first `n` checks; exits when a

@@ -424,6 +424,9 @@ pub struct Index {
     groups: Groups,
     values: Vec<Value>,
     width: usize,
+    /// Whether a returned value is one of the [`FRESH`] stand-ins (only
+    /// then must a check skip the tuples of stand-ins it does not use).
+    stand_ins: bool,
 }
 
 /// What an index holds: a relation, its key columns and the columns it returns.
@@ -476,7 +479,8 @@ impl Index {
             2 => Groups::Two(spans.into_iter().map(|(k, span)| ((k[0], k[1]), span)).collect()),
             _ => Groups::More(spans.into_iter().map(|(k, span)| ((k[0], k[1], k[2], k[3]), span)).collect()),
         };
-        Index { groups, values, width: spec.values.len() }
+        let stand_ins = values.iter().any(|v| matches!(v, Value::Sym(s) if FRESH.contains(s)));
+        Index { groups, values, width: spec.values.len(), stand_ins }
     }
 
     fn span(&self, key: &Key) -> Option<Span> {
@@ -502,6 +506,11 @@ impl Index {
             Some((start, end)) => self.values.get(start as usize..end as usize).unwrap_or(&[]),
             None => &[],
         }
+    }
+
+    /// Whether some returned value is a [`FRESH`] stand-in.
+    pub fn holds_stand_ins(&self) -> bool {
+        self.stand_ins
     }
 
     /// How many values one tuple returns.
