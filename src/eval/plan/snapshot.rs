@@ -209,7 +209,7 @@ impl Snapshot {
             .map(|(i, rows)| {
                 match (previous.and_then(|p| p.relations.get(i)), previous.and_then(|p| p.columns.get(i))) {
                     (Some(old), Some(columns)) if Arc::ptr_eq(old, rows) => columns.clone(),
-                    _ => Columns::of(rows),
+                    (_, columns) => Columns::updated(columns, rows),
                 }
             })
             .collect();
@@ -309,9 +309,36 @@ pub struct Columns {
     /// Whether each column holds one of the [`FRESH`] stand-ins (a fold
     /// must not project such a column away).
     pub stand_in: Vec<bool>,
+    /// How many tuples `distinct` was counted over.
+    pub counted: usize,
 }
 
 impl Columns {
+    /// A relation changes by this fraction of its tuples (or more) before
+    /// its distinct values are counted again.
+    const RECOUNT_AFTER: usize = 32;
+
+    /// The statistics of `rows`, a new version of a relation that had
+    /// `previous`: its distinct counts (estimates for the cost model) are
+    /// kept while the size stays within 1/[`Columns::RECOUNT_AFTER`] of the
+    /// size they were counted at, so a live update of one tuple does not
+    /// hash every value of the relation again; the stand-in flags, which
+    /// decide what a fold may project away, are always exact.
+    pub fn updated(previous: Option<&Columns>, rows: &[Row]) -> Columns {
+        let arity = rows.first().map_or(0, Vec::len);
+        let close = |p: &&Columns| {
+            p.distinct.len() == arity && rows.len().abs_diff(p.counted) * Self::RECOUNT_AFTER <= p.counted
+        };
+        let Some(previous) = previous.filter(close) else { return Columns::of(rows) };
+        let mut stand_in = vec![false; arity];
+        for row in rows {
+            for (value, flag) in row.iter().zip(stand_in.iter_mut()) {
+                *flag |= matches!(value, Value::Sym(s) if FRESH.contains(s));
+            }
+        }
+        Columns { distinct: previous.distinct.clone(), stand_in, counted: previous.counted }
+    }
+
     /// The statistics of `rows`.
     pub fn of(rows: &[Row]) -> Columns {
         let arity = rows.first().map_or(0, Vec::len);
@@ -327,7 +354,7 @@ impl Columns {
                 }
             }
         }
-        Columns { distinct: seen.iter().map(FxHashSet::len).collect(), stand_in }
+        Columns { distinct: seen.iter().map(FxHashSet::len).collect(), stand_in, counted: rows.len() }
     }
 }
 
@@ -442,42 +469,43 @@ pub struct IndexSpec {
 
 impl Index {
     /// Builds the index `spec` over the snapshot: tuples sorted by key, then
-    /// one group per run of equal keys (no allocation per group).
+    /// one group per run of equal keys (no allocation per group). Keys of
+    /// one or two symbols (the common case) sort as one `u64`.
     pub fn build(snapshot: &Snapshot, spec: &IndexSpec) -> Index {
         let rows = snapshot.rows(spec.rel);
-        let key_of = |row: &[Value]| {
-            let mut key = [0; MAX_KEY];
-            for (slot, column) in key.iter_mut().zip(&spec.key) {
-                *slot = pack(row.get(*column).copied().unwrap_or(PAD));
-            }
-            key
+        let sym_at = |row: &[Value], column: &usize| match row.get(*column) {
+            Some(Value::Sym(s)) => Some(s.0),
+            _ => None,
         };
-        let mut order: Vec<(Key, u32)> = rows.iter().enumerate().map(|(i, row)| (key_of(row), i as u32)).collect();
-        order.sort_unstable();
-        let mut values = Vec::with_capacity(rows.len() * spec.values.len());
-        let mut spans: Vec<(Key, Span)> = Vec::new();
-        for (key, i) in order {
-            let start = values.len() as u32;
-            if let Some(row) = rows.get(i as usize) {
-                values.extend(spec.values.iter().filter_map(|c| row.get(*c).copied()));
-            }
-            match spans.last_mut() {
-                Some((last, span)) if *last == key => span.1 = values.len() as u32,
-                _ => spans.push((key, (start, values.len() as u32))),
-            }
-        }
-        let syms = |k: &Key, n: usize| k.iter().take(n).all(|p| sym_of(*p).is_some());
-        let all_syms = spans.iter().all(|(k, _)| syms(k, spec.key.len()));
-        let sym = |p: Packed| sym_of(p).unwrap_or(u32::MAX);
-        let groups = match spec.key.len() {
-            0 => Groups::Zero(spans.first().map(|(_, span)| *span)),
-            1 if all_syms => Groups::OneSym(spans.into_iter().map(|(k, span)| (sym(k[0]), span)).collect()),
-            2 if all_syms => {
-                Groups::TwoSyms(spans.into_iter().map(|(k, span)| ((sym(k[0]), sym(k[1])), span)).collect())
-            }
-            1 => Groups::One(spans.into_iter().map(|(k, span)| (k[0], span)).collect()),
-            2 => Groups::Two(spans.into_iter().map(|(k, span)| ((k[0], k[1]), span)).collect()),
-            _ => Groups::More(spans.into_iter().map(|(k, span)| ((k[0], k[1], k[2], k[3]), span)).collect()),
+        let syms_only = (1..=2).contains(&spec.key.len())
+            && rows.iter().all(|row| spec.key.iter().all(|column| sym_at(row, column).is_some()));
+        let (groups, values) = if syms_only {
+            let key_of = |row: &[Value]| {
+                spec.key.iter().fold(0u64, |key, c| (key << 32) | u64::from(sym_at(row, c).unwrap_or(0)))
+            };
+            let (spans, values) = grouped(rows, key_of, &spec.values);
+            let groups = if spec.key.len() == 1 {
+                Groups::OneSym(spans.into_iter().map(|(k, span)| (k as u32, span)).collect())
+            } else {
+                Groups::TwoSyms(spans.into_iter().map(|(k, span)| (((k >> 32) as u32, k as u32), span)).collect())
+            };
+            (groups, values)
+        } else {
+            let key_of = |row: &[Value]| {
+                let mut key = [0; MAX_KEY];
+                for (slot, column) in key.iter_mut().zip(&spec.key) {
+                    *slot = pack(row.get(*column).copied().unwrap_or(PAD));
+                }
+                key
+            };
+            let (spans, values) = grouped(rows, key_of, &spec.values);
+            let groups = match spec.key.len() {
+                0 => Groups::Zero(spans.first().map(|(_, span)| *span)),
+                1 => Groups::One(spans.into_iter().map(|(k, span)| (k[0], span)).collect()),
+                2 => Groups::Two(spans.into_iter().map(|(k, span)| ((k[0], k[1]), span)).collect()),
+                _ => Groups::More(spans.into_iter().map(|(k, span)| ((k[0], k[1], k[2], k[3]), span)).collect()),
+            };
+            (groups, values)
         };
         let stand_ins = values.iter().any(|v| matches!(v, Value::Sym(s) if FRESH.contains(s)));
         Index { groups, values, width: spec.values.len(), stand_ins }
@@ -535,6 +563,30 @@ impl Index {
         };
         groups + self.values.capacity() * std::mem::size_of::<Value>()
     }
+}
+
+/// `rows` sorted by `key_of` (ties in row order), their `returned` columns
+/// stored flat, and one span per run of equal keys.
+fn grouped<K: Copy + Ord>(
+    rows: &[Row],
+    key_of: impl Fn(&[Value]) -> K,
+    returned: &[usize],
+) -> (Vec<(K, Span)>, Vec<Value>) {
+    let mut order: Vec<(K, u32)> = rows.iter().enumerate().map(|(i, row)| (key_of(row), i as u32)).collect();
+    order.sort_unstable();
+    let mut values = Vec::with_capacity(rows.len() * returned.len());
+    let mut spans: Vec<(K, Span)> = Vec::new();
+    for (key, i) in order {
+        let start = values.len() as u32;
+        if let Some(row) = rows.get(i as usize) {
+            values.extend(returned.iter().filter_map(|c| row.get(*c).copied()));
+        }
+        match spans.last_mut() {
+            Some((last, span)) if *last == key => span.1 = values.len() as u32,
+            _ => spans.push((key, (start, values.len() as u32))),
+        }
+    }
+    (spans, values)
 }
 
 /// The bytes `rows` hold: the tuples' vectors and their values.
