@@ -320,10 +320,10 @@ impl Columns {
 
     /// The statistics of `rows`, a new version of a relation that had
     /// `previous`: its distinct counts (estimates for the cost model) are
-    /// kept while the size stays within 1/[`Columns::RECOUNT_AFTER`] of the
-    /// size they were counted at, so a live update of one tuple does not
-    /// hash every value of the relation again; the stand-in flags, which
-    /// decide what a fold may project away, are always exact.
+    /// kept while the size stays within 1/32 of the size they were counted
+    /// at, so a live update of one tuple does not hash every value of the
+    /// relation again; the stand-in flags, which decide what a fold may
+    /// project away, are always exact.
     pub fn updated(previous: Option<&Columns>, rows: &[Row]) -> Columns {
         let arity = rows.first().map_or(0, Vec::len);
         let close = |p: &&Columns| {
