@@ -353,3 +353,30 @@ fn the_memory_limit_counts_what_an_evaluation_makes() {
     let answer = engine.query("pair(X, Y)", &options).unwrap();
     assert!(answer.stopped.as_deref().is_some_and(|s| s.contains("MiB")), "{answer:?}");
 }
+
+/// A batch of checks fails closed like single checks: a deny rule whose
+/// condition errs (`ctx.n > 1` with `n` a string) leaves the permission
+/// unknown, which denies (SPEC section 5), though the plan's two-valued run
+/// alone would let the grant through; the other checks of the batch are
+/// unaffected.
+#[test]
+fn a_batch_check_whose_deny_rule_errs_is_denied() {
+    let policy = "
+        role editor { read; share; }
+        assign alice editor;
+        assign bob editor;
+        deny U share on O if ctx.n > 1, U == alice;
+        page(page:1);
+    ";
+    let engine = Engine::from_source("p.warden", policy).unwrap();
+    assert!(engine.check_plan().is_some(), "{:?}", engine.compile_plan().err());
+    let checks = [("alice", "share", "page:1"), ("bob", "share", "page:1"), ("alice", "read", "page:1")];
+    for (n, expected) in [("x", [false, true, true]), ("0", [true, true, true]), ("2", [false, true, true])] {
+        let ctx = [("n".to_string(), n.to_string())].into_iter().collect();
+        assert_eq!(engine.check_many(&checks, Some(0), &ctx), expected, "ctx.n = {n}");
+        for ((user, perm, object), allowed) in checks.iter().zip(expected) {
+            let request = warden::live::Request::new(*user, *perm, *object).at_micros(0).ctx("n", n);
+            assert_eq!(engine.is_allowed(&request), allowed, "{request:?}");
+        }
+    }
+}

@@ -46,33 +46,40 @@ impl Engine {
         // Checks of known names, by subject and object; the others alone.
         let mut allowed = vec![false; checks.len()];
         let mut planned: Vec<([Value; 3], usize)> = Vec::with_capacity(checks.len());
-        for (at, check) in checks.iter().enumerate() {
+        for (position, check) in checks.iter().enumerate() {
             let (user, perm, object) = check;
             match self.plan_values(plan, [user.as_ref(), perm.as_ref(), object.as_ref()]) {
-                Some((values, unknown)) if unknown.is_empty() => planned.push((values, at)),
+                Some((values, unknown)) if unknown.is_empty() => planned.push((values, position)),
                 _ => {
-                    if let Some(slot) = allowed.get_mut(at) {
+                    if let Some(slot) = allowed.get_mut(position) {
                         *slot = one_by_one(check);
                     }
                 }
             }
         }
-        planned.sort_unstable_by_key(|([user, _, object], at)| (*user, *object, *at));
+        planned.sort_unstable_by_key(|([user, _, object], position)| (*user, *object, *position));
         let resolved = Resolved::new(self, Some(now), ctx, &[]);
         let env = resolved.env();
-        for (values, at) in planned {
+        for (values, position) in planned {
             let mut run = Run::new(plan, &env, self.limits().max_steps);
             let result = run.holds(plan.allowed, &values);
             let decided = match (run.errors.is_empty(), result) {
                 (true, result) => result.unwrap_or(false),
                 // A condition erred: the tuple may be unknown, which only
                 // the three-valued evaluation weighs (SPEC section 5).
-                (false, _) => checks.get(at).is_some_and(one_by_one),
+                (false, _) => checks.get(position).is_some_and(|check| self.by_demand(check, now, ctx)),
             };
-            if let Some(slot) = allowed.get_mut(at) {
+            if let Some(slot) = allowed.get_mut(position) {
                 *slot = decided;
             }
         }
         allowed
+    }
+
+    /// The demand-driven decision of one check of a batch.
+    fn by_demand<S: AsRef<str>>(&self, check: &(S, S, S), now: i64, ctx: &BTreeMap<String, String>) -> bool {
+        let (user, perm, object) = check;
+        let request = Request { ctx: ctx.clone(), ..Request::new(user.as_ref(), perm.as_ref(), object.as_ref()) };
+        self.check_by_demand(&request.at_micros(now)).allowed
     }
 }

@@ -54,7 +54,7 @@ impl Interner {
     }
 
     /// Records a new numbered name in [`Interner::numbered`] when its number
-    /// is dense enough to index (an outlier like `page:4000000000` stays
+    /// is dense enough to index (an outlier like `page:999999999` stays
     /// in the hash map alone).
     fn number(&mut self, name: &str, sym: Sym) {
         let Some((prefix, n)) = typed_id(name) else { return };
@@ -108,7 +108,7 @@ impl Interner {
 #[derive(Clone, Debug)]
 struct Numbered {
     prefix: Box<str>,
-    /// The symbol id of `prefix:N` at `N`, or [`Numbered::NONE`].
+    /// The symbol id of `{prefix}{N}` at `N`, or [`Numbered::NONE`].
     ids: Vec<u32>,
 }
 

@@ -316,8 +316,7 @@ impl Flattener<'_> {
                 grown.unwrap_or_else(|| {
                     let joined = join(left, &inputs.0, right, &inputs.1, out, limit, cache, previous);
                     let (rows, pairs) = joined.map_or((None, 0), |(rows, pairs)| (Some(Arc::new(rows)), pairs));
-                    let before = self.previous.iter().find(|r| r.key == key && r.rows.is_some()).map(|r| &r.columns);
-                    let columns = rows.as_deref().map(|rows| Columns::updated(before, rows)).unwrap_or_default();
+                    let columns = rows.as_deref().map(|rows| Columns::of(rows)).unwrap_or_default();
                     ViewRecord { key: key.clone(), inputs: inputs.clone(), rows, pairs, columns }
                 })
             }

@@ -209,7 +209,7 @@ impl Snapshot {
             .map(|(i, rows)| {
                 match (previous.and_then(|p| p.relations.get(i)), previous.and_then(|p| p.columns.get(i))) {
                     (Some(old), Some(columns)) if Arc::ptr_eq(old, rows) => columns.clone(),
-                    (_, columns) => Columns::updated(columns, rows),
+                    _ => Columns::of(rows),
                 }
             })
             .collect();
@@ -309,52 +309,55 @@ pub struct Columns {
     /// Whether each column holds one of the [`FRESH`] stand-ins (a fold
     /// must not project such a column away).
     pub stand_in: Vec<bool>,
-    /// How many tuples `distinct` was counted over.
-    pub counted: usize,
 }
 
 impl Columns {
-    /// A relation changes by this fraction of its tuples (or more) before
-    /// its distinct values are counted again.
-    const RECOUNT_AFTER: usize = 32;
+    /// Symbol ids below this are counted in a bitset (8 MiB at most).
+    const BITSET_SYMBOLS: u32 = 1 << 26;
 
-    /// The statistics of `rows`, a new version of a relation that had
-    /// `previous`: its distinct counts (estimates for the cost model) are
-    /// kept while the size stays within 1/32 of the size they were counted
-    /// at, so a live update of one tuple does not hash every value of the
-    /// relation again; the stand-in flags, which decide what a fold may
-    /// project away, are always exact.
-    pub fn updated(previous: Option<&Columns>, rows: &[Row]) -> Columns {
-        let arity = rows.first().map_or(0, Vec::len);
-        let close = |p: &&Columns| {
-            p.distinct.len() == arity && rows.len().abs_diff(p.counted) * Self::RECOUNT_AFTER <= p.counted
-        };
-        let Some(previous) = previous.filter(close) else { return Columns::of(rows) };
-        let mut stand_in = vec![false; arity];
-        for row in rows {
-            for (value, flag) in row.iter().zip(stand_in.iter_mut()) {
-                *flag |= matches!(value, Value::Sym(s) if FRESH.contains(s));
-            }
-        }
-        Columns { distinct: previous.distinct.clone(), stand_in, counted: previous.counted }
-    }
-
-    /// The statistics of `rows`.
+    /// The statistics of `rows`: symbols counted in a bitset over their
+    /// ids (the common case, without hashing), other values in a hash set.
     pub fn of(rows: &[Row]) -> Columns {
         let arity = rows.first().map_or(0, Vec::len);
-        let mut seen: Vec<FxHashSet<&Value>> = vec![FxHashSet::default(); arity];
+        let mut symbols: Vec<Vec<u64>> = vec![Vec::new(); arity];
+        let mut others: Vec<FxHashSet<&Value>> = vec![FxHashSet::default(); arity];
         let mut stand_in = vec![false; arity];
         for row in rows {
             for (column, value) in row.iter().enumerate() {
-                if let Some(set) = seen.get_mut(column) {
-                    set.insert(value);
-                }
-                if let (Value::Sym(s), Some(flag)) = (value, stand_in.get_mut(column)) {
-                    *flag |= FRESH.contains(s);
+                match value {
+                    Value::Sym(s) if FRESH.contains(s) => {
+                        if let Some(flag) = stand_in.get_mut(column) {
+                            *flag = true;
+                        }
+                        if let Some(set) = others.get_mut(column) {
+                            set.insert(value);
+                        }
+                    }
+                    Value::Sym(s) if s.0 < Self::BITSET_SYMBOLS => {
+                        let (word, bit) = (s.0 as usize / 64, s.0 % 64);
+                        if let Some(bits) = symbols.get_mut(column) {
+                            if bits.len() <= word {
+                                bits.resize(word + 1, 0);
+                            }
+                            if let Some(w) = bits.get_mut(word) {
+                                *w |= 1 << bit;
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Some(set) = others.get_mut(column) {
+                            set.insert(value);
+                        }
+                    }
                 }
             }
         }
-        Columns { distinct: seen.iter().map(FxHashSet::len).collect(), stand_in, counted: rows.len() }
+        let distinct = symbols
+            .iter()
+            .zip(&others)
+            .map(|(bits, others)| bits.iter().map(|w| w.count_ones() as usize).sum::<usize>() + others.len())
+            .collect();
+        Columns { distinct, stand_in }
     }
 }
 

@@ -48,7 +48,7 @@ pub(super) fn extended(
     let (rows, columns) = if merged.len() == old_rows.len() {
         (old_rows.clone(), old.columns.clone())
     } else {
-        let columns = Columns::updated(Some(&old.columns), &merged);
+        let columns = Columns::of(&merged);
         (Arc::new(merged), columns)
     };
     Some(ViewRecord { key: old.key.clone(), inputs: inputs.clone(), rows: Some(rows), pairs, columns })
