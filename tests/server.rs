@@ -183,6 +183,45 @@ fn decisions_errors_updates_and_metrics() {
     assert!(!metrics.contains("/nowhere"), "{metrics}");
 }
 
+/// A batch answers each check as `/v1/check` does, in the order asked;
+/// a malformed or oversize batch gets a 4xx and nothing is decided.
+#[test]
+fn a_batch_of_checks_answers_each_in_order() {
+    let addr = start(Live::from_source("p.warden", POLICY).unwrap());
+    let mut c = Client::connect(addr);
+    let asked = [("carol", "read"), ("carol", "write"), ("nobody", "read"), ("carol", "read")];
+    let items: Vec<String> = asked
+        .iter()
+        .map(|(user, perm)| format!(r#"{{"user": "{user}", "perm": "{perm}", "obj": "page:1"}}"#))
+        .collect();
+    let body = format!(r#"{{"checks": [{}], "at": "2026-11-23T10:00:00Z"}}"#, items.join(", "));
+    let (status, response) = c.send("POST", "/v1/check/batch", &body);
+    assert_eq!(status, 200, "{response}");
+    let answer: serde_json::Value = serde_json::from_str(&response).unwrap();
+    let singles: Vec<bool> = asked
+        .iter()
+        .map(|(user, perm)| c.send("POST", "/v1/check", &check_body(user, perm)).1.contains(r#""allowed":true"#))
+        .collect();
+    assert_eq!(singles, [true, false, false, true]);
+    assert_eq!(answer["allowed"], serde_json::json!(singles), "{response}");
+    assert_eq!(answer["at"], "2026-11-23T10:00:00Z", "{response}");
+
+    let one = r#"{"user": "carol", "perm": "read", "obj": "page:1"}"#;
+    let too_many = format!(r#"{{"checks": [{}]}}"#, vec![one; warden::server::MAX_BATCH + 1].join(","));
+    for (body, want, code) in [
+        (too_many.as_str(), 422, "batch_too_large"),
+        (r#"{"checks": [{"user": "carol", "perm": "read"}]}"#, 422, "invalid_body"),
+        (r#"{"checks": [{"user": "carol", "perm": "read", "obj": "page:1", "extra": 1}]}"#, 422, "invalid_body"),
+        (r#"{"checks": [], "ctx": {"ip": [1]}}"#, 400, "bad_context"),
+    ] {
+        let (status, response) = c.send("POST", "/v1/check/batch", body);
+        assert_eq!(status, want, "{body}: {response}");
+        assert!(response.contains(&format!(r#""code":"{code}""#)), "{response}");
+    }
+    let (status, response) = c.send("POST", "/v1/check/batch", r#"{"checks": []}"#);
+    assert_eq!((status, response.contains(r#""allowed":[]"#)), (200, true), "{response}");
+}
+
 #[test]
 fn a_broken_reload_keeps_serving_the_old_program() {
     let dir = tempfile::tempdir().unwrap();
@@ -381,8 +420,13 @@ fn reads_need_a_token_when_a_read_token_is_set() {
     let addr = start_with(Live::from_source("p.warden", POLICY).unwrap(), Options { auth, ..Options::default() });
     let mut c = Client::connect(addr);
     let check = r#"{"user": "carol", "perm": "read", "obj": "page:1"}"#;
-    for path in ["/v1/check", "/v1/query", "/v1/explain"] {
-        let body = if path == "/v1/check" { check } else { r#"{"query": "allowed(carol, read, page:1)"}"# };
+    let batch = r#"{"checks": [{"user": "carol", "perm": "read", "obj": "page:1"}]}"#;
+    for path in ["/v1/check", "/v1/check/batch", "/v1/query", "/v1/explain"] {
+        let body = match path {
+            "/v1/check" => check,
+            "/v1/check/batch" => batch,
+            _ => r#"{"query": "allowed(carol, read, page:1)"}"#,
+        };
         assert_eq!(c.send("POST", path, body).0, 401, "{path}");
         assert_eq!(c.send_with("POST", path, body, "Authorization: Bearer r-secret\r\n").0, 200, "{path}");
         assert_eq!(c.send_with("POST", path, body, "Authorization: Bearer w-secret\r\n").0, 200, "{path}");

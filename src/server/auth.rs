@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 /// Bearer tokens guarding the routes. A write token admits the write routes
 /// (`/v1/facts`, `/v1/reload`) and the read routes; a read token the read
-/// routes (`/v1/check`, `/v1/query`, `/v1/explain`, `/metrics`). Without a
-/// read token reads are open; without a write token writes are disabled
-/// unless `insecure_open_writes`. `/healthz` is always open.
+/// routes (`/v1/check`, `/v1/check/batch`, `/v1/query`, `/v1/explain`,
+/// `/v1/list`, `/metrics`). Without a read token reads are open; without a
+/// write token writes are disabled unless `insecure_open_writes`.
+/// `/healthz` is always open.
 #[derive(Clone, Default)]
 pub struct Auth {
     /// The token for reads, if reads need one.
@@ -73,8 +74,9 @@ pub(super) enum Access {
 
 /// Every route and what it needs; the router serves these paths, and a
 /// path not listed is the 404 fallback (open, labelled `other` in metrics).
-pub(super) const ROUTES: [(&str, Access); 8] = [
+pub(super) const ROUTES: [(&str, Access); 9] = [
     ("/v1/check", Access::Read),
+    ("/v1/check/batch", Access::Read),
     ("/v1/query", Access::Read),
     ("/v1/explain", Access::Read),
     ("/v1/list", Access::Read),

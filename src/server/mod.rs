@@ -1,6 +1,6 @@
 //! `warden serve`: a decision server over HTTP for services not written in Rust.
 //!
-//! `POST /v1/check`, `/v1/query`, `/v1/explain`, `/v1/list`, `/v1/facts`, `/v1/reload`;
+//! `POST /v1/check`, `/v1/check/batch`, `/v1/query`, `/v1/explain`, `/v1/list`, `/v1/facts`, `/v1/reload`;
 //! `GET /healthz`, `/metrics` (Prometheus text). Every error is a JSON body
 //! `{"error": {"code", "message"}}` with a 4xx status: malformed JSON, unknown
 //! fields, oversize bodies, bad timestamps, rejected updates. Requests are
@@ -29,6 +29,7 @@ use std::path::PathBuf;
 
 mod admission;
 mod auth;
+mod batch;
 mod connections;
 mod facts;
 mod fresh;
@@ -38,6 +39,7 @@ mod tls;
 mod watch;
 
 pub use auth::Auth;
+pub use batch::MAX_BATCH;
 pub use facts::{FactFields, FactItem, HoldingFields};
 pub use metrics::Metrics;
 use std::sync::Arc;
@@ -466,6 +468,7 @@ pub fn router(live: Arc<Live>, options: &Options) -> Router {
     });
     Router::new()
         .route("/v1/check", post(check))
+        .route("/v1/check/batch", post(batch::check_batch))
         .route("/v1/query", post(query))
         .route("/v1/explain", post(explain))
         .route("/v1/list", post(list::list))
