@@ -123,10 +123,11 @@ impl Numbered {
 /// below 10^9): `page:12`, `u7`. Such a name is exactly
 /// `format!("{prefix}{N}")`, so a number found for it is its own.
 fn typed_id(name: &str) -> Option<(&str, u32)> {
-    let start = name.bytes().rposition(|b| !b.is_ascii_digit())? + 1;
-    let (prefix, digits) = name.split_at_checked(start)?;
-    let canonical = (1..=9).contains(&digits.len()) && (digits == "0" || !digits.starts_with('0'));
-    canonical.then(|| digits.parse().ok()).flatten().map(|n| (prefix, n))
+    let digits = name.bytes().rev().take_while(u8::is_ascii_digit).count();
+    let (prefix, number) = name.split_at_checked(name.len() - digits)?;
+    let canonical = !prefix.is_empty() && (1..=9).contains(&digits) && (digits == 1 || !number.starts_with('0'));
+    // At most nine digits: no overflow.
+    canonical.then(|| (prefix, number.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'))))
 }
 
 /// Ids set apart for constants that no fact and no rule mentions: the

@@ -53,10 +53,10 @@ impl<'p> Run<'p> {
         Run { plan, env, budget, limit, errors, failure, foreign_from }
     }
 
-    /// Whether a snapshot tuple holds a stand-in this check does not use
-    /// (goals' answers are built from tuples that passed this test).
-    fn foreign(foreign_from: u64, row: &[Value]) -> bool {
-        foreign_from != u64::MAX && row.iter().any(|v| matches!(v, Value::Sym(s) if u64::from(s.0) >= foreign_from))
+    /// Whether a snapshot tuple holds a stand-in this check does not use.
+    fn foreign(&self, row: &[Value]) -> bool {
+        self.foreign_from != u64::MAX
+            && row.iter().any(|v| matches!(v, Value::Sym(s) if u64::from(s.0) >= self.foreign_from))
     }
 
     /// Whether `goal` holds for the fully bound `args`.
@@ -128,9 +128,7 @@ impl<'p> Run<'p> {
                     return self.then(index.contains(&key) != (*mode == Mode::NotExists), rule, at, regs, emit);
                 }
                 let width = index.width().max(1);
-                let (stand_ins, foreign_from) = (index.holds_stand_ins(), self.foreign_from);
-                let mut rows =
-                    index.get(&key).chunks_exact(width).filter(|row| !(stand_ins && Run::foreign(foreign_from, row)));
+                let rows = index.get(&key).chunks_exact(width);
                 if *mode == Mode::Each {
                     for row in rows {
                         if self.bind(out, row, regs) && self.steps(rule, at + 1, regs, emit).is_break() {
@@ -140,7 +138,7 @@ impl<'p> Run<'p> {
                     return Flow::Continue(());
                 }
                 let mut scratch = *regs;
-                let found = rows.any(|row| self.bind(out, row, &mut scratch));
+                let found = rows.into_iter().any(|row| self.bind(out, row, &mut scratch));
                 self.then(found != (*mode == Mode::NotExists), rule, at, regs, emit)
             }
             Step::Call { goal, args, out, mode } => {
@@ -231,6 +229,9 @@ impl<'p> Run<'p> {
 
     /// Matches one returned row against `out`, binding new variables.
     fn bind(&self, out: &[Out], row: &[Value], regs: &mut Regs) -> bool {
+        if self.foreign(row) {
+            return false;
+        }
         for (what, value) in out.iter().zip(row) {
             let ok = match what {
                 Out::Bind(v) => {

@@ -454,9 +454,6 @@ pub struct Index {
     groups: Groups,
     values: Vec<Value>,
     width: usize,
-    /// Whether a returned value is one of the [`FRESH`] stand-ins (only
-    /// then must a check skip the tuples of stand-ins it does not use).
-    stand_ins: bool,
 }
 
 /// What an index holds: a relation, its key columns and the columns it returns.
@@ -510,8 +507,7 @@ impl Index {
             };
             (groups, values)
         };
-        let stand_ins = values.iter().any(|v| matches!(v, Value::Sym(s) if FRESH.contains(s)));
-        Index { groups, values, width: spec.values.len(), stand_ins }
+        Index { groups, values, width: spec.values.len() }
     }
 
     fn span(&self, key: &Key) -> Option<Span> {
@@ -537,11 +533,6 @@ impl Index {
             Some((start, end)) => self.values.get(start as usize..end as usize).unwrap_or(&[]),
             None => &[],
         }
-    }
-
-    /// Whether some returned value is a [`FRESH`] stand-in.
-    pub fn holds_stand_ins(&self) -> bool {
-        self.stand_ins
     }
 
     /// How many values one tuple returns.
