@@ -265,7 +265,7 @@ proptest! {
         }
         let batch: Vec<(&str, &str, &str)> =
             (0..8).map(|_| (rng.pick(&subjects), rng.pick(&perms), rng.pick(&objects))).collect();
-        let answers = engine.check_many(&batch, Some(at), &ctx);
+        let answers = engine.check_many(&batch, Some(at), &ctx).unwrap();
         prop_assert_eq!(answers.len(), batch.len());
         for ((user, perm, object), allowed) in batch.iter().zip(&answers) {
             let request = warden::live::Request { ctx: ctx.clone(), ..warden::live::Request::new(*user, *perm, *object).at_micros(at) };

@@ -373,10 +373,23 @@ fn a_batch_check_whose_deny_rule_errs_is_denied() {
     let checks = [("alice", "share", "page:1"), ("bob", "share", "page:1"), ("alice", "read", "page:1")];
     for (n, expected) in [("x", [false, true, true]), ("0", [true, true, true]), ("2", [false, true, true])] {
         let ctx = [("n".to_string(), n.to_string())].into_iter().collect();
-        assert_eq!(engine.check_many(&checks, Some(0), &ctx), expected, "ctx.n = {n}");
+        assert_eq!(engine.check_many(&checks, Some(0), &ctx).unwrap(), expected, "ctx.n = {n}");
         for ((user, perm, object), allowed) in checks.iter().zip(expected) {
             let request = warden::live::Request::new(*user, *perm, *object).at_micros(0).ctx("n", n);
             assert_eq!(engine.is_allowed(&request), allowed, "{request:?}");
         }
     }
+}
+
+/// A batch has one deadline: past it the batch stops with the reason and
+/// answers nothing (no check of it is reported allowed).
+#[test]
+fn a_batch_past_its_deadline_stops_with_the_reason() {
+    let mut engine = Engine::from_source("p.warden", "role viewer { read; }\nassign alice viewer;\n").unwrap();
+    let checks = vec![("alice", "read", "page:1"); 100];
+    let ctx = Default::default();
+    assert_eq!(engine.check_many(&checks, Some(0), &ctx).unwrap(), vec![true; 100]);
+    engine.set_limits(Limits { max_time: std::time::Duration::ZERO, ..Limits::default() });
+    let stopped = engine.check_many(&checks, Some(0), &ctx).unwrap_err();
+    assert!(stopped.contains("the batch was stopped"), "{stopped}");
 }

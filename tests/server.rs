@@ -220,6 +220,17 @@ fn a_batch_of_checks_answers_each_in_order() {
     }
     let (status, response) = c.send("POST", "/v1/check/batch", r#"{"checks": []}"#);
     assert_eq!((status, response.contains(r#""allowed":[]"#)), (200, true), "{response}");
+
+    // A batch past its deadline answers nothing: 422.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.warden"), POLICY).unwrap();
+    let limits = warden::Limits { max_time: std::time::Duration::ZERO, ..warden::Limits::default() };
+    let configure = Arc::new(move |engine: &mut warden::Engine| engine.set_limits(limits));
+    let live = Live::with_configuration(&[dir.path().to_path_buf()], configure).unwrap();
+    let mut c = Client::connect(start(live));
+    let (status, response) = c.send("POST", "/v1/check/batch", &body);
+    assert_eq!(status, 422, "{response}");
+    assert!(response.contains("limit_exceeded") && response.contains("the batch was stopped"), "{response}");
 }
 
 #[test]

@@ -6,10 +6,12 @@
 //! again, and meets the user's tuples cold. A batch does those once: one
 //! instant, one context, one evaluation context; the checks run sorted by
 //! subject and object, so a subject's tuples are read while still in the
-//! caches; the answers come back in the order asked.
+//! caches; the answers come back in the order asked. The batch as a whole
+//! has one deadline ([`crate::Limits::max_time`]), as a listing does.
 
 use super::request::Resolved;
 use super::{Engine, Request};
+use crate::eval::cancel;
 use crate::eval::plan::run::Run;
 use crate::lower::ir::Value;
 use crate::time;
@@ -25,13 +27,19 @@ impl Engine {
     /// evaluation context and runs sorted by subject; a check the plan
     /// cannot decide alone (a name it does not know, a condition that
     /// erred) is decided like [`Engine::is_allowed`] would.
+    ///
+    /// `Err` with the reason when the batch is stopped (no partial
+    /// answer): past one [`crate::Limits::max_time`] for the whole batch
+    /// (each check keeps its own limits too), or cancelled.
     pub fn check_many<S: AsRef<str>>(
         &self,
         checks: &[(S, S, S)],
         at: Option<i64>,
         ctx: &BTreeMap<String, String>,
-    ) -> Vec<bool> {
+    ) -> Result<Vec<bool>, String> {
         let now = at.unwrap_or_else(time::now);
+        let (limits, deadline) = (self.limits(), std::time::Instant::now() + self.limits().max_time);
+        let in_time = || cancel::check(deadline, &limits).map_err(|e| format!("the batch was stopped: {e}"));
         let one_by_one = |(user, perm, object): &(S, S, S)| {
             let request = Request {
                 user: user.as_ref().to_string(),
@@ -42,7 +50,9 @@ impl Engine {
             };
             self.is_allowed(&request)
         };
-        let Some(plan) = self.compiled_plan() else { return checks.iter().map(one_by_one).collect() };
+        let Some(plan) = self.compiled_plan() else {
+            return checks.iter().map(|check| in_time().map(|()| one_by_one(check))).collect();
+        };
         // Checks of known names, by subject and object; the others alone.
         let mut allowed = vec![false; checks.len()];
         let mut planned: Vec<([Value; 3], usize)> = Vec::with_capacity(checks.len());
@@ -51,6 +61,7 @@ impl Engine {
             match self.plan_values(plan, [user.as_ref(), perm.as_ref(), object.as_ref()]) {
                 Some((values, unknown)) if unknown.is_empty() => planned.push((values, position)),
                 _ => {
+                    in_time()?;
                     if let Some(slot) = allowed.get_mut(position) {
                         *slot = one_by_one(check);
                     }
@@ -60,20 +71,28 @@ impl Engine {
         planned.sort_unstable_by_key(|([user, _, object], position)| (*user, *object, *position));
         let resolved = Resolved::new(self, Some(now), ctx, &[]);
         let env = resolved.env();
-        for (values, position) in planned {
+        for (done, (values, position)) in planned.into_iter().enumerate() {
+            // The clock is read every 64 checks on the plan (each is bounded
+            // by its steps), before each that takes the demand path.
+            if done % 64 == 0 {
+                in_time()?;
+            }
             let mut run = Run::new(plan, &env, self.limits().max_steps);
             let result = run.holds(plan.allowed, &values);
             let decided = match (run.errors.is_empty(), result) {
                 (true, result) => result.unwrap_or(false),
                 // A condition erred: the tuple may be unknown, which only
                 // the three-valued evaluation weighs (SPEC section 5).
-                (false, _) => checks.get(position).is_some_and(|check| self.by_demand(check, now, ctx)),
+                (false, _) => {
+                    in_time()?;
+                    checks.get(position).is_some_and(|check| self.by_demand(check, now, ctx))
+                }
             };
             if let Some(slot) = allowed.get_mut(position) {
                 *slot = decided;
             }
         }
-        allowed
+        Ok(allowed)
     }
 
     /// The demand-driven decision of one check of a batch.

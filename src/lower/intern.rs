@@ -57,6 +57,11 @@ impl Interner {
     /// is dense enough to index (an outlier like `page:999999999` stays
     /// in the hash map alone).
     fn number(&mut self, name: &str, sym: Sym) {
+        // A request's own table (ids after the program's) holds a handful
+        // of names: not worth an array each request.
+        if self.first != 0 {
+            return;
+        }
         let Some((prefix, n)) = typed_id(name) else { return };
         let dense_up_to = 2 * self.names.len() + 4096;
         if n as usize > dense_up_to {
@@ -220,7 +225,7 @@ mod tests {
 
     /// Names that look alike: canonical and not, dense and far apart.
     fn name() -> impl Strategy<Value = String> {
-        let prefix = prop::sample::select(vec!["page:", "user:", "", "a:b:", "p", "u", "u1", "-"]);
+        let prefix = prop::sample::select(vec!["page:", "user:", "", "a:b:", "p", "u", "u1", "-", "é"]);
         let digits = prop::sample::select(vec![
             "0",
             "00",
@@ -254,12 +259,30 @@ mod tests {
         }
     }
 
+    /// A request's own names (after the program's) resolve to their own
+    /// ids, numbered or not, and never to a program id.
+    #[test]
+    fn a_request_table_resolves_its_own_numbered_names() {
+        let mut program = Interner::new();
+        let page = program.intern("page:1");
+        let symbols = Symbols::new(&program);
+        let new = symbols.intern("page:2");
+        assert_ne!(new, page);
+        assert_eq!(
+            (symbols.get("page:2"), symbols.get("page:1"), symbols.get("page:3")),
+            (Some(new), Some(page), None)
+        );
+        assert_eq!(&*symbols.resolve(new), "page:2");
+    }
+
     #[test]
     fn only_canonical_numbers_are_typed_ids() {
         assert_eq!(typed_id("page:12"), Some(("page:", 12)));
         assert_eq!(typed_id("page:0"), Some(("page:", 0)));
         assert_eq!(typed_id("u7"), Some(("u", 7)));
         assert_eq!(typed_id("a-1"), Some(("a-", 1)));
+        assert_eq!(typed_id("é7"), Some(("é", 7)));
+        assert_eq!(typed_id("ü:12"), Some(("ü:", 12)));
         for not in ["page:012", "page:", "12", "u07", "page:1x", "page:1000000000", "page", ""] {
             assert_eq!(typed_id(not), None, "{not}");
         }

@@ -3,7 +3,7 @@
 //! [`crate::engine::Engine::check_many`]. The answers come in the order
 //! asked; each check fails closed like a single one.
 
-use super::{AppState, Asks, Body, accept, error, used_time};
+use super::{AppState, Asks, Body, Object, accept_read, error, rejection, used_time};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -44,23 +44,30 @@ impl Asks for BatchBody {
 
 /// Decides every check of the batch. The batch runs admitted like other
 /// work that may take long (a check the compiled plan cannot decide alone
-/// takes the demand-driven path); a batch over [`MAX_BATCH`] is refused.
+/// takes the demand-driven path), under one deadline for the whole batch;
+/// a batch over [`MAX_BATCH`] is refused before anything waits.
 pub(super) async fn check_batch(State(state): State<Arc<AppState>>, body: Body<BatchBody>) -> Response {
-    let (body, options, version) = match accept(&state, body).await {
-        Ok(accepted) => accepted,
-        Err(response) => return response,
+    let body = match body {
+        Ok(Object(body)) => body,
+        Err(e) => return rejection(e),
     };
     if body.checks.len() > MAX_BATCH {
         let message = format!("a batch asks at most {MAX_BATCH} checks; this one asks {}", body.checks.len());
         return error(StatusCode::UNPROCESSABLE_ENTITY, "batch_too_large", message);
     }
+    let (body, options, version) = match accept_read(&state, body).await {
+        Ok(accepted) => accepted,
+        Err(response) => return response,
+    };
     let at = used_time(&options);
     let checks: Vec<(String, String, String)> =
         body.checks.into_iter().map(|check| (check.user, check.perm, check.obj)).collect();
     let snapshot = state.live.snapshot();
     let decide = move || snapshot.check_many(&checks, options.at, &options.ctx);
     match state.admission.run(decide).await {
-        Ok(allowed) => Json(json!({ "allowed": allowed, "at": at, "version": version })).into_response(),
+        Ok(Ok(allowed)) => Json(json!({ "allowed": allowed, "at": at, "version": version })).into_response(),
+        // Not an answer: no check of a stopped batch is reported allowed.
+        Ok(Err(stopped)) => error(StatusCode::UNPROCESSABLE_ENTITY, "limit_exceeded", stopped),
         Err(response) => response,
     }
 }

@@ -64,8 +64,8 @@ pub struct Options {
     pub limits: crate::Limits,
     /// Who may read and who may write.
     pub auth: Auth,
-    /// Expensive requests (queries, explanations, checks off the compiled
-    /// plan) running at once.
+    /// Expensive requests (queries, explanations, listings, batches of
+    /// checks, checks off the compiled plan) running at once.
     pub max_running: usize,
     /// Expensive requests waiting for a slot; past that, 503.
     pub max_waiting: usize,
@@ -250,6 +250,12 @@ trait Asks {
 /// it is answered at (after waiting for `at_least`, see [`fresh::fresh`]).
 async fn accept<T: Asks>(state: &AppState, body: Body<T>) -> Result<(T, RequestOptions, u64), Response> {
     let Object(body) = body.map_err(rejection)?;
+    accept_read(state, body).await
+}
+
+/// [`accept`] for a body already read (and checked for what can be
+/// refused without waiting for freshness).
+async fn accept_read<T: Asks>(state: &AppState, body: T) -> Result<(T, RequestOptions, u64), Response> {
     let (time, ctx, at_least) = body.asked();
     let options = request_options(time, ctx, state.allow_client_time).map_err(|response| *response)?;
     let version = fresh::fresh(state, at_least).await?;

@@ -288,7 +288,9 @@ impl Warden {
     }
 
     /// Many `(user, perm, obj)` checks at one time and context, in one call
-    /// (one snapshot, the GIL released once, `Engine::check_many`).
+    /// (one snapshot, the GIL released once, `Engine::check_many`). A
+    /// batch stopped by the time limit raises `ValueError` (no partial
+    /// answer); an invalid time or context denies every check.
     #[pyo3(signature = (requests, at = None, ctx = None))]
     fn check_many(
         &self,
@@ -296,11 +298,11 @@ impl Warden {
         requests: Vec<(String, String, String)>,
         at: Option<&Bound<'_, PyAny>>,
         ctx: Option<&Bound<'_, PyDict>>,
-    ) -> Vec<bool> {
+    ) -> PyResult<Vec<bool>> {
         let (Ok(at), Ok(ctx)) = (convert::request_time(at), convert::context(ctx)) else {
-            return vec![false; requests.len()];
+            return Ok(vec![false; requests.len()]);
         };
-        py.detach(|| self.live.snapshot().check_many(&requests, at, &ctx))
+        py.detach(|| self.live.snapshot().check_many(&requests, at, &ctx)).map_err(PyValueError::new_err)
     }
 
     /// Evaluates a query (`allowed(alice, read, P)`); `limit` and `after`

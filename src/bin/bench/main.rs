@@ -271,7 +271,10 @@ fn check_many(
         let triples: Vec<(&str, &str, &str)> =
             batch.iter().map(|r| (r.user.as_str(), r.perm.as_str(), r.object.as_str())).collect();
         let t = Instant::now();
-        let answers = std::hint::black_box(engine.check_many(&triples, Some(0), &no_ctx));
+        let answers = std::hint::black_box(engine.check_many(&triples, Some(0), &no_ctx)).unwrap_or_else(|e| {
+            eprintln!("check_many: {e}");
+            std::process::exit(1)
+        });
         warden.push(t.elapsed().as_secs_f64() * 1e9 / batch.len() as f64);
         if answers.as_slice() != &decisions[start..end] {
             eprintln!("check_many differs from the baseline in the batch from check {start}");

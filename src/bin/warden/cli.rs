@@ -103,7 +103,7 @@ pub enum Command {
         /// Files or directories to load.
         files: Vec<PathBuf>,
     },
-    /// Serve decisions over HTTP (JSON): /v1/check, /v1/query, /v1/explain, /v1/facts, /v1/reload, /healthz, /metrics.
+    /// Serve decisions over HTTP (JSON): /v1/check, /v1/check/batch, /v1/query, /v1/explain, /v1/list, /v1/facts, /v1/reload, /healthz, /metrics.
     Serve {
         /// Files or directories.
         #[arg(required = true)]

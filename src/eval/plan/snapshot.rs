@@ -312,38 +312,36 @@ pub struct Columns {
 }
 
 impl Columns {
-    /// Symbol ids below this are counted in a bitset (8 MiB at most).
+    /// Symbol ids below this are counted in a bitset (8 MiB a column at most).
     const BITSET_SYMBOLS: u32 = 1 << 26;
 
     /// The statistics of `rows`: symbols counted in a bitset over their
-    /// ids (the common case, without hashing), other values in a hash set.
+    /// ids (no hashing) when the relation has a tuple per 64 ids or more,
+    /// other values (and the symbols of a sparse relation) in a hash set.
     pub fn of(rows: &[Row]) -> Columns {
         let arity = rows.first().map_or(0, Vec::len);
-        let mut symbols: Vec<Vec<u64>> = vec![Vec::new(); arity];
+        let largest = rows.iter().flatten().filter_map(|v| match v {
+            Value::Sym(s) if !FRESH.contains(s) => Some(s.0),
+            _ => None,
+        });
+        let bits = largest.max().map_or(0, |id| id / 64 + 1) as usize;
+        let dense = bits <= rows.len() && bits <= (Self::BITSET_SYMBOLS / 64) as usize;
+        let mut symbols: Vec<Vec<u64>> = vec![vec![0; if dense { bits } else { 0 }]; arity];
         let mut others: Vec<FxHashSet<&Value>> = vec![FxHashSet::default(); arity];
         let mut stand_in = vec![false; arity];
         for row in rows {
             for (column, value) in row.iter().enumerate() {
-                match value {
-                    Value::Sym(s) if FRESH.contains(s) => {
-                        if let Some(flag) = stand_in.get_mut(column) {
-                            *flag = true;
-                        }
-                        if let Some(set) = others.get_mut(column) {
-                            set.insert(value);
-                        }
+                if let (Value::Sym(s), Some(flag)) = (value, stand_in.get_mut(column)) {
+                    *flag |= FRESH.contains(s);
+                }
+                let word = match value {
+                    Value::Sym(s) if dense && !FRESH.contains(s) => {
+                        symbols.get_mut(column).and_then(|bits| bits.get_mut(s.0 as usize / 64))
                     }
-                    Value::Sym(s) if s.0 < Self::BITSET_SYMBOLS => {
-                        let (word, bit) = (s.0 as usize / 64, s.0 % 64);
-                        if let Some(bits) = symbols.get_mut(column) {
-                            if bits.len() <= word {
-                                bits.resize(word + 1, 0);
-                            }
-                            if let Some(w) = bits.get_mut(word) {
-                                *w |= 1 << bit;
-                            }
-                        }
-                    }
+                    _ => None,
+                };
+                match (word, value) {
+                    (Some(word), Value::Sym(s)) => *word |= 1 << (s.0 % 64),
                     _ => {
                         if let Some(set) = others.get_mut(column) {
                             set.insert(value);
@@ -588,3 +586,6 @@ pub fn rows_bytes(rows: &[Row]) -> usize {
     let arity = rows.first().map_or(0, Vec::len);
     rows.len() * (std::mem::size_of::<Row>() + arity * std::mem::size_of::<Value>())
 }
+
+#[cfg(test)]
+mod tests;
