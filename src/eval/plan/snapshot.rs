@@ -452,6 +452,11 @@ pub struct Index {
     groups: Groups,
     values: Vec<Value>,
     width: usize,
+    /// For keys of symbols, a bit per symbol id that some key starts with:
+    /// a probe that must miss (a user with no direct grant, no global
+    /// role) is answered by one bit in a small, cache-resident array
+    /// instead of a hash probe into the table. `None`: no such filter.
+    leading: Option<Vec<u64>>,
 }
 
 /// What an index holds: a relation, its key columns and the columns it returns.
@@ -477,11 +482,14 @@ impl Index {
         };
         let syms_only = (1..=2).contains(&spec.key.len())
             && rows.iter().all(|row| spec.key.iter().all(|column| sym_at(row, column).is_some()));
+        let mut leading = None;
         let (groups, values) = if syms_only {
             let key_of = |row: &[Value]| {
                 spec.key.iter().fold(0u64, |key, c| (key << 32) | u64::from(sym_at(row, c).unwrap_or(0)))
             };
             let (spans, values) = grouped(rows, key_of, &spec.values);
+            let first = |key: u64| if spec.key.len() == 1 { key as u32 } else { (key >> 32) as u32 };
+            leading = leading_bits(spans.iter().map(|(key, _)| first(*key)), spans.len());
             let groups = if spec.key.len() == 1 {
                 Groups::OneSym(spans.into_iter().map(|(k, span)| (k as u32, span)).collect())
             } else {
@@ -505,19 +513,26 @@ impl Index {
             };
             (groups, values)
         };
-        Index { groups, values, width: spec.values.len() }
+        Index { groups, values, width: spec.values.len(), leading }
     }
 
     fn span(&self, key: &Key) -> Option<Span> {
         match &self.groups {
             Groups::Zero(span) => *span,
-            Groups::OneSym(map) => map.get(&sym_of(key[0])?).copied(),
-            Groups::TwoSyms(map) => map.get(&(sym_of(key[0])?, sym_of(key[1])?)).copied(),
+            Groups::OneSym(map) => map.get(&self.leading(sym_of(key[0])?)?).copied(),
+            Groups::TwoSyms(map) => map.get(&(self.leading(sym_of(key[0])?)?, sym_of(key[1])?)).copied(),
             Groups::One(map) => map.get(&key[0]).copied(),
             // Tuples, not arrays: compared field by field, not with `memcmp`.
             Groups::Two(map) => map.get(&(key[0], key[1])).copied(),
             Groups::More(map) => map.get(&(key[0], key[1], key[2], key[3])).copied(),
         }
+    }
+
+    /// `first` when some key may start with it (see [`Index::leading`]).
+    fn leading(&self, first: u32) -> Option<u32> {
+        let Some(bits) = &self.leading else { return Some(first) };
+        let word = bits.get(first as usize / 64)?;
+        (word & (1 << (first % 64)) != 0).then_some(first)
     }
 
     /// Whether some tuple has this key.
@@ -553,8 +568,25 @@ impl Index {
             Groups::Two(map) => table(map),
             Groups::More(map) => table(map),
         };
-        groups + self.values.capacity() * std::mem::size_of::<Value>()
+        let leading = self.leading.as_ref().map_or(0, |bits| bits.capacity() * 8);
+        groups + leading + self.values.capacity() * std::mem::size_of::<Value>()
     }
+}
+
+/// A bit per symbol id among `firsts` (the first key symbol of each of
+/// `groups` groups), when the ids are small enough for the array to stay
+/// small: at most 64 KiB, or a word per group.
+fn leading_bits(firsts: impl Iterator<Item = u32> + Clone, groups: usize) -> Option<Vec<u64>> {
+    let words = firsts.clone().max().map_or(0, |id| id as usize / 64 + 1);
+    if words > groups.max(8192) {
+        return None;
+    }
+    let mut bits = vec![0u64; words];
+    for first in firsts {
+        let word = bits.get_mut(first as usize / 64)?;
+        *word |= 1 << (first % 64);
+    }
+    Some(bits)
 }
 
 /// `rows` sorted by `key_of` (ties in row order), their `returned` columns
