@@ -357,3 +357,25 @@ fn a_fact_stated_again_is_cited_from_its_new_statement() {
     let after = cited(&live.snapshot());
     assert!(!after.contains("p.warden:5:1"), "still cites the removed statement: {after}");
 }
+
+/// Facts applied to a snapshot are built as statements, never parsed: a
+/// value that reads as syntax stays one value, and a relation name that
+/// is no identifier is refused with the reason.
+#[test]
+fn changes_to_a_snapshot_never_read_a_value_as_syntax() {
+    use warden::syntax::ast::Constant;
+    let engine = Engine::from_source("p.warden", POLICY).unwrap();
+    let options = warden::RequestOptions::default();
+    let holds = |engine: &Engine, query: &str| engine.query(query, &options).unwrap().holds();
+    let sneaky = "x); superuser(mallory";
+    let fact = LiveFact::In { member: sneaky.to_string(), container: "project:a".to_string() };
+    let changed = engine.with_changes(&[fact], &[]).unwrap();
+    assert_eq!(changed.program().facts.len(), engine.program().facts.len() + 1);
+    assert!(holds(&changed, r#"within("x); superuser(mallory", project:a)"#));
+    assert!(!changed.is_allowed(&at(Request::new("mallory", "read", "page:1"))));
+    let relation =
+        |name: &str| LiveFact::Relation { name: name.to_string(), args: vec![Constant::Str("page:3".into())] };
+    let refused = engine.with_changes(&[relation("frozen(page:1); x")], &[]).unwrap_err();
+    assert!(refused.render(false).contains("relation name"), "{}", refused.render(false));
+    assert!(holds(&engine.with_changes(&[relation("frozen")], &[]).unwrap(), "frozen(page:3)"));
+}

@@ -8,7 +8,6 @@ use crate::Diagnostic;
 use crate::engine::{Engine, LoadError};
 use crate::eval::base::BaseChanges;
 use crate::lower::ir::{self, Value};
-use crate::syntax;
 use std::collections::BTreeSet;
 
 impl Engine {
@@ -16,26 +15,24 @@ impl Engine {
     /// inserted facts are lowered against the program, the removed facts
     /// dropped, and only the touched base relations (and `$adom`)
     /// re-indexed. Rules and strata are unchanged, and no derived relation
-    /// is materialized, so nothing else is recomputed.
+    /// is materialized, so nothing else is recomputed. Each inserted fact
+    /// becomes its statement directly (no text is parsed: a value is never
+    /// read as syntax), shown in a source `<update N>`, one per line.
     pub fn with_changes(&self, inserted: &[LiveFact], removed: &[LiveFact]) -> Result<Engine, LoadError> {
-        let mut sources = self.sources().clone();
-        let text: String = inserted.iter().map(|f| f.to_statement() + "\n").collect();
-        let file = sources.add(format!("<update {}>", sources.files().count()), text.clone());
-        let (statements, errors) = syntax::parser::parse_file(file, &text);
-        if !errors.is_empty() {
-            return Err(LoadError { diagnostics: errors, sources });
+        if let Some(e) = inserted.iter().find_map(|fact| fact.check_names().err()) {
+            return Err(LoadError {
+                diagnostics: vec![Diagnostic::global(e.to_string())],
+                sources: self.sources().clone(),
+            });
         }
-        if statements.len() != inserted.len() {
-            let d = Diagnostic::global("an update's facts did not read back one statement each; nothing changed");
-            return Err(LoadError { diagnostics: vec![d], sources });
-        }
-        self.apply(sources, &statements, removed)
+        let name = format!("<update {}>", self.sources().files().count());
+        self.with_source_facts(&name, inserted, removed)
     }
 
-    /// Applies base-fact changes read from a database (already checked,
-    /// see [`crate::sources`]) as [`Engine::with_changes`] does, but builds
-    /// each inserted fact's statement directly instead of parsing its text:
-    /// the facts are shown in a source named `name`, one per line.
+    /// Applies base-fact changes whose names are checked (an update's, or
+    /// a database's rows, see [`crate::sources`]): each inserted fact's
+    /// statement is built directly, shown in a source named `name`, one
+    /// per line.
     pub(crate) fn with_source_facts(
         &self,
         name: &str,
