@@ -1,0 +1,222 @@
+//! The indexes the check plan probes: a static relation's tuples grouped
+//! by some key columns, the other columns stored flat, one hash probe and
+//! a slice per lookup.
+
+use super::Snapshot;
+use crate::eval::Row;
+use crate::lower::ir::{RelId, Value};
+use rustc_hash::FxHashMap;
+
+/// The most key columns an index of the plan has.
+pub const MAX_KEY: usize = 4;
+
+/// A value packed into one integer (kind in the high half), so that keys
+/// hash and compare as plain integers.
+pub type Packed = u128;
+
+/// The padding of unused key positions.
+pub const PAD: Value = Value::Bool(false);
+
+/// Packs a value: equal values, equal integers.
+pub fn pack(value: Value) -> Packed {
+    let (kind, payload): (u128, u64) = match value {
+        Value::Sym(s) => (0, u64::from(s.0)),
+        Value::Int(n) => (1, n as u64),
+        Value::Time(t) => (2, t as u64),
+        Value::Dur(d) => (3, d as u64),
+        Value::Bool(b) => (4, u64::from(b)),
+    };
+    (kind << 64) | u128::from(payload)
+}
+
+/// A key of up to [`MAX_KEY`] packed values (unused positions zero).
+pub type Key = [Packed; MAX_KEY];
+
+/// Where a group's returned values are in [`Index::values`].
+type Span = (u32, u32);
+
+/// Groups by key, with a map specialized to the key's length.
+#[derive(Debug)]
+enum Groups {
+    Zero(Option<Span>),
+    /// Keys of symbols only (the common case): half the bytes per key, so
+    /// fewer cache misses.
+    OneSym(FxHashMap<u32, Span>),
+    TwoSyms(FxHashMap<(u32, u32), Span>),
+    One(FxHashMap<Packed, Span>),
+    Two(FxHashMap<(Packed, Packed), Span>),
+    More(FxHashMap<(Packed, Packed, Packed, Packed), Span>),
+}
+
+/// The symbol a packed value holds, if it holds one.
+fn sym_of(packed: Packed) -> Option<u32> {
+    (packed >> 64 == 0).then_some(packed as u32)
+}
+
+/// Tuples of a static relation grouped by some columns, with the other
+/// columns stored flat: a lookup is one hash probe and a slice, no allocation.
+#[derive(Debug)]
+pub struct Index {
+    groups: Groups,
+    values: Vec<Value>,
+    width: usize,
+    /// For keys of symbols, a bit per symbol id that some key starts with:
+    /// a probe that must miss (a user with no direct grant, no global
+    /// role) is answered by one bit in a small, cache-resident array
+    /// instead of a hash probe into the table. `None`: no such filter.
+    leading: Option<Vec<u64>>,
+}
+
+/// What an index holds: a relation, its key columns and the columns it returns.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IndexSpec {
+    /// The relation.
+    pub rel: RelId,
+    /// Key columns, in key order.
+    pub key: Vec<usize>,
+    /// Columns returned per matching tuple.
+    pub values: Vec<usize>,
+}
+
+impl Index {
+    /// Builds the index `spec` over the snapshot: tuples sorted by key, then
+    /// one group per run of equal keys (no allocation per group). Keys of
+    /// one or two symbols (the common case) sort as one `u64`.
+    pub fn build(snapshot: &Snapshot, spec: &IndexSpec) -> Index {
+        let rows = snapshot.rows(spec.rel);
+        let sym_at = |row: &[Value], column: &usize| match row.get(*column) {
+            Some(Value::Sym(s)) => Some(s.0),
+            _ => None,
+        };
+        let syms_only = (1..=2).contains(&spec.key.len())
+            && rows.iter().all(|row| spec.key.iter().all(|column| sym_at(row, column).is_some()));
+        let mut leading = None;
+        let (groups, values) = if syms_only {
+            let key_of = |row: &[Value]| {
+                spec.key.iter().fold(0u64, |key, c| (key << 32) | u64::from(sym_at(row, c).unwrap_or(0)))
+            };
+            let (spans, values) = grouped(rows, key_of, &spec.values);
+            let first = |key: u64| if spec.key.len() == 1 { key as u32 } else { (key >> 32) as u32 };
+            leading = leading_bits(spans.iter().map(|(key, _)| first(*key)), spans.len());
+            let groups = if spec.key.len() == 1 {
+                Groups::OneSym(spans.into_iter().map(|(k, span)| (k as u32, span)).collect())
+            } else {
+                Groups::TwoSyms(spans.into_iter().map(|(k, span)| (((k >> 32) as u32, k as u32), span)).collect())
+            };
+            (groups, values)
+        } else {
+            let key_of = |row: &[Value]| {
+                let mut key = [0; MAX_KEY];
+                for (slot, column) in key.iter_mut().zip(&spec.key) {
+                    *slot = pack(row.get(*column).copied().unwrap_or(PAD));
+                }
+                key
+            };
+            let (spans, values) = grouped(rows, key_of, &spec.values);
+            let groups = match spec.key.len() {
+                0 => Groups::Zero(spans.first().map(|(_, span)| *span)),
+                1 => Groups::One(spans.into_iter().map(|(k, span)| (k[0], span)).collect()),
+                2 => Groups::Two(spans.into_iter().map(|(k, span)| ((k[0], k[1]), span)).collect()),
+                _ => Groups::More(spans.into_iter().map(|(k, span)| ((k[0], k[1], k[2], k[3]), span)).collect()),
+            };
+            (groups, values)
+        };
+        Index { groups, values, width: spec.values.len(), leading }
+    }
+
+    fn span(&self, key: &Key) -> Option<Span> {
+        match &self.groups {
+            Groups::Zero(span) => *span,
+            Groups::OneSym(map) => map.get(&self.leading(sym_of(key[0])?)?).copied(),
+            Groups::TwoSyms(map) => map.get(&(self.leading(sym_of(key[0])?)?, sym_of(key[1])?)).copied(),
+            Groups::One(map) => map.get(&key[0]).copied(),
+            // Tuples, not arrays: compared field by field, not with `memcmp`.
+            Groups::Two(map) => map.get(&(key[0], key[1])).copied(),
+            Groups::More(map) => map.get(&(key[0], key[1], key[2], key[3])).copied(),
+        }
+    }
+
+    /// `first` when some key may start with it (see [`Index::leading`]).
+    fn leading(&self, first: u32) -> Option<u32> {
+        let Some(bits) = &self.leading else { return Some(first) };
+        let word = bits.get(first as usize / 64)?;
+        (word & (1 << (first % 64)) != 0).then_some(first)
+    }
+
+    /// Whether some tuple has this key.
+    pub fn contains(&self, key: &Key) -> bool {
+        self.span(key).is_some()
+    }
+
+    /// The returned columns of every tuple with this key, `width` values each.
+    pub fn get(&self, key: &Key) -> &[Value] {
+        match self.span(key) {
+            Some((start, end)) => self.values.get(start as usize..end as usize).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    /// How many values one tuple returns.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The bytes it holds (its values and its hash table, estimated from
+    /// their capacities).
+    pub fn heap_bytes(&self) -> usize {
+        fn table<K, V>(map: &FxHashMap<K, V>) -> usize {
+            // One control byte per bucket besides the entry.
+            map.capacity() * (std::mem::size_of::<(K, V)>() + 1)
+        }
+        let groups = match &self.groups {
+            Groups::Zero(_) => 0,
+            Groups::OneSym(map) => table(map),
+            Groups::TwoSyms(map) => table(map),
+            Groups::One(map) => table(map),
+            Groups::Two(map) => table(map),
+            Groups::More(map) => table(map),
+        };
+        let leading = self.leading.as_ref().map_or(0, |bits| bits.capacity() * 8);
+        groups + leading + self.values.capacity() * std::mem::size_of::<Value>()
+    }
+}
+
+/// A bit per symbol id among `firsts` (the first key symbol of each of
+/// `groups` groups), when the ids are small enough for the array to stay
+/// small: at most 64 KiB, or a word per group.
+fn leading_bits(firsts: impl Iterator<Item = u32> + Clone, groups: usize) -> Option<Vec<u64>> {
+    let words = firsts.clone().max().map_or(0, |id| id as usize / 64 + 1);
+    if words > groups.max(8192) {
+        return None;
+    }
+    let mut bits = vec![0u64; words];
+    for first in firsts {
+        let word = bits.get_mut(first as usize / 64)?;
+        *word |= 1 << (first % 64);
+    }
+    Some(bits)
+}
+
+/// `rows` sorted by `key_of` (ties in row order), their `returned` columns
+/// stored flat, and one span per run of equal keys.
+fn grouped<K: Copy + Ord>(
+    rows: &[Row],
+    key_of: impl Fn(&[Value]) -> K,
+    returned: &[usize],
+) -> (Vec<(K, Span)>, Vec<Value>) {
+    let mut order: Vec<(K, u32)> = rows.iter().enumerate().map(|(i, row)| (key_of(row), i as u32)).collect();
+    order.sort_unstable();
+    let mut values = Vec::with_capacity(rows.len() * returned.len());
+    let mut spans: Vec<(K, Span)> = Vec::new();
+    for (key, i) in order {
+        let start = values.len() as u32;
+        if let Some(row) = rows.get(i as usize) {
+            values.extend(returned.iter().filter_map(|c| row.get(*c).copied()));
+        }
+        match spans.last_mut() {
+            Some((last, span)) if *last == key => span.1 = values.len() as u32,
+            _ => spans.push((key, (start, values.len() as u32))),
+        }
+    }
+    (spans, values)
+}
