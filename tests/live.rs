@@ -378,4 +378,25 @@ fn changes_to_a_snapshot_never_read_a_value_as_syntax() {
     let refused = engine.with_changes(&[relation("frozen(page:1); x")], &[]).unwrap_err();
     assert!(refused.render(false).contains("relation name"), "{}", refused.render(false));
     assert!(holds(&engine.with_changes(&[relation("frozen")], &[]).unwrap(), "frozen(page:3)"));
+    // `*` means every object in a policy: no fact may say it (a grant `on *`
+    // would be global), whatever its kind.
+    let on = |on: &str| warden::live::Holding {
+        subject: "mallory".into(),
+        what: "read".into(),
+        on: Some(on.into()),
+        from: None,
+        until: None,
+    };
+    let wildcards = [
+        LiveFact::Grant(on("*")),
+        LiveFact::Assign(warden::live::Holding { what: "viewer".into(), ..on("page:*") }),
+        LiveFact::In { member: "mallory".into(), container: "*".into() },
+        LiveFact::RolePermission { role: "viewer".into(), perm: "write".into(), on: Some("*".into()) },
+        LiveFact::Relation { name: "frozen".into(), args: vec![Constant::Str("page:*".into())] },
+    ];
+    for fact in wildcards {
+        let refused = engine.with_changes(std::slice::from_ref(&fact), &[]);
+        assert!(refused.is_err(), "{fact:?} was applied");
+    }
+    assert!(!engine.is_allowed(&at(Request::new("mallory", "read", "page:1"))));
 }

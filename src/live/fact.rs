@@ -6,8 +6,9 @@
 //! person types it (the REPL, [`super::Transaction::insert`]), but it must be
 //! exactly one fact statement (or one role block, which stands for several
 //! facts). Each fact is rendered to canonical text for the `<update N>`
-//! source (so explanations can point at it), and that text is parsed back
-//! and compared with the fact before it is used.
+//! source (so explanations can point at it); [`crate::live::Live::update`]
+//! parses that text back and compares it with the fact before using it,
+//! and a snapshot builds the fact's statement directly, never from text.
 
 use crate::eval::render::quote_if_needed;
 use crate::syntax::ast::{self, Constant, StatementKind};
@@ -295,8 +296,11 @@ impl LiveFact {
         }
     }
 
-    /// Checks that no name is empty and that a relation's name is an
-    /// identifier (enough for a fact that is never read back as text).
+    /// Checks the names of a fact built as a statement without its text
+    /// being parsed: none is empty; none is `*` or `TYPE:*`, which in a
+    /// policy mean every object (a fact must never say that, as a grant
+    /// `on *` would be global); a relation's name is an identifier and a
+    /// role entry's type a type name.
     pub(crate) fn check_names(&self) -> Result<(), FactError> {
         let invalid = |what: &'static str, value: &str| FactError::Invalid { what, value: value.to_string() };
         let names: Vec<(&'static str, &str)> = match self {
@@ -323,9 +327,23 @@ impl LiveFact {
                 Vec::new()
             }
         };
-        match names.into_iter().find(|(_, value)| value.is_empty()) {
-            Some((what, value)) => Err(invalid(what, value)),
-            None => Ok(()),
+        let args: &[Constant] = match self {
+            LiveFact::Relation { args, .. } => args,
+            _ => &[],
+        };
+        let arguments = args.iter().filter_map(|arg| match arg {
+            Constant::Str(s) => Some(("value", s.as_str())),
+            _ => None,
+        });
+        let every_object = |value: &str| value == "*" || value.ends_with(":*");
+        if let Some((what, value)) =
+            names.into_iter().chain(arguments).find(|(_, value)| value.is_empty() || every_object(value))
+        {
+            return Err(invalid(what, value));
+        }
+        match self {
+            LiveFact::RolePermission { on: Some(ty), .. } if !is_type_name(ty) => Err(invalid("type", ty)),
+            _ => Ok(()),
         }
     }
 
@@ -371,4 +389,10 @@ fn constant_text(c: &Constant) -> String {
         Constant::Dur(d) => time::format_duration(*d),
         Constant::Bool(b) => b.to_string(),
     }
+}
+
+/// Whether `name` is a type name as a role entry writes one (`on page`).
+fn is_type_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -136,7 +136,7 @@ impl Index {
         }
     }
 
-    /// `first` when some key may start with it (see [`Index::leading`]).
+    /// `first` when some key may start with it (by the `leading` bits).
     fn leading(&self, first: u32) -> Option<u32> {
         let Some(bits) = &self.leading else { return Some(first) };
         let word = bits.get(first as usize / 64)?;
