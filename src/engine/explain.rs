@@ -187,7 +187,7 @@ impl Engine {
         let Ok((decided, answers, coverage)) = self.evaluate_covered(&env, &additions, &atom, self.limits) else {
             return Ok(none());
         };
-        let positions = super::named_positions(&atom, &names);
+        let positions = super::query::named_positions(&atom, &names);
         // Each rendered row's first place among `rows`.
         let mut place: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
         for (i, row) in rows.iter().enumerate() {
