@@ -1,4 +1,5 @@
-//! pest pairs → AST. The grammar is `grammar/warden.pest`.
+//! Parsing: policy files, queries and constants with the pest grammar
+//! (`grammar/warden.pest`); the `build` module turns its pairs into the AST.
 //!
 //! A file is first parsed whole. When that fails, the file is cut into
 //! top-level statements (with the lexer) and each is parsed on its own, so one
