@@ -324,24 +324,25 @@ impl Columns {
             Value::Sym(s) if !FRESH.contains(s) => Some(s.0),
             _ => None,
         });
-        let bits = largest.max().map_or(0, |id| id / 64 + 1) as usize;
-        let dense = bits <= rows.len() && bits <= (Self::BITSET_SYMBOLS / 64) as usize;
-        let mut symbols: Vec<Vec<u64>> = vec![vec![0; if dense { bits } else { 0 }]; arity];
+        let words = largest.max().map_or(0, |id| id / 64 + 1);
+        let dense = words as usize <= rows.len() && words <= Self::BITSET_SYMBOLS / 64;
+        let mut symbols: Vec<SymbolBits> = vec![SymbolBits::default(); arity];
         let mut others: Vec<FxHashSet<&Value>> = vec![FxHashSet::default(); arity];
         let mut stand_in = vec![false; arity];
         for row in rows {
             for (column, value) in row.iter().enumerate() {
-                if let (Value::Sym(s), Some(flag)) = (value, stand_in.get_mut(column)) {
-                    *flag |= FRESH.contains(s);
-                }
-                let word = match value {
-                    Value::Sym(s) if dense && !FRESH.contains(s) => {
-                        symbols.get_mut(column).and_then(|bits| bits.get_mut(s.0 as usize / 64))
+                match value {
+                    Value::Sym(s) if FRESH.contains(s) => {
+                        if let (Some(flag), Some(set)) = (stand_in.get_mut(column), others.get_mut(column)) {
+                            *flag = true;
+                            set.insert(value);
+                        }
                     }
-                    _ => None,
-                };
-                match (word, value) {
-                    (Some(word), Value::Sym(s)) => *word |= 1 << (s.0 % 64),
+                    Value::Sym(s) if dense => {
+                        if let Some(bits) = symbols.get_mut(column) {
+                            bits.insert(s.0);
+                        }
+                    }
                     _ => {
                         if let Some(set) = others.get_mut(column) {
                             set.insert(value);
@@ -350,11 +351,7 @@ impl Columns {
                 }
             }
         }
-        let distinct = symbols
-            .iter()
-            .zip(&others)
-            .map(|(bits, others)| bits.iter().map(|w| w.count_ones() as usize).sum::<usize>() + others.len())
-            .collect();
+        let distinct = symbols.iter().zip(&others).map(|(bits, others)| bits.len() + others.len()).collect();
         Columns { distinct, stand_in }
     }
 }
@@ -363,7 +360,7 @@ impl Columns {
 /// symbols by a bit each, other values hashed.
 #[derive(Debug, Default)]
 pub struct Domain {
-    symbols: Vec<u64>,
+    symbols: SymbolBits,
     others: FxHashSet<Value>,
 }
 
@@ -373,15 +370,7 @@ impl Domain {
         let mut domain = Domain::default();
         for value in values {
             match value {
-                Value::Sym(s) => {
-                    let (word, bit) = (s.0 as usize / 64, s.0 % 64);
-                    if domain.symbols.len() <= word {
-                        domain.symbols.resize(word + 1, 0);
-                    }
-                    if let Some(w) = domain.symbols.get_mut(word) {
-                        *w |= 1 << bit;
-                    }
-                }
+                Value::Sym(s) => domain.symbols.insert(s.0),
                 other => {
                     domain.others.insert(*other);
                 }
@@ -393,9 +382,42 @@ impl Domain {
     /// Whether `value` is in the set.
     pub fn contains(&self, value: &Value) -> bool {
         match value {
-            Value::Sym(s) => self.symbols.get(s.0 as usize / 64).is_some_and(|w| w & (1 << (s.0 % 64)) != 0),
+            Value::Sym(s) => self.symbols.contains(s.0),
             other => self.others.contains(other),
         }
+    }
+}
+
+/// A set of symbol ids, a bit each, grown to the largest id inserted (the
+/// callers bound the ids they insert).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SymbolBits(Vec<u64>);
+
+impl SymbolBits {
+    /// Adds `id`.
+    pub(crate) fn insert(&mut self, id: u32) {
+        let word = id as usize / 64;
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        if let Some(w) = self.0.get_mut(word) {
+            *w |= 1 << (id % 64);
+        }
+    }
+
+    /// Whether `id` was added.
+    pub(crate) fn contains(&self, id: u32) -> bool {
+        self.0.get(id as usize / 64).is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+
+    /// How many ids were added.
+    pub(crate) fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// The bytes it holds.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<u64>()
     }
 }
 

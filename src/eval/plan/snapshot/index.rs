@@ -2,7 +2,7 @@
 //! by some key columns, the other columns stored flat, one hash probe and
 //! a slice per lookup.
 
-use super::Snapshot;
+use super::{Snapshot, SymbolBits};
 use crate::eval::Row;
 use crate::lower::ir::{RelId, Value};
 use rustc_hash::FxHashMap;
@@ -64,7 +64,7 @@ pub struct Index {
     /// a probe that must miss (a user with no direct grant, no global
     /// role) is answered by one bit in a small, cache-resident array
     /// instead of a hash probe into the table. `None`: no such filter.
-    leading: Option<Vec<u64>>,
+    leading: Option<SymbolBits>,
 }
 
 /// What an index holds: a relation, its key columns and the columns it returns.
@@ -138,9 +138,7 @@ impl Index {
 
     /// `first` when some key may start with it (by the `leading` bits).
     fn leading(&self, first: u32) -> Option<u32> {
-        let Some(bits) = &self.leading else { return Some(first) };
-        let word = bits.get(first as usize / 64)?;
-        (word & (1 << (first % 64)) != 0).then_some(first)
+        self.leading.as_ref().is_none_or(|bits| bits.contains(first)).then_some(first)
     }
 
     /// Whether some tuple has this key.
@@ -176,7 +174,7 @@ impl Index {
             Groups::Two(map) => table(map),
             Groups::More(map) => table(map),
         };
-        let leading = self.leading.as_ref().map_or(0, |bits| bits.capacity() * 8);
+        let leading = self.leading.as_ref().map_or(0, SymbolBits::heap_bytes);
         groups + leading + self.values.capacity() * std::mem::size_of::<Value>()
     }
 }
@@ -184,16 +182,13 @@ impl Index {
 /// A bit per symbol id among `firsts` (the first key symbol of each of
 /// `groups` groups), when the ids are small enough for the array to stay
 /// small: at most 64 KiB, or a word per group.
-fn leading_bits(firsts: impl Iterator<Item = u32> + Clone, groups: usize) -> Option<Vec<u64>> {
+fn leading_bits(firsts: impl Iterator<Item = u32> + Clone, groups: usize) -> Option<SymbolBits> {
     let words = firsts.clone().max().map_or(0, |id| id as usize / 64 + 1);
     if words > groups.max(8192) {
         return None;
     }
-    let mut bits = vec![0u64; words];
-    for first in firsts {
-        let word = bits.get_mut(first as usize / 64)?;
-        *word |= 1 << (first % 64);
-    }
+    let mut bits = SymbolBits::default();
+    firsts.for_each(|first| bits.insert(first));
     Some(bits)
 }
 
