@@ -40,6 +40,7 @@ mod update;
 pub use crate::engine::{Decision, EngineBuilder, PreparedRequest, Request};
 pub use database::DatabaseStatus;
 use database::Freshness;
+pub(crate) use fact::means_every_object;
 pub use fact::{FactError, Holding, LiveFact};
 use update::Overlay;
 pub use update::{LiveChanges, Transaction};

@@ -38,18 +38,15 @@ impl Engine {
         ctx: &BTreeMap<String, String>,
     ) -> Result<Vec<bool>, String> {
         let now = at.unwrap_or_else(time::now);
-        let (limits, deadline) = (self.limits(), std::time::Instant::now() + self.limits().max_time);
+        let limits = self.limits();
+        let deadline = std::time::Instant::now() + limits.max_time;
         let in_time = || cancel::check(deadline, &limits).map_err(|e| format!("the batch was stopped: {e}"));
-        let one_by_one = |(user, perm, object): &(S, S, S)| {
-            let request = Request {
-                user: user.as_ref().to_string(),
-                perm: perm.as_ref().to_string(),
-                object: object.as_ref().to_string(),
-                at: Some(now),
-                ctx: ctx.clone(),
-            };
-            self.is_allowed(&request)
+        // A check asked alone, as the request it stands for.
+        let request = |(user, perm, object): &(S, S, S)| Request {
+            ctx: ctx.clone(),
+            ..Request::new(user.as_ref(), perm.as_ref(), object.as_ref()).at_micros(now)
         };
+        let one_by_one = |check: &(S, S, S)| self.is_allowed(&request(check));
         let Some(plan) = self.compiled_plan() else {
             return checks.iter().map(|check| in_time().map(|()| one_by_one(check))).collect();
         };
@@ -77,7 +74,7 @@ impl Engine {
             if done % 64 == 0 {
                 in_time()?;
             }
-            let mut run = Run::new(plan, &env, self.limits().max_steps);
+            let mut run = Run::new(plan, &env, limits.max_steps);
             let result = run.holds(plan.allowed, &values);
             let decided = match (run.errors.is_empty(), result) {
                 (true, result) => result.unwrap_or(false),
@@ -85,7 +82,7 @@ impl Engine {
                 // the three-valued evaluation weighs (SPEC section 5).
                 (false, _) => {
                     in_time()?;
-                    checks.get(position).is_some_and(|check| self.by_demand(check, now, ctx))
+                    checks.get(position).is_some_and(|check| self.check_by_demand(&request(check)).allowed)
                 }
             };
             if let Some(slot) = allowed.get_mut(position) {
@@ -93,12 +90,5 @@ impl Engine {
             }
         }
         Ok(allowed)
-    }
-
-    /// The demand-driven decision of one check of a batch.
-    fn by_demand<S: AsRef<str>>(&self, check: &(S, S, S), now: i64, ctx: &BTreeMap<String, String>) -> bool {
-        let (user, perm, object) = check;
-        let request = Request { ctx: ctx.clone(), ..Request::new(user.as_ref(), perm.as_ref(), object.as_ref()) };
-        self.check_by_demand(&request.at_micros(now)).allowed
     }
 }

@@ -335,9 +335,8 @@ impl LiveFact {
             Constant::Str(s) => Some(("value", s.as_str())),
             _ => None,
         });
-        let every_object = |value: &str| value == "*" || value.ends_with(":*");
         if let Some((what, value)) =
-            names.into_iter().chain(arguments).find(|(_, value)| value.is_empty() || every_object(value))
+            names.into_iter().chain(arguments).find(|(_, value)| value.is_empty() || means_every_object(value))
         {
             return Err(invalid(what, value));
         }
@@ -395,4 +394,10 @@ fn constant_text(c: &Constant) -> String {
 fn is_type_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether a value is `*` or `TYPE:*`, which in a policy mean every object:
+/// no fact, whether given as data or read from a database, may say it.
+pub(crate) fn means_every_object(value: &str) -> bool {
+    value == "*" || value.ends_with(":*")
 }

@@ -43,7 +43,8 @@ impl Interner {
 
     /// The id of `name` if it is already interned.
     pub fn get(&self, name: &str) -> Option<Sym> {
-        if let Some((prefix, n)) = typed_id(name)
+        if !self.numbered.is_empty()
+            && let Some((prefix, n)) = typed_id(name)
             && let Some(numbered) = self.numbered.iter().find(|numbered| *numbered.prefix == *prefix)
             && let Some(&id) = numbered.ids.get(n as usize)
             && id != Numbered::NONE

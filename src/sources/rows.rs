@@ -113,7 +113,7 @@ impl Reader<'_> {
         Ok(match self.cell(i) {
             Cell::Null => return Err(format!("column {} is NULL", i + 1)),
             // `*` is the policy's "every object": a row must not be able to say it.
-            Cell::Text(s) if s == "*" || s.ends_with(":*") => {
+            Cell::Text(s) if crate::live::means_every_object(s) => {
                 return Err(format!(
                     "column {} is `{s}`, which is no value a database may give (`*` means every object)",
                     i + 1
