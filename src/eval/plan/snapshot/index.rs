@@ -1,9 +1,15 @@
 //! The indexes the check plan probes: a static relation's tuples grouped
-//! by some key columns, the other columns stored flat, one hash probe and
-//! a slice per lookup.
+//! by some key columns, the other columns stored flat, one lookup and a
+//! slice per probe.
+//!
+//! Keys that start with a symbol (a user, a page: the common case) are
+//! looked up by the symbol's id in an array, not hashed: every tuple of one
+//! subject is in one contiguous block, found with one array read, and a
+//! second key column is searched within that block.
 
 use super::{Snapshot, SymbolBits};
 use crate::eval::Row;
+use crate::lower::intern::FRESH;
 use crate::lower::ir::{RelId, Value};
 use rustc_hash::FxHashMap;
 
@@ -32,15 +38,23 @@ pub fn pack(value: Value) -> Packed {
 /// A key of up to [`MAX_KEY`] packed values (unused positions zero).
 pub type Key = [Packed; MAX_KEY];
 
-/// Where a group's returned values are in [`Index::values`].
+/// Which tuples a group holds: `start..end`, counted in tuples (tuple `i`'s
+/// returned values are `width` values from `i * width` in [`Index::values`]).
 type Span = (u32, u32);
 
-/// Groups by key, with a map specialized to the key's length.
+/// Groups by key, with a layout specialized to the key's length.
 #[derive(Debug)]
 enum Groups {
     Zero(Option<Span>),
-    /// Keys of symbols only (the common case): half the bytes per key, so
-    /// fewer cache misses.
+    /// Keys of one symbol, ids dense enough for an array: symbol `s`'s
+    /// values are `starts[s]..starts[s + 1]`.
+    OneDense(Directory<u32>),
+    /// Keys of two symbols, the first ones dense: the groups of first
+    /// symbol `s` are `groups[starts[s]..starts[s + 1]]`, sorted by the
+    /// second symbol.
+    TwoDense(Directory<(u32, u32)>, Vec<(u32, Span)>),
+    /// Keys of symbols too sparse for an array: half the bytes per key of
+    /// the general maps, so fewer cache misses.
     OneSym(FxHashMap<u32, Span>),
     TwoSyms(FxHashMap<(u32, u32), Span>),
     One(FxHashMap<Packed, Span>),
@@ -92,16 +106,32 @@ impl Index {
             && rows.iter().all(|row| spec.key.iter().all(|column| sym_at(row, column).is_some()));
         let mut leading = None;
         let (groups, values) = if syms_only {
+            let one = spec.key.len() == 1;
             let key_of = |row: &[Value]| {
                 spec.key.iter().fold(0u64, |key, c| (key << 32) | u64::from(sym_at(row, c).unwrap_or(0)))
             };
             let (spans, values) = grouped(rows, key_of, &spec.values);
-            let first = |key: u64| if spec.key.len() == 1 { key as u32 } else { (key >> 32) as u32 };
+            let first = |key: u64| if one { key as u32 } else { (key >> 32) as u32 };
             leading = leading_bits(spans.iter().map(|(key, _)| first(*key)), spans.len());
-            let groups = if spec.key.len() == 1 {
-                Groups::OneSym(spans.into_iter().map(|(k, span)| (k as u32, span)).collect())
-            } else {
-                Groups::TwoSyms(spans.into_iter().map(|(k, span)| (((k >> 32) as u32, k as u32), span)).collect())
+            let groups = match (dense_prefix(spans.iter().map(|(key, _)| first(*key))), one) {
+                (Some(dense), true) => Groups::OneDense(Directory::new(
+                    spans.get(..dense).unwrap_or(&[]).iter().map(|(key, span)| (*key as u32, span.0)),
+                    spans.get(..dense).and_then(|inside| inside.last()).map_or(0, |(_, span)| span.1),
+                    spans.get(dense..).unwrap_or(&[]).iter().map(|(key, span)| (*key as u32, *span)).collect(),
+                )),
+                (Some(dense), false) => {
+                    let (inside, outside) = spans.split_at(dense.min(spans.len()));
+                    let directory = Directory::new(
+                        inside.iter().enumerate().map(|(i, (key, _))| ((key >> 32) as u32, i as u32)),
+                        inside.len() as u32,
+                        outside.iter().map(|(key, span)| (((key >> 32) as u32, *key as u32), *span)).collect(),
+                    );
+                    Groups::TwoDense(directory, inside.iter().map(|(key, span)| (*key as u32, *span)).collect())
+                }
+                (None, true) => Groups::OneSym(spans.into_iter().map(|(k, span)| (k as u32, span)).collect()),
+                (None, false) => {
+                    Groups::TwoSyms(spans.into_iter().map(|(k, span)| (((k >> 32) as u32, k as u32), span)).collect())
+                }
             };
             (groups, values)
         } else {
@@ -127,6 +157,29 @@ impl Index {
     fn span(&self, key: &Key) -> Option<Span> {
         match &self.groups {
             Groups::Zero(span) => *span,
+            Groups::OneDense(directory) => {
+                let first = self.leading(sym_of(key[0])?)?;
+                match directory.range(first) {
+                    Some((start, end)) => (start < end).then_some((start, end)),
+                    None => directory.outliers.get(&first).copied(),
+                }
+            }
+            Groups::TwoDense(directory, groups) => {
+                let (first, second) = (self.leading(sym_of(key[0])?)?, sym_of(key[1])?);
+                let Some((start, end)) = directory.range(first) else {
+                    return directory.outliers.get(&(first, second)).copied();
+                };
+                let block = groups.get(start as usize..end as usize)?;
+                if block.len() <= 8 {
+                    block.iter().find(|(s, _)| *s == second).map(|(_, span)| *span)
+                } else {
+                    block
+                        .binary_search_by_key(&second, |(s, _)| *s)
+                        .ok()
+                        .and_then(|i| block.get(i))
+                        .map(|(_, span)| *span)
+                }
+            }
             Groups::OneSym(map) => map.get(&self.leading(sym_of(key[0])?)?).copied(),
             Groups::TwoSyms(map) => map.get(&(self.leading(sym_of(key[0])?)?, sym_of(key[1])?)).copied(),
             Groups::One(map) => map.get(&key[0]).copied(),
@@ -149,7 +202,9 @@ impl Index {
     /// The returned columns of every tuple with this key, `width` values each.
     pub fn get(&self, key: &Key) -> &[Value] {
         match self.span(key) {
-            Some((start, end)) => self.values.get(start as usize..end as usize).unwrap_or(&[]),
+            Some((start, end)) => {
+                self.values.get(start as usize * self.width..end as usize * self.width).unwrap_or(&[])
+            }
             None => &[],
         }
     }
@@ -168,6 +223,10 @@ impl Index {
         }
         let groups = match &self.groups {
             Groups::Zero(_) => 0,
+            Groups::OneDense(directory) => directory.heap_bytes(),
+            Groups::TwoDense(directory, groups) => {
+                directory.heap_bytes() + groups.capacity() * std::mem::size_of::<(u32, Span)>()
+            }
             Groups::OneSym(map) => table(map),
             Groups::TwoSyms(map) => table(map),
             Groups::One(map) => table(map),
@@ -177,6 +236,58 @@ impl Index {
         let leading = self.leading.as_ref().map_or(0, SymbolBits::heap_bytes);
         groups + leading + self.values.capacity() * std::mem::size_of::<Value>()
     }
+}
+
+/// Where the groups of each first symbol begin, by the symbol's id: a
+/// lookup is one read of two neighbouring integers. Stand-ins ([`FRESH`],
+/// the largest ids) are kept apart, in `outliers`, by their whole key.
+#[derive(Debug)]
+struct Directory<K> {
+    /// `starts[s]..starts[s + 1]`: the positions of first symbol `s`.
+    starts: Vec<u32>,
+    /// The groups whose first symbol is a stand-in.
+    outliers: FxHashMap<K, Span>,
+}
+
+impl<K: std::hash::Hash + Eq> Directory<K> {
+    /// The directory of `items` (first symbol, position of its first group,
+    /// sorted by symbol), whose positions end at `end`.
+    fn new(items: impl Iterator<Item = (u32, u32)>, end: u32, outliers: FxHashMap<K, Span>) -> Directory<K> {
+        let mut starts = Vec::new();
+        for (first, position) in items {
+            while starts.len() <= first as usize {
+                starts.push(position);
+            }
+        }
+        starts.push(end);
+        starts.shrink_to_fit();
+        Directory { starts, outliers }
+    }
+
+    /// The positions of first symbol `first`; `None` past the array (look
+    /// in `outliers`).
+    fn range(&self, first: u32) -> Option<(u32, u32)> {
+        let at = first as usize;
+        Some((*self.starts.get(at)?, *self.starts.get(at + 1)?))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.starts.capacity() * 4 + self.outliers.capacity() * (std::mem::size_of::<(K, Span)>() + 1)
+    }
+}
+
+/// How many of the sorted `firsts` go into the array (the rest are
+/// stand-ins), when their ids are dense enough: at most 16 array
+/// entries per group, or 16,384 in all.
+fn dense_prefix(firsts: impl Iterator<Item = u32>) -> Option<usize> {
+    let (mut inside, mut groups, mut largest) = (0, 0, 0);
+    for first in firsts {
+        groups += 1;
+        if first < FRESH[0].0 {
+            (inside, largest) = (inside + 1, first as usize);
+        }
+    }
+    (largest < 16 * groups + 16_384).then_some(inside)
 }
 
 /// A bit per symbol id among `firsts` (the first key symbol of each of
@@ -193,7 +304,7 @@ fn leading_bits(firsts: impl Iterator<Item = u32> + Clone, groups: usize) -> Opt
 }
 
 /// `rows` sorted by `key_of` (ties in row order), their `returned` columns
-/// stored flat, and one span per run of equal keys.
+/// stored flat, and one span (in tuples) per run of equal keys.
 fn grouped<K: Copy + Ord>(
     rows: &[Row],
     key_of: impl Fn(&[Value]) -> K,
@@ -203,14 +314,14 @@ fn grouped<K: Copy + Ord>(
     order.sort_unstable();
     let mut values = Vec::with_capacity(rows.len() * returned.len());
     let mut spans: Vec<(K, Span)> = Vec::new();
-    for (key, i) in order {
-        let start = values.len() as u32;
+    for (position, (key, i)) in order.into_iter().enumerate() {
+        let start = position as u32;
         if let Some(row) = rows.get(i as usize) {
             values.extend(returned.iter().filter_map(|c| row.get(*c).copied()));
         }
         match spans.last_mut() {
-            Some((last, span)) if *last == key => span.1 = values.len() as u32,
-            _ => spans.push((key, (start, values.len() as u32))),
+            Some((last, span)) if *last == key => span.1 = start + 1,
+            _ => spans.push((key, (start, start + 1))),
         }
     }
     (spans, values)
