@@ -437,6 +437,9 @@ pub(crate) fn constant_value(symbols: &Symbols, c: &ast::Constant) -> Value {
 
 /// The request context: each value parsed as a constant, or kept as a string.
 pub(crate) fn context(symbols: &Symbols, ctx: &BTreeMap<String, String>) -> BTreeMap<crate::lower::intern::Sym, Value> {
+    if ctx.is_empty() {
+        return BTreeMap::new();
+    }
     ctx.iter()
         .map(|(k, v)| {
             let value = match syntax::parser::parse_constant(v) {

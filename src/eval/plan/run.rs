@@ -55,8 +55,7 @@ impl<'p> Run<'p> {
 
     /// Whether a snapshot tuple holds a stand-in this check does not use.
     fn foreign(&self, row: &[Value]) -> bool {
-        self.foreign_from != u64::MAX
-            && row.iter().any(|v| matches!(v, Value::Sym(s) if u64::from(s.0) >= self.foreign_from))
+        is_foreign(self.foreign_from, row)
     }
 
     /// Whether `goal` holds for the fully bound `args`.
@@ -128,7 +127,10 @@ impl<'p> Run<'p> {
                     return self.then(index.contains(&key) != (*mode == Mode::NotExists), rule, at, regs, emit);
                 }
                 let width = index.width().max(1);
-                let rows = index.get(&key).chunks_exact(width);
+                // Only an index whose values hold stand-ins can return a foreign one.
+                let stand_ins = index.holds_stand_ins();
+                let foreign_from = if stand_ins { self.foreign_from } else { u64::MAX };
+                let rows = index.get(&key).chunks_exact(width).filter(|row| !is_foreign(foreign_from, row));
                 if *mode == Mode::Each {
                     for row in rows {
                         if self.bind(out, row, regs) && self.steps(rule, at + 1, regs, emit).is_break() {
@@ -150,13 +152,17 @@ impl<'p> Run<'p> {
                 let input = input.get(..args.len()).unwrap_or(&[]);
                 if *mode == Mode::Each {
                     return self.solve(*goal, input, &mut |run, row| {
-                        if run.bind(out, row, regs) { run.steps(rule, at + 1, regs, emit) } else { Flow::Continue(()) }
+                        if !run.foreign(row) && run.bind(out, row, regs) {
+                            run.steps(rule, at + 1, regs, emit)
+                        } else {
+                            Flow::Continue(())
+                        }
                     });
                 }
                 let mut scratch = *regs;
                 let mut found = false;
                 let flow = self.solve(*goal, input, &mut |run, row| {
-                    if run.bind(out, row, &mut scratch) {
+                    if !run.foreign(row) && run.bind(out, row, &mut scratch) {
                         found = true;
                         Flow::Break(())
                     } else {
@@ -227,11 +233,9 @@ impl<'p> Run<'p> {
         Some(key)
     }
 
-    /// Matches one returned row against `out`, binding new variables.
+    /// Matches one returned row (not [`Run::foreign`]) against `out`,
+    /// binding new variables.
     fn bind(&self, out: &[Out], row: &[Value], regs: &mut Regs) -> bool {
-        if self.foreign(row) {
-            return false;
-        }
         for (what, value) in out.iter().zip(row) {
             let ok = match what {
                 Out::Bind(v) => {
@@ -251,6 +255,11 @@ impl<'p> Run<'p> {
         }
         true
     }
+}
+
+/// Whether `row` holds a symbol id from `foreign_from` on (`u64::MAX`: none is).
+fn is_foreign(foreign_from: u64, row: &[Value]) -> bool {
+    foreign_from != u64::MAX && row.iter().any(|v| matches!(v, Value::Sym(s) if u64::from(s.0) >= foreign_from))
 }
 
 /// Binds a rule's head to a goal's bound arguments; `false` when they clash.

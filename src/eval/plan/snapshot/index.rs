@@ -79,6 +79,8 @@ pub struct Index {
     /// role) is answered by one bit in a small, cache-resident array
     /// instead of a hash probe into the table. `None`: no such filter.
     leading: Option<SymbolBits>,
+    /// Whether some returned value is a [`FRESH`] stand-in.
+    stand_ins: bool,
 }
 
 /// What an index holds: a relation, its key columns and the columns it returns.
@@ -151,7 +153,8 @@ impl Index {
             };
             (groups, values)
         };
-        Index { groups, values, width: spec.values.len(), leading }
+        let stand_ins = values.iter().any(|value| matches!(value, Value::Sym(s) if FRESH.contains(s)));
+        Index { groups, values, width: spec.values.len(), leading, stand_ins }
     }
 
     fn span(&self, key: &Key) -> Option<Span> {
@@ -207,6 +210,12 @@ impl Index {
             }
             None => &[],
         }
+    }
+
+    /// Whether some returned value is a [`FRESH`] stand-in (else no probe
+    /// returns one).
+    pub fn holds_stand_ins(&self) -> bool {
+        self.stand_ins
     }
 
     /// How many values one tuple returns.
