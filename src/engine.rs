@@ -442,7 +442,7 @@ pub(crate) fn context(symbols: &Symbols, ctx: &BTreeMap<String, String>) -> BTre
     }
     ctx.iter()
         .map(|(k, v)| {
-            let value = match syntax::parser::parse_constant(v) {
+            let value = match syntax::lexer::lone_constant(v) {
                 Some(c) => constant_value(symbols, &c),
                 None => Value::Sym(symbols.intern(v)),
             };

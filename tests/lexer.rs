@@ -2,7 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use warden::syntax::lexer::{Token, tokens};
+use proptest::prelude::*;
+use warden::syntax::lexer::{Token, lone_constant, tokens};
 use warden::syntax::parser::parse_constant;
 
 fn shipped_policies() -> Vec<(String, String)> {
@@ -71,4 +72,92 @@ fn keywords_and_constants_split_like_the_grammar() {
         assert!(parse_constant(text).is_some(), "{text}");
     }
     assert!(parse_constant("role").is_none());
+}
+
+/// Text made of the pieces constants are made of, glued in any order:
+/// signs, digits, unit letters, keywords, colons, quotes, escapes, dots,
+/// blanks and comments.
+fn constant_like() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        "-",
+        "5",
+        "42",
+        "9223372036854775808",
+        "s",
+        "h",
+        "x",
+        "X",
+        "_",
+        ":",
+        ".",
+        "\"",
+        "\\q",
+        "\\n",
+        " ",
+        "\t",
+        "// c",
+        "/* c */",
+        "/*",
+        "on",
+        "role",
+        "true",
+        "false",
+        "now",
+        "page",
+        "page:7",
+        "doc:",
+        "é",
+        "2026-12-01",
+        "T10:00:00",
+        "Z",
+        "+01:00",
+        "*",
+        "\n",
+    ]);
+    prop::collection::vec(piece, 0..6).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+    /// A check reads its `ctx` values with the lexer: it finds exactly the
+    /// constant the grammar finds, and none where the grammar finds none.
+    #[test]
+    fn the_lexer_reads_a_lone_constant_as_the_grammar_does(text in constant_like()) {
+        prop_assert_eq!(lone_constant(&text), parse_constant(&text), "{:?}", text);
+    }
+}
+
+#[test]
+fn lone_constants_of_every_kind() {
+    for text in [
+        "alice",
+        "page.write",
+        "page:7",
+        "doc:\"Q3 plan\"",
+        "\"a\\\"b\"",
+        "-5",
+        "42",
+        "8h",
+        "true",
+        "false",
+        "2026-12-01T10:00:00Z",
+        " 5 ",
+        "5 // why",
+        "/* a */ page:7",
+        "on",
+        "now",
+        "5x",
+        "- 5",
+        "page:",
+        "\"\\q\"",
+        "",
+        "   ",
+        "99999999999999999999",
+        "a b",
+    ] {
+        assert_eq!(lone_constant(text), parse_constant(text), "{text:?}");
+    }
+    assert_eq!(lone_constant("-5"), Some(warden::syntax::ast::Constant::Int(-5)));
+    assert_eq!(lone_constant("doc:\"Q3 plan\""), Some(warden::syntax::ast::Constant::Str("doc:Q3 plan".into())));
+    assert_eq!(lone_constant("on"), None);
 }

@@ -4,6 +4,7 @@
 //! It agrees with `grammar/warden.pest` on token boundaries for well-formed
 //! input (a test in `tests/lexer.rs` holds them together).
 
+use super::ast::Constant;
 use logos::Logos;
 use std::ops::Range;
 
@@ -108,6 +109,55 @@ pub enum Token {
 /// Lexes `text` into tokens with their byte ranges; `Err(())` marks text that is no token.
 pub fn tokens(text: &str) -> Vec<(Result<Token, ()>, Range<usize>)> {
     Token::lexer(text).spanned().collect()
+}
+
+/// The constant `text` is, alone (comments and blanks around it allowed), as
+/// the grammar's `lone_constant` reads it: a request's `ctx` values, read per
+/// check by the lexer rather than the parser. `None` when `text` is not one
+/// constant (the caller then takes it as a plain string).
+pub fn lone_constant(text: &str) -> Option<Constant> {
+    let mut tokens = Token::lexer(text).spanned().filter(|(token, _)| *token != Ok(Token::Comment));
+    let (first, range) = tokens.next()?;
+    let lexeme = text.get(range.clone())?;
+    // `-5`: a sign directly before the digits.
+    let (token, lexeme) = match (first, lexeme) {
+        (Ok(Token::Operator), "-") => match tokens.next()? {
+            (Ok(Token::Integer), digits) if digits.start == range.end => {
+                (Token::Integer, text.get(range.start..digits.end)?)
+            }
+            _ => return None,
+        },
+        (token, lexeme) => (token.ok()?, lexeme),
+    };
+    // One constant: nothing but blanks and comments after it (text glued
+    // to it, or that is no token, lexes as one more token).
+    if tokens.next().is_some() {
+        return None;
+    }
+    Some(match token {
+        Token::Ident => Constant::Str(lexeme.to_string()),
+        Token::Boolean => Constant::Bool(lexeme == "true"),
+        Token::Integer => Constant::Int(lexeme.parse().ok()?),
+        Token::Duration => Constant::Dur(crate::time::parse_duration(lexeme).ok()?),
+        Token::Timestamp => Constant::Time(crate::time::parse_timestamp(lexeme).ok()?),
+        Token::String => Constant::Str(quoted(lexeme)?),
+        Token::TypedId => {
+            let (ty, id) = lexeme.split_once(':')?;
+            // The grammar reads `true`/`false` first and then finds no end.
+            if ty == "true" || ty == "false" {
+                return None;
+            }
+            let id = if id.starts_with('"') { quoted(id)? } else { id.to_string() };
+            Constant::Str(format!("{ty}:{id}"))
+        }
+        _ => return None,
+    })
+}
+
+/// The value of a string literal (`"..."`), escapes resolved.
+fn quoted(literal: &str) -> Option<String> {
+    let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
+    super::parser::unescape(inner).ok()
 }
 
 /// The byte ranges of the top-level statements of a file: each ends at a `;`

@@ -25,6 +25,7 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 
 mod build;
 use build::Builder;
+pub(crate) use build::unescape;
 
 /// Parses one policy file; returns its statements and every syntax error found.
 pub fn parse_file(file: FileId, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) {
@@ -126,7 +127,9 @@ pub fn parse_query(file: FileId, text: &str) -> Result<Atom> {
     builder.atom(pair)
 }
 
-/// Parses one constant (a `--ctx` value). Returns `None` when the text is not a constant.
+/// Parses one constant with the grammar; `None` when the text is not a
+/// constant. The reference [`super::lexer::lone_constant`] (what a check
+/// reads its `ctx` values with) is tested against.
 pub fn parse_constant(text: &str) -> Option<Constant> {
     let builder = Builder::new(FileId(0), 0);
     let mut pairs = WardenParser::parse(Rule::lone_constant, text).ok()?;

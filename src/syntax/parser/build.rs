@@ -494,7 +494,7 @@ impl Builder {
 }
 
 /// Resolves `\"`, `\\`, `\n`, `\t`, `\u{...}`; on error, the byte offset of the bad escape.
-fn unescape(s: &str) -> std::result::Result<String, (usize, String)> {
+pub(crate) fn unescape(s: &str) -> std::result::Result<String, (usize, String)> {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
