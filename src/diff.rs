@@ -9,7 +9,7 @@
 use crate::engine::Engine;
 use crate::eval::functions::{Env, Externs};
 use crate::eval::{self, Additions, Model, Row};
-use crate::explain::{Evaluated, Explainer, ProofNode};
+use crate::explain::{Evaluated, Explainer, ProofKind, ProofNode};
 use crate::lower::builtins;
 use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Origin, Value};
@@ -151,8 +151,8 @@ fn normalize(text: &str) -> String {
 /// The base facts and user rules of a proof.
 fn leaves<'p>(node: &'p ProofNode, facts: &mut Vec<&'p ProofNode>, rules: &mut Vec<&'p ProofNode>) {
     match node.kind {
-        "fact" => facts.push(node),
-        "rule" if node.location.is_some() => rules.push(node),
+        ProofKind::Fact => facts.push(node),
+        ProofKind::Rule if node.location.is_some() => rules.push(node),
         _ => {}
     }
     for child in &node.children {

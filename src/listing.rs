@@ -5,7 +5,8 @@
 //! its last answer, and the next page starts right after it.
 
 use crate::engine::{Answer, Engine, RequestOptions};
-use crate::explain::ProofNode;
+use crate::explain::{ProofKind, ProofNode};
+use crate::lower::builtins;
 
 /// One page of answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,7 +57,7 @@ pub fn why_lines(engine: &Engine, query: &str, rows: &[Vec<String>], options: &R
 /// The base facts of a proof, with locations, on one line.
 fn summary(proof: &ProofNode) -> String {
     fn leaves<'p>(node: &'p ProofNode, out: &mut Vec<&'p ProofNode>) {
-        if node.kind == "fact" {
+        if node.kind == ProofKind::Fact {
             out.push(node);
         }
         node.children.iter().for_each(|c| leaves(c, out));
@@ -65,7 +66,8 @@ fn summary(proof: &ProofNode) -> String {
     leaves(proof, &mut facts);
     let shown: Vec<String> = facts
         .iter()
-        .filter(|f| !f.reads.starts_with("role ") || f.reads.contains(" grants "))
+        // What roles exist and extend says little about one answer; what they grant does.
+        .filter(|f| !matches!(f.relation, builtins::ROLE | builtins::ROLE_EXTENDS))
         .map(|f| match &f.location {
             Some(l) => format!("{} ({l})", f.reads),
             None => f.reads.clone(),

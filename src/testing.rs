@@ -139,7 +139,7 @@ impl Engine {
                 let blocked = |name: &str| match (name, ground_row(atom).as_deref()) {
                     ("deny", Some(row)) => explainer.holds(builtins::DENIED, &row.to_vec()),
                     ("inactive", Some([user, ..])) => explainer.holds(builtins::INACTIVE, &vec![*user]),
-                    (other, _) => blocking.as_ref().is_some_and(|p| mentions(p, other)),
+                    (other, _) => blocking.as_ref().is_some_and(|p| mentions(p, other, program, &symbols)),
                 };
                 let blocked = match &assertion.path {
                     Some((false, name)) => blocked(name),
@@ -155,7 +155,7 @@ impl Engine {
                 }
             }
             match &assertion.path {
-                Some((true, name)) if !proofs.iter().any(|p| mentions(p, name)) => {
+                Some((true, name)) if !proofs.iter().any(|p| mentions(p, name, program, &symbols)) => {
                     return Err(failed(format!("it holds, but no proof uses `{name}`")));
                 }
                 Some((false, name)) if !blocked => {
@@ -202,11 +202,11 @@ fn collect(node: &ProofNode, used: &mut BTreeSet<OriginId>) {
 }
 
 /// Whether a proof uses `name`: as a relation, or as a value of some fact.
-fn mentions(node: &ProofNode, name: &str) -> bool {
+fn mentions(node: &ProofNode, name: &str, program: &ir::Program, symbols: &Symbols) -> bool {
     let wanted = eval::render::quote_if_needed(name);
-    let (relation, args) = node.fact.split_once('(').unwrap_or((node.fact.as_str(), ""));
-    let hit = relation.trim_start_matches('$') == name || args.trim_end_matches(')').split(", ").any(|a| a == wanted);
-    hit || node.children.iter().any(|c| mentions(c, name))
+    let hit = program.relation_name(node.relation).trim_start_matches('$') == name
+        || node.row.iter().any(|value| eval::render::value(*value, symbols) == wanted);
+    hit || node.children.iter().any(|c| mentions(c, name, program, symbols))
 }
 
 /// The answers of a failed assert, briefly.

@@ -139,6 +139,7 @@ fn demand_equals_full_evaluation_on_shipped_policies() {
 
 /// Every node of a proof holds, and every leaf is a base fact or a constant.
 fn assert_valid_proof(engine: &Engine, node: &warden::explain::ProofNode, source: &str) {
+    use warden::explain::ProofKind;
     let options = warden::RequestOptions { at: Some(0), ..Default::default() };
     let relation = node.fact.split('(').next().unwrap_or("");
     let internal = engine.program().relation_id(relation).is_none()
@@ -149,9 +150,10 @@ fn assert_valid_proof(engine: &Engine, node: &warden::explain::ProofNode, source
         assert!(answer.holds(), "proof node `{}` does not hold\n{source}", node.fact);
     }
     match node.kind {
-        "rule" => assert!(node.rule.is_some(), "a rule node without its rule: {node:?}"),
-        "fact" | "constant" => assert!(node.children.is_empty(), "a leaf with children: {node:?}"),
-        other => panic!("unknown node kind {other}"),
+        ProofKind::Rule => assert!(node.rule.is_some(), "a rule node without its rule: {node:?}"),
+        ProofKind::Fact | ProofKind::Constant => {
+            assert!(node.children.is_empty(), "a leaf with children: {node:?}")
+        }
     }
     for child in &node.children {
         assert_valid_proof(engine, child, source);

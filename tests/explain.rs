@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use warden::explain::ProofNode;
+use warden::explain::{ProofKind, ProofNode};
 use warden::{Engine, RequestOptions};
 
 fn policies() -> Engine {
@@ -34,16 +34,17 @@ fn a_proof_reaches_base_facts_with_their_sources() {
     let nodes = all_nodes(proof);
     let assign =
         nodes.iter().find(|n| n.reads == "assign alice editor on project:apollo").expect("the assignment is a leaf");
-    assert_eq!(assign.kind, "fact");
+    assert_eq!(assign.kind, ProofKind::Fact);
+    assert_eq!(serde_json::to_value(assign).unwrap()["kind"], "fact");
     assert!(assign.location.as_deref().unwrap().starts_with("policies/data.yaml:"));
     let entry = nodes.iter().find(|n| n.reads == "role editor grants write on objects of type page").unwrap();
     assert!(entry.location.as_deref().unwrap().starts_with("policies/roles.warden:"));
     // Every leaf is a base fact or a constant; every inner node names its rule.
     for node in nodes {
         if node.children.is_empty() {
-            assert!(node.kind == "fact" || node.kind == "constant" || node.kind == "rule", "{node:?}");
+            assert!(matches!(node.kind, ProofKind::Fact | ProofKind::Constant | ProofKind::Rule), "{node:?}");
         } else {
-            assert_eq!(node.kind, "rule");
+            assert_eq!(node.kind, ProofKind::Rule);
             assert!(node.rule.is_some());
         }
     }

@@ -40,8 +40,14 @@ pub struct ProofNode {
     pub fact: String,
     /// The fact as a sentence (`alice holds editor on page:7`).
     pub reads: String,
-    /// `"fact"` for a base fact, `"rule"` for a derived one, `"constant"` for the active domain.
-    pub kind: &'static str,
+    /// A base fact, a derived one, or a constant of the active domain.
+    pub kind: ProofKind,
+    /// The relation of the fact.
+    #[serde(skip)]
+    pub relation: RelId,
+    /// The fact's values.
+    #[serde(skip)]
+    pub row: Row,
     /// The rule's label or the statement's text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
@@ -57,6 +63,18 @@ pub struct ProofNode {
     /// The rule or fact's origin (for coverage).
     #[serde(skip)]
     pub origin: Option<OriginId>,
+}
+
+/// What a [`ProofNode`] is (in JSON: `"fact"`, `"rule"`, `"constant"`).
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProofKind {
+    /// A base fact, with the statement that says it.
+    Fact,
+    /// A fact a rule derived from its children.
+    Rule,
+    /// A constant of the active domain (`$adom`).
+    Constant,
 }
 
 /// A rule that could have derived a missing fact, and where it failed.
@@ -237,7 +255,9 @@ impl<'a> Explainer<'a> {
             return Some(ProofNode {
                 fact: fact(),
                 reads: reads(),
-                kind: "fact",
+                kind: ProofKind::Fact,
+                relation: rel,
+                row: row.clone(),
                 rule,
                 location,
                 conditions: vec![],
@@ -246,11 +266,12 @@ impl<'a> Explainer<'a> {
             });
         }
         if rel == builtins::ADOM {
-            let kind = "constant";
             return Some(ProofNode {
                 fact: fact(),
                 reads: reads(),
-                kind,
+                kind: ProofKind::Constant,
+                relation: rel,
+                row: row.clone(),
                 rule: None,
                 location: None,
                 conditions: vec![],
@@ -298,7 +319,9 @@ impl<'a> Explainer<'a> {
                 return Some(ProofNode {
                     fact: fact(),
                     reads: reads(),
-                    kind: "rule",
+                    kind: ProofKind::Rule,
+                    relation: rel,
+                    row: row.clone(),
                     rule: Some(label),
                     location,
                     conditions,

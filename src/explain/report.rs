@@ -169,7 +169,7 @@ fn tree(node: &ProofNode, prefix: &str, last: bool, root: bool, out: &mut String
         (None, None) => String::new(),
     };
     out.push_str(&format!("{prefix}{branch}{}{source}\n", node.reads));
-    let shown: Vec<&ProofNode> = node.children.iter().filter(|c| c.kind != "constant").collect();
+    let shown: Vec<&ProofNode> = node.children.iter().filter(|c| c.kind != super::ProofKind::Constant).collect();
     for condition in &node.conditions {
         let bar = if shown.is_empty() { " " } else { "│" };
         // A condition in which something erred is marked `!`, never `✓`
