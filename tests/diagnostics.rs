@@ -10,7 +10,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use warden::syntax::span::SourceMap;
+use warden::internals::syntax::span::SourceMap;
 use warden::{Engine, LoadError};
 
 const POLICY: &str = "policy.warden";

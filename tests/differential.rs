@@ -13,9 +13,9 @@ use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use warden::Engine;
-use warden::eval::functions::{Env, Externs};
-use warden::eval::{self, Additions, Limits, Reading, Row};
-use warden::lower::intern::Symbols;
+use warden::internals::eval::functions::{Env, Externs};
+use warden::internals::eval::{self, Additions, Limits, Reading, Row};
+use warden::internals::lower::intern::Symbols;
 
 /// Evaluates with both engines at `now` and asserts every relation is equal.
 fn assert_same(engine: &Engine, now: i64, source: &str) {
@@ -31,12 +31,13 @@ fn assert_same_with(engine: &Engine, now: i64, source: &str, fresh: &[&str]) {
     let ctx = BTreeMap::new();
     let externs = Externs::new();
     let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &externs };
-    let domain = fresh.iter().map(|name| warden::lower::ir::Value::Sym(symbols.fresh(name).unwrap())).collect();
+    let domain =
+        fresh.iter().map(|name| warden::internals::lower::ir::Value::Sym(symbols.fresh(name).unwrap())).collect();
     let additions = Additions { domain, ..Additions::default() };
     let fast = eval::evaluate(checked, &env, &additions, Limits::default()).expect("evaluation within limits");
     let slow = reference::evaluate(checked, &env, &additions);
     for (i, relation) in program.relations.iter().enumerate() {
-        let rel = warden::lower::ir::RelId(i as u32);
+        let rel = warden::internals::lower::ir::RelId(i as u32);
         for (reading, expected) in [(Reading::Certain, &slow.certain[i]), (Reading::Possible, &slow.possible[i])] {
             let rows = fast.rows(rel, reading);
             let fast_rows: BTreeSet<Row> = rows.iter().cloned().collect();
@@ -138,8 +139,8 @@ fn demand_equals_full_evaluation_on_shipped_policies() {
 }
 
 /// Every node of a proof holds, and every leaf is a base fact or a constant.
-fn assert_valid_proof(engine: &Engine, node: &warden::explain::ProofNode, source: &str) {
-    use warden::explain::ProofKind;
+fn assert_valid_proof(engine: &Engine, node: &warden::ProofNode, source: &str) {
+    use warden::ProofKind;
     let options = warden::RequestOptions { at: Some(0), ..Default::default() };
     let relation = node.fact.split('(').next().unwrap_or("");
     let internal = engine.program().relation_id(relation).is_none()
@@ -204,7 +205,7 @@ proptest! {
         let engine = Engine::from_source("random.warden", &source)
             .unwrap_or_else(|e| panic!("generated program does not load:\n{source}\n{}", e.render(false)));
         // Static rules that err make tuples unknown: then checks take the demand path.
-        let unknown = matches!(engine.compile_plan(), Err(warden::eval::plan::NotCompiled::Materialize(m)) if m.contains("unknown"));
+        let unknown = matches!(engine.compile_plan(), Err(warden::internals::eval::plan::NotCompiled::Materialize(m)) if m.contains("unknown"));
         prop_assert!(unknown || engine.check_plan().is_some(), "no check plan: {:?}\nprogram:\n{}", engine.compile_plan().err(), source);
         let mut full = engine.clone();
         full.set_strategy(warden::Strategy::Full);
@@ -248,7 +249,7 @@ proptest! {
                 let names = [&request.user, &request.perm, &request.object];
                 let symbol = |name: &&String| engine.program().symbols.get(name);
                 let unknown = names.iter().any(|name| symbol(name).is_none());
-                let rest_known = names.iter().filter_map(symbol).all(|sym| plan.knows(warden::lower::ir::Value::Sym(sym)));
+                let rest_known = names.iter().filter_map(symbol).all(|sym| plan.knows(warden::internals::lower::ir::Value::Sym(sym)));
                 if unknown && rest_known && expected.errors.is_empty() {
                     prop_assert!(engine.check_compiled(&request).is_some(), "{:?} took the general path\nprogram:\n{}", request, source);
                 }
@@ -292,7 +293,7 @@ fn compiled_checks_equal_full_evaluation_on_shipped_policies() {
         let names: Vec<String> = program
             .domain
             .iter()
-            .map(|v| warden::eval::render::value(*v, &Symbols::new(&program.symbols)))
+            .map(|v| warden::internals::eval::render::value(*v, &Symbols::new(&program.symbols)))
             .filter(|s| !s.starts_with('"'))
             .collect();
         let users: Vec<&String> = names.iter().filter(|n| !n.contains(':')).take(12).collect();

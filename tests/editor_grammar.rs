@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::Value;
-use warden::syntax::lexer::{Token, tokens};
+use warden::internals::syntax::lexer::{Token, tokens};
 
 const GRAMMAR: &str = "editors/warden.tmLanguage.json";
 const LEXER: &str = "src/syntax/lexer.rs";

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use warden::explain::{ProofKind, ProofNode};
 use warden::{Engine, RequestOptions};
+use warden::{ProofKind, ProofNode};
 
 fn policies() -> Engine {
     Engine::from_paths(&[PathBuf::from("policies")]).unwrap_or_else(|e| panic!("{}", e.render(false)))
@@ -69,7 +69,7 @@ fn why_not_lists_failing_rules_and_verified_repairs() {
     assert!(why_not.repairs.contains(&"assign bob admin on page:1;".to_string()), "{:?}", why_not.repairs);
     // Each repair, added to the policy, really grants.
     for repair in &why_not.repairs {
-        let mut sources = warden::syntax::span::SourceMap::new();
+        let mut sources = warden::internals::syntax::span::SourceMap::new();
         for entry in ["policies/access.warden", "policies/roles.warden", "policies/data.yaml"] {
             sources.add(entry, std::fs::read_to_string(entry).unwrap());
         }

@@ -262,13 +262,13 @@ fn a_query_stopped_by_a_limit_exits_1() {
 /// (holding the writer lock of a live reload); it is refused before parsing.
 #[test]
 fn a_deeply_nested_data_file_is_refused_before_parsing() {
-    let mut sources = warden::syntax::span::SourceMap::new();
+    let mut sources = warden::internals::syntax::span::SourceMap::new();
     let deep = format!("facts:\n  x: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
     sources.add("deep.yaml", deep);
     let error = Engine::from_sources(sources).unwrap_err();
     let rendered = error.render(false);
     assert!(rendered.contains("nested deeper than 32 levels"), "{rendered}");
-    let mut sources = warden::syntax::span::SourceMap::new();
+    let mut sources = warden::internals::syntax::span::SourceMap::new();
     let block: String = (0..200).map(|i| format!("{}- \n", "  ".repeat(i + 1))).collect();
     sources.add("block.yaml", format!("facts:\n{block}"));
     assert!(Engine::from_sources(sources).unwrap_err().render(false).contains("nested deeper"));

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 use warden::Engine;
 use warden::format::format;
-use warden::syntax::lexer::{Token, tokens};
-use warden::syntax::span::SourceMap;
+use warden::internals::syntax::lexer::{Token, tokens};
+use warden::internals::syntax::span::SourceMap;
 
 /// Every shipped `*.warden` file, as (name, text), sorted by name.
 static SHIPPED: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
@@ -65,8 +65,8 @@ fn summary(engine: &Engine) -> Vec<(String, bool)> {
 #[test]
 fn formatted_policies_load_and_pass_their_tests() {
     for dir in ["policies", "examples"] {
-        let files =
-            warden::syntax::collect_files(&[PathBuf::from(dir)]).unwrap_or_else(|_| panic!("cannot list {dir}"));
+        let files = warden::internals::syntax::collect_files(&[PathBuf::from(dir)])
+            .unwrap_or_else(|_| panic!("cannot list {dir}"));
         let mut original = SourceMap::new();
         let mut formatted = SourceMap::new();
         for path in &files {

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use proptest::prelude::*;
-use warden::syntax::lexer::{Token, lone_constant, tokens};
-use warden::syntax::parser::parse_constant;
+use warden::internals::syntax::lexer::{Token, lone_constant, tokens};
+use warden::internals::syntax::parse_constant;
 
 fn shipped_policies() -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -157,7 +157,10 @@ fn lone_constants_of_every_kind() {
     ] {
         assert_eq!(lone_constant(text), parse_constant(text), "{text:?}");
     }
-    assert_eq!(lone_constant("-5"), Some(warden::syntax::ast::Constant::Int(-5)));
-    assert_eq!(lone_constant("doc:\"Q3 plan\""), Some(warden::syntax::ast::Constant::Str("doc:Q3 plan".into())));
+    assert_eq!(lone_constant("-5"), Some(warden::internals::syntax::ast::Constant::Int(-5)));
+    assert_eq!(
+        lone_constant("doc:\"Q3 plan\""),
+        Some(warden::internals::syntax::ast::Constant::Str("doc:Q3 plan".into()))
+    );
     assert_eq!(lone_constant("on"), None);
 }

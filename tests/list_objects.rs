@@ -155,12 +155,15 @@ fn a_cancelled_listing_stops_and_says_so() {
     let engine = Engine::from_source("l.warden", POLICY).unwrap();
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     // `*` as the object: no probe query first, only the checks of the candidates.
-    let list = warden::eval::cancel::cancellable(flag.clone(), || engine.list_subjects("read", "*", None, &options()))
-        .unwrap();
+    let list = warden::internals::eval::cancel::cancellable(flag.clone(), || {
+        engine.list_subjects("read", "*", None, &options())
+    })
+    .unwrap();
     assert!(list.stopped.as_deref().is_some_and(|s| s.contains("cancelled")), "{list:?}");
     assert!(list.subjects.is_empty());
     let objects =
-        warden::eval::cancel::cancellable(flag, || engine.list_objects("gus", "read", "page", &options())).unwrap();
+        warden::internals::eval::cancel::cancellable(flag, || engine.list_objects("gus", "read", "page", &options()))
+            .unwrap();
     assert!(objects.stopped.is_some(), "{objects:?}");
 }
 

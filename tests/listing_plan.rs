@@ -140,7 +140,7 @@ fn a_deny_rule_over_every_subject_is_no_cross_product() {
     }
     let engine = Engine::from_source("deny.warden", &source).unwrap();
     let plan = engine.check_plan().unwrap_or_else(|| panic!("no plan: {:?}", engine.compile_plan().err()));
-    assert!(plan.snapshot.rows(warden::lower::builtins::DENIED).is_empty());
+    assert!(plan.snapshot.rows(warden::internals::lower::builtins::DENIED).is_empty());
     let at = RequestOptions::default();
     assert_eq!(engine.list_objects("u0", "read", "page", &at).unwrap().objects.len(), 9);
     assert!(!engine.is_allowed(&warden::Request::new("u0", "read", "page:3")));

@@ -363,7 +363,7 @@ fn a_fact_stated_again_is_cited_from_its_new_statement() {
 /// is no identifier is refused with the reason.
 #[test]
 fn changes_to_a_snapshot_never_read_a_value_as_syntax() {
-    use warden::syntax::ast::Constant;
+    use warden::internals::syntax::ast::Constant;
     let engine = Engine::from_source("p.warden", POLICY).unwrap();
     let options = warden::RequestOptions::default();
     let holds = |engine: &Engine, query: &str| engine.query(query, &options).unwrap().holds();

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use proptest::prelude::*;
+use warden::internals::lower::ir::Value;
 use warden::live::{Live, Request};
-use warden::lower::ir::Value;
 use warden::{Engine, RequestOptions};
 
 const RULES: &str = "

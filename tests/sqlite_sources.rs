@@ -125,7 +125,7 @@ fn statements(data: &Data) -> String {
             let args = vec![format!("user:{owner}"), format!("page:{id}")];
             facts.push(LiveFact::Relation {
                 name: "owner".into(),
-                args: args.into_iter().map(warden::syntax::ast::Constant::Str).collect(),
+                args: args.into_iter().map(warden::internals::syntax::ast::Constant::Str).collect(),
             });
         }
     }

@@ -2,7 +2,7 @@
 //! expensive request inside [`cancellable`] with a flag it sets when the
 //! client hangs up; evaluations on that thread check the flag where they
 //! check their deadline (between rounds, and every 4,096 rows inside joins)
-//! and stop with [`EvalError::Cancelled`], which denies.
+//! and stop with `EvalError::Cancelled`, which denies.
 
 use super::{EvalError, Limits};
 use std::cell::RefCell;

@@ -30,8 +30,6 @@ pub struct Demand {
     pub answers: RelId,
     /// The magic relation to seed with the query's bound values.
     pub seed: RelId,
-    /// The query positions that are bound, in order.
-    pub bound: Vec<usize>,
     /// Every adorned relation of the program (see [`Demand::covers`]).
     pub adorned: Vec<Adorned>,
     /// The derived relations whose original rules the program evaluates in
@@ -153,7 +151,6 @@ pub fn transform(checked: &Checked, rel: RelId, bound: &[bool]) -> Option<Demand
         return None;
     }
     let strata = strata::strata(&out, &components, &edges);
-    let bound_positions = bound.iter().enumerate().filter(|(_, b)| **b).map(|(i, _)| i).collect();
     let positions = |pattern: &Pattern| pattern.iter().enumerate().filter(|(_, b)| **b).map(|(i, _)| i).collect();
     let adorned = t
         .adorned
@@ -165,7 +162,7 @@ pub fn transform(checked: &Checked, rel: RelId, bound: &[bool]) -> Option<Demand
             magic: *magic,
         })
         .collect();
-    Some(Demand { checked: Checked { program: out, strata }, answers, seed, bound: bound_positions, adorned, complete })
+    Some(Demand { checked: Checked { program: out, strata }, answers, seed, adorned, complete })
 }
 
 impl Transformer<'_> {

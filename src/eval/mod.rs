@@ -47,7 +47,7 @@ pub struct Limits {
     /// The longest one evaluation may take (checked between rounds and steps).
     pub max_time: std::time::Duration,
     /// The most memory the rows of one evaluation may take, estimated as
-    /// [`row_bytes`] a row (checked inside joins, like `max_tuples`).
+    /// `row_bytes` a row (checked inside joins, like `max_tuples`).
     pub max_bytes: usize,
 }
 

@@ -95,7 +95,7 @@ pub struct Attempt {
     pub because: Vec<Attempt>,
     /// The failing atom as a pattern of the values the question and the
     /// rule fix (`None` elsewhere), for the nearest rows (see
-    /// [`Explainer::near_misses`]).
+    /// `Explainer::near_misses`).
     #[serde(skip)]
     pub missing: Option<(RelId, Vec<Option<Value>>)>,
 }

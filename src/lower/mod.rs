@@ -31,8 +31,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub struct RoleDecl {
     /// The role's name.
     pub name: String,
-    /// The declaration.
-    pub span: Span,
     /// The roles it extends, with where each is named.
     pub extends: Vec<(String, Span)>,
 }

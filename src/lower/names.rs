@@ -28,7 +28,7 @@ impl Lowerer {
                     }
                     self.role_index.insert(name.node.clone(), name.span);
                     let extends = extends.iter().map(|e| (e.node.clone(), e.span)).collect();
-                    self.roles.push(RoleDecl { name: name.node.clone(), span: name.span, extends });
+                    self.roles.push(RoleDecl { name: name.node.clone(), extends });
                 }
                 StatementKind::Fn { name, params, .. } | StatementKind::ExternFn { name, params } => {
                     let is_extern = matches!(statement.kind, StatementKind::ExternFn { .. });

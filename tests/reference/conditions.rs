@@ -1,5 +1,5 @@
 //! The reference semantics of conditions, written from SPEC sections 3 and 5
-//! independently of `warden::eval::functions` (which the optimised
+//! independently of `warden::internals::eval::functions` (which the optimised
 //! evaluators use): values, the built-ins, `fn` calls, errors and missing
 //! `ctx` keys.
 //!
@@ -10,8 +10,8 @@
 //! their right side only when the left one does not decide.
 
 use std::collections::BTreeMap;
-use warden::eval::functions::{Env, Val};
-use warden::lower::ir::{BinOp, Builtin, Callee, Expr, Term, Value, VarId};
+use warden::internals::eval::functions::{Env, Val};
+use warden::internals::lower::ir::{BinOp, Builtin, Callee, Expr, Term, Value, VarId};
 
 /// What an expression gives.
 #[derive(Clone, Debug, PartialEq)]
@@ -106,7 +106,7 @@ fn eval_in(
                 Callee::Fn(i) => {
                     calls.set(calls.get() + 1);
                     let Some(def) = env.program.fns.get(*i as usize) else { return Error };
-                    if depth >= 64 || calls.get() > warden::lower::ir::MAX_CALLS {
+                    if depth >= 64 || calls.get() > warden::internals::lower::ir::MAX_CALLS {
                         return Error;
                     }
                     eval_in(env, &def.body, &|_| None, &values, depth + 1, calls)

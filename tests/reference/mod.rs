@@ -19,11 +19,11 @@ mod conditions;
 
 use conditions::Outcome;
 use std::collections::{BTreeMap, BTreeSet};
-use warden::analyze::Checked;
-use warden::eval::functions::Env;
-use warden::eval::{self, Additions, Row};
-use warden::lower::builtins;
-use warden::lower::ir::{Atom, Expr, Literal, Rule, Term, Value, VarId};
+use warden::internals::Checked;
+use warden::internals::eval::functions::Env;
+use warden::internals::eval::{self, Additions, Row};
+use warden::internals::lower::builtins;
+use warden::internals::lower::ir::{Atom, Expr, Literal, Rule, Term, Value, VarId};
 
 type Binding = BTreeMap<VarId, Value>;
 

@@ -10,7 +10,7 @@
 //! Warden: `edge(a, b);` facts and
 //! `path(X, Y) :- edge(X, Y); path(X, Z) :- edge(X, Y), path(Y, Z);`, loaded
 //! with `Engine::from_source` (timed apart) and evaluated in full with
-//! `warden::eval::evaluate` (no printing). datafrog: one `Variable` for
+//! `warden::internals::eval::evaluate` (no printing). datafrog: one `Variable` for
 //! `path` keyed by its first column, `from_join` with the reversed edges.
 //! Each run is a child process (peak RSS its own); Warden's runs are capped at
 //! [`WARDEN_MEMORY_CAP_GIB`] of address space and [`WARDEN_TIME_CAP`].
@@ -80,9 +80,9 @@ pub fn warden_policy(edges: &[(u32, u32)]) -> String {
 
 /// Load time, evaluation time and closure size, with Warden's general evaluator.
 fn warden_closure(edges: &[(u32, u32)]) -> Result<(f64, f64, usize), String> {
-    use warden::eval::functions::{Env, Externs};
-    use warden::eval::{Additions, Limits, evaluate};
-    use warden::lower::intern::Symbols;
+    use warden::internals::eval::functions::{Env, Externs};
+    use warden::internals::eval::{Additions, Limits, evaluate};
+    use warden::internals::lower::intern::Symbols;
     let policy = warden_policy(edges);
     let t = Instant::now();
     let engine = warden::Engine::from_source("tc.warden", &policy).map_err(|e| e.render(false))?;

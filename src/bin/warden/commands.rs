@@ -244,7 +244,7 @@ pub fn plan(files: &[PathBuf]) -> ExitCode {
 }
 
 pub fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
-    let files = match warden::syntax::collect_files(paths) {
+    let files = match warden::internals::syntax::collect_files(paths) {
         Ok(files) => files,
         Err(d) => {
             eprintln!("error: {}", d.message);
