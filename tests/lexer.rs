@@ -113,6 +113,14 @@ fn constant_like() -> impl Strategy<Value = String> {
         "+01:00",
         "*",
         "\n",
+        "d",
+        "m",
+        "t",
+        "z",
+        "\\u{e9}",
+        "\r",
+        "+5",
+        "\\\n",
     ]);
     prop::collection::vec(piece, 0..6).prop_map(|pieces| pieces.concat())
 }

@@ -1,8 +1,10 @@
 //! A `logos` lexer for the policy language: the REPL's highlighting and
-//! completion, and the parser's statement-by-statement error recovery.
+//! completion, the parser's statement-by-statement error recovery, and a
+//! check's `ctx` values ([`lone_constant`], read per check).
 //!
 //! It agrees with `grammar/warden.pest` on token boundaries for well-formed
-//! input (a test in `tests/lexer.rs` holds them together).
+//! input, and `lone_constant` agrees with the grammar's `lone_constant` rule
+//! on any text (`tests/lexer.rs` holds both).
 
 use super::ast::Constant;
 use logos::Logos;

@@ -128,8 +128,8 @@ pub fn parse_query(file: FileId, text: &str) -> Result<Atom> {
 }
 
 /// Parses one constant with the grammar; `None` when the text is not a
-/// constant. The reference [`super::lexer::lone_constant`] (what a check
-/// reads its `ctx` values with) is tested against.
+/// constant. The reference that [`super::lexer::lone_constant`], which a
+/// check reads its `ctx` values with, is tested against.
 pub fn parse_constant(text: &str) -> Option<Constant> {
     let builder = Builder::new(FileId(0), 0);
     let mut pairs = WardenParser::parse(Rule::lone_constant, text).ok()?;

@@ -2,10 +2,12 @@
 //! by some key columns, the other columns stored flat, one lookup and a
 //! slice per probe.
 //!
-//! Keys that start with a symbol (a user, a page: the common case) are
-//! looked up by the symbol's id in an array, not hashed: every tuple of one
-//! subject is in one contiguous block, found with one array read, and a
-//! second key column is searched within that block.
+//! Keys of one or two columns that hold a symbol in every tuple (a user, a
+//! page: the common case), with ids dense enough, are looked up by the first
+//! symbol's id in an array, not hashed: every tuple of one subject is in one
+//! contiguous block, found with one array read, and a second key column is
+//! searched within that block. Other keys (sparse ids, three or four
+//! columns, values of other kinds) are hashed.
 
 use super::{Snapshot, SymbolBits};
 use crate::eval::Row;
@@ -47,7 +49,7 @@ type Span = (u32, u32);
 enum Groups {
     Zero(Option<Span>),
     /// Keys of one symbol, ids dense enough for an array: symbol `s`'s
-    /// values are `starts[s]..starts[s + 1]`.
+    /// tuples are `starts[s]..starts[s + 1]`.
     OneDense(Directory<u32>),
     /// Keys of two symbols, the first ones dense: the groups of first
     /// symbol `s` are `groups[starts[s]..starts[s + 1]]`, sorted by the
@@ -68,7 +70,8 @@ fn sym_of(packed: Packed) -> Option<u32> {
 }
 
 /// Tuples of a static relation grouped by some columns, with the other
-/// columns stored flat: a lookup is one hash probe and a slice, no allocation.
+/// columns stored flat: a lookup is one array read or hash probe and a
+/// slice, no allocation.
 #[derive(Debug)]
 pub struct Index {
     groups: Groups,
@@ -77,7 +80,8 @@ pub struct Index {
     /// For keys of symbols, a bit per symbol id that some key starts with:
     /// a probe that must miss (a user with no direct grant, no global
     /// role) is answered by one bit in a small, cache-resident array
-    /// instead of a hash probe into the table. `None`: no such filter.
+    /// instead of a read of the directory or the table. `None`: no such
+    /// filter.
     leading: Option<SymbolBits>,
     /// Whether some returned value is a [`FRESH`] stand-in.
     stand_ins: bool,
@@ -164,13 +168,13 @@ impl Index {
                 let first = self.leading(sym_of(key[0])?)?;
                 match directory.range(first) {
                     Some((start, end)) => (start < end).then_some((start, end)),
-                    None => directory.outliers.get(&first).copied(),
+                    None => directory.outlier(first, first),
                 }
             }
             Groups::TwoDense(directory, groups) => {
                 let (first, second) = (self.leading(sym_of(key[0])?)?, sym_of(key[1])?);
                 let Some((start, end)) = directory.range(first) else {
-                    return directory.outliers.get(&(first, second)).copied();
+                    return directory.outlier(first, (first, second));
                 };
                 let block = groups.get(start as usize..end as usize)?;
                 if block.len() <= 8 {
@@ -280,23 +284,34 @@ impl<K: std::hash::Hash + Eq> Directory<K> {
         Some((*self.starts.get(at)?, *self.starts.get(at + 1)?))
     }
 
+    /// The group of a key past the array: only stand-ins have one.
+    fn outlier(&self, first: u32, key: K) -> Option<Span> {
+        if first < FRESH[0].0 {
+            return None;
+        }
+        self.outliers.get(&key).copied()
+    }
+
     fn heap_bytes(&self) -> usize {
         self.starts.capacity() * 4 + self.outliers.capacity() * (std::mem::size_of::<(K, Span)>() + 1)
     }
 }
 
 /// How many of the sorted `firsts` go into the array (the rest are
-/// stand-ins), when their ids are dense enough: at most 16 array
-/// entries per group, or 16,384 in all.
+/// stand-ins), when their ids are dense enough: at most 16 array entries
+/// (64 bytes) per distinct first symbol, or 2,048 in all.
 fn dense_prefix(firsts: impl Iterator<Item = u32>) -> Option<usize> {
-    let (mut inside, mut groups, mut largest) = (0, 0, 0);
+    let (mut inside, mut distinct, mut largest) = (0, 0, None);
     for first in firsts {
-        groups += 1;
-        if first < FRESH[0].0 {
-            (inside, largest) = (inside + 1, first as usize);
+        if first >= FRESH[0].0 {
+            continue;
         }
+        if largest != Some(first) {
+            distinct += 1;
+        }
+        (inside, largest) = (inside + 1, Some(first));
     }
-    (largest < 16 * groups + 16_384).then_some(inside)
+    (largest.map_or(0, |id| id as usize) < 16 * distinct + 2_048).then_some(inside)
 }
 
 /// A bit per symbol id among `firsts` (the first key symbol of each of
@@ -326,7 +341,8 @@ fn grouped<K: Copy + Ord>(
     for (position, (key, i)) in order.into_iter().enumerate() {
         let start = position as u32;
         if let Some(row) = rows.get(i as usize) {
-            values.extend(returned.iter().filter_map(|c| row.get(*c).copied()));
+            // Exactly `returned.len()` values per tuple, so that positions hold.
+            values.extend(returned.iter().map(|c| row.get(*c).copied().unwrap_or(PAD)));
         }
         match spans.last_mut() {
             Some((last, span)) if *last == key => span.1 = start + 1,

@@ -84,6 +84,58 @@ proptest! {
                 prop_assert_eq!(index.get(&key), &expected[..], "key {:?} of {:?}", probe, key_columns);
                 prop_assert_eq!(index.contains(&key), !matching.is_empty());
             }
+            let stand_in = |v: &Value| matches!(v, Value::Sym(s) if FRESH.contains(s));
+            let holds = rows.iter().any(|row| returned.iter().any(|c| stand_in(&row[*c])));
+            prop_assert_eq!(index.holds_stand_ins(), holds);
         }
+    }
+}
+
+/// The index over `rows` by `key` returning `returned`, and its answer for each probe.
+fn probe_all(rows: Vec<Row>, key: &[usize], returned: &[usize], probes: &[Vec<Value>]) -> Vec<Vec<Value>> {
+    let snapshot = Snapshot {
+        relations: vec![Arc::new(rows)],
+        columns: Vec::new(),
+        domain: Domain::default(),
+        base: Vec::new(),
+        fresh: false,
+    };
+    let index = Index::build(&snapshot, &IndexSpec { rel: RelId(0), key: key.to_vec(), values: returned.to_vec() });
+    probes
+        .iter()
+        .map(|probe| {
+            let mut packed = [0; MAX_KEY];
+            for (slot, value) in packed.iter_mut().zip(probe) {
+                *slot = pack(*value);
+            }
+            index.get(&packed).to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn a_long_block_is_searched_and_ids_at_the_array_edges_are_found() {
+    let sym = |s: u32| Value::Sym(Sym(s));
+    // One subject with 40 second keys (a binary search), each twice.
+    let rows: Vec<Row> = (0..80u32).map(|i| vec![sym(7), sym(100 + i / 2), Value::Int(i64::from(i))]).collect();
+    let probes: Vec<Vec<Value>> = (95..145).map(|s| vec![sym(7), sym(s)]).collect();
+    let found = probe_all(rows, &[0, 1], &[2], &probes);
+    for (probe, got) in probes.iter().zip(found) {
+        let Value::Sym(Sym(second)) = probe[1] else { unreachable!() };
+        let expected: Vec<Value> = if (100..140).contains(&second) {
+            let i = i64::from((second - 100) * 2);
+            vec![Value::Int(i), Value::Int(i + 1)]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(got, expected, "second key {second}");
+    }
+    // Largest ids just inside and just past the array's limit (16 entries per
+    // distinct first symbol, two here, plus 2,048), and one past the largest.
+    for largest in [2_047u32, 2_079, 2_080, 2_081, 4_000_000] {
+        let rows = vec![vec![sym(3), Value::Int(1)], vec![sym(largest), Value::Int(2)]];
+        let probes = [vec![sym(3)], vec![sym(largest)], vec![sym(largest + 1)], vec![sym(largest - 1)], vec![sym(0)]];
+        let found = probe_all(rows, &[0], &[1], &probes);
+        assert_eq!(found, [vec![Value::Int(1)], vec![Value::Int(2)], vec![], vec![], vec![]], "largest {largest}");
     }
 }
