@@ -128,6 +128,9 @@ type DemandCache = std::collections::HashMap<(ir::RelId, Vec<bool>), Option<Arc<
 pub struct Engine {
     checked: Arc<Checked>,
     sources: Arc<SourceMap>,
+    /// Where each rule's parts were written (for the lints; evaluation
+    /// never reads it).
+    rule_spans: Arc<Vec<lower::RuleSpans>>,
     externs: Externs,
     limits: Limits,
     strategy: Strategy,
@@ -189,8 +192,8 @@ impl Engine {
         if !errors.is_empty() {
             return Err(LoadError { diagnostics: errors, sources });
         }
-        let checked = match analyze::analyze(lowered) {
-            Ok(checked) => checked,
+        let analyze::Analyzed { checked, spans } = match analyze::analyze(lowered) {
+            Ok(analyzed) => analyzed,
             Err(diagnostics) => {
                 return Err(LoadError { diagnostics, sources });
             }
@@ -201,6 +204,7 @@ impl Engine {
         Ok(Engine {
             checked: Arc::new(checked),
             sources: Arc::new(sources),
+            rule_spans: Arc::new(spans),
             externs: Externs::new(),
             limits: Limits::default(),
             strategy: Strategy::default(),
@@ -220,7 +224,7 @@ impl Engine {
     /// Warnings about the program (unused roles, dead rules, shadowed allows,
     /// expired assignments at `at`, single-use variables, ...).
     pub fn lints(&self, at: i64) -> Vec<Diagnostic> {
-        analyze::lints::lints(&self.checked, at)
+        analyze::lints::lints(&self.checked, &self.rule_spans, at)
     }
 
     /// `warden check --strict`: an error for each relation used without a

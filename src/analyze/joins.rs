@@ -5,6 +5,7 @@
 
 use super::lints::{span_of, warning};
 use crate::diagnostics::Diagnostic;
+use crate::lower::RuleSpans;
 use crate::lower::ir::{ColumnType, Literal, Program, RelId, RelationKind, Rule, Term, Value, VarId};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,7 +27,7 @@ fn places(rule: &Rule, head: bool) -> BTreeMap<VarId, Vec<(RelId, usize)>> {
 /// A variable that joins two columns whose facts hold values of different
 /// kinds (`page_project(page:1, 42)` with `project_perm(bob, view, "42")`):
 /// an integer never equals a string, so the rule never fires through them.
-pub(super) fn joins_across_kinds(program: &Program, out: &mut Vec<Diagnostic>) {
+pub(super) fn joins_across_kinds(program: &Program, spans: &[RuleSpans], out: &mut Vec<Diagnostic>) {
     fn kind(v: &Value) -> &'static str {
         match v {
             Value::Sym(_) => "strings",
@@ -44,7 +45,7 @@ pub(super) fn joins_across_kinds(program: &Program, out: &mut Vec<Diagnostic>) {
             held.entry((fact.rel, col)).or_default().insert(kind(v));
         }
     }
-    for rule in &program.rules {
+    for (index, rule) in program.rules.iter().enumerate() {
         if span_of(program, rule.origin).is_none() {
             continue;
         }
@@ -57,7 +58,7 @@ pub(super) fn joins_across_kinds(program: &Program, out: &mut Vec<Diagnostic>) {
                 .find_map(|(i, a)| kinds.iter().skip(i + 1).find(|b| a.1.is_disjoint(b.1)).map(|b| (*a, *b)));
             let Some((((rel_a, col_a), kinds_a), ((rel_b, col_b), kinds_b))) = clash else { continue };
             let var_name = rule.var_names.get(v.0 as usize).map_or("_", String::as_str);
-            let Some(span) = rule.var_spans.get(v.0 as usize) else { continue };
+            let Some(span) = RuleSpans::of(spans, index).vars.get(v.0 as usize) else { continue };
             let list = |k: &BTreeSet<&str>| k.iter().copied().collect::<Vec<_>>().join(" and ");
             out.push(
                 warning(
@@ -98,12 +99,12 @@ fn types_meet(a: &ColumnType, b: &ColumnType) -> bool {
 /// (`owner(U, O), doc_folder(O, F)` with `owner(user, page)` and
 /// `doc_folder(doc, folder)`), in the body or between the body and a
 /// declared head: the rule never fires through them (SPEC section 9).
-pub(super) fn joins_across_declared_types(program: &Program, out: &mut Vec<Diagnostic>) {
+pub(super) fn joins_across_declared_types(program: &Program, spans: &[RuleSpans], out: &mut Vec<Diagnostic>) {
     let declared = |(rel, col): (RelId, usize)| {
         let (columns, span) = program.relation(rel)?.columns.as_ref()?;
         Some((rel, col, columns.get(col)?, *span))
     };
-    for rule in &program.rules {
+    for (index, rule) in program.rules.iter().enumerate() {
         if span_of(program, rule.origin).is_none() {
             continue;
         }
@@ -115,7 +116,7 @@ pub(super) fn joins_across_declared_types(program: &Program, out: &mut Vec<Diagn
                 .find_map(|(i, a)| typed.iter().skip(i + 1).find(|b| !types_meet(a.2, b.2)).map(|b| (a, b)));
             let Some(((rel_a, col_a, type_a, decl_a), (rel_b, col_b, type_b, decl_b))) = clash else { continue };
             let var_name = rule.var_names.get(v.0 as usize).map_or("_", String::as_str);
-            let Some(span) = rule.var_spans.get(v.0 as usize) else { continue };
+            let Some(span) = RuleSpans::of(spans, index).vars.get(v.0 as usize) else { continue };
             let column = |rel: &RelId, col: &usize, ty: &ColumnType| {
                 format!("{}'s column {} (`{ty}`)", program.relation_name(*rel), col + 1)
             };

@@ -3,8 +3,8 @@
 
 use super::Checked;
 use crate::diagnostics::{Diagnostic, Severity};
-use crate::lower::builtins;
 use crate::lower::ir::{Expr, Literal, Origin, Program, RelId, Rule, Term, Value, VarId};
+use crate::lower::{RuleSpans, builtins};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn warning(message: String, span: crate::syntax::span::Span, label: &str) -> Diagnostic {
@@ -26,21 +26,21 @@ fn name(program: &Program, v: Value) -> String {
 }
 
 /// Every lint of the program, at request time `now` (for expired assignments).
-pub fn lints(checked: &Checked, now: i64) -> Vec<Diagnostic> {
+pub fn lints(checked: &Checked, spans: &[RuleSpans], now: i64) -> Vec<Diagnostic> {
     let program = &checked.program;
     let mut out = Vec::new();
     unused_roles(program, &mut out);
     ungranted_permissions(program, &mut out);
-    dead_rules(program, &mut out);
+    dead_rules(program, spans, &mut out);
     shadowed_allows(program, &mut out);
     expired_assignments(program, now, &mut out);
-    single_use_variables(program, &mut out);
+    single_use_variables(program, spans, &mut out);
     denies_skipped_without_ctx(program, &mut out);
     exponential_fns(program, &mut out);
     holdings_that_never_hold(program, &mut out);
     types_no_constant_has(program, &mut out);
-    super::joins::joins_across_kinds(program, &mut out);
-    super::joins::joins_across_declared_types(program, &mut out);
+    super::joins::joins_across_kinds(program, spans, &mut out);
+    super::joins::joins_across_declared_types(program, spans, &mut out);
     out.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     out
 }
@@ -151,12 +151,13 @@ fn possibly_nonempty(program: &Program) -> BTreeSet<RelId> {
 
 /// A user rule that can never fire: a positive body relation is always empty
 /// outside tests.
-fn dead_rules(program: &Program, out: &mut Vec<Diagnostic>) {
+fn dead_rules(program: &Program, spans: &[RuleSpans], out: &mut Vec<Diagnostic>) {
     let live = possibly_nonempty(program);
-    for rule in &program.rules {
+    for (index, rule) in program.rules.iter().enumerate() {
         let Some(span) = span_of(program, rule.origin) else { continue };
-        let dead = rule.body.iter().zip(&rule.body_spans).find_map(|(l, s)| match l {
-            Literal::Pos(a) if !live.contains(&a.rel) => Some((a.rel, *s)),
+        let body_spans = &RuleSpans::of(spans, index).body;
+        let dead = rule.body.iter().enumerate().find_map(|(i, l)| match l {
+            Literal::Pos(a) if !live.contains(&a.rel) => Some((a.rel, body_spans.get(i).copied().flatten())),
             _ => None,
         });
         if let Some((rel, literal_span)) = dead {
@@ -250,9 +251,10 @@ fn expired_assignments(program: &Program, now: i64, out: &mut Vec<Diagnostic>) {
 
 /// A variable that occurs once in a user rule's body (head variables of
 /// `allow`/`deny` rules mean "any" and are exempt): likely a typo; `_` silences it.
-fn single_use_variables(program: &Program, out: &mut Vec<Diagnostic>) {
-    for rule in &program.rules {
-        if rule.var_spans.is_empty() || span_of(program, rule.origin).is_none() {
+fn single_use_variables(program: &Program, spans: &[RuleSpans], out: &mut Vec<Diagnostic>) {
+    for (index, rule) in program.rules.iter().enumerate() {
+        let var_spans = &RuleSpans::of(spans, index).vars;
+        if var_spans.is_empty() || span_of(program, rule.origin).is_none() {
             continue;
         }
         let mut counts: BTreeMap<VarId, usize> = BTreeMap::new();
@@ -283,7 +285,7 @@ fn single_use_variables(program: &Program, out: &mut Vec<Diagnostic>) {
             if n != 1 || var_name.starts_with('_') || (access && head_vars.contains(&v)) {
                 continue;
             }
-            if let Some(span) = rule.var_spans.get(v.0 as usize) {
+            if let Some(span) = var_spans.get(v.0 as usize) {
                 out.push(
                     warning(format!("variable `{var_name}` is used only once"), *span, "used once")
                         .with_help("a typo? if it is meant to match anything, write `_`"),

@@ -13,7 +13,7 @@ pub mod strata;
 use crate::diagnostics::Diagnostic;
 use crate::lower::builtins;
 use crate::lower::ir::{Expr, Literal, Origin, Program, RelId, Rule, Term, VarId};
-use crate::lower::{Lowered, RoleDecl};
+use crate::lower::{Lowered, RoleDecl, RuleSpans};
 use std::collections::{BTreeMap, BTreeSet};
 pub use strata::Stratum;
 
@@ -26,23 +26,38 @@ pub struct Checked {
     pub strata: Vec<Stratum>,
 }
 
+/// A checked program and where its rules were written (for the lints,
+/// which run later; evaluation takes only the [`Checked`] program).
+#[derive(Debug)]
+pub struct Analyzed {
+    /// The program and its strata.
+    pub checked: Checked,
+    /// Where each rule's parts were written, by rule id.
+    pub spans: Vec<RuleSpans>,
+}
+
 /// Runs every whole-program check. Returns the checked program, or every error.
-pub fn analyze(lowered: Lowered) -> Result<Checked, Vec<Diagnostic>> {
-    let Lowered { mut program, roles } = lowered;
+pub fn analyze(lowered: Lowered) -> Result<Analyzed, Vec<Diagnostic>> {
+    let Lowered { mut program, roles, mut spans } = lowered;
+    spans.resize_with(program.rules.len(), RuleSpans::default);
     let mut errors = Vec::new();
     errors.extend(extends_cycles(&roles));
     errors.extend(fn_cycles(&program));
-    for rule in &mut program.rules {
-        errors.extend(make_safe(rule));
+    let origins = &program.origins;
+    for (rule, spans) in program.rules.iter_mut().zip(spans.iter_mut()) {
+        let builtin = matches!(origins.get(rule.origin.0 as usize), Some(Origin::Builtin(..)));
+        if !builtin {
+            errors.extend(make_safe(rule, spans));
+        }
     }
     let edges = strata::edges(&program);
     let components = strata::components(program.relations.len(), &edges);
-    errors.extend(negative_cycles(&program, &components, &edges));
+    errors.extend(negative_cycles(&program, &spans, &components, &edges));
     if !errors.is_empty() {
         return Err(errors);
     }
     let strata = strata::strata(&program, &components, &edges);
-    Ok(Checked { program, strata })
+    Ok(Analyzed { checked: Checked { program, strata }, spans })
 }
 
 /// A cycle in `extends` is an error naming every role of it.
@@ -192,11 +207,9 @@ fn atom_vars(args: &[Term]) -> impl Iterator<Item = VarId> + '_ {
 
 /// Checks that every variable is bound. In an `allow`/`deny` rule, a head
 /// variable that no positive atom binds ranges over the active domain (SPEC
-/// section 3): a `Domain` literal is added for it.
-fn make_safe(rule: &mut Rule) -> Vec<Diagnostic> {
-    if matches!(rule.body_spans.first(), Some(None)) {
-        return Vec::new(); // built-in rules are written safe
-    }
+/// section 3): a `Domain` literal is added for it (and to its `spans`).
+/// Built-in rules are written safe and not checked.
+fn make_safe(rule: &mut Rule, spans: &mut RuleSpans) -> Vec<Diagnostic> {
     let mut bound: BTreeSet<VarId> = BTreeSet::new();
     for literal in &rule.body {
         if let Literal::Pos(a) = literal {
@@ -216,16 +229,16 @@ fn make_safe(rule: &mut Rule) -> Vec<Diagnostic> {
     let is_access = rule.head.rel == builtins::PERMITTED || rule.head.rel == builtins::DENIED;
     let mut errors = Vec::new();
     let name = |rule: &Rule, v: VarId| rule.var_names.get(v.0 as usize).cloned().unwrap_or_default();
-    let span_of = |rule: &Rule, v: VarId| rule.var_spans.get(v.0 as usize).copied();
+    let span_of = |spans: &RuleSpans, v: VarId| spans.vars.get(v.0 as usize).copied();
     for v in atom_vars(&rule.head.args).collect::<BTreeSet<_>>() {
         if bound.contains(&v) {
             continue;
         }
         if is_access {
             rule.body.push(Literal::Domain(v));
-            rule.body_spans.push(span_of(rule, v));
+            spans.body.push(span_of(spans, v));
             bound.insert(v);
-        } else if let Some(span) = span_of(rule, v) {
+        } else if let Some(span) = span_of(spans, v) {
             errors.push(
                 Diagnostic::error(
                     format!("unsafe rule: variable `{}` in the head is not bound by the body", name(rule, v)),
@@ -252,7 +265,7 @@ fn make_safe(rule: &mut Rule) -> Vec<Diagnostic> {
         }
     }
     for v in used.difference(&bound) {
-        if let Some(span) = span_of(rule, *v) {
+        if let Some(span) = span_of(spans, *v) {
             let shown = name(rule, *v);
             let message = if shown == "_" {
                 "`_` can only stand in an atom, not in a condition".to_string()
@@ -270,7 +283,12 @@ fn make_safe(rule: &mut Rule) -> Vec<Diagnostic> {
 }
 
 /// Negation inside a recursive component is an error naming the cycle.
-fn negative_cycles(program: &Program, components: &[Vec<RelId>], edges: &[strata::Edge]) -> Vec<Diagnostic> {
+fn negative_cycles(
+    program: &Program,
+    spans: &[RuleSpans],
+    components: &[Vec<RelId>],
+    edges: &[strata::Edge],
+) -> Vec<Diagnostic> {
     let mut component_of = vec![usize::MAX; program.relations.len()];
     for (i, c) in components.iter().enumerate() {
         for r in c {
@@ -290,7 +308,8 @@ fn negative_cycles(program: &Program, components: &[Vec<RelId>], edges: &[strata
         let names: Vec<&str> =
             components.get(component).map_or(Vec::new(), |c| c.iter().map(|r| program.relation_name(*r)).collect());
         let rule = program.rules.get(e.rule.0 as usize);
-        let span = rule.and_then(|r| r.body_spans.get(e.literal).copied().flatten()).or_else(|| {
+        let written = spans.get(e.rule.0 as usize).and_then(|s| s.body.get(e.literal).copied().flatten());
+        let span = written.or_else(|| {
             rule.and_then(|r| match program.origin(r.origin) {
                 Some(Origin::Source(s)) => Some(*s),
                 _ => None,

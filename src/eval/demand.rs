@@ -231,10 +231,8 @@ impl Transformer<'_> {
             ];
             self.rules.push(Rule {
                 head: Atom { rel: adorned, args },
-                body_spans: vec![None, None],
                 body,
                 var_names: (0..pattern.len()).map(|i| format!("X{i}")).collect(),
-                var_spans: Vec::new(),
                 ..template.clone()
             });
         }
@@ -243,7 +241,6 @@ impl Transformer<'_> {
                 rule.head.args.iter().zip(pattern).filter(|(_, b)| **b).map(|(t, _)| t.clone()).collect();
             let mut bound: BTreeSet<VarId> = vars(&magic_head).collect();
             let mut body = vec![Literal::Pos(Atom { rel: magic, args: magic_head })];
-            let mut spans = vec![None];
             // Positive atoms, most-bound first (sideways information passing).
             let mut pending: Vec<usize> =
                 (0..rule.body.len()).filter(|i| matches!(rule.body.get(*i), Some(Literal::Pos(_)))).collect();
@@ -265,10 +262,9 @@ impl Transformer<'_> {
                 }
                 bound.extend(vars(&atom.args));
                 body.push(Literal::Pos(replacement));
-                spans.push(rule.body_spans.get(i).copied().flatten());
             }
             // Everything else in its original order; negated atoms are demanded too.
-            for (i, literal) in rule.body.iter().enumerate() {
+            for literal in &rule.body {
                 let new = match literal {
                     Literal::Pos(_) => continue,
                     Literal::Neg(atom) => {
@@ -292,10 +288,9 @@ impl Transformer<'_> {
                     other => other.clone(),
                 };
                 body.push(new);
-                spans.push(rule.body_spans.get(i).copied().flatten());
             }
             let head = Atom { rel: adorned, args: rule.head.args.clone() };
-            self.rules.push(Rule { head, body, body_spans: spans, ..rule.clone() });
+            self.rules.push(Rule { head, body, ..rule.clone() });
         }
     }
 
@@ -326,8 +321,7 @@ impl Transformer<'_> {
             }
             _ => true,
         });
-        let spans = vec![None; body.len()];
-        self.rules.push(Rule { head: feed, body, body_spans: spans, ..rule.clone() });
+        self.rules.push(Rule { head: feed, body, ..rule.clone() });
     }
 
     /// Adds the original rules of every relation evaluated in full, and of

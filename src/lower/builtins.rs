@@ -258,10 +258,8 @@ pub fn rules() -> Vec<(Rule, Origin)> {
         .map(|(label, text, names, head, body)| {
             let rule = Rule {
                 head,
-                body_spans: vec![None; body.len()],
                 body,
                 var_names: names.iter().map(|n| n.to_string()).collect(),
-                var_spans: Vec::new(),
                 origin: super::ir::OriginId(0),
             };
             (rule, Origin::Builtin(label, text))

@@ -306,12 +306,8 @@ pub struct Rule {
     pub head: Atom,
     /// The body literals.
     pub body: Vec<Literal>,
-    /// The spans of the body literals (built-ins have none).
-    pub body_spans: Vec<Option<Span>>,
     /// Variable names, indexed by [`VarId`] (`_` for anonymous ones).
     pub var_names: Vec<String>,
-    /// Where each variable first occurs (empty for built-in rules).
-    pub var_spans: Vec<Span>,
     /// Where the rule came from.
     pub origin: OriginId,
 }

@@ -35,6 +35,27 @@ pub struct RoleDecl {
     pub extends: Vec<(String, Span)>,
 }
 
+/// Where the parts of one rule were written: a side table beside the IR,
+/// indexed like [`Program::rules`], that the analyses read for their
+/// diagnostics. Evaluation never sees it.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSpans {
+    /// The spans of the body literals (empty for built-in rules; `None` for
+    /// a literal no text wrote).
+    pub body: Vec<Option<Span>>,
+    /// Where each variable first occurs, by [`ir::VarId`] (empty for
+    /// built-in rules).
+    pub vars: Vec<Span>,
+}
+
+impl RuleSpans {
+    /// Rule `index`'s spans in `table`; none for a rule the table lacks.
+    pub fn of(table: &[RuleSpans], index: usize) -> &RuleSpans {
+        static NONE: RuleSpans = RuleSpans { body: Vec::new(), vars: Vec::new() };
+        table.get(index).unwrap_or(&NONE)
+    }
+}
+
 /// The output of lowering: the IR plus what analysis needs to explain itself.
 #[derive(Clone, Debug)]
 pub struct Lowered {
@@ -42,6 +63,8 @@ pub struct Lowered {
     pub program: Program,
     /// The role declarations.
     pub roles: Vec<RoleDecl>,
+    /// Where each rule's parts were written, by rule id.
+    pub spans: Vec<RuleSpans>,
 }
 
 /// Lowers a whole AST. Every error found is returned; the program is only
@@ -61,10 +84,11 @@ pub fn lower(ast: &ast::Ast) -> (Lowered, Vec<Diagnostic>) {
     for (rule, origin) in builtins::rules() {
         let origin = lowerer.origin(origin);
         lowerer.program.rules.push(Rule { origin, ..rule });
+        lowerer.spans.push(RuleSpans::default());
     }
     lowerer.program.domain = domain_of(&lowerer.program);
-    let Lowerer { program, roles, diagnostics, .. } = lowerer;
-    (Lowered { program, roles }, diagnostics)
+    let Lowerer { program, roles, spans, diagnostics, .. } = lowerer;
+    (Lowered { program, roles, spans }, diagnostics)
 }
 
 /// The active domain of a program: entity columns of facts, constants of rule atoms.
@@ -127,6 +151,8 @@ struct Lowerer {
     /// Relations with at least one fact or rule (besides the built-ins).
     defined: BTreeSet<RelId>,
     roles: Vec<RoleDecl>,
+    /// Where each rule's parts were written, by rule id.
+    spans: Vec<RuleSpans>,
     role_index: BTreeMap<String, Span>,
     functions: HashMap<String, (Callee, usize, Span)>,
 }
@@ -241,7 +267,8 @@ impl Lowerer {
         let origin = self.origin(Origin::Source(span));
         let (body, spans): (Vec<_>, Vec<_>) = body.into_iter().map(|(l, s)| (l, Some(s))).unzip();
         let (var_names, var_spans) = vars.into_parts();
-        self.program.rules.push(Rule { head, body, body_spans: spans, var_names, var_spans, origin });
+        self.program.rules.push(Rule { head, body, var_names, origin });
+        self.spans.push(RuleSpans { body: spans, vars: var_spans });
     }
 
     fn role(&mut self, name: &Spanned<String>, extends: &[Spanned<String>], entries: &[ast::RoleEntry], span: Span) {

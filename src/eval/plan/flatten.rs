@@ -268,14 +268,7 @@ fn inline(host: &FlatRule, at: usize, atom: &Atom, callee: &FlatRule) -> Inlined
     let mut var_names = host.rule.var_names.clone();
     var_names.extend(callee.rule.var_names.iter().map(|n| format!("{n}'")));
     let head = Atom { rel: host.rule.head.rel, args: host.rule.head.args.iter().map(apply).collect() };
-    let rule = Rule {
-        head,
-        body_spans: vec![None; body.len()],
-        body,
-        var_names,
-        var_spans: Vec::new(),
-        origin: host.rule.origin,
-    };
+    let rule = Rule { head, body, var_names, origin: host.rule.origin };
     Inlined::Rule(FlatRule { rule, sources, top: host.top })
 }
 

@@ -42,7 +42,6 @@ impl Flattener<'_> {
             }
             flat.rule.body.remove(b);
             flat.sources.remove(b);
-            flat.rule.body_spans = vec![None; flat.rule.body.len()];
         }
     }
 
