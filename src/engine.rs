@@ -139,7 +139,7 @@ pub struct Engine {
     /// Demand-transformed programs by queried relation and binding pattern.
     demands: Arc<std::sync::Mutex<DemandCache>>,
     /// The compiled check plan, built on first use (`None`: the program has none).
-    plan: Arc<std::sync::OnceLock<Option<Arc<CheckPlan>>>>,
+    plan: Arc<plan::PlanCell>,
     /// The plan of the snapshot this one was updated from, until this one's
     /// plan is built: what did not change is reused from it.
     previous_plan: Arc<std::sync::Mutex<Option<Arc<CheckPlan>>>>,
@@ -379,11 +379,18 @@ impl Engine {
         let bound: Vec<bool> = atom.args.iter().map(|t| matches!(t, ir::Term::Const(_))).collect();
         let demand = match self.strategy {
             Strategy::Compiled | Strategy::Demand => {
-                let mut cache = self.demands.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                cache
-                    .entry((atom.rel, bound.clone()))
-                    .or_insert_with(|| eval::demand::transform(&self.checked, atom.rel, &bound).map(Arc::new))
-                    .clone()
+                // The lock is held for a look-up, never for a rewrite: two
+                // threads may both rewrite a new pattern (the same result).
+                let key = (atom.rel, bound.clone());
+                let cache = || self.demands.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let cached = cache().get(&key).cloned();
+                match cached {
+                    Some(demand) => demand,
+                    None => {
+                        let demand = eval::demand::transform(&self.checked, atom.rel, &bound).map(Arc::new);
+                        cache().entry(key).or_insert(demand).clone()
+                    }
+                }
             }
             Strategy::Full => None,
         };

@@ -9,13 +9,44 @@ use crate::eval::plan::snapshot::Snapshot;
 use crate::eval::plan::{CheckPlan, NotCompiled};
 use crate::lower::intern::Symbols;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Where an engine keeps its check plan: built once, by the first check
+/// that needs it. A check that finds the plan being built by another does
+/// not wait for it: it takes the general path, so no check ever blocks on
+/// a build.
+#[derive(Debug, Default)]
+pub(crate) struct PlanCell {
+    plan: OnceLock<Option<Arc<CheckPlan>>>,
+    building: AtomicBool,
+}
+
+impl PlanCell {
+    /// The plan, if its build has finished (`Some(None)`: the program has none).
+    fn get(&self) -> Option<&Option<Arc<CheckPlan>>> {
+        self.plan.get()
+    }
+
+    /// The plan, built now by `build` unless built before; `None` while
+    /// another caller builds it.
+    fn get_or_build(&self, build: impl FnOnce() -> Option<Arc<CheckPlan>>) -> Option<&CheckPlan> {
+        if let Some(plan) = self.plan.get() {
+            return plan.as_deref();
+        }
+        if self.building.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        self.plan.get_or_init(build).as_deref()
+    }
+}
 
 impl Engine {
     /// The compiled check plan, built on first use: the static relations
     /// materialized and the dynamic rules compiled. `None` when the program
-    /// has no plan (its checks take the demand-driven path). A build that
-    /// panics leaves no plan too, rather than a build retried per check.
+    /// has no plan (its checks take the demand-driven path), and while
+    /// another thread builds it (a check never waits for a build). A build
+    /// that panics leaves no plan too, rather than a build retried per check.
     pub fn check_plan(&self) -> Option<&CheckPlan> {
         let compiled = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.compile_plan()));
         let build = || match compiled().unwrap_or_else(|_| Err(NotCompiled::Materialize("the build panicked".into()))) {
@@ -29,7 +60,7 @@ impl Engine {
                 None
             }
         };
-        self.plan.get_or_init(build).as_deref()
+        self.plan.get_or_build(build)
     }
 
     /// The check plan if it has been built (without building it).
@@ -89,5 +120,28 @@ impl Engine {
     /// with the same id.
     pub fn symbols_id(&self) -> u64 {
         self.symbols_id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, Request};
+    use std::sync::atomic::Ordering;
+
+    const POLICY: &str = "role editor { write on page; }\nassign alice editor on project:a;\npage:1 in project:a;\n";
+
+    #[test]
+    fn a_check_does_not_wait_for_a_plan_another_check_is_building() {
+        let request = |perm: &str| Request::new("alice", perm, "page:1").at_micros(0);
+        let engine = Engine::from_source("p.warden", POLICY).expect("loads");
+        // Another check has claimed the build and not finished it.
+        engine.plan.building.store(true, Ordering::Release);
+        assert!(engine.is_allowed(&request("write")));
+        assert!(!engine.is_allowed(&request("delete")));
+        assert!(engine.check_plan_if_built().is_none(), "the check built the plan, or waited for it");
+        // Nobody building: the first check builds it.
+        let engine = Engine::from_source("p.warden", POLICY).expect("loads");
+        assert!(engine.is_allowed(&request("write")));
+        assert!(engine.check_plan_if_built().is_some());
     }
 }

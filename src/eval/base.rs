@@ -157,22 +157,23 @@ impl Prepared {
         let Some(rows) = self.base.get(rel.0 as usize).filter(|rows| !rows.is_empty()) else {
             return Arc::default();
         };
-        let mut cache = self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache
-            .entry(rel)
-            .or_insert_with(|| {
-                // Facts in program order: the first to state a row is its origin.
-                let mut origins: Vec<Option<OriginId>> = vec![None; rows.len()];
-                for fact in program.facts.iter().filter(|f| f.rel == rel) {
-                    if let Ok(at) = rows.binary_search(&fact.tuple)
-                        && let Some(slot @ None) = origins.get_mut(at)
-                    {
-                        *slot = Some(fact.origin);
-                    }
-                }
-                Arc::new(Origins { rows: rows.clone(), origins })
-            })
-            .clone()
+        // Held for look-ups only, like the indexes' cache.
+        let cache = || self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cached = cache().get(&rel).cloned();
+        if let Some(origins) = cached {
+            return origins;
+        }
+        // Facts in program order: the first to state a row is its origin.
+        let mut origins: Vec<Option<OriginId>> = vec![None; rows.len()];
+        for fact in program.facts.iter().filter(|f| f.rel == rel) {
+            if let Ok(at) = rows.binary_search(&fact.tuple)
+                && let Some(slot @ None) = origins.get_mut(at)
+            {
+                *slot = Some(fact.origin);
+            }
+        }
+        let origins = Arc::new(Origins { rows: rows.clone(), origins });
+        cache().entry(rel).or_insert(origins).clone()
     }
 
     /// The base facts of one relation, shared.
@@ -273,8 +274,17 @@ impl Prepared {
             })
             .collect();
         let cache_key = IndexKey { rel, filter, key: key.to_vec(), values: values.to_vec() };
-        let mut cache = self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache.entry(cache_key).or_insert_with(|| Arc::new(build(rows, args, key, values))).clone()
+        // Held for look-ups only: a build (of a large relation, maybe) runs
+        // unlocked, and two evaluations may both build the same index.
+        let cache = || self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cached = cache().get(&cache_key).cloned();
+        match cached {
+            Some(index) => index,
+            None => {
+                let index = Arc::new(build(rows, args, key, values));
+                cache().entry(cache_key).or_insert(index).clone()
+            }
+        }
     }
 }
 
