@@ -396,8 +396,7 @@ impl Engine {
         };
         let mut additions = additions.clone();
         if let Some(demand) = demand {
-            let seed: Vec<Value> =
-                atom.args.iter().filter_map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect();
+            let seed: Vec<Value> = atom.constants().collect();
             additions.facts.push(ir::Fact { rel: demand.seed, tuple: seed, origin: ir::OriginId(u32::MAX) });
             let model =
                 eval::evaluate_rules(&self.prepared, &self.checked.program, &demand.checked, env, &additions, limits)?;
@@ -433,7 +432,7 @@ impl Engine {
 }
 
 pub(crate) fn atom_constants(atom: &ir::Atom) -> Vec<Value> {
-    atom.args.iter().filter_map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect()
+    atom.constants().collect()
 }
 
 pub(crate) fn constant_value(symbols: &Symbols, c: &ast::Constant) -> Value {

@@ -181,7 +181,7 @@ impl Engine {
 
 /// The values of an atom whose arguments are all constants.
 fn ground_row(atom: &ir::Atom) -> Option<Row> {
-    atom.args.iter().map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect()
+    atom.args.iter().map(ir::Term::as_const).collect()
 }
 
 /// For a ground `allowed(u, p, o)` that a deny blocks: the proof of the deny.

@@ -86,13 +86,8 @@ fn ungranted_permissions(program: &Program, out: &mut Vec<Diagnostic>) {
             role_rules.insert(*p);
         }
     }
-    let asked: BTreeSet<Value> = program
-        .tests
-        .iter()
-        .flat_map(|t| t.asserts.iter())
-        .flat_map(|a| a.atom.args.iter())
-        .filter_map(|t| if let Term::Const(v) = t { Some(*v) } else { None })
-        .collect();
+    let asked: BTreeSet<Value> =
+        program.tests.iter().flat_map(|t| t.asserts.iter()).flat_map(|a| a.atom.constants()).collect();
     let mut reported = BTreeSet::new();
     let mut mentions: Vec<(Value, crate::lower::ir::OriginId)> = Vec::new();
     for fact in program.facts.iter().filter(|f| f.rel == builtins::GRANT) {
@@ -278,8 +273,7 @@ fn single_use_variables(program: &Program, spans: &[RuleSpans], out: &mut Vec<Di
             }
         }
         let access = rule.head.rel == builtins::PERMITTED || rule.head.rel == builtins::DENIED;
-        let head_vars: BTreeSet<VarId> =
-            rule.head.args.iter().filter_map(|t| if let Term::Var(v) = t { Some(*v) } else { None }).collect();
+        let head_vars: BTreeSet<VarId> = rule.head.vars().collect();
         for (v, n) in counts {
             let var_name = rule.var_names.get(v.0 as usize).map_or("_", String::as_str);
             if n != 1 || var_name.starts_with('_') || (access && head_vars.contains(&v)) {

@@ -169,20 +169,11 @@ fn find_path(
 
 /// Calls `f` for every term (constant, variable, `now`, `ctx.KEY`) of an expression.
 pub fn visit_terms(e: &Expr, f: &mut dyn FnMut(&Term)) {
-    match e {
-        Expr::Term(t) => f(t),
-        Expr::Call(_, args) => args.iter().for_each(|a| visit_terms(a, f)),
-        Expr::Not(a) => visit_terms(a, f),
-        Expr::Binary(_, a, b) => {
-            visit_terms(a, f);
-            visit_terms(b, f);
+    e.walk(&mut |e| {
+        if let Expr::Term(t) = e {
+            f(t)
         }
-        Expr::InList(x, items) => {
-            visit_terms(x, f);
-            items.iter().for_each(|a| visit_terms(a, f));
-        }
-        Expr::Param(_) => {}
-    }
+    });
 }
 
 /// Calls `f` for every occurrence of a variable in an expression.
@@ -202,7 +193,7 @@ pub fn expr_vars(e: &Expr, out: &mut BTreeSet<VarId>) {
 }
 
 fn atom_vars(args: &[Term]) -> impl Iterator<Item = VarId> + '_ {
-    args.iter().filter_map(|t| if let Term::Var(v) = t { Some(*v) } else { None })
+    args.iter().filter_map(Term::as_var)
 }
 
 /// Checks that every variable is bound. In an `allow`/`deny` rule, a head

@@ -108,8 +108,7 @@ impl Engine {
             explanation.proofs.push(Why { answer, proof, revoke, changes });
         }
         if rows.is_empty() {
-            let target: Vec<Option<Value>> =
-                atom.args.iter().map(|t| if let ir::Term::Const(v) = t { Some(*v) } else { None }).collect();
+            let target: Vec<Option<Value>> = atom.args.iter().map(ir::Term::as_const).collect();
             let mut why_not = WhyNot { attempts: explainer.why_not(atom.rel, &target, 3), ..WhyNot::default() };
             // The nearest misses first: rows a rule needed, but for one value.
             let subject = if atom.rel == builtins::ALLOWED { target.first().copied().flatten() } else { None };

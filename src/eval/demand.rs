@@ -347,5 +347,5 @@ impl Transformer<'_> {
 }
 
 fn vars(args: &[Term]) -> impl Iterator<Item = VarId> + '_ {
-    args.iter().filter_map(|t| if let Term::Var(v) = t { Some(*v) } else { None })
+    args.iter().filter_map(Term::as_var)
 }

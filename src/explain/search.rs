@@ -43,7 +43,7 @@ impl Explainer<'_> {
             let Some((k, i)) = best else { break };
             atoms.remove(k);
             if let Some(Literal::Pos(a)) = rule.body.get(i) {
-                bound.extend(a.args.iter().filter_map(|t| if let Term::Var(v) = t { Some(*v) } else { None }));
+                bound.extend(a.vars());
             }
             order.push(i);
         }

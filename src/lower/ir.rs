@@ -131,6 +131,24 @@ pub enum Term {
     Ctx(Sym),
 }
 
+impl Term {
+    /// The variable, when the term is one.
+    pub fn as_var(&self) -> Option<VarId> {
+        match self {
+            Term::Var(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The constant, when the term is one.
+    pub fn as_const(&self) -> Option<Value> {
+        match self {
+            Term::Const(c) => Some(*c),
+            _ => None,
+        }
+    }
+}
+
 /// `rel(t1, ..., tn)`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Atom {
@@ -138,6 +156,18 @@ pub struct Atom {
     pub rel: RelId,
     /// The arguments.
     pub args: Vec<Term>,
+}
+
+impl Atom {
+    /// Its variables, in argument order (a repeated one repeated).
+    pub fn vars(&self) -> impl Iterator<Item = VarId> + '_ {
+        self.args.iter().filter_map(Term::as_var)
+    }
+
+    /// Its constants, in argument order.
+    pub fn constants(&self) -> impl Iterator<Item = Value> + '_ {
+        self.args.iter().filter_map(Term::as_const)
+    }
 }
 
 /// A binary operator.
@@ -260,27 +290,33 @@ pub enum Expr {
 }
 
 impl Expr {
-    /// The `fn`s the expression calls (by index into [`Program::fns`]), once
-    /// per call site, in order.
-    pub fn fn_calls(&self, out: &mut Vec<u32>) {
+    /// Calls `f` on the expression and on every expression inside it,
+    /// outside in, left to right.
+    pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
         match self {
-            Expr::Call(callee, args) => {
-                if let Callee::Fn(i) = callee {
-                    out.push(*i);
-                }
-                args.iter().for_each(|a| a.fn_calls(out));
-            }
-            Expr::Not(inner) => inner.fn_calls(out),
+            Expr::Call(_, args) => args.iter().for_each(|a| a.walk(f)),
+            Expr::Not(inner) => inner.walk(f),
             Expr::Binary(_, l, r) => {
-                l.fn_calls(out);
-                r.fn_calls(out);
+                l.walk(f);
+                r.walk(f);
             }
             Expr::InList(x, items) => {
-                x.fn_calls(out);
-                items.iter().for_each(|i| i.fn_calls(out));
+                x.walk(f);
+                items.iter().for_each(|i| i.walk(f));
             }
             Expr::Term(_) | Expr::Param(_) => {}
         }
+    }
+
+    /// The `fn`s the expression calls (by index into [`Program::fns`]), once
+    /// per call site, in order.
+    pub fn fn_calls(&self, out: &mut Vec<u32>) {
+        self.walk(&mut |e| {
+            if let Expr::Call(Callee::Fn(i), _) = e {
+                out.push(*i);
+            }
+        });
     }
 }
 

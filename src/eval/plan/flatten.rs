@@ -327,10 +327,6 @@ fn map_expr(e: &Expr, map: &dyn Fn(&Term) -> Term) -> Expr {
     }
 }
 
-fn atom_vars(atom: &Atom) -> impl Iterator<Item = VarId> + '_ {
-    atom.args.iter().filter_map(|t| if let Term::Var(v) = t { Some(*v) } else { None })
-}
-
 fn literal_uses(literal: &Literal, var: VarId) -> bool {
     match literal {
         Literal::Pos(a) | Literal::Neg(a) => a.args.contains(&Term::Var(var)),
@@ -353,7 +349,7 @@ fn literal_uses(literal: &Literal, var: VarId) -> bool {
 /// The variables used by the head and by every literal not in `except`.
 fn uses(flat: &FlatRule, except: &[usize]) -> FxHashSet<VarId> {
     let rule = &flat.rule;
-    let mut used: FxHashSet<VarId> = atom_vars(&rule.head).collect();
+    let mut used: FxHashSet<VarId> = rule.head.vars().collect();
     let others = rule.body.iter().enumerate().filter(|(i, _)| !except.contains(i)).map(|(_, l)| l);
     for literal in others {
         for var in (0..rule.var_names.len()).map(|v| VarId(v as u32)) {

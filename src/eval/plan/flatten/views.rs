@@ -2,7 +2,7 @@
 //! snapshot, into one relation without the variable that joined them (see
 //! the parent module's second step), and the joins that build them.
 
-use super::{FlatRule, Flattener, MAX_VIEW_GROWTH, Rows, ViewRecord, atom_vars, literal_uses, uses};
+use super::{FlatRule, Flattener, MAX_VIEW_GROWTH, Rows, ViewRecord, literal_uses, uses};
 use crate::eval::plan::snapshot::{Columns, Key, MAX_KEY, Snapshot, pack};
 use crate::lower::ir::{Atom, Literal, RelId, Term, Value, VarId};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -23,7 +23,7 @@ impl Flattener<'_> {
             // Variables of the pair used nowhere else are projected away.
             let elsewhere = uses(flat, &[a, b]);
             let mut out: Vec<VarId> = Vec::new();
-            for var in atom_vars(&left).chain(atom_vars(&right)) {
+            for var in left.vars().chain(right.vars()) {
                 if elsewhere.contains(&var) && !out.contains(&var) {
                     out.push(var);
                 }
@@ -53,7 +53,7 @@ impl Flattener<'_> {
             return false;
         }
         let holds_fresh = |atom: &Atom, column: usize| self.snapshot.holds_stand_in(atom.rel, column);
-        let projected = atom_vars(left).chain(atom_vars(right)).filter(|v| !out.contains(v));
+        let projected = left.vars().chain(right.vars()).filter(|v| !out.contains(v));
         projected.into_iter().any(|var| {
             let columns = |atom: &'_ Atom| {
                 let positions: Vec<usize> =
@@ -191,7 +191,7 @@ pub(in crate::eval::plan) fn join(
     previous: &[JoinIndex],
 ) -> Option<(Vec<Vec<Value>>, usize)> {
     let first = |atom: &Atom, v: VarId| atom.args.iter().position(|t| *t == Term::Var(v));
-    let mut shared: Vec<VarId> = atom_vars(left).filter(|v| first(right, *v).is_some()).collect();
+    let mut shared: Vec<VarId> = left.vars().filter(|v| first(right, *v).is_some()).collect();
     shared.sort();
     shared.dedup();
     if shared.len() > MAX_KEY {
