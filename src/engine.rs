@@ -18,9 +18,7 @@ use crate::eval::functions::{Env, ExternFn, Externs};
 use crate::eval::plan::CheckPlan;
 use crate::eval::{self, Additions, Limits, Model, Reading};
 use crate::lower::builtins;
-use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Origin, Value};
-use crate::syntax::ast;
 use crate::syntax::span::SourceMap;
 use crate::{lower, syntax};
 use std::collections::BTreeMap;
@@ -433,30 +431,4 @@ impl Engine {
 
 pub(crate) fn atom_constants(atom: &ir::Atom) -> Vec<Value> {
     atom.constants().collect()
-}
-
-pub(crate) fn constant_value(symbols: &Symbols, c: &ast::Constant) -> Value {
-    match c {
-        ast::Constant::Str(s) => Value::Sym(symbols.intern(s)),
-        ast::Constant::Int(n) => Value::Int(*n),
-        ast::Constant::Time(t) => Value::Time(*t),
-        ast::Constant::Dur(d) => Value::Dur(*d),
-        ast::Constant::Bool(b) => Value::Bool(*b),
-    }
-}
-
-/// The request context: each value parsed as a constant, or kept as a string.
-pub(crate) fn context(symbols: &Symbols, ctx: &BTreeMap<String, String>) -> BTreeMap<crate::lower::intern::Sym, Value> {
-    if ctx.is_empty() {
-        return BTreeMap::new();
-    }
-    ctx.iter()
-        .map(|(k, v)| {
-            let value = match syntax::lexer::lone_constant(v) {
-                Some(c) => constant_value(symbols, &c),
-                None => Value::Sym(symbols.intern(v)),
-            };
-            (symbols.intern(k), value)
-        })
-        .collect()
 }

@@ -2,13 +2,14 @@
 //! relation, the role hierarchy, and the base fact a statement denotes (for
 //! retractions and live updates). Used by the REPL and by `Live`.
 
-use crate::engine::{Engine, RequestOptions, constant_value, context};
+use crate::engine::{Engine, RequestOptions};
 use crate::eval::functions::Env;
 use crate::eval::{self, Additions, render};
 use crate::live::LiveFact;
 use crate::lower::builtins;
 use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Origin, Value};
+use crate::lower::request::{constant_value, context};
 use crate::syntax::ast;
 use crate::{syntax, time};
 

@@ -41,7 +41,7 @@ impl Engine {
     pub fn prepare(&self, request: &Request) -> PreparedRequest {
         let program = &self.checked().program;
         let symbols = Symbols::new(&program.symbols);
-        let ctx = crate::engine::context(&symbols, &request.ctx);
+        let ctx = crate::lower::request::context(&symbols, &request.ctx);
         let ctx = symbols.extra_syms().is_empty().then_some(ctx);
         let constant = |name: &str| program.symbols.get(name).map(Value::Sym);
         let values = (|| Some([constant(&request.user)?, constant(&request.perm)?, constant(&request.object)?]))();

@@ -3,14 +3,13 @@
 //! and its answers projected onto the named variables.
 
 use super::request::Resolved;
-use super::{Answer, Engine, LoadError, RequestOptions, atom_constants, constant_value};
-use crate::diagnostics::Diagnostic;
+use super::{Answer, Engine, LoadError, RequestOptions, atom_constants};
 use crate::eval::{Additions, Model, render};
 use crate::lower;
 use crate::lower::intern::Symbols;
-use crate::lower::ir::{self, Value, VarId};
+use crate::lower::ir::{self, Value};
+use crate::syntax;
 use crate::syntax::span::SourceMap;
-use crate::syntax::{self, ast};
 
 impl Engine {
     /// What a query adds to the program: its constants (to the active domain)
@@ -28,7 +27,7 @@ impl Engine {
         let mut sources = SourceMap::new();
         let file = sources.add("<query>", query);
         let resolved = syntax::parser::parse_query(file, query)
-            .and_then(|parsed| resolve_atom(&self.checked.program, symbols, &parsed));
+            .and_then(|parsed| lower::request::query_atom(&self.checked.program, symbols, &parsed));
         resolved.map_err(|d| LoadError { diagnostics: vec![d], sources })
     }
 
@@ -121,72 +120,4 @@ pub(super) fn named_positions(atom: &ir::Atom, names: &[String]) -> Vec<usize> {
         }
     }
     positions
-}
-
-/// A query atom over the program's relations, its constants interned for this request.
-fn resolve_atom(
-    program: &ir::Program,
-    symbols: &Symbols,
-    atom: &ast::Atom,
-) -> Result<(ir::Atom, Vec<String>), Diagnostic> {
-    let name = &atom.relation.node;
-    let rel = program
-        .relation_id(name)
-        .filter(|r| program.relation(*r).is_some_and(|r| r.kind != ir::RelationKind::Internal));
-    let Some(rel) = rel else {
-        let names: Vec<String> =
-            program.relations.iter().filter(|r| r.kind != ir::RelationKind::Internal).map(|r| r.name.clone()).collect();
-        let mut d = Diagnostic::error(
-            format!("unknown relation `{name}`"),
-            atom.relation.span,
-            "not a relation of the program",
-        );
-        if let Some(near) = lower::closest(name, names.iter()) {
-            d = d.with_help(format!("did you mean `{near}`?"));
-        }
-        return Err(d);
-    };
-    let arity = program.relation(rel).map_or(0, |r| r.arity);
-    if arity != atom.args.len() {
-        return Err(Diagnostic::error(
-            format!("arity mismatch: `{name}` has {arity} arguments, the query has {}", atom.args.len()),
-            atom.span,
-            "wrong number of arguments",
-        ));
-    }
-    let mut names: Vec<String> = Vec::new();
-    let mut args = Vec::new();
-    for arg in &atom.args {
-        let term = match &arg.node {
-            ast::Term::Var(n) => {
-                let id = names.iter().position(|m| m == n).unwrap_or_else(|| {
-                    names.push(n.clone());
-                    names.len() - 1
-                });
-                ir::Term::Var(VarId(id as u32))
-            }
-            ast::Term::Any(ty) => {
-                // A fresh constant: one the program does not know, shown as written.
-                let shown = ty.as_ref().map_or_else(|| "*".to_string(), |t| format!("{t}:*"));
-                let Some(sym) = symbols.fresh(&shown) else {
-                    return Err(Diagnostic::error("at most three `*` in one question", arg.span, "one too many"));
-                };
-                ir::Term::Const(Value::Sym(sym))
-            }
-            ast::Term::Anon => {
-                names.push("_".into());
-                ir::Term::Var(VarId(names.len() as u32 - 1))
-            }
-            ast::Term::Const(c) => ir::Term::Const(constant_value(symbols, c)),
-            ast::Term::Now | ast::Term::Ctx(_) => {
-                return Err(Diagnostic::error(
-                    "a query takes variables and constants only",
-                    arg.span,
-                    "not allowed in a query",
-                ));
-            }
-        };
-        args.push(term);
-    }
-    Ok((ir::Atom { rel, args }, names))
 }

@@ -86,7 +86,7 @@ impl<'e> Resolved<'e> {
     /// [`crate::lower::intern::FRESH`]).
     pub fn new(engine: &'e Engine, at: Option<i64>, ctx: &BTreeMap<String, String>, fresh: &[&str]) -> Resolved<'e> {
         let symbols = Symbols::with_fresh(&engine.checked().program.symbols, fresh);
-        let ctx = Cow::Owned(super::context(&symbols, ctx));
+        let ctx = Cow::Owned(crate::lower::request::context(&symbols, ctx));
         Resolved { engine, symbols, ctx, now: at.unwrap_or_else(time::now) }
     }
 

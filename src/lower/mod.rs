@@ -15,6 +15,7 @@ mod facts;
 pub mod intern;
 pub mod ir;
 mod names;
+pub mod request;
 
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{self, Constant, StatementKind};

@@ -11,12 +11,13 @@
 //!   rules name.
 
 use crate::engine::request::Resolved;
-use crate::engine::{Engine, RequestOptions, context};
+use crate::engine::{Engine, RequestOptions};
 use crate::eval::plan::run::Run;
 use crate::eval::render::is_wildcard;
 use crate::lower::builtins::{ALLOWED, STAR};
 use crate::lower::intern::{FRESH, Sym, Symbols};
 use crate::lower::ir::Value;
+use crate::lower::request::context;
 use std::ops::ControlFlow;
 
 /// Which column of `allowed` a listing leaves free.
