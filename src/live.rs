@@ -41,7 +41,7 @@ pub use crate::engine::{Decision, EngineBuilder, PreparedRequest, Request};
 pub use database::DatabaseStatus;
 use database::Freshness;
 pub(crate) use fact::means_every_object;
-pub use fact::{FactError, Holding, LiveFact};
+pub use fact::{Direction, FactError, Holding, LiveFact};
 use update::Overlay;
 pub use update::{LiveChanges, Transaction};
 
@@ -285,14 +285,15 @@ impl Live {
         };
         let mut inserted = Vec::new();
         let mut removed = Vec::new();
-        for (items, out, inserting) in [(tx.inserted, &mut inserted, true), (tx.removed, &mut removed, false)] {
+        let sides = [(tx.inserted, &mut inserted, Direction::Insert), (tx.removed, &mut removed, Direction::Remove)];
+        for (items, out, direction) in sides {
             for item in items {
                 let fact = item.map_err(refused)?;
                 fact.validate().map_err(refused)?;
-                if fact.is_privileged(inserting) && !self.privileged {
+                if fact.is_privileged(direction) && !self.privileged {
                     return Err(refused(FactError::Privileged(fact.to_statement())));
                 }
-                if !inserting && matches!(fact, LiveFact::Role(_)) {
+                if direction == Direction::Remove && matches!(fact, LiveFact::Role(_)) {
                     return Err(refused(FactError::Undeclare(fact.to_statement())));
                 }
                 out.push(fact);

@@ -21,27 +21,27 @@ use crate::time;
 impl Engine {
     /// Explains a query: a proof per answer, or why it has none.
     pub fn explain(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
-        self.explain_with(query, options, true, Source::OnDemand)
+        self.explain_with(query, options, Depth::WhatIf, Source::OnDemand)
     }
 
     /// Like [`Engine::explain`], but only the proofs and why-not: no revoke
     /// sets, repairs or time search (which re-evaluate the program).
     pub fn explain_proofs(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
-        self.explain_with(query, options, false, Source::OnDemand)
+        self.explain_with(query, options, Depth::Proofs, Source::OnDemand)
     }
 
     /// [`Engine::explain`] reading one full model of the request instead
     /// (the reference the on-demand explanations are tested against).
     #[doc(hidden)]
     pub fn explain_from_full_model(&self, query: &str, options: &RequestOptions) -> Result<Explanation, LoadError> {
-        self.explain_with(query, options, true, Source::FullModel)
+        self.explain_with(query, options, Depth::WhatIf, Source::FullModel)
     }
 
     fn explain_with(
         &self,
         query: &str,
         options: &RequestOptions,
-        what_if: bool,
+        depth: Depth,
         source: Source,
     ) -> Result<Explanation, LoadError> {
         let resolved = Resolved::new(self, options.at, &options.ctx, &[]);
@@ -99,7 +99,7 @@ impl Engine {
                 continue;
             }
             let Some(proof) = explainer.prove(atom.rel, row) else { continue };
-            let (revoke, changes) = if ground && what_if {
+            let (revoke, changes) = if ground && depth == Depth::WhatIf {
                 (explainer.revocations(atom.rel, row), explainer.next_change(atom.rel, row).map(time_change))
             } else {
                 (Vec::new(), None)
@@ -114,7 +114,7 @@ impl Engine {
             let subject = if atom.rel == builtins::ALLOWED { target.first().copied().flatten() } else { None };
             why_not.notes = crate::explain::unknown_steps(&why_not.attempts);
             why_not.notes.extend(explainer.near_misses(&why_not.attempts, subject));
-            if ground && what_if && atom.rel == builtins::ALLOWED {
+            if ground && depth == Depth::WhatIf && atom.rel == builtins::ALLOWED {
                 let row: Vec<Value> = target.iter().flatten().copied().collect();
                 why_not.summarized = true;
                 why_not.notes.extend(explainer.allowed_notes(&row));
@@ -234,6 +234,16 @@ impl Engine {
         let out = explain(&explainer);
         on_demand.stopped().map_or(Ok(out), Err)
     }
+}
+
+/// How far an explanation goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// Proofs and why-not only.
+    Proofs,
+    /// Also the revoke sets, repairs and the next change in time (which
+    /// re-evaluate the program).
+    WhatIf,
 }
 
 /// Where an explanation reads its tuples from.

@@ -16,6 +16,15 @@ use crate::syntax::parser::parse_file;
 use crate::syntax::span::{FileId, Span, Spanned};
 use crate::time;
 
+/// Whether a live update adds facts or takes them away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// The facts are added.
+    Insert,
+    /// The facts are taken away.
+    Remove,
+}
+
 /// One base fact of a live update.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LiveFact {
@@ -107,7 +116,9 @@ pub enum FactError {
 impl LiveFact {
     /// Reads a text item: it must be exactly one fact statement.
     pub fn parse(text: &str) -> Result<LiveFact, FactError> {
-        let mut facts = LiveFact::parse_statement(text, false)?;
+        // Read as a removal reads it: a role block stands for its edges and
+        // entries, and only `role R {}` for its declaration alone.
+        let mut facts = LiveFact::parse_statement(text, Direction::Remove)?;
         match facts.pop() {
             Some(fact) if facts.is_empty() => Ok(fact),
             _ => Err(FactError::NotOneFact { text: text.trim().to_string(), why: "it holds several facts".into() }),
@@ -119,8 +130,8 @@ impl LiveFact {
     /// p; q on page; }` declares R and adds `role_extends(R, J)` and both
     /// entries; removing it takes the edge and the entries away (R stays
     /// declared, see [`FactError::Undeclare`]).
-    pub fn parse_many(text: &str, inserting: bool) -> Result<Vec<LiveFact>, FactError> {
-        LiveFact::parse_statement(text, inserting)
+    pub fn parse_many(text: &str, direction: Direction) -> Result<Vec<LiveFact>, FactError> {
+        LiveFact::parse_statement(text, direction)
     }
 
     /// The facts of a role as data: inserted, its declaration, its
@@ -130,10 +141,10 @@ impl LiveFact {
         name: &str,
         extends: &[String],
         entries: &[(String, Option<String>)],
-        inserting: bool,
+        direction: Direction,
     ) -> Vec<LiveFact> {
         let mut facts = Vec::new();
-        if inserting || (extends.is_empty() && entries.is_empty()) {
+        if direction == Direction::Insert || (extends.is_empty() && entries.is_empty()) {
             facts.push(LiveFact::Role(name.to_string()));
         }
         for junior in extends {
@@ -146,7 +157,7 @@ impl LiveFact {
         facts
     }
 
-    fn parse_statement(text: &str, inserting: bool) -> Result<Vec<LiveFact>, FactError> {
+    fn parse_statement(text: &str, direction: Direction) -> Result<Vec<LiveFact>, FactError> {
         let not_one = |why: &str| FactError::NotOneFact { text: text.trim().to_string(), why: why.to_string() };
         let mut source = text.trim().to_string();
         if !source.ends_with(';') && !source.ends_with('}') {
@@ -160,7 +171,7 @@ impl LiveFact {
             return Err(not_one(&format!("it holds {} statements", statements.len())));
         };
         if let StatementKind::Role { name, extends, entries } = &statement.kind {
-            return role_facts(name, extends, entries, inserting).map_err(|why| not_one(&why));
+            return role_facts(name, extends, entries, direction).map_err(|why| not_one(&why));
         }
         let fact = LiveFact::from_statement(&statement.kind).ok_or_else(|| not_one("it is not a fact"))?;
         Ok(vec![fact.normalized()])
@@ -346,13 +357,13 @@ impl LiveFact {
         }
     }
 
-    /// Whether adding (`inserting`) or removing this fact is privileged: a
-    /// new superuser, lifting `inactive`, or changing what a role grants
+    /// Whether adding or removing this fact is privileged: a new
+    /// superuser, lifting `inactive`, or changing what a role grants
     /// (`role_extends`, a role's entries). Declaring a role grants nothing.
-    pub fn is_privileged(&self, inserting: bool) -> bool {
+    pub fn is_privileged(&self, direction: Direction) -> bool {
         match self {
-            LiveFact::Superuser(_) => inserting,
-            LiveFact::Inactive(_) => !inserting,
+            LiveFact::Superuser(_) => direction == Direction::Insert,
+            LiveFact::Inactive(_) => direction == Direction::Remove,
             LiveFact::Relation { name, .. } => name == "role_extends",
             LiveFact::RolePermission { .. } => true,
             _ => false,
@@ -365,7 +376,7 @@ fn role_facts(
     name: &Spanned<String>,
     extends: &[Spanned<String>],
     entries: &[ast::RoleEntry],
-    inserting: bool,
+    direction: Direction,
 ) -> Result<Vec<LiveFact>, String> {
     if let Some(entry) = entries.iter().find(|e| !e.conditions.is_empty()) {
         return Err(format!(
@@ -376,7 +387,7 @@ fn role_facts(
     let extends: Vec<String> = extends.iter().map(|j| j.node.clone()).collect();
     let entries: Vec<(String, Option<String>)> =
         entries.iter().map(|e| (e.perm.node.clone(), e.on_type.as_ref().map(|t| t.node.clone()))).collect();
-    Ok(LiveFact::role(&name.node, &extends, &entries, inserting))
+    Ok(LiveFact::role(&name.node, &extends, &entries, direction))
 }
 
 /// A constant as policy text (strings quoted where needed).

@@ -3,7 +3,7 @@
 //! ([`Engine::with_changes`]), and remembered as an overlay on top of the
 //! files for the next reload ([`LiveChanges`]).
 
-use super::{FactError, LiveFact};
+use super::{Direction, FactError, LiveFact};
 use crate::Diagnostic;
 use crate::engine::{Engine, LoadError};
 use crate::eval::base::BaseChanges;
@@ -133,14 +133,14 @@ impl Transaction {
     /// (`role editor extends viewer { write on page; }`: roles as data).
     /// Text that is not exactly one such statement fails the whole batch.
     pub fn insert(&mut self, statement: &str) {
-        Self::push_parsed(&mut self.inserted, LiveFact::parse_many(statement, true));
+        Self::push_parsed(&mut self.inserted, LiveFact::parse_many(statement, Direction::Insert));
     }
 
     /// Removes a fact written as one statement (one the program has, or one
     /// inserted before); a role block removes its `extends` edges and its
     /// entries.
     pub fn remove(&mut self, statement: &str) {
-        Self::push_parsed(&mut self.removed, LiveFact::parse_many(statement, false));
+        Self::push_parsed(&mut self.removed, LiveFact::parse_many(statement, Direction::Remove));
     }
 
     fn push_parsed(into: &mut Vec<Result<LiveFact, FactError>>, parsed: Result<Vec<LiveFact>, FactError>) {

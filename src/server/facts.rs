@@ -1,6 +1,6 @@
 //! The facts of `/v1/facts`, read from JSON into [`LiveFact`]s.
 
-use crate::live::{Holding, LiveFact};
+use crate::live::{Direction, Holding, LiveFact};
 use crate::syntax::ast::Constant;
 use serde::Deserialize;
 use serde_json::Value as Json_;
@@ -86,9 +86,9 @@ pub struct HoldingFields {
 
 impl FactItem {
     /// The live facts this item names (one, or a role's), or why it names none.
-    pub(super) fn into_facts(self, inserting: bool) -> Result<Vec<LiveFact>, String> {
+    pub(super) fn into_facts(self, direction: Direction) -> Result<Vec<LiveFact>, String> {
         let fields = match self {
-            FactItem::Text(text) => return LiveFact::parse_many(&text, inserting).map_err(|e| e.to_string()),
+            FactItem::Text(text) => return LiveFact::parse_many(&text, direction).map_err(|e| e.to_string()),
             FactItem::Fact(fields) => fields,
         };
         let FactFields { relation, args, in_, assign, grant, superuser, inactive, role } = *fields;
@@ -99,7 +99,7 @@ impl FactItem {
             if superuser.is_some() || inactive.is_some() {
                 return Err("a fact has exactly one form".into());
             }
-            return Ok(role.into_facts(inserting));
+            return Ok(role.into_facts(direction));
         }
         Ok(vec![Self::one_fact(relation, args, in_, assign, grant, superuser, inactive)?])
     }
@@ -170,7 +170,7 @@ impl FactItem {
 
 impl RoleFields {
     /// The facts of the role (see [`LiveFact::role`]).
-    fn into_facts(self, inserting: bool) -> Vec<LiveFact> {
+    fn into_facts(self, direction: Direction) -> Vec<LiveFact> {
         let entries: Vec<(String, Option<String>)> = self
             .permissions
             .into_iter()
@@ -179,7 +179,7 @@ impl RoleFields {
                 PermissionField::OnType { perm, on } => (perm, Some(on)),
             })
             .collect();
-        LiveFact::role(&self.name, &self.extends, &entries, inserting)
+        LiveFact::role(&self.name, &self.extends, &entries, direction)
     }
 }
 

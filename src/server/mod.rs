@@ -15,7 +15,7 @@
 //! `--allow-privileged-updates`.
 
 use crate::engine::RequestOptions;
-use crate::live::{Live, LiveChanges, Request};
+use crate::live::{Direction, Live, LiveChanges, Request};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -385,9 +385,10 @@ async fn facts(State(state): State<Arc<AppState>>, body: Body<FactsBody>) -> Res
     };
     let mut inserted = Vec::new();
     let mut removed = Vec::new();
-    for (items, out, inserting) in [(body.insert, &mut inserted, true), (body.remove, &mut removed, false)] {
+    let sides = [(body.insert, &mut inserted, Direction::Insert), (body.remove, &mut removed, Direction::Remove)];
+    for (items, out, direction) in sides {
         for (i, item) in items.into_iter().enumerate() {
-            match item.into_facts(inserting) {
+            match item.into_facts(direction) {
                 Ok(facts) => out.extend(facts),
                 Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_fact", format!("item {i}: {e}")),
             }
