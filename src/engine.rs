@@ -42,6 +42,7 @@ pub use builder::EngineBuilder;
 pub use list::{ObjectList, SubjectList, Window};
 pub use memory::{MemoryUsage, RelationMemory};
 pub use prepared::PreparedRequest;
+pub(crate) use request::Resolved;
 pub use request::{Decision, Request};
 
 /// A program that failed to load: every diagnostic, with the sources to render them.

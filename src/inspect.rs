@@ -2,16 +2,15 @@
 //! relation, the role hierarchy, and the base fact a statement denotes (for
 //! retractions and live updates). Used by the REPL and by `Live`.
 
-use crate::engine::{Engine, RequestOptions};
-use crate::eval::functions::Env;
+use crate::engine::{Engine, RequestOptions, Resolved};
 use crate::eval::{self, Additions, render};
 use crate::live::LiveFact;
 use crate::lower::builtins;
 use crate::lower::intern::Symbols;
 use crate::lower::ir::{self, Origin, Value};
-use crate::lower::request::{constant_value, context};
+use crate::lower::request::constant_value;
+use crate::syntax;
 use crate::syntax::ast;
-use crate::{syntax, time};
 
 impl Engine {
     /// The base fact a live fact denotes, if the program has it.
@@ -79,15 +78,8 @@ impl Engine {
     /// where it is first used.
     pub fn relation_sizes(&self, options: &RequestOptions) -> Vec<(String, usize, usize, String)> {
         let program = &self.checked().program;
-        let symbols = Symbols::new(&program.symbols);
-        let ctx = context(&symbols, &options.ctx);
-        let env = Env {
-            program,
-            symbols: &symbols,
-            now: options.at.unwrap_or_else(time::now),
-            ctx: &ctx,
-            externs: self.externs(),
-        };
+        let resolved = Resolved::new(self, options.at, &options.ctx, &[]);
+        let env = resolved.env();
         let removed = options.retracted.iter().cloned().collect();
         let additions = Additions { removed, ..Additions::default() };
         let model = eval::evaluate(self.checked(), &env, &additions, self.limits()).unwrap_or_default();

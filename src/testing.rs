@@ -1,7 +1,7 @@
 //! `warden test`: running `test` blocks, checking the paths asserts name
 //! (`via`, `because`), and rule coverage (`--coverage`).
 
-use crate::engine::{Answer, Engine, TestOutcome, atom_constants};
+use crate::engine::{Answer, Engine, Resolved, TestOutcome, atom_constants};
 use crate::eval::functions::Env;
 use crate::eval::{self, Additions, Row};
 use crate::explain::{Explainer, ProofNode};
@@ -80,15 +80,16 @@ impl Engine {
         let default_now = case.at.unwrap_or_else(time::now);
         for assertion in &case.asserts {
             let fresh: Vec<&str> = assertion.fresh.iter().map(String::as_str).collect();
-            let symbols = Symbols::with_fresh(&program.symbols, &fresh);
             let now = assertion.at.unwrap_or(default_now);
+            let resolved = Resolved::lowered(self, Some(now), &case.ctx, &fresh);
+            let symbols = &resolved.symbols;
             // Each assert is a query: its constants join the active domain.
             let additions = Additions {
                 facts: case.facts.clone(),
                 domain: atom_constants(&assertion.atom),
                 ..Additions::default()
             };
-            let env = Env { program, symbols: &symbols, now, ctx: &case.ctx, externs: self.externs() };
+            let env = resolved.env();
             let failed = |why: String| {
                 let location = self.sources().location(assertion.span);
                 let text = self.sources().snippet(assertion.span).split_whitespace().collect::<Vec<_>>().join(" ");
@@ -102,7 +103,7 @@ impl Engine {
                 .evaluate_covered(&env, &additions, &assertion.atom, self.limits())
                 .map_err(|e| failed(e.to_string()))?;
             let rows = eval::answers(&model, &answers, eval::Reading::at_boundary(assertion.atom.rel));
-            let answer = self.answer(rows.clone(), &model, &assertion.atom, &assertion.var_names, &symbols, &additions);
+            let answer = self.answer(rows.clone(), &model, &assertion.atom, &assertion.var_names, symbols, &additions);
             let count = answer.rows.len() as i64;
             let failure = match assertion.expect {
                 ir::Expectation::Holds if count == 0 => Some("expected it to hold, but it does not".to_string()),
@@ -139,7 +140,7 @@ impl Engine {
                 let blocked = |name: &str| match (name, ground_row(atom).as_deref()) {
                     ("deny", Some(row)) => explainer.holds(builtins::DENIED, &row.to_vec()),
                     ("inactive", Some([user, ..])) => explainer.holds(builtins::INACTIVE, &vec![*user]),
-                    (other, _) => blocking.as_ref().is_some_and(|p| mentions(p, other, program, &symbols)),
+                    (other, _) => blocking.as_ref().is_some_and(|p| mentions(p, other, program, symbols)),
                 };
                 let blocked = match &assertion.path {
                     Some((false, name)) => blocked(name),
@@ -155,7 +156,7 @@ impl Engine {
                 }
             }
             match &assertion.path {
-                Some((true, name)) if !proofs.iter().any(|p| mentions(p, name, program, &symbols)) => {
+                Some((true, name)) if !proofs.iter().any(|p| mentions(p, name, program, symbols)) => {
                     return Err(failed(format!("it holds, but no proof uses `{name}`")));
                 }
                 Some((false, name)) if !blocked => {

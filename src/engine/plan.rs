@@ -2,12 +2,10 @@
 //! builds it before publishing the snapshot), from the previous snapshot's
 //! plan where nothing changed (see [`crate::eval::plan`]).
 
-use super::Engine;
+use super::{Engine, Resolved};
 use crate::eval::Additions;
-use crate::eval::functions::Env;
 use crate::eval::plan::snapshot::Snapshot;
 use crate::eval::plan::{CheckPlan, NotCompiled};
-use crate::lower::intern::Symbols;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -71,10 +69,10 @@ impl Engine {
 
     /// Builds the check plan anew, or says why the program has none.
     pub fn compile_plan(&self) -> Result<CheckPlan, NotCompiled> {
-        let program = &self.checked.program;
-        let symbols = Symbols::new(&program.symbols);
-        let ctx = BTreeMap::new();
-        let env = Env { program, symbols: &symbols, now: 0, ctx: &ctx, externs: &self.externs };
+        // The static relations read no request: any time and no context.
+        let no_context = BTreeMap::new();
+        let resolved = Resolved::prepared(self, Some(0), &no_context);
+        let (env, symbols) = (resolved.env(), &resolved.symbols);
         // The rules do not change with live updates: neither does the split.
         let dynamic = self.rules.dynamic.clone();
         let previous = self.previous_plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();

@@ -93,7 +93,13 @@ impl<'e> Resolved<'e> {
     /// A request whose context was resolved before (a prepared request's,
     /// holding program constants only).
     pub fn prepared(engine: &'e Engine, at: Option<i64>, ctx: &'e BTreeMap<Sym, Value>) -> Resolved<'e> {
-        let symbols = Symbols::new(&engine.checked().program.symbols);
+        Resolved::lowered(engine, at, ctx, &[])
+    }
+
+    /// A request whose context was lowered with the program (a test
+    /// block's), with `fresh` as in [`Resolved::new`].
+    pub fn lowered(engine: &'e Engine, at: Option<i64>, ctx: &'e BTreeMap<Sym, Value>, fresh: &[&str]) -> Resolved<'e> {
+        let symbols = Symbols::with_fresh(&engine.checked().program.symbols, fresh);
         Resolved { engine, symbols, ctx: Cow::Borrowed(ctx), now: at.unwrap_or_else(time::now) }
     }
 
