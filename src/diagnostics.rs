@@ -4,7 +4,7 @@
 //! problems without importing the renderer.
 
 pub use crate::syntax::diagnostic::{Diagnostic, Severity, has_errors};
-use crate::syntax::span::{SourceMap, Span};
+pub use crate::syntax::span::{FileId, SourceMap, Span};
 
 /// Renders diagnostics as text: a `file:line:col` headline, then ariadne's source
 /// excerpt with labels and the help line.

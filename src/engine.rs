@@ -69,7 +69,9 @@ pub struct RequestOptions {
     /// `ctx.KEY` values; each value is written as a policy constant (`10.0.0.1`
     /// that is no constant stays a string).
     pub ctx: BTreeMap<String, String>,
-    /// Base facts taken away for this request (see [`Engine::base_fact`]).
+    /// Base facts taken away for this request, as the REPL's `:retract`
+    /// resolves them (internal ids: not a stable API).
+    #[doc(hidden)]
     pub retracted: Vec<(ir::RelId, Vec<Value>)>,
 }
 
@@ -109,7 +111,8 @@ pub struct TestOutcome {
 /// How queries with constants are evaluated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Strategy {
-    /// Checks run the compiled check plan (see [`eval::plan`]) when the
+    /// Checks run the compiled check plan (see the README, "How checks are
+    /// decided") when the
     /// program has one; queries, and checks it cannot take, go as `Demand`.
     #[default]
     Compiled,
@@ -223,6 +226,7 @@ impl Engine {
     /// Warnings about the program (unused roles, dead rules, shadowed allows,
     /// expired assignments at `at`, single-use variables, ...).
     pub fn lints(&self, at: i64) -> Vec<Diagnostic> {
+        debug_assert_eq!(self.rule_spans.len(), self.checked.program.rules.len(), "a rule without its spans");
         analyze::lints::lints(&self.checked, &self.rule_spans, at)
     }
 
@@ -270,11 +274,13 @@ impl Engine {
     }
 
     /// The analysed program with its strata.
+    #[doc(hidden)]
     pub fn checked(&self) -> &Checked {
         &self.checked
     }
 
     /// The checked program.
+    #[doc(hidden)]
     pub fn program(&self) -> &ir::Program {
         &self.checked.program
     }
@@ -310,6 +316,7 @@ impl Engine {
 
     /// Where a rule or fact comes from (`file:line:col`) and its text (empty
     /// for data items, which are shown by what they say).
+    #[doc(hidden)]
     pub fn locate(&self, origin: ir::OriginId) -> Option<(String, String)> {
         match self.checked.program.origin(origin) {
             Some(Origin::Source(span)) => {
@@ -322,6 +329,7 @@ impl Engine {
     }
 
     /// A rule's origin as a short label: `file:line:col`, or the built-in's label (`B7`).
+    #[doc(hidden)]
     pub fn origin_label(&self, origin: ir::OriginId) -> String {
         match self.checked.program.origin(origin) {
             Some(Origin::Source(span)) => self.sources.location(*span).to_string(),
@@ -428,8 +436,4 @@ impl Engine {
             })
             .collect()
     }
-}
-
-pub(crate) fn atom_constants(atom: &ir::Atom) -> Vec<Value> {
-    atom.constants().collect()
 }

@@ -13,13 +13,12 @@ use crate::syntax;
 use crate::syntax::ast;
 
 impl Engine {
-    /// The base fact a live fact denotes, if the program has it.
+    /// The base fact a live fact denotes, if the program has it (internal
+    /// ids: not a stable API).
+    #[doc(hidden)]
     pub fn base_fact(&self, fact: &LiveFact) -> Result<(ir::RelId, Vec<Value>), String> {
-        let (statements, errors) = syntax::parser::parse_file(syntax::span::FileId(0), &fact.to_statement());
-        if let Some(error) = errors.first() {
-            return Err(error.message.clone());
-        }
-        let [statement] = statements.as_slice() else { return Err("expected exactly one fact".into()) };
+        // The fact's statement, built directly: no text is parsed.
+        let statement = &fact.statement(syntax::span::Span::new(syntax::span::FileId(0), 0, 0));
         let program = &self.checked().program;
         let sym =
             |name: &str| program.symbols.get(name).map(Value::Sym).ok_or_else(|| format!("no fact mentions `{name}`"));

@@ -103,5 +103,5 @@ pub mod internals {
             Additions, Limits, Reading, Row, base_relations, cancel, evaluate, functions, plan, prepare_rule, render,
         };
     }
-    pub use crate::analyze::Checked;
+    pub use crate::analyze::{Checked, Stratum};
 }

@@ -1,7 +1,7 @@
 //! `warden test`: running `test` blocks, checking the paths asserts name
 //! (`via`, `because`), and rule coverage (`--coverage`).
 
-use crate::engine::{Answer, Engine, Resolved, TestOutcome, atom_constants};
+use crate::engine::{Answer, Engine, Resolved, TestOutcome};
 use crate::eval::functions::Env;
 use crate::eval::{self, Additions, Row};
 use crate::explain::{Explainer, ProofNode};
@@ -86,7 +86,7 @@ impl Engine {
             // Each assert is a query: its constants join the active domain.
             let additions = Additions {
                 facts: case.facts.clone(),
-                domain: atom_constants(&assertion.atom),
+                domain: assertion.atom.constants().collect(),
                 ..Additions::default()
             };
             let env = resolved.env();

@@ -39,6 +39,7 @@ pub struct Analyzed {
 /// Runs every whole-program check. Returns the checked program, or every error.
 pub fn analyze(lowered: Lowered) -> Result<Analyzed, Vec<Diagnostic>> {
     let Lowered { mut program, roles, mut spans } = lowered;
+    debug_assert_eq!(spans.len(), program.rules.len(), "a rule without its spans");
     spans.resize_with(program.rules.len(), RuleSpans::default);
     let mut errors = Vec::new();
     errors.extend(extends_cycles(&roles));

@@ -128,12 +128,13 @@ impl Engine {
         Some((values, unknown))
     }
 
-    /// The check plan, when the engine checks by it and it is ready.
+    /// The check plan, when the engine checks by it and it is ready (built
+    /// now if nobody has; `None` while another thread builds it).
     pub(crate) fn compiled_plan(&self) -> Option<&CheckPlan> {
         if self.strategy() != Strategy::Compiled {
             return None;
         }
-        self.check_plan()
+        self.plan_for_check()
     }
 
     /// Runs `decide` on `plan` for a resolved request and its values.

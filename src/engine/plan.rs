@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Where an engine keeps its check plan: built once, by the first check
-/// that needs it. A check that finds the plan being built by another does
-/// not wait for it: it takes the general path, so no check ever blocks on
-/// a build.
+/// that needs it (or by a snapshot about to be published). A check that
+/// finds the plan being built by another does not wait for it: it takes
+/// the general path, so no check ever blocks on a build.
 #[derive(Debug, Default)]
 pub(crate) struct PlanCell {
     plan: OnceLock<Option<Arc<CheckPlan>>>,
@@ -27,7 +27,7 @@ impl PlanCell {
     }
 
     /// The plan, built now by `build` unless built before; `None` while
-    /// another caller builds it.
+    /// another caller builds it (a check's way: it does not wait).
     fn get_or_build(&self, build: impl FnOnce() -> Option<Arc<CheckPlan>>) -> Option<&CheckPlan> {
         if let Some(plan) = self.plan.get() {
             return plan.as_deref();
@@ -35,17 +35,51 @@ impl PlanCell {
         if self.building.swap(true, Ordering::AcqRel) {
             return None;
         }
+        // A build that unwinds gives its claim back, so a later check builds.
+        let claim = Claim(&self.building);
+        let plan = self.plan.get_or_init(build).as_deref();
+        drop(claim);
+        plan
+    }
+
+    /// The plan, built now by `build` unless built before, or waiting for
+    /// the caller that builds it (a publisher's way: it needs the plan).
+    fn get_or_wait(&self, build: impl FnOnce() -> Option<Arc<CheckPlan>>) -> Option<&CheckPlan> {
         self.plan.get_or_init(build).as_deref()
     }
 }
 
+/// A claim on a plan's build: dropped while unwinding, it frees the cell
+/// for the next caller.
+struct Claim<'a>(&'a AtomicBool);
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(false, Ordering::Release);
+        }
+    }
+}
+
 impl Engine {
-    /// The compiled check plan, built on first use: the static relations
-    /// materialized and the dynamic rules compiled. `None` when the program
-    /// has no plan (its checks take the demand-driven path), and while
-    /// another thread builds it (a check never waits for a build). A build
-    /// that panics leaves no plan too, rather than a build retried per check.
+    /// The compiled check plan, built on first use (or waited for, while
+    /// another thread builds it): the static relations materialized and the
+    /// dynamic rules compiled. `None` when the program has no plan (its
+    /// checks take the demand-driven path). A build that panics leaves no
+    /// plan too, rather than a build retried per check.
+    #[doc(hidden)]
     pub fn check_plan(&self) -> Option<&CheckPlan> {
+        self.plan.get_or_wait(|| self.build_plan())
+    }
+
+    /// The plan for a check: built now if nobody has, `None` while another
+    /// thread builds it (the check takes the general path, never waits).
+    pub(crate) fn plan_for_check(&self) -> Option<&CheckPlan> {
+        self.plan.get_or_build(|| self.build_plan())
+    }
+
+    /// Compiles the plan for the cell; a panic or an error leaves none.
+    fn build_plan(&self) -> Option<Arc<CheckPlan>> {
         let compiled = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.compile_plan()));
         let build = || match compiled().unwrap_or_else(|_| Err(NotCompiled::Materialize("the build panicked".into()))) {
             Ok(plan) => {
@@ -58,7 +92,7 @@ impl Engine {
                 None
             }
         };
-        self.plan.get_or_build(build)
+        build()
     }
 
     /// The check plan if it has been built (without building it).
@@ -68,6 +102,7 @@ impl Engine {
     }
 
     /// Builds the check plan anew, or says why the program has none.
+    #[doc(hidden)]
     pub fn compile_plan(&self) -> Result<CheckPlan, NotCompiled> {
         // The static relations read no request: any time and no context.
         let no_context = BTreeMap::new();
@@ -137,6 +172,9 @@ mod tests {
         assert!(engine.is_allowed(&request("write")));
         assert!(!engine.is_allowed(&request("delete")));
         assert!(engine.check_plan_if_built().is_none(), "the check built the plan, or waited for it");
+        // A publisher needs the plan: it builds it (or waits for the builder).
+        assert!(engine.check_plan().is_some());
+        assert!(engine.is_allowed(&request("write")));
         // Nobody building: the first check builds it.
         let engine = Engine::from_source("p.warden", POLICY).expect("loads");
         assert!(engine.is_allowed(&request("write")));

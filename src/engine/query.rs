@@ -3,7 +3,7 @@
 //! and its answers projected onto the named variables.
 
 use super::request::Resolved;
-use super::{Answer, Engine, LoadError, RequestOptions, atom_constants};
+use super::{Answer, Engine, LoadError, RequestOptions};
 use crate::eval::{Additions, Model, render};
 use crate::lower;
 use crate::lower::intern::Symbols;
@@ -16,7 +16,7 @@ impl Engine {
     /// and the facts the request takes away.
     pub(super) fn query_additions(&self, atom: &ir::Atom, options: &RequestOptions) -> Additions {
         Additions {
-            domain: atom_constants(atom),
+            domain: atom.constants().collect(),
             removed: options.retracted.iter().cloned().collect(),
             ..Additions::default()
         }

@@ -275,7 +275,9 @@ impl Prepared {
             .collect();
         let cache_key = IndexKey { rel, filter, key: key.to_vec(), values: values.to_vec() };
         // Held for look-ups only: a build (of a large relation, maybe) runs
-        // unlocked, and two evaluations may both build the same index.
+        // unlocked, and two evaluations may both build the same index (one
+        // copy is kept; the other lives as long as its evaluation, which
+        // `max_bytes` does not count).
         let cache = || self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let cached = cache().get(&cache_key).cloned();
         match cached {

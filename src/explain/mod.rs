@@ -44,10 +44,10 @@ pub struct ProofNode {
     pub kind: ProofKind,
     /// The relation of the fact.
     #[serde(skip)]
-    pub relation: RelId,
+    pub(crate) relation: RelId,
     /// The fact's values.
     #[serde(skip)]
-    pub row: Row,
+    pub(crate) row: Row,
     /// The rule's label or the statement's text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
@@ -62,7 +62,7 @@ pub struct ProofNode {
     pub children: Vec<ProofNode>,
     /// The rule or fact's origin (for coverage).
     #[serde(skip)]
-    pub origin: Option<OriginId>,
+    pub(crate) origin: Option<OriginId>,
 }
 
 /// What a [`ProofNode`] is (in JSON: `"fact"`, `"rule"`, `"constant"`).
@@ -97,7 +97,7 @@ pub struct Attempt {
     /// rule fix (`None` elsewhere), for the nearest rows (see
     /// `Explainer::near_misses`).
     #[serde(skip)]
-    pub missing: Option<(RelId, Vec<Option<Value>>)>,
+    pub(crate) missing: Option<(RelId, Vec<Option<Value>>)>,
 }
 
 /// Explains facts of one evaluated model.

@@ -256,14 +256,9 @@ impl Explainer<'_> {
     /// Whether any rule besides the built-in bounds reads the clock.
     fn reads_clock(&self) -> bool {
         fn uses_now(e: &Expr) -> bool {
-            match e {
-                Expr::Term(Term::Now) => true,
-                Expr::Call(_, args) => args.iter().any(uses_now),
-                Expr::Not(a) => uses_now(a),
-                Expr::Binary(_, a, b) => uses_now(a) || uses_now(b),
-                Expr::InList(x, items) => uses_now(x) || items.iter().any(uses_now),
-                Expr::Term(_) | Expr::Param(_) => false,
-            }
+            let mut found = false;
+            e.walk(&mut |e| found |= matches!(e, Expr::Term(Term::Now)));
+            found
         }
         let program = &self.checked.program;
         program.fns.iter().any(|f| uses_now(&f.body))
