@@ -1,6 +1,6 @@
 //! Explanations through the engine: the question resolved once and decided
-//! as a check decides it, then the explainer asked for proofs, why-nots and
-//! what-ifs (see [`crate::explain`]). The explainer evaluates each pattern
+//! as a check decides it, then handed to the explainer, whose `compose`
+//! decides what to tell (proofs, why-nots and what-ifs). The explainer evaluates each pattern
 //! it reads on demand ([`OnDemand`]), never the full model, so an
 //! explanation stays within the engine's limits at any data size and never
 //! states a decision other than the check's. (Reading one full model
@@ -12,9 +12,9 @@ use super::request::Resolved;
 use super::{Engine, RequestOptions};
 use crate::eval::functions::Env;
 use crate::eval::{self, Additions, Reading};
-use crate::explain::report::{Explanation, TimeChange, Why, WhyNot};
+use crate::explain::compose::{Depth, Question, compose};
+use crate::explain::report::{Explanation, WhyNot};
 use crate::explain::{Evaluated, Explainer, ProofNode, Tuples};
-use crate::lower::builtins;
 use crate::lower::ir::{self, Value};
 use crate::time;
 
@@ -88,70 +88,16 @@ impl Engine {
         let locate = |origin: ir::OriginId| self.locate(origin);
         let explainer = Explainer::new(&self.checked, &env, &additions, tuples, &locate);
         let ground = names.iter().all(|n| n == "_") && atom.args.iter().all(|t| matches!(t, ir::Term::Const(_)));
-        for row in rows.iter().take(MAX_EXPLAINED_ANSWERS) {
-            if decided.is_unknown(answers.rel, row) {
-                // Read as holding at the access boundary (an unknown deny
-                // denies), with no proof: no derivation is certain.
-                let fact = explainer.atom_text(atom.rel, &row.iter().map(|v| Some(*v)).collect::<Vec<_>>());
-                explanation.errors.push(format!(
-                    "`{fact}` is unknown: an error occurred while deciding it, and an unknown deny denies"
-                ));
-                continue;
-            }
-            let Some(proof) = explainer.prove(atom.rel, row) else { continue };
-            let (revoke, changes) = if ground && depth == Depth::WhatIf {
-                (explainer.revocations(atom.rel, row), explainer.next_change(atom.rel, row).map(time_change))
-            } else {
-                (Vec::new(), None)
-            };
-            let answer = explainer.atom_text(atom.rel, &row.iter().map(|v| Some(*v)).collect::<Vec<_>>());
-            explanation.proofs.push(Why { answer, proof, revoke, changes });
-        }
-        if rows.is_empty() {
-            let target: Vec<Option<Value>> = atom.args.iter().map(ir::Term::as_const).collect();
-            let mut why_not = WhyNot { attempts: explainer.why_not(atom.rel, &target, 3), ..WhyNot::default() };
-            // The nearest misses first: rows a rule needed, but for one value.
-            let subject = if atom.rel == builtins::ALLOWED { target.first().copied().flatten() } else { None };
-            why_not.notes = crate::explain::unknown_steps(&why_not.attempts);
-            why_not.notes.extend(explainer.near_misses(&why_not.attempts, subject));
-            if ground && depth == Depth::WhatIf && atom.rel == builtins::ALLOWED {
-                let row: Vec<Value> = target.iter().flatten().copied().collect();
-                why_not.summarized = true;
-                why_not.notes.extend(explainer.allowed_notes(&row));
-                if explainer.holds(builtins::DENIED, &row) {
-                    why_not.permitted = explainer.prove(builtins::PERMITTED, &row);
-                    why_not.denied = explainer.prove(builtins::DENIED, &row);
-                    let denied = explainer.gloss(builtins::DENIED, &row);
-                    if why_not.permitted.is_none() {
-                        why_not.notes.push(format!("a deny rule applies too: {denied}"));
-                    } else {
-                        let permitted = explainer.gloss(builtins::PERMITTED, &row);
-                        let rule = why_not.denied.as_ref().and_then(|deny| match (&deny.rule, &deny.location) {
-                            (Some(rule), Some(at)) => Some(format!("`{}` ({at})", rule.trim_end_matches(';'))),
-                            _ => None,
-                        });
-                        let rule = rule.unwrap_or_else(|| "a deny rule".into());
-                        why_not.notes.insert(0, format!("{permitted}, but {rule} overrides it: {denied}"));
-                    }
-                } else {
-                    // No repair grants a permission the program never mentions (a typo).
-                    let perm = match row.get(1) {
-                        Some(Value::Sym(s)) => symbols.resolve(*s).to_string(),
-                        _ => String::new(),
-                    };
-                    let notes = self.unknown_constant_notes(std::iter::once(perm.as_str()));
-                    // A repair naming `*` would not load: a fact holds constants only.
-                    let fresh =
-                        row.iter().any(|v| matches!(v, Value::Sym(s) if crate::lower::intern::FRESH.contains(s)));
-                    if notes.is_empty() && !fresh {
-                        why_not.repairs = explainer.repairs(&row);
-                    }
-                    why_not.notes.extend(notes);
-                }
-                why_not.changes = explainer.next_change(atom.rel, &row).map(time_change);
-            }
-            explanation.why_not = Some(why_not);
-        }
+        let question = Question {
+            atom: &atom,
+            rows: &rows,
+            unknown: &|row: &Vec<Value>| decided.is_unknown(answers.rel, row),
+            ground,
+            depth,
+            symbols,
+            unknown_names: &|name: &str| self.unknown_constant_notes(std::iter::once(name)),
+        };
+        compose(&explainer, &question, &mut explanation);
         if let Some(e) = on_demand.stopped() {
             // What was read after a limit may be incomplete (a `not` of what
             // was never read would hold): state no proof or why-not built on it.
@@ -236,16 +182,6 @@ impl Engine {
     }
 }
 
-/// How far an explanation goes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Depth {
-    /// Proofs and why-not only.
-    Proofs,
-    /// Also the revoke sets, repairs and the next change in time (which
-    /// re-evaluate the program).
-    WhatIf,
-}
-
 /// Where an explanation reads its tuples from.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
@@ -253,12 +189,4 @@ enum Source {
     OnDemand,
     /// One full model of the request (the reference for tests).
     FullModel,
-}
-
-/// Open queries explain at most this many answers.
-const MAX_EXPLAINED_ANSWERS: usize = 20;
-
-fn time_change((at, holds_after, because): (i64, bool, Vec<String>)) -> TimeChange {
-    let because = because.into_iter().map(|s| s.trim_end_matches(';').to_string()).collect();
-    TimeChange { at: time::format_timestamp(at), holds_after, because }
 }

@@ -12,6 +12,7 @@
 //! sets whose removal denies. **Time**: the next instant the decision flips.
 //! The summary of a why-not names the nearest misses first (see `misses`).
 
+pub(crate) mod compose;
 mod misses;
 pub mod report;
 mod search;
