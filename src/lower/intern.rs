@@ -18,6 +18,10 @@ pub struct Interner {
     index: FxHashMap<Arc<str>, Sym>,
     /// Numbered names (`page:12`, `u7`) by prefix and number (see [`Numbered`]).
     numbered: Vec<Numbered>,
+    /// Names of at most seven bytes (permissions, roles: `read`, `admin`)
+    /// by their bytes packed into one integer ([`short_key`]): found with
+    /// no string hash and no read of the table's copy of the string.
+    short: FxHashMap<u64, Sym>,
     /// Ids start here (a request-local table continues after the program's).
     first: u32,
 }
@@ -35,6 +39,9 @@ impl Interner {
         }
         let sym = Sym(self.first.saturating_add(u32::try_from(self.names.len()).unwrap_or(u32::MAX)));
         self.number(name, sym);
+        if let Some(key) = short_key(name) {
+            self.short.insert(key, sym);
+        }
         let name: Arc<str> = Arc::from(name);
         self.names.push(name.clone());
         self.index.insert(name, sym);
@@ -50,6 +57,10 @@ impl Interner {
             && id != Numbered::NONE
         {
             return Some(Sym(id));
+        }
+        // Every short name interned is in `short`: no need to look further.
+        if let Some(key) = short_key(name) {
+            return self.short.get(&key).copied();
         }
         self.index.get(name).copied()
     }
@@ -122,6 +133,17 @@ impl Numbered {
     const NONE: u32 = u32::MAX;
     /// Prefixes are looked up by a scan: a program has a handful of types.
     const MAX_PREFIXES: usize = 16;
+}
+
+/// A name of at most seven bytes as one integer: its bytes, and its length
+/// in the top byte (so `a` and `a\0` differ).
+fn short_key(name: &str) -> Option<u64> {
+    let bytes = name.as_bytes();
+    if bytes.len() > 7 {
+        return None;
+    }
+    let packed = bytes.iter().rev().fold(0u64, |key, byte| (key << 8) | u64::from(*byte));
+    Some(((bytes.len() as u64) << 56) | packed)
 }
 
 /// `(prefix, N)` when `name` is a prefix ending in anything but a digit
@@ -224,9 +246,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Names that look alike: canonical and not, dense and far apart.
+    /// Names that look alike: canonical and not, dense and far apart,
+    /// shorter and longer than a short name's seven bytes, with NUL bytes.
     fn name() -> impl Strategy<Value = String> {
-        let prefix = prop::sample::select(vec!["page:", "user:", "", "a:b:", "p", "u", "u1", "-", "é"]);
+        let prefix = prop::sample::select(vec![
+            "page:", "user:", "", "a:b:", "p", "u", "u1", "-", "é", "read", "abcdef", "abcdefg", "a\0", "\0",
+        ]);
         let digits = prop::sample::select(vec![
             "0",
             "00",
@@ -239,6 +264,8 @@ mod tests {
             "999999999",
             "1000000000",
             "x",
+            "",
+            "\0",
         ]);
         (prefix, digits).prop_map(|(p, d)| format!("{p}{d}"))
     }
