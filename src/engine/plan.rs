@@ -7,8 +7,7 @@ use crate::eval::Additions;
 use crate::eval::plan::snapshot::Snapshot;
 use crate::eval::plan::{CheckPlan, NotCompiled};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, TryLockError};
 
 /// Where an engine keeps its check plan: built once, by the first check
 /// that needs it (or by a snapshot about to be published). A check that
@@ -17,7 +16,9 @@ use std::sync::{Arc, OnceLock};
 #[derive(Debug, Default)]
 pub(crate) struct PlanCell {
     plan: OnceLock<Option<Arc<CheckPlan>>>,
-    building: AtomicBool,
+    /// Held by whoever builds the plan: a check that cannot take it at
+    /// once does not wait. (A build that panics poisons it, which frees it.)
+    building: Mutex<()>,
 }
 
 impl PlanCell {
@@ -32,32 +33,22 @@ impl PlanCell {
         if let Some(plan) = self.plan.get() {
             return plan.as_deref();
         }
-        if self.building.swap(true, Ordering::AcqRel) {
-            return None;
-        }
-        // A build that unwinds gives its claim back, so a later check builds.
-        let claim = Claim(&self.building);
-        let plan = self.plan.get_or_init(build).as_deref();
-        drop(claim);
-        plan
+        let _building = match self.building.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        self.plan.get_or_init(build).as_deref()
     }
 
     /// The plan, built now by `build` unless built before, or waiting for
     /// the caller that builds it (a publisher's way: it needs the plan).
     fn get_or_wait(&self, build: impl FnOnce() -> Option<Arc<CheckPlan>>) -> Option<&CheckPlan> {
-        self.plan.get_or_init(build).as_deref()
-    }
-}
-
-/// A claim on a plan's build: dropped while unwinding, it frees the cell
-/// for the next caller.
-struct Claim<'a>(&'a AtomicBool);
-
-impl Drop for Claim<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.store(false, Ordering::Release);
+        if let Some(plan) = self.plan.get() {
+            return plan.as_deref();
         }
+        let _building = self.building.lock().unwrap_or_else(PoisonError::into_inner);
+        self.plan.get_or_init(build).as_deref()
     }
 }
 
@@ -159,7 +150,6 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use crate::{Engine, Request};
-    use std::sync::atomic::Ordering;
 
     const POLICY: &str = "role editor { write on page; }\nassign alice editor on project:a;\npage:1 in project:a;\n";
 
@@ -167,11 +157,21 @@ mod tests {
     fn a_check_does_not_wait_for_a_plan_another_check_is_building() {
         let request = |perm: &str| Request::new("alice", perm, "page:1").at_micros(0);
         let engine = Engine::from_source("p.warden", POLICY).expect("loads");
-        // Another check has claimed the build and not finished it.
-        engine.plan.building.store(true, Ordering::Release);
-        assert!(engine.is_allowed(&request("write")));
-        assert!(!engine.is_allowed(&request("delete")));
-        assert!(engine.check_plan_if_built().is_none(), "the check built the plan, or waited for it");
+        // Another caller (a check, or a publisher) is building the plan. The
+        // checks run on a thread of their own: one that waited would never
+        // come back (the builder here waits for them), and the receive below
+        // reports that instead of hanging.
+        let building = engine.plan.building.lock().expect("not poisoned");
+        let (sender, answers) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let _ = sender.send((engine.is_allowed(&request("write")), engine.is_allowed(&request("delete"))));
+            });
+            let answers = answers.recv_timeout(std::time::Duration::from_secs(60));
+            assert_eq!(answers, Ok((true, false)), "the checks waited for the plan's build");
+            drop(building);
+        });
+        assert!(engine.check_plan_if_built().is_none(), "a check built the plan, or waited for it");
         // A publisher needs the plan: it builds it (or waits for the builder).
         assert!(engine.check_plan().is_some());
         assert!(engine.is_allowed(&request("write")));

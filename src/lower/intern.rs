@@ -38,8 +38,10 @@ impl Interner {
             return sym;
         }
         let sym = Sym(self.first.saturating_add(u32::try_from(self.names.len()).unwrap_or(u32::MAX)));
-        self.number(name, sym);
-        if let Some(key) = short_key(name) {
+        // A numbered name is found by its number first: not kept twice.
+        if !self.number(name, sym)
+            && let Some(key) = short_key(name)
+        {
             self.short.insert(key, sym);
         }
         let name: Arc<str> = Arc::from(name);
@@ -58,26 +60,29 @@ impl Interner {
         {
             return Some(Sym(id));
         }
-        // Every short name interned is in `short`: no need to look further.
+        // Every short name interned and not numbered is in `short`: no
+        // need to look further.
         if let Some(key) = short_key(name) {
-            return self.short.get(&key).copied();
+            let found = self.short.get(&key).copied();
+            debug_assert_eq!(found, self.index.get(name).copied(), "`{name}` in the short names");
+            return found;
         }
         self.index.get(name).copied()
     }
 
     /// Records a new numbered name in [`Interner::numbered`] when its number
     /// is dense enough to index (an outlier like `page:999999999` stays
-    /// in the hash map alone).
-    fn number(&mut self, name: &str, sym: Sym) {
+    /// in the hash map alone); whether it did.
+    fn number(&mut self, name: &str, sym: Sym) -> bool {
         // A request's own table (ids after the program's) holds a handful
         // of names: not worth an array each request.
         if self.first != 0 {
-            return;
+            return false;
         }
-        let Some((prefix, n)) = typed_id(name) else { return };
+        let Some((prefix, n)) = typed_id(name) else { return false };
         let dense_up_to = 2 * self.names.len() + 4096;
         if n as usize > dense_up_to {
-            return;
+            return false;
         }
         let at = match self.numbered.iter().position(|numbered| *numbered.prefix == *prefix) {
             Some(at) => at,
@@ -85,16 +90,15 @@ impl Interner {
                 self.numbered.push(Numbered { prefix: prefix.into(), ids: Vec::new() });
                 self.numbered.len() - 1
             }
-            None => return,
+            None => return false,
         };
-        if let Some(numbered) = self.numbered.get_mut(at) {
-            if numbered.ids.len() <= n as usize {
-                numbered.ids.resize(n as usize + 1, Numbered::NONE);
-            }
-            if let Some(slot) = numbered.ids.get_mut(n as usize) {
-                *slot = sym.0;
-            }
+        let Some(numbered) = self.numbered.get_mut(at) else { return false };
+        if numbered.ids.len() <= n as usize {
+            numbered.ids.resize(n as usize + 1, Numbered::NONE);
         }
+        let Some(slot) = numbered.ids.get_mut(n as usize) else { return false };
+        *slot = sym.0;
+        true
     }
 
     /// The string of an id of this table.
