@@ -107,9 +107,12 @@ impl Flattener<'_> {
             None => {
                 let limit = MAX_VIEW_GROWTH * inputs.0.len().max(inputs.1.len()) + 1_000;
                 let (cache, previous) = (&mut self.join_indexes, self.previous_join_indexes);
-                // The previous plan's view, when one input only gained tuples: extended.
+                // The previous plan's view, when one input only gained or only
+                // lost tuples: extended, or shrunk.
                 let grown = self.previous.iter().filter(|r| r.key == key).find_map(|old| {
-                    crate::eval::plan::view_delta::extended(old, left, right, &inputs, out, limit, cache, previous)
+                    use crate::eval::plan::view_delta::{extended, shrunk};
+                    extended(old, left, right, &inputs, out, limit, cache, previous)
+                        .or_else(|| shrunk(old, left, right, &inputs, out, limit, cache, previous))
                 });
                 grown.unwrap_or_else(|| {
                     let joined = join(left, &inputs.0, right, &inputs.1, out, limit, cache, previous);
