@@ -172,7 +172,8 @@ fn normalize(left: &Atom, right: &Atom, out: &[VarId]) -> (Atom, Atom, Vec<VarId
 /// updates while the tuples are the very same.
 #[derive(Clone, Debug)]
 pub struct JoinIndex {
-    rows: Rows,
+    /// The tuples it indexes.
+    pub(in crate::eval::plan) rows: Rows,
     filter: Vec<Term>,
     key: Vec<usize>,
     groups: Arc<FxHashMap<Key, Vec<u32>>>,
