@@ -19,14 +19,12 @@ use std::sync::Arc;
 
 type Rows = Arc<Vec<Vec<Value>>>;
 
-/// The view `π_out(left ⋈ right)` over `inputs`, from `old` (the same view
+/// The view `π_out(left ⋈ right)` over `inputs`, from `old`, the same view
 /// over inputs of which one is the very same and the other has only gained
-/// tuples); `None` when that is not the case, or when the joined pairs
-/// (the old view's and the new tuples') pass `limit`, as a full join would
-/// count them. A view the new tuples add nothing to keeps its tuples (the
-/// same `Arc`), so what is built on it is kept too.
+/// ([`extended`]) or only lost ([`shrunk`]) tuples; `None` when that is not
+/// the case, or when a join passes `limit` (the caller then joins in full).
 #[expect(clippy::too_many_arguments, reason = "the view's atoms, inputs and output, and the index caches of `join`")]
-pub(super) fn extended(
+pub(super) fn updated(
     old: &ViewRecord,
     left: &Atom,
     right: &Atom,
@@ -45,6 +43,35 @@ pub(super) fn extended(
     } else {
         return None;
     };
+    let change = Change { old, old_rows, inputs, before, after, changed, other, other_rows };
+    extended(&change, out, limit, cache, previous).or_else(|| shrunk(&change, out, limit, cache, previous))
+}
+
+/// A view's one changed input, and the other, the very same tuples.
+#[derive(Clone, Copy)]
+struct Change<'a> {
+    old: &'a ViewRecord,
+    old_rows: &'a Rows,
+    inputs: &'a (Rows, Rows),
+    before: &'a Rows,
+    after: &'a Rows,
+    changed: &'a Atom,
+    other: &'a Atom,
+    other_rows: &'a Rows,
+}
+
+/// The view after its changed input only gained tuples (the old view's
+/// joined pairs and the new tuples' counted against `limit`, as a full join
+/// would count them). A view the new tuples add nothing to keeps its tuples
+/// (the same `Arc`), so what is built on it is kept too.
+fn extended(
+    change: &Change,
+    out: &[VarId],
+    limit: usize,
+    cache: &mut Vec<JoinIndex>,
+    previous: &[JoinIndex],
+) -> Option<ViewRecord> {
+    let Change { old, old_rows, inputs, before, after, changed, other, other_rows } = *change;
     let added = Arc::new(added(before, after)?);
     let joined = join(changed, &added, other, other_rows, out, limit, cache, previous);
     forget(cache, &added);
@@ -63,28 +90,17 @@ pub(super) fn extended(
     Some(ViewRecord { key: old.key.clone(), inputs: inputs.clone(), rows: Some(rows), pairs, columns })
 }
 
-/// The view `π_out(left ⋈ right)` over `inputs`, from `old` (the same view
-/// over inputs of which one is the very same and the other has only lost
-/// tuples); `None` when that is not the case, or a join passes `limit`.
-#[expect(clippy::too_many_arguments, reason = "the view's atoms, inputs and output, and the index caches of `join`")]
-pub(super) fn shrunk(
-    old: &ViewRecord,
-    left: &Atom,
-    right: &Atom,
-    inputs: &(Rows, Rows),
+/// The view after its changed input only lost tuples: the removed tuples'
+/// joins are the candidates to drop, and a candidate the remaining tuples
+/// still give stays.
+fn shrunk(
+    change: &Change,
     out: &[VarId],
     limit: usize,
     cache: &mut Vec<JoinIndex>,
     previous: &[JoinIndex],
 ) -> Option<ViewRecord> {
-    let old_rows = old.rows.as_ref()?;
-    let (before, after, changed, other, other_rows) = if Arc::ptr_eq(&old.inputs.0, &inputs.0) {
-        (&old.inputs.1, &inputs.1, right, left, &inputs.0)
-    } else if Arc::ptr_eq(&old.inputs.1, &inputs.1) {
-        (&old.inputs.0, &inputs.0, left, right, &inputs.1)
-    } else {
-        return None;
-    };
+    let Change { old, old_rows, inputs, before, after, changed, other, other_rows } = *change;
     // The remaining tuples that could give a candidate again are those
     // that agree with one on the view's variables the changed atom holds:
     // with none, that is all of them, and a full join costs no more.
@@ -223,9 +239,9 @@ mod tests {
         // The new tuple adds 50 pairs but no tuple (Z only): 100 pairs, past 60.
         assert!(view_of(&grown, &b, 60).is_none(), "a full join refuses it");
         let inputs = (grown.clone(), b.clone());
-        assert!(extended(&old, &left, &right, &inputs, &[VarId(2)], 60, &mut Vec::new(), &[]).is_none());
+        assert!(updated(&old, &left, &right, &inputs, &[VarId(2)], 60, &mut Vec::new(), &[]).is_none());
         // Within the limit: the same tuples, the very same Arc (nothing was added).
-        let kept = extended(&old, &left, &right, &inputs, &[VarId(2)], 200, &mut Vec::new(), &[]).unwrap();
+        let kept = updated(&old, &left, &right, &inputs, &[VarId(2)], 200, &mut Vec::new(), &[]).unwrap();
         assert!(Arc::ptr_eq(kept.rows.as_ref().unwrap(), old.rows.as_ref().unwrap()));
         assert_eq!(kept.pairs, view_of(&grown, &b, 200).unwrap().pairs);
     }
@@ -257,7 +273,7 @@ mod tests {
             let mut cache = Vec::new();
             let full = view_over(&new_a, &new_b, &out, 10_000).unwrap();
             // A view the changed atom keeps no variable of is joined in full.
-            let Some(shrunk) = shrunk(&old, &left, &right, &inputs, &out, 10_000, &mut cache, &[]) else {
+            let Some(shrunk) = updated(&old, &left, &right, &inputs, &out, 10_000, &mut cache, &[]) else {
                 let held = if right_side { &right } else { &left };
                 proptest::prop_assert!(!out.iter().any(|v| held.args.contains(&Term::Var(*v))));
                 return Ok(());

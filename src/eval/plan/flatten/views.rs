@@ -110,9 +110,7 @@ impl Flattener<'_> {
                 // The previous plan's view, when one input only gained or only
                 // lost tuples: extended, or shrunk.
                 let grown = self.previous.iter().filter(|r| r.key == key).find_map(|old| {
-                    use crate::eval::plan::view_delta::{extended, shrunk};
-                    extended(old, left, right, &inputs, out, limit, cache, previous)
-                        .or_else(|| shrunk(old, left, right, &inputs, out, limit, cache, previous))
+                    crate::eval::plan::view_delta::updated(old, left, right, &inputs, out, limit, cache, previous)
                 });
                 grown.unwrap_or_else(|| {
                     let joined = join(left, &inputs.0, right, &inputs.1, out, limit, cache, previous);
