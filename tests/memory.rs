@@ -33,7 +33,12 @@ fn memory_usage_counts_each_part() {
     assert!(engine.check_plan().is_some());
     let after = engine.memory_usage();
     assert!(after.plan_indexes > 0, "{after:?}");
-    assert_eq!(after.total, after.facts + after.base + after.base_indexes + after.plan_relations + after.plan_indexes);
+    assert_eq!(
+        after.total,
+        after.symbols + after.facts + after.base + after.base_indexes + after.plan_relations + after.plan_indexes
+    );
+    // 600+ names (`u12`, `page:7`, ...): their strings alone take several KiB.
+    assert!(after.symbols > 600 * 8, "{after:?}");
     // Relations are listed largest first, each once, with their tuples.
     let assign = after.relations.iter().find(|r| r.name == "$assign").expect("$assign listed");
     assert_eq!(assign.tuples, 300);

@@ -1,6 +1,6 @@
-//! What a snapshot holds in memory ([`Engine::memory_usage`]): its facts,
-//! its base relations and their indexes, and the check plan's relations,
-//! views and indexes. Sizes are estimated from the buffers' lengths and
+//! What a snapshot holds in memory ([`Engine::memory_usage`]): its symbol
+//! table, its facts, its base relations and their indexes, and the check
+//! plan's relations, views and indexes. Sizes are estimated from the buffers' lengths and
 //! capacities (not the allocator's own overhead); a buffer shared by two
 //! parts, as the plan shares base relations, is counted once.
 
@@ -13,6 +13,8 @@ use std::sync::Arc;
 /// The bytes a snapshot holds, by part.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct MemoryUsage {
+    /// The symbol table: each string once, and the ways to look one up.
+    pub symbols: usize,
     /// The program's facts, as loaded.
     pub facts: usize,
     /// The base relations, grouped and sorted for evaluation.
@@ -72,9 +74,10 @@ impl Engine {
                 .sum();
         }
         relations.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+        let symbols = program.symbols.heap_bytes();
         let facts = program.facts.heap_bytes();
         let base_indexes = self.prepared.index_bytes();
-        let total = facts + base + base_indexes + plan_relations + plan_indexes;
-        MemoryUsage { facts, base, base_indexes, plan_relations, plan_indexes, relations, total }
+        let total = symbols + facts + base + base_indexes + plan_relations + plan_indexes;
+        MemoryUsage { symbols, facts, base, base_indexes, plan_relations, plan_indexes, relations, total }
     }
 }

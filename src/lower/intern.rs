@@ -116,6 +116,24 @@ impl Interner {
         self.names.is_empty()
     }
 
+    /// The bytes the table holds (estimated from lengths and capacities):
+    /// each string once (the list and the hash map share it), the hash
+    /// map, and the numbered and short-name look-ups.
+    pub fn heap_bytes(&self) -> usize {
+        fn table<K, V>(map: &FxHashMap<K, V>) -> usize {
+            map.capacity() * (std::mem::size_of::<(K, V)>() + 1)
+        }
+        // An `Arc<str>`'s allocation: two counts and the bytes.
+        let strings: usize = self.names.iter().map(|name| 2 * std::mem::size_of::<usize>() + name.len()).sum();
+        let numbered: usize = self.numbered.iter().map(|n| n.prefix.len() + n.ids.capacity() * 4).sum();
+        strings
+            + self.names.capacity() * std::mem::size_of::<Arc<str>>()
+            + table(&self.index)
+            + table(&self.short)
+            + numbered
+            + self.numbered.capacity() * std::mem::size_of::<Numbered>()
+    }
+
     /// Every id of this table, in order.
     pub fn syms(&self) -> impl Iterator<Item = Sym> + '_ {
         (0..self.names.len()).map(|i| Sym(self.first + i as u32))

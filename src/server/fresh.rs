@@ -120,6 +120,7 @@ pub(super) fn metrics(live: &Live) -> String {
          # TYPE warden_memory_bytes gauge\n",
     );
     for (part, bytes) in [
+        ("symbols", memory.symbols),
         ("facts", memory.facts),
         ("base", memory.base),
         ("base_indexes", memory.base_indexes),
