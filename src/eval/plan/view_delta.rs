@@ -43,12 +43,12 @@ pub(super) fn updated(
     } else {
         return None;
     };
-    let change = Change { old, old_rows, inputs, before, after, changed, other, other_rows };
-    extended(&change, out, limit, cache, previous).or_else(|| shrunk(&change, out, limit, cache, previous))
+    let change = Change { old, old_rows, inputs, before, after, changed, other, other_rows, out, limit, previous };
+    change.extended(cache).or_else(|| change.shrunk(cache))
 }
 
-/// A view's one changed input, and the other, the very same tuples.
-#[derive(Clone, Copy)]
+/// A view's one changed input, the other (the very same tuples), and what
+/// its joins need.
 struct Change<'a> {
     old: &'a ViewRecord,
     old_rows: &'a Rows,
@@ -58,97 +58,94 @@ struct Change<'a> {
     changed: &'a Atom,
     other: &'a Atom,
     other_rows: &'a Rows,
-}
-
-/// The view after its changed input only gained tuples (the old view's
-/// joined pairs and the new tuples' counted against `limit`, as a full join
-/// would count them). A view the new tuples add nothing to keeps its tuples
-/// (the same `Arc`), so what is built on it is kept too.
-fn extended(
-    change: &Change,
-    out: &[VarId],
+    out: &'a [VarId],
     limit: usize,
-    cache: &mut Vec<JoinIndex>,
-    previous: &[JoinIndex],
-) -> Option<ViewRecord> {
-    let Change { old, old_rows, inputs, before, after, changed, other, other_rows } = *change;
-    let added = Arc::new(added(before, after)?);
-    let joined = join(changed, &added, other, other_rows, out, limit, cache, previous);
-    forget(cache, &added);
-    let (delta, delta_pairs) = joined?;
-    let pairs = old.pairs + delta_pairs;
-    if pairs > limit {
-        return None;
-    }
-    let merged = merge(old_rows, &delta);
-    let (rows, columns) = if merged.len() == old_rows.len() {
-        (old_rows.clone(), old.columns.clone())
-    } else {
-        let columns = Columns::of(&merged);
-        (Arc::new(merged), columns)
-    };
-    Some(ViewRecord { key: old.key.clone(), inputs: inputs.clone(), rows: Some(rows), pairs, columns })
+    previous: &'a [JoinIndex],
 }
 
-/// The view after its changed input only lost tuples: the removed tuples'
-/// joins are the candidates to drop, and a candidate the remaining tuples
-/// still give stays.
-fn shrunk(
-    change: &Change,
-    out: &[VarId],
-    limit: usize,
-    cache: &mut Vec<JoinIndex>,
-    previous: &[JoinIndex],
-) -> Option<ViewRecord> {
-    let Change { old, old_rows, inputs, before, after, changed, other, other_rows } = *change;
-    // The remaining tuples that could give a candidate again are those
-    // that agree with one on the view's variables the changed atom holds:
-    // with none, that is all of them, and a full join costs no more.
-    let shared: Vec<(usize, usize)> = (out.iter().enumerate())
-        .filter_map(|(at, v)| changed.args.iter().position(|t| *t == Term::Var(*v)).map(|column| (at, column)))
-        .collect();
-    if shared.is_empty() {
-        return None;
+impl Change<'_> {
+    /// The view after its changed input only gained tuples (the old view's
+    /// joined pairs and the new tuples' counted against `limit`, as a full
+    /// join would count them). A view the new tuples add nothing to keeps
+    /// its tuples (the same `Arc`), so what is built on it is kept too.
+    fn extended(&self, cache: &mut Vec<JoinIndex>) -> Option<ViewRecord> {
+        let (delta, delta_pairs) = self.join_delta(added(self.before, self.after)?, cache)?;
+        let pairs = self.old.pairs + delta_pairs;
+        if pairs > self.limit {
+            return None;
+        }
+        let merged = merge(self.old_rows, &delta);
+        if merged.len() == self.old_rows.len() {
+            return Some(self.unchanged(pairs));
+        }
+        Some(self.record(merged, pairs))
     }
-    // `before` keeps every tuple of `after`: what it has besides was removed.
-    let removed = Arc::new(added(after, before)?);
-    let joined = join(changed, &removed, other, other_rows, out, limit, cache, previous);
-    forget(cache, &removed);
-    let (candidates, removed_pairs) = joined?;
-    let pairs = old.pairs.checked_sub(removed_pairs)?;
-    if pairs > limit {
-        return None;
-    }
-    let unchanged = |pairs| {
-        let (rows, columns) = (old_rows.clone(), old.columns.clone());
-        Some(ViewRecord { key: old.key.clone(), inputs: inputs.clone(), rows: Some(rows), pairs, columns })
-    };
-    if candidates.is_empty() {
-        return unchanged(pairs);
-    }
-    let project = |row: &[Value], pick: &dyn Fn(&(usize, usize)) -> usize| -> Vec<Value> {
-        shared.iter().filter_map(|p| row.get(pick(p)).copied()).collect()
-    };
-    let wanted: FxHashSet<Vec<Value>> = candidates.iter().map(|c| project(c, &|p| p.0)).collect();
-    let relevant =
-        Arc::new(after.iter().filter(|row| wanted.contains(&project(row, &|p| p.1))).cloned().collect::<Vec<_>>());
-    let joined = join(changed, &relevant, other, other_rows, out, limit, cache, previous);
-    forget(cache, &relevant);
-    let (again, _) = joined?;
-    let again: FxHashSet<&Vec<Value>> = again.iter().collect();
-    let gone: FxHashSet<&Vec<Value>> = candidates.iter().filter(|c| !again.contains(c)).collect();
-    if gone.is_empty() {
-        return unchanged(pairs);
-    }
-    let rows: Vec<Vec<Value>> = old_rows.iter().filter(|row| !gone.contains(row)).cloned().collect();
-    let columns = Columns::of(&rows);
-    Some(ViewRecord { key: old.key.clone(), inputs: inputs.clone(), rows: Some(Arc::new(rows)), pairs, columns })
-}
 
-/// Drops the indexes `join` built over `rows`, a delta of this update that
-/// no later join will read (the plan keeps its join indexes until the next).
-fn forget(cache: &mut Vec<JoinIndex>, rows: &Rows) {
-    cache.retain(|index| !Arc::ptr_eq(&index.rows, rows));
+    /// The view after its changed input only lost tuples: the removed
+    /// tuples' joins are the candidates to drop, and a candidate the
+    /// remaining tuples still give stays.
+    fn shrunk(&self, cache: &mut Vec<JoinIndex>) -> Option<ViewRecord> {
+        // The remaining tuples that could give a candidate again are those
+        // that agree with one on the view's variables the changed atom holds:
+        // with none, that is all of them, and a full join costs no more.
+        let shared: Vec<(usize, usize)> = (self.out.iter().enumerate())
+            .filter_map(|(at, v)| self.changed.args.iter().position(|t| *t == Term::Var(*v)).map(|c| (at, c)))
+            .collect();
+        if shared.is_empty() {
+            return None;
+        }
+        // `before` keeps every tuple of `after`: what it has besides was removed.
+        let (candidates, removed_pairs) = self.join_delta(added(self.after, self.before)?, cache)?;
+        let pairs = self.old.pairs.checked_sub(removed_pairs)?;
+        if pairs > self.limit {
+            return None;
+        }
+        if candidates.is_empty() {
+            return Some(self.unchanged(pairs));
+        }
+        let project = |row: &[Value], pick: &dyn Fn(&(usize, usize)) -> usize| -> Vec<Value> {
+            shared.iter().filter_map(|p| row.get(pick(p)).copied()).collect()
+        };
+        let wanted: FxHashSet<Vec<Value>> = candidates.iter().map(|c| project(c, &|p| p.0)).collect();
+        let relevant = self.after.iter().filter(|row| wanted.contains(&project(row, &|p| p.1))).cloned().collect();
+        let (again, _) = self.join_delta(relevant, cache)?;
+        let again: FxHashSet<&Vec<Value>> = again.iter().collect();
+        let gone: FxHashSet<&Vec<Value>> = candidates.iter().filter(|c| !again.contains(c)).collect();
+        if gone.is_empty() {
+            return Some(self.unchanged(pairs));
+        }
+        Some(self.record(self.old_rows.iter().filter(|row| !gone.contains(row)).cloned().collect(), pairs))
+    }
+
+    /// `π_out(rows ⋈ other)` for tuples `rows` of the changed atom, with
+    /// its joined pairs. `rows` is a delta of this update: the indexes
+    /// `join` builds over it are not kept (the plan keeps its join indexes
+    /// until the next update, and no later join reads these).
+    fn join_delta(&self, rows: Vec<Vec<Value>>, cache: &mut Vec<JoinIndex>) -> Option<(Vec<Vec<Value>>, usize)> {
+        let rows = Arc::new(rows);
+        let (changed, other, other_rows) = (self.changed, self.other, self.other_rows);
+        let joined = join(changed, &rows, other, other_rows, self.out, self.limit, cache, self.previous);
+        cache.retain(|index| !Arc::ptr_eq(&index.rows, &rows));
+        joined
+    }
+
+    /// The old view's tuples (the same `Arc`) with `pairs` joined pairs.
+    fn unchanged(&self, pairs: usize) -> ViewRecord {
+        let (rows, columns) = (self.old_rows.clone(), self.old.columns.clone());
+        ViewRecord { key: self.old.key.clone(), inputs: self.inputs.clone(), rows: Some(rows), pairs, columns }
+    }
+
+    /// The view with new tuples.
+    fn record(&self, rows: Vec<Vec<Value>>, pairs: usize) -> ViewRecord {
+        let columns = Columns::of(&rows);
+        ViewRecord {
+            key: self.old.key.clone(),
+            inputs: self.inputs.clone(),
+            rows: Some(Arc::new(rows)),
+            pairs,
+            columns,
+        }
+    }
 }
 
 /// The tuples of `after` not in `before`, when both are sorted and `after`
