@@ -191,13 +191,7 @@ impl Lowerer {
     }
 
     fn value(&mut self, constant: &Constant) -> Value {
-        match constant {
-            Constant::Str(s) => Value::Sym(self.program.symbols.intern(s)),
-            Constant::Int(n) => Value::Int(*n),
-            Constant::Time(t) => Value::Time(*t),
-            Constant::Dur(d) => Value::Dur(*d),
-            Constant::Bool(b) => Value::Bool(*b),
-        }
+        value_of(constant, |name| self.program.symbols.intern(name))
     }
 
     fn sym(&mut self, name: &str) -> Value {
@@ -481,6 +475,17 @@ impl Lowerer {
             args.push(ir::Term::Const(Value::Sym(*sym)));
         }
         Some(ir::Atom { rel, args })
+    }
+}
+
+/// The value of a constant, its string interned by `intern`.
+pub(crate) fn value_of(constant: &Constant, intern: impl FnOnce(&str) -> intern::Sym) -> Value {
+    match constant {
+        Constant::Str(s) => Value::Sym(intern(s)),
+        Constant::Int(n) => Value::Int(*n),
+        Constant::Time(t) => Value::Time(*t),
+        Constant::Dur(d) => Value::Dur(*d),
+        Constant::Bool(b) => Value::Bool(*b),
     }
 }
 

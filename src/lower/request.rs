@@ -77,14 +77,9 @@ pub(crate) fn query_atom(
     Ok((ir::Atom { rel, args }, names))
 }
 
+/// The value of a constant a request names, its string interned for the request.
 pub(crate) fn constant_value(symbols: &Symbols, c: &ast::Constant) -> Value {
-    match c {
-        ast::Constant::Str(s) => Value::Sym(symbols.intern(s)),
-        ast::Constant::Int(n) => Value::Int(*n),
-        ast::Constant::Time(t) => Value::Time(*t),
-        ast::Constant::Dur(d) => Value::Dur(*d),
-        ast::Constant::Bool(b) => Value::Bool(*b),
-    }
+    super::value_of(c, |name| symbols.intern(name))
 }
 
 /// The request context: each value parsed as a constant, or kept as a string.
