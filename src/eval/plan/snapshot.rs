@@ -428,6 +428,7 @@ pub fn rows_bytes(rows: &[Row]) -> usize {
 }
 
 mod index;
+mod slots;
 pub use index::{Index, IndexSpec, Key, MAX_KEY, PAD, Packed, pack};
 
 #[cfg(test)]

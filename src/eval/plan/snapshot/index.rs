@@ -9,6 +9,7 @@
 //! searched within that block. Other keys (sparse ids, three or four
 //! columns, values of other kinds) are hashed.
 
+use super::slots::{Found, Slots};
 use super::{Snapshot, SymbolBits};
 use crate::eval::Row;
 use crate::lower::intern::FRESH;
@@ -85,6 +86,9 @@ pub struct Index {
     leading: Option<SymbolBits>,
     /// Whether some returned value is a [`FRESH`] stand-in.
     stand_ins: bool,
+    /// The tuples of first symbols with few of them, at fixed places (the
+    /// others in `groups`).
+    slots: Option<Slots>,
 }
 
 /// What an index holds: a relation, its key columns and the columns it returns.
@@ -110,7 +114,7 @@ impl Index {
         };
         let syms_only = (1..=2).contains(&spec.key.len())
             && rows.iter().all(|row| spec.key.iter().all(|column| sym_at(row, column).is_some()));
-        let mut leading = None;
+        let (mut leading, mut slots, mut slotted_stand_ins) = (None, None, false);
         let (groups, values) = if syms_only {
             let one = spec.key.len() == 1;
             let key_of = |row: &[Value]| {
@@ -119,6 +123,24 @@ impl Index {
             let (spans, values) = grouped(rows, key_of, &spec.values);
             let first = |key: u64| if one { key as u32 } else { (key >> 32) as u32 };
             leading = leading_bits(spans.iter().map(|(key, _)| first(*key)), spans.len());
+            // Small groups of ordinary symbols into slots; the rest below.
+            slotted_stand_ins = values.iter().any(is_stand_in);
+            let ordinary = |key: &u64| first(*key) < FRESH[0].0;
+            let candidates: Vec<(u32, Option<u32>, Span)> = spans
+                .iter()
+                .filter(|(key, _)| ordinary(key))
+                .map(|(key, span)| (first(*key), (!one).then_some(*key as u32), *span))
+                .collect();
+            let (spans, values) = match Slots::choose(&candidates, &values, spec.values.len(), !one) {
+                Some((chosen, placed)) => {
+                    let mut placed = placed.into_iter();
+                    let keep: Vec<bool> =
+                        spans.iter().map(|(key, _)| !(ordinary(key) && placed.next().unwrap_or(false))).collect();
+                    slots = Some(chosen);
+                    without_placed(spans, &values, spec.values.len(), &keep)
+                }
+                None => (spans, values),
+            };
             let groups = match (dense_prefix(spans.iter().map(|(key, _)| first(*key))), one) {
                 (Some(dense), true) => Groups::OneDense(Directory::new(
                     spans.get(..dense).unwrap_or(&[]).iter().map(|(key, span)| (*key as u32, span.0)),
@@ -157,8 +179,9 @@ impl Index {
             };
             (groups, values)
         };
-        let stand_ins = values.iter().any(|value| matches!(value, Value::Sym(s) if FRESH.contains(s)));
-        Index { groups, values, width: spec.values.len(), leading, stand_ins }
+        // Before slots took some values away, or after.
+        let stand_ins = slotted_stand_ins || values.iter().any(is_stand_in);
+        Index { groups, values, width: spec.values.len(), leading, stand_ins, slots }
     }
 
     fn span(&self, key: &Key) -> Option<Span> {
@@ -201,13 +224,41 @@ impl Index {
         self.leading.as_ref().is_none_or(|bits| bits.contains(first)).then_some(first)
     }
 
+    /// The tuples of `key` when its first symbol's are in a slot.
+    fn in_slot(&self, key: &Key) -> Found<'_> {
+        let Some(slots) = &self.slots else { return Found::Elsewhere };
+        let Some(first) = sym_of(key[0]) else { return Found::Here(0, &[]) };
+        if self.leading(first).is_none() {
+            return Found::Here(0, &[]);
+        }
+        match slots.two() {
+            false => slots.find(first, None),
+            true => match sym_of(key[1]) {
+                Some(second) => slots.find(first, Some(second)),
+                None => Found::Here(0, &[]),
+            },
+        }
+    }
+
+    /// Whether some tuples are in slots (for the tests).
+    #[cfg(test)]
+    pub(super) fn has_slots(&self) -> bool {
+        self.slots.is_some()
+    }
+
     /// Whether some tuple has this key.
     pub fn contains(&self, key: &Key) -> bool {
-        self.span(key).is_some()
+        match self.in_slot(key) {
+            Found::Here(tuples, _) => tuples > 0,
+            Found::Elsewhere => self.span(key).is_some(),
+        }
     }
 
     /// The returned columns of every tuple with this key, `width` values each.
     pub fn get(&self, key: &Key) -> &[Value] {
+        if let Found::Here(_, values) = self.in_slot(key) {
+            return values;
+        }
         match self.span(key) {
             Some((start, end)) => {
                 self.values.get(start as usize * self.width..end as usize * self.width).unwrap_or(&[])
@@ -247,7 +298,8 @@ impl Index {
             Groups::More(map) => table(map),
         };
         let leading = self.leading.as_ref().map_or(0, SymbolBits::heap_bytes);
-        groups + leading + self.values.capacity() * std::mem::size_of::<Value>()
+        let slots = self.slots.as_ref().map_or(0, Slots::heap_bytes);
+        groups + leading + slots + self.values.capacity() * std::mem::size_of::<Value>()
     }
 }
 
@@ -350,4 +402,30 @@ fn grouped<K: Copy + Ord>(
         }
     }
     (spans, values)
+}
+
+fn is_stand_in(value: &Value) -> bool {
+    matches!(value, Value::Sym(s) if FRESH.contains(s))
+}
+
+/// The groups of `spans` whose `keep` is set, with their values (`width`
+/// per tuple) copied and their spans renumbered.
+fn without_placed<K>(
+    spans: Vec<(K, Span)>,
+    values: &[Value],
+    width: usize,
+    keep: &[bool],
+) -> (Vec<(K, Span)>, Vec<Value>) {
+    let mut kept_values = Vec::new();
+    let mut kept = Vec::new();
+    let mut tuples = 0u32;
+    for ((key, (start, end)), keep) in spans.into_iter().zip(keep) {
+        if !*keep {
+            continue;
+        }
+        kept_values.extend_from_slice(values.get(start as usize * width..end as usize * width).unwrap_or(&[]));
+        kept.push((key, (tuples, tuples + (end - start))));
+        tuples += end - start;
+    }
+    (kept, kept_values)
 }

@@ -139,3 +139,41 @@ fn a_long_block_is_searched_and_ids_at_the_array_edges_are_found() {
         assert_eq!(found, [vec![Value::Int(1)], vec![Value::Int(2)], vec![], vec![], vec![]], "largest {largest}");
     }
 }
+
+#[test]
+fn slots_return_every_tuple_of_a_key_in_order_and_defer_the_crowded_symbols() {
+    let sym = |s: u32| Value::Sym(Sym(s));
+    // Subjects 0..50 with three tuples each: two under one second key, one
+    // under another; subject 60 with forty (too many for a slot).
+    let mut rows: Vec<Row> = Vec::new();
+    for s in 0..50u32 {
+        rows.push(vec![sym(s), sym(100), Value::Int(i64::from(s))]);
+        rows.push(vec![sym(s), sym(101), Value::Int(-1)]);
+        rows.push(vec![sym(s), sym(100), Value::Int(i64::from(s) + 1000)]);
+    }
+    rows.extend((0..40u32).map(|i| vec![sym(60), sym(100 + i % 2), Value::Int(i64::from(i))]));
+    let snapshot = Snapshot {
+        relations: vec![Arc::new(rows.clone())],
+        columns: Vec::new(),
+        domain: Domain::default(),
+        base: Vec::new(),
+        fresh: false,
+    };
+    for (key, returned) in [(&[0, 1][..], &[2][..]), (&[0][..], &[2][..]), (&[0, 1][..], &[][..])] {
+        let index = Index::build(&snapshot, &IndexSpec { rel: RelId(0), key: key.to_vec(), values: returned.to_vec() });
+        assert!(index.has_slots(), "no slots for key {key:?}");
+        for probe in [vec![sym(7), sym(100)], vec![sym(7), sym(101)], vec![sym(60), sym(101)], vec![sym(55), sym(100)]]
+        {
+            let probe = probe.get(..key.len()).unwrap_or(&[]).to_vec();
+            let matching: Vec<&Row> =
+                rows.iter().filter(|row| key.iter().zip(&probe).all(|(c, v)| row[*c] == *v)).collect();
+            let expected: Vec<Value> = matching.iter().flat_map(|row| returned.iter().map(|c| row[*c])).collect();
+            let mut packed = [0; MAX_KEY];
+            for (slot, value) in packed.iter_mut().zip(&probe) {
+                *slot = pack(*value);
+            }
+            assert_eq!(index.get(&packed), &expected[..], "probe {probe:?} of key {key:?}");
+            assert_eq!(index.contains(&packed), !matching.is_empty(), "probe {probe:?} of key {key:?}");
+        }
+    }
+}
