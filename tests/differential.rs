@@ -7,7 +7,7 @@
 mod random_programs;
 mod reference;
 
-use random_programs::{Rng, random_program, random_timed_program};
+use random_programs::{Rng, random_program, random_role_program, random_timed_program};
 
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -273,6 +273,39 @@ proptest! {
         for ((user, perm, object), allowed) in batch.iter().zip(&answers) {
             let request = warden::live::Request { ctx: ctx.clone(), ..warden::live::Request::new(*user, *perm, *object).at_micros(at) };
             prop_assert_eq!(*allowed, full.check(&request).allowed, "check_many differs from full evaluation on {:?}\nprogram:\n{}", request, source);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Role-shaped programs without deny rules compile to `allowed` rules
+    /// that run as nested loops (the plan's linear form), and those decide
+    /// every request like the full evaluation: expiry, start times,
+    /// page-only grants and scopes all tested on the tuples they bound.
+    #[test]
+    fn linear_rules_decide_like_full_evaluation(seed in any::<u64>(), picks in prop::collection::vec(any::<u64>(), 16)) {
+        let source = random_role_program(seed);
+        let engine = Engine::from_source("roles.warden", &source)
+            .unwrap_or_else(|e| panic!("generated program does not load:\n{source}\n{}", e.render(false)));
+        let plan = engine.check_plan().expect("a check plan");
+        let goal = plan.goals[plan.allowed as usize].as_ref().expect("the allowed goal");
+        prop_assert!(goal.rules.iter().all(|rule| rule.linear.is_some()), "a rule is not linear:\n{}", source);
+        let mut full = engine.clone();
+        full.set_strategy(warden::Strategy::Full);
+        let mut rng = Rng(picks[0]);
+        let times = ["2025-12-31T09:30:00Z", "2026-03-02T05:00:00Z", "2026-07-06T13:00:00Z", "2027-02-01T20:00:00Z"];
+        for _ in &picks {
+            let request = warden::live::Request::new(
+                rng.pick(&["a", "b", "c", "d"]),
+                rng.pick(&["read", "write", "share", "comment"]),
+                rng.pick(&["page:1", "page:2", "page:3", "c", "p1"]),
+            )
+            .at(rng.pick(&times))
+            .unwrap();
+            let expected = full.check(&request).allowed;
+            prop_assert_eq!(engine.is_allowed(&request), expected, "{:?}\nprogram:\n{}", request, source);
         }
     }
 }

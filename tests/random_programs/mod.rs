@@ -237,3 +237,49 @@ pub fn random_timed_program(seed: u64) -> String {
     }
     out
 }
+
+/// A random program of the shape most services check: roles that extend
+/// others and grant permissions (some only on pages), scoped and global
+/// assignments with `from` and `until`, expiring direct grants, pages in
+/// projects, and no deny rule or conditional grant, so the plan's
+/// `allowed` rules are probes and compiled conditions only (see
+/// `warden::internals::eval::plan::linear`). Conditions on the request
+/// elsewhere are [`random_timed_program`]'s.
+pub fn random_role_program(seed: u64) -> String {
+    let mut rng = Rng(seed ^ 0x0001_e5ee);
+    let times = ["2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z", "2027-01-01T00:00:00Z"];
+    let perms = ["read", "write", "share", "comment"];
+    let mut out = String::from("page:1 in p1;\npage:2 in p1;\npage:3 in p2;\nc in p2;\n");
+    let roles = 2 + rng.below(3);
+    for role in 0..roles {
+        let extends = if role > 0 && rng.chance(50) { format!(" extends r{}", rng.below(role)) } else { String::new() };
+        let mut body = String::new();
+        for _ in 0..1 + rng.below(3) {
+            let on = if rng.chance(40) { " on page" } else { "" };
+            body.push_str(&format!("{}{on}; ", rng.pick(&perms)));
+        }
+        out.push_str(&format!("role r{role}{extends} {{ {body}}}\n"));
+    }
+    let bound = |rng: &mut Rng| match rng.below(4) {
+        0 => format!(" until {}", rng.pick(&times)),
+        1 => format!(" from {}", rng.pick(&times)),
+        2 => format!(" from {} until {}", times[0], rng.pick(&times[1..])),
+        _ => String::new(),
+    };
+    for _ in 0..2 + rng.below(5) {
+        let who = rng.pick(&CONSTANTS[..4]);
+        let scope = match rng.below(3) {
+            0 => " on p1".to_string(),
+            1 => format!(" on {}", rng.pick(&["page:1", "page:3", "p2"])),
+            _ => String::new(),
+        };
+        let until = bound(&mut rng);
+        out.push_str(&format!("assign {who} r{}{scope}{until};\n", rng.below(roles)));
+    }
+    for _ in 0..rng.below(4) {
+        let (who, what, on) = (rng.pick(&CONSTANTS[..4]), rng.pick(&perms), rng.pick(&["page:1", "page:2", "p1", "c"]));
+        let until = bound(&mut rng);
+        out.push_str(&format!("grant {who} {what} on {on}{until};\n"));
+    }
+    out
+}

@@ -5,6 +5,7 @@
 mod cost;
 
 use super::flatten::{self, FlatRule};
+use super::linear::Linear;
 use super::snapshot::{Index, IndexSpec, MAX_KEY, Snapshot};
 use super::{
     CheckPlan, FACTS, Given, Goal, HeadIn, MAX_ARITY, MAX_VARS, Mode, NotCompiled, Out, RulePlan, Slot, Step, fast,
@@ -235,7 +236,9 @@ impl Compiler<'_> {
             let step = self.atom_step(&atom, &mut known, &consts, false, true, &|_| false)?;
             let origin = OriginId(u32::MAX);
             let var_names = (0..bound.len()).map(|i| format!("_{i}")).collect();
-            rules.push(RulePlan { rule: FACTS, origin, inputs, outputs, preset, steps: vec![step], var_names });
+            let steps = vec![step];
+            let linear = Linear::of(&steps);
+            rules.push(RulePlan { rule: FACTS, origin, inputs, outputs, preset, steps, linear, var_names });
             cost += 2.0;
             card += fanout;
         }
@@ -389,6 +392,7 @@ impl Compiler<'_> {
             inputs,
             outputs,
             preset,
+            linear: Linear::of(&steps),
             steps,
             var_names: rule.var_names.clone(),
         };

@@ -64,6 +64,9 @@ impl CheckPlan {
                 if !inputs.is_empty() {
                     let _ = writeln!(out, "    given {}", inputs.join(", "));
                 }
+                if rule.linear.is_some() && !rule.steps.is_empty() {
+                    let _ = writeln!(out, "    (nested loops: probes and compiled conditions only)");
+                }
                 for step in &rule.steps {
                     let outs = |o: &[Out]| -> String {
                         o.iter()

@@ -24,6 +24,7 @@ pub(crate) use compile::named_by_rules;
 pub mod describe;
 pub mod fast;
 pub mod flatten;
+pub mod linear;
 pub mod run;
 pub mod snapshot;
 mod view_delta;
@@ -163,6 +164,9 @@ pub struct RulePlan {
     pub preset: Vec<(u8, Value)>,
     /// The body, in execution order.
     pub steps: Vec<Step>,
+    /// The body as nested loops, when it is only probes and compiled
+    /// conditions (the runner then takes this form).
+    pub linear: Option<linear::Linear>,
     /// Variable names (for `warden plan`).
     pub var_names: Vec<String>,
 }

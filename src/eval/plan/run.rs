@@ -3,13 +3,15 @@
 //! derivation of the checked tuple. Nothing here allocates unless a condition
 //! needs the general evaluator (strings) or raises an error.
 
-use super::fast::Inputs;
+mod linear;
+
+use super::fast::{self, Inputs};
 use super::snapshot::{Key, MAX_KEY, PAD, pack};
 use super::{CheckPlan, Goal, HeadIn, MAX_ARITY, MAX_VARS, Mode, Out, RulePlan, Slot, Step};
 use crate::eval::functions::Env;
 use crate::eval::{EvalError, Membership, Reading, condition, member_values};
 use crate::lower::intern::FRESH;
-use crate::lower::ir::{OriginId, Value};
+use crate::lower::ir::{Expr, OriginId, RuleId, Value};
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
@@ -82,6 +84,7 @@ impl<'p> Run<'p> {
         }
     }
 
+    #[inline]
     fn tick(&mut self) -> bool {
         if self.budget == 0 {
             self.failure = Some(EvalError::TooManySteps(self.limit));
@@ -98,11 +101,46 @@ impl<'p> Run<'p> {
         let goal: &Goal = goal;
         for rule in &goal.rules {
             let mut regs: Regs = [PAD; MAX_VARS];
-            if enter(rule, input, &mut regs) && self.steps(rule, 0, &mut regs, emit).is_break() {
+            if !enter(rule, input, &mut regs) {
+                continue;
+            }
+            let flow = match &rule.linear {
+                Some(linear) => self.linear(rule, linear, &mut regs, emit),
+                None => self.steps(rule, 0, &mut regs, emit),
+            };
+            if flow.is_break() {
                 return Flow::Break(());
             }
         }
         Flow::Continue(())
+    }
+
+    /// Emits the head of `rule` from its variables.
+    #[inline]
+    fn emit_head(&mut self, rule: &RulePlan, regs: &Regs, emit: Emit) -> Flow {
+        let mut out = [PAD; MAX_ARITY];
+        for (value, slot) in out.iter_mut().zip(&rule.outputs) {
+            let Some(v) = self.resolve(*slot, regs) else { return Flow::Continue(()) };
+            *value = v;
+        }
+        emit(self, out.get(..rule.outputs.len()).unwrap_or(&[]))
+    }
+
+    /// Whether a condition holds: by its compiled form when that decides,
+    /// else by the general evaluator (which records an error it meets).
+    #[inline]
+    fn test(&mut self, fast: Option<&fast::Cond>, expr: &Expr, source: RuleId, regs: &Regs) -> bool {
+        let inputs = Inputs { regs, now: self.env.now, types: &self.plan.types };
+        match fast.and_then(|f| f.eval(&inputs)) {
+            Some(holds) => holds,
+            None => match self.env.program.rules.get(source.0 as usize) {
+                Some(source) => {
+                    let bindings = |v: crate::lower::ir::VarId| regs.get(v.0 as usize).copied();
+                    condition(self.env, source, expr, &bindings, Reading::Certain, &mut self.errors)
+                }
+                None => false,
+            },
+        }
     }
 
     /// Runs `rule`'s steps from `at` on, then emits its head.
@@ -110,14 +148,7 @@ impl<'p> Run<'p> {
         if !self.tick() {
             return Flow::Break(());
         }
-        let Some(step) = rule.steps.get(at) else {
-            let mut out = [PAD; MAX_ARITY];
-            for (value, slot) in out.iter_mut().zip(&rule.outputs) {
-                let Some(v) = self.resolve(*slot, regs) else { return Flow::Continue(()) };
-                *value = v;
-            }
-            return emit(self, out.get(..rule.outputs.len()).unwrap_or(&[]));
-        };
+        let Some(step) = rule.steps.get(at) else { return self.emit_head(rule, regs, emit) };
         match step {
             Step::Scan { index, key, out, mode } => {
                 let Some(key) = self.key(key, regs) else { return Flow::Continue(()) };
@@ -175,17 +206,7 @@ impl<'p> Run<'p> {
                 self.then(found != (*mode == Mode::NotExists), rule, at, regs, emit)
             }
             Step::Cond { expr, fast, source } => {
-                let inputs = Inputs { regs, now: self.env.now, types: &self.plan.types };
-                let holds = match fast.as_ref().and_then(|f| f.eval(&inputs)) {
-                    Some(holds) => holds,
-                    None => match self.env.program.rules.get(source.0 as usize) {
-                        Some(source) => {
-                            let bindings = |v: crate::lower::ir::VarId| regs.get(v.0 as usize).copied();
-                            condition(self.env, source, expr, &bindings, Reading::Certain, &mut self.errors)
-                        }
-                        None => false,
-                    },
-                };
+                let holds = self.test(fast.as_ref(), expr, *source, regs);
                 self.then(holds, rule, at, regs, emit)
             }
             Step::Member { var, items, bound, source } => {
@@ -216,6 +237,7 @@ impl<'p> Run<'p> {
     }
 
     /// A value at run time; `None` for a missing `ctx` key.
+    #[inline]
     fn resolve(&self, slot: Slot, regs: &Regs) -> Option<Value> {
         match slot {
             Slot::Var(v) => regs.get(v as usize).copied(),
@@ -225,6 +247,7 @@ impl<'p> Run<'p> {
         }
     }
 
+    #[inline]
     fn key(&self, slots: &[Slot], regs: &Regs) -> Option<Key> {
         let mut key = [0; MAX_KEY];
         for (value, slot) in key.iter_mut().zip(slots) {
@@ -235,6 +258,7 @@ impl<'p> Run<'p> {
 
     /// Matches one returned row (not [`Run::foreign`]) against `out`,
     /// binding new variables.
+    #[inline]
     fn bind(&self, out: &[Out], row: &[Value], regs: &mut Regs) -> bool {
         for (what, value) in out.iter().zip(row) {
             let ok = match what {
