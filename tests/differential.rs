@@ -280,10 +280,10 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
-    /// Role-shaped programs without deny rules compile to `allowed` rules
-    /// that run as nested loops (the plan's linear form), and those decide
-    /// every request like the full evaluation: expiry, start times,
-    /// page-only grants and scopes all tested on the tuples they bound.
+    /// Role-shaped programs compile to `allowed` rules that run as nested
+    /// loops (the plan's linear form), and those decide every request like
+    /// the full evaluation: expiry, start times, page-only grants, scopes
+    /// and deny rules all tested on the tuples they bound.
     #[test]
     fn linear_rules_decide_like_full_evaluation(seed in any::<u64>(), picks in prop::collection::vec(any::<u64>(), 16)) {
         let source = random_role_program(seed);
@@ -306,6 +306,53 @@ proptest! {
             .unwrap();
             let expected = full.check(&request).allowed;
             prop_assert_eq!(engine.is_allowed(&request), expected, "{:?}\nprogram:\n{}", request, source);
+        }
+    }
+}
+
+/// A plan with every rule run step by step (no nested-loop form).
+fn stepwise(mut plan: warden::internals::eval::plan::CheckPlan) -> warden::internals::eval::plan::CheckPlan {
+    for goal in plan.goals.iter_mut().flatten() {
+        for rule in &mut goal.rules {
+            rule.linear = None;
+        }
+    }
+    plan
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The nested-loop form of a rule counts steps where the step-by-step
+    /// runner does: at every budget the two give the same answer, fail at
+    /// the same point, and meet the same condition errors.
+    #[test]
+    fn linear_rules_spend_the_budget_like_steps(seed in any::<u64>(), timed in any::<bool>(), picks in prop::collection::vec(any::<u64>(), 6)) {
+        use warden::internals::eval::plan::run::Run;
+        use warden::internals::lower::ir::Value;
+        let source = if timed { random_timed_program(seed) } else { random_role_program(seed) };
+        let engine = Engine::from_source("budget.warden", &source).unwrap();
+        let (Ok(linear), Ok(plain)) = (engine.compile_plan(), engine.compile_plan().map(stepwise)) else { return Ok(()) };
+        let program = engine.program();
+        let symbols = Symbols::with_fresh(&program.symbols, &[]);
+        let externs = Externs::new();
+        let mut rng = Rng(picks[0]);
+        for _ in &picks {
+            let names = [rng.pick(&["a", "b", "c", "d"]), rng.pick(&["read", "write", "share", "comment"]), rng.pick(&["page:1", "page:2", "c", "p1", "b"])];
+            let Some(values) = names.iter().map(|n| program.symbols.get(n).map(Value::Sym)).collect::<Option<Vec<_>>>() else { continue };
+            let mut ctx = BTreeMap::new();
+            if rng.chance(50) {
+                ctx.insert(program.symbols.get("k").unwrap_or(warden::internals::lower::intern::Sym(0)), Value::Sym(program.symbols.get("a").unwrap_or(warden::internals::lower::intern::Sym(0))));
+            }
+            let now = warden::time::parse_timestamp(rng.pick(&["2025-12-31T09:30:00Z", "2026-07-06T13:00:00Z", "2027-02-01T20:00:00Z"])).unwrap();
+            let env = Env { program, symbols: &symbols, now, ctx: &ctx, externs: &externs };
+            for budget in 0..40 {
+                let mut fast = Run::new(&linear, &env, budget);
+                let mut slow = Run::new(&plain, &env, budget);
+                let (a, b) = (fast.holds(linear.allowed, &values), slow.holds(plain.allowed, &values));
+                prop_assert_eq!(format!("{a:?}"), format!("{b:?}"), "budget {} on {:?}\nprogram:\n{}", budget, names, source);
+                prop_assert_eq!(&fast.errors, &slow.errors, "errors at budget {} on {:?}\nprogram:\n{}", budget, names, source);
+            }
         }
     }
 }

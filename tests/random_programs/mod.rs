@@ -241,10 +241,10 @@ pub fn random_timed_program(seed: u64) -> String {
 /// A random program of the shape most services check: roles that extend
 /// others and grant permissions (some only on pages), scoped and global
 /// assignments with `from` and `until`, expiring direct grants, pages in
-/// projects, and no deny rule or conditional grant, so the plan's
-/// `allowed` rules are probes and compiled conditions only (see
-/// `warden::internals::eval::plan::linear`). Conditions on the request
-/// elsewhere are [`random_timed_program`]'s.
+/// projects, sometimes a deny rule, and no conditional grant, so the
+/// plan's `allowed` rules are probes, calls and compiled conditions only
+/// (see `warden::internals::eval::plan::linear`). Conditions on the
+/// request elsewhere are [`random_timed_program`]'s.
 pub fn random_role_program(seed: u64) -> String {
     let mut rng = Rng(seed ^ 0x0001_e5ee);
     let times = ["2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z", "2027-01-01T00:00:00Z"];
@@ -280,6 +280,11 @@ pub fn random_role_program(seed: u64) -> String {
         let (who, what, on) = (rng.pick(&CONSTANTS[..4]), rng.pick(&perms), rng.pick(&["page:1", "page:2", "p1", "c"]));
         let until = bound(&mut rng);
         out.push_str(&format!("grant {who} {what} on {on}{until};\n"));
+    }
+    if rng.chance(50) {
+        // A deny rule: the `allowed` rules call `denied`.
+        let locked = rng.pick(&["page:1", "page:2", "p1"]);
+        out.push_str(&format!("locked({locked});\ndeny U {} on O if locked(O);\n", rng.pick(&perms)));
     }
     out
 }

@@ -65,7 +65,7 @@ impl CheckPlan {
                     let _ = writeln!(out, "    given {}", inputs.join(", "));
                 }
                 if rule.linear.is_some() && !rule.steps.is_empty() {
-                    let _ = writeln!(out, "    (nested loops: probes and compiled conditions only)");
+                    let _ = writeln!(out, "    (nested loops: probes, calls and compiled conditions only)");
                 }
                 for step in &rule.steps {
                     let outs = |o: &[Out]| -> String {

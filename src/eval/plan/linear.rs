@@ -1,9 +1,10 @@
-//! Rules made of index probes and compiled conditions only (the common
-//! shapes: a role through a scope, a direct grant, a global role), in a form
-//! the runner executes as nested loops: each probe with the conditions that
-//! follow it tested on every tuple it returns, variables bound by a list of
-//! (column, variable) pairs, no per-step dispatch. Any other rule (calls of
-//! other goals, `in [..]`, conditions without a compiled form) runs step by
+//! Rules made of index probes, calls of other goals and compiled
+//! conditions only (the common shapes: a role through a scope, a direct
+//! grant, a global role, each with `not denied(..)` when deny rules exist),
+//! in a form the runner executes as nested loops: each probe with the
+//! conditions that follow it tested on every tuple it returns, variables
+//! bound by a list of (column, variable) pairs, no per-step dispatch. Any
+//! other rule (`in [..]`, conditions without a compiled form) runs step by
 //! step. Both give the same answers; the differential tests check them
 //! against the full evaluation.
 
@@ -14,17 +15,30 @@ use crate::lower::ir::{Expr, RuleId};
 #[derive(Clone, Debug)]
 pub struct Linear {
     /// Conditions on the head's variables, tested before the first probe.
-    pub first: Vec<Test>,
+    pub before_probes: Vec<Test>,
     /// The probes, in order.
     pub probes: Vec<Probe>,
 }
 
-/// One probe of a static index, and the conditions that follow it.
+/// What a probe reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// An index of a static relation (into the plan's indexes), probed by
+    /// the key.
+    Index(u32),
+    /// A goal of a dynamic relation (into the plan's goals), solved for the
+    /// key's values as its bound arguments.
+    Goal(u32),
+}
+
+/// One probe of a static index or call of a goal, and the conditions that
+/// follow it.
 #[derive(Clone, Debug)]
 pub struct Probe {
-    /// Into the plan's indexes.
-    pub index: u32,
-    /// The key, in the index's key order.
+    /// What it reads.
+    pub source: Source,
+    /// The index's key, in its key order; a goal's bound arguments, in
+    /// column order.
     pub key: Vec<Slot>,
     /// One per returned column.
     pub out: Vec<Out>,
@@ -49,31 +63,35 @@ pub struct Test {
 }
 
 impl Linear {
-    /// The linear form of a rule's steps; `None` when a step is not a probe
-    /// or a compiled condition.
+    /// The linear form of a rule's steps; `None` when a step is not a probe,
+    /// a call or a compiled condition.
     pub fn of(steps: &[Step]) -> Option<Linear> {
-        let mut linear = Linear { first: Vec::new(), probes: Vec::new() };
+        let mut linear = Linear { before_probes: Vec::new(), probes: Vec::new() };
         for step in steps {
             match step {
-                Step::Scan { index, key, out, mode } => linear.probes.push(Probe {
-                    index: *index,
-                    key: key.clone(),
-                    out: out.clone(),
-                    binds: binds(out),
-                    mode: *mode,
-                    tests: Vec::new(),
-                }),
+                Step::Scan { index, key, out, mode } => {
+                    linear.probes.push(Probe::new(Source::Index(*index), key, out, *mode))
+                }
+                Step::Call { goal, args, out, mode } => {
+                    linear.probes.push(Probe::new(Source::Goal(*goal), args, out, *mode))
+                }
                 Step::Cond { expr, fast: Some(fast), source } => {
                     let test = Test { fast: fast.clone(), expr: expr.clone(), source: *source };
                     match linear.probes.last_mut() {
                         Some(probe) => probe.tests.push(test),
-                        None => linear.first.push(test),
+                        None => linear.before_probes.push(test),
                     }
                 }
-                Step::Cond { fast: None, .. } | Step::Call { .. } | Step::Member { .. } => return None,
+                Step::Cond { fast: None, .. } | Step::Member { .. } => return None,
             }
         }
         Some(linear)
+    }
+}
+
+impl Probe {
+    fn new(source: Source, key: &[Slot], out: &[Out], mode: Mode) -> Probe {
+        Probe { source, key: key.to_vec(), out: out.to_vec(), binds: binds(out), mode, tests: Vec::new() }
     }
 }
 

@@ -6,7 +6,7 @@
 mod linear;
 
 use super::fast::{self, Inputs};
-use super::snapshot::{Key, MAX_KEY, PAD, pack};
+use super::snapshot::{Index, Key, MAX_KEY, PAD, pack};
 use super::{CheckPlan, Goal, HeadIn, MAX_ARITY, MAX_VARS, Mode, Out, RulePlan, Slot, Step};
 use crate::eval::functions::Env;
 use crate::eval::{EvalError, Membership, Reading, condition, member_values};
@@ -53,6 +53,12 @@ impl<'p> Run<'p> {
         };
         let (budget, limit, errors, failure) = (max_steps, max_steps, BTreeSet::new(), None);
         Run { plan, env, budget, limit, errors, failure, foreign_from }
+    }
+
+    /// Where the foreign stand-ins begin for the tuples of `index`: only an
+    /// index whose values hold stand-ins can return a foreign one.
+    fn foreign_from_in(&self, index: &Index) -> u64 {
+        if index.holds_stand_ins() { self.foreign_from } else { u64::MAX }
     }
 
     /// Whether a snapshot tuple holds a stand-in this check does not use.
@@ -158,9 +164,7 @@ impl<'p> Run<'p> {
                     return self.then(index.contains(&key) != (*mode == Mode::NotExists), rule, at, regs, emit);
                 }
                 let width = index.width().max(1);
-                // Only an index whose values hold stand-ins can return a foreign one.
-                let stand_ins = index.holds_stand_ins();
-                let foreign_from = if stand_ins { self.foreign_from } else { u64::MAX };
+                let foreign_from = self.foreign_from_in(index);
                 let rows = index.get(&key).chunks_exact(width).filter(|row| !is_foreign(foreign_from, row));
                 if *mode == Mode::Each {
                     for row in rows {

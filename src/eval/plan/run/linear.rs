@@ -1,51 +1,76 @@
 //! Running a [`Linear`] rule: nested loops over its probes, each tuple
 //! bound and tested in place.
+//!
+//! Steps are counted exactly where [`Run::steps`] counts them, once per
+//! position entered (a condition, a probe, the head), so a check that runs
+//! out of its budget does so at the same point on either path.
 
 use super::{Emit, Flow, Regs, Run, is_foreign};
-use crate::eval::plan::linear::{Linear, Probe};
-use crate::eval::plan::{Mode, RulePlan};
-use std::ops::ControlFlow;
+use crate::eval::plan::linear::{Linear, Probe, Source, Test};
+use crate::eval::plan::snapshot::PAD;
+use crate::eval::plan::{MAX_ARITY, Mode, RulePlan};
 
 impl Run<'_> {
     /// Runs a rule in its linear form (its head already entered into `regs`).
     pub(super) fn linear(&mut self, rule: &RulePlan, linear: &Linear, regs: &mut Regs, emit: Emit) -> Flow {
-        if !self.tick() {
-            return ControlFlow::Break(());
+        match self.tests(&linear.before_probes, regs) {
+            Some(true) => self.probe(rule, linear, 0, regs, emit),
+            Some(false) => Flow::Continue(()),
+            None => Flow::Break(()),
         }
-        if !linear.first.iter().all(|test| self.test(Some(&test.fast), &test.expr, test.source, regs)) {
-            return ControlFlow::Continue(());
-        }
-        self.probe(rule, linear, 0, regs, emit)
     }
 
     /// Runs the probes from `at` on, then emits the head.
     fn probe(&mut self, rule: &RulePlan, linear: &Linear, at: usize, regs: &mut Regs, emit: Emit) -> Flow {
-        let Some(probe) = linear.probes.get(at) else { return self.emit_head(rule, regs, emit) };
-        let Some(key) = self.key(&probe.key, regs) else { return ControlFlow::Continue(()) };
-        let plan = self.plan;
-        let Some(index) = plan.indexes.get(probe.index as usize) else { return ControlFlow::Continue(()) };
-        if probe.mode != Mode::Each {
-            if !self.tick() {
-                return ControlFlow::Break(());
-            }
-            let found = if probe.out.is_empty() {
-                index.contains(&key)
-            } else {
-                let foreign_from = if index.holds_stand_ins() { self.foreign_from } else { u64::MAX };
-                let mut scratch = *regs;
-                let mut rows = index.get(&key).chunks_exact(index.width().max(1));
-                rows.any(|row| !is_foreign(foreign_from, row) && self.bind(&probe.out, row, &mut scratch))
-            };
-            if found == (probe.mode == Mode::NotExists) || !self.tests(probe, regs) {
-                return ControlFlow::Continue(());
-            }
-            return self.probe(rule, linear, at + 1, regs, emit);
+        if !self.tick() {
+            return Flow::Break(());
         }
-        let foreign_from = if index.holds_stand_ins() { self.foreign_from } else { u64::MAX };
-        for row in index.get(&key).chunks_exact(index.width().max(1)) {
-            if !self.tick() {
-                return ControlFlow::Break(());
+        let Some(probe) = linear.probes.get(at) else { return self.emit_head(rule, regs, emit) };
+        match probe.source {
+            Source::Goal(goal) if probe.mode == Mode::Each => self.each_answer_of(rule, linear, at, goal, regs, emit),
+            Source::Index(index) if probe.mode == Mode::Each && !probe.out.is_empty() => {
+                self.each_tuple(rule, linear, at, index, regs, emit)
             }
+            // Without returned columns, an `each` probe only asks whether a tuple exists.
+            source => {
+                let Some(found) = self.exists(probe, source, regs) else { return Flow::Break(()) };
+                if found != (probe.mode == Mode::NotExists) {
+                    self.go_on(rule, linear, at, regs, emit)
+                } else {
+                    Flow::Continue(())
+                }
+            }
+        }
+    }
+
+    /// Once the probe at `at` matched (its variables bound): its conditions,
+    /// then the next probe.
+    fn go_on(&mut self, rule: &RulePlan, linear: &Linear, at: usize, regs: &mut Regs, emit: Emit) -> Flow {
+        let tests = linear.probes.get(at).map_or(&[][..], |probe| &probe.tests[..]);
+        match self.tests(tests, regs) {
+            Some(true) => self.probe(rule, linear, at + 1, regs, emit),
+            Some(false) => Flow::Continue(()),
+            None => Flow::Break(()),
+        }
+    }
+
+    /// Each tuple of an index probe that binds variables, then the rest.
+    fn each_tuple(
+        &mut self,
+        rule: &RulePlan,
+        linear: &Linear,
+        at: usize,
+        index: u32,
+        regs: &mut Regs,
+        emit: Emit,
+    ) -> Flow {
+        let Some(probe) = linear.probes.get(at) else { return Flow::Continue(()) };
+        let plan = self.plan;
+        let (Some(index), Some(key)) = (plan.indexes.get(index as usize), self.key(&probe.key, regs)) else {
+            return Flow::Continue(());
+        };
+        let foreign_from = self.foreign_from_in(index);
+        for row in index.get(&key).chunks_exact(index.width().max(1)) {
             if is_foreign(foreign_from, row) {
                 continue;
             }
@@ -60,16 +85,94 @@ impl Run<'_> {
                 }
                 None => self.bind(&probe.out, row, regs),
             };
-            if bound && self.tests(probe, regs) && self.probe(rule, linear, at + 1, regs, emit).is_break() {
-                return ControlFlow::Break(());
+            if bound && self.go_on(rule, linear, at, regs, emit).is_break() {
+                return Flow::Break(());
             }
         }
-        ControlFlow::Continue(())
+        Flow::Continue(())
     }
 
-    /// Whether every condition following `probe` holds.
+    /// Each answer of a goal called with variables to bind, then the rest.
+    fn each_answer_of(
+        &mut self,
+        rule: &RulePlan,
+        linear: &Linear,
+        at: usize,
+        goal: u32,
+        regs: &mut Regs,
+        emit: Emit,
+    ) -> Flow {
+        let Some(probe) = linear.probes.get(at) else { return Flow::Continue(()) };
+        let mut input = [PAD; MAX_ARITY];
+        let Some(input) = self.arguments(&probe.key, regs, &mut input) else { return Flow::Continue(()) };
+        self.solve(goal, input, &mut |run, row| {
+            if !run.foreign(row) && run.bind(&probe.out, row, regs) {
+                run.go_on(rule, linear, at, regs, emit)
+            } else {
+                Flow::Continue(())
+            }
+        })
+    }
+
+    /// Whether a probe (of an index, or a call) has a matching tuple;
+    /// `None` when the budget ran out inside a call.
+    fn exists(&mut self, probe: &Probe, source: Source, regs: &Regs) -> Option<bool> {
+        let mut scratch = *regs;
+        match source {
+            Source::Index(index) => {
+                let plan = self.plan;
+                let (Some(index), Some(key)) = (plan.indexes.get(index as usize), self.key(&probe.key, regs)) else {
+                    return Some(false);
+                };
+                if probe.out.is_empty() {
+                    return Some(index.contains(&key));
+                }
+                let foreign_from = self.foreign_from_in(index);
+                let mut rows = index.get(&key).chunks_exact(index.width().max(1));
+                Some(rows.any(|row| !is_foreign(foreign_from, row) && self.bind(&probe.out, row, &mut scratch)))
+            }
+            Source::Goal(goal) => {
+                let mut input = [PAD; MAX_ARITY];
+                let Some(input) = self.arguments(&probe.key, regs, &mut input) else { return Some(false) };
+                let mut found = false;
+                let flow = self.solve(goal, input, &mut |run, row| {
+                    if !run.foreign(row) && run.bind(&probe.out, row, &mut scratch) {
+                        found = true;
+                        Flow::Break(())
+                    } else {
+                        Flow::Continue(())
+                    }
+                });
+                if flow.is_break() && self.failure.is_some() { None } else { Some(found) }
+            }
+        }
+    }
+
+    /// A call's bound arguments, in `buffer`; `None` for a missing `ctx` key.
+    fn arguments<'b>(
+        &self,
+        slots: &[crate::eval::plan::Slot],
+        regs: &Regs,
+        buffer: &'b mut [crate::lower::ir::Value; MAX_ARITY],
+    ) -> Option<&'b [crate::lower::ir::Value]> {
+        for (value, slot) in buffer.iter_mut().zip(slots) {
+            *value = self.resolve(*slot, regs)?;
+        }
+        buffer.get(..slots.len())
+    }
+
+    /// Whether every condition holds, one step each; `None` when the budget
+    /// ran out.
     #[inline]
-    fn tests(&mut self, probe: &Probe, regs: &Regs) -> bool {
-        probe.tests.iter().all(|test| self.test(Some(&test.fast), &test.expr, test.source, regs))
+    fn tests(&mut self, tests: &[Test], regs: &Regs) -> Option<bool> {
+        for test in tests {
+            if !self.tick() {
+                return None;
+            }
+            if !self.test(Some(&test.fast), &test.expr, test.source, regs) {
+                return Some(false);
+            }
+        }
+        Some(true)
     }
 }

@@ -9,7 +9,7 @@
 //! searched within that block. Other keys (sparse ids, three or four
 //! columns, values of other kinds) are hashed.
 
-use super::slots::{Found, Slots};
+use super::slots::{Found, Group, Slots};
 use super::{Snapshot, SymbolBits};
 use crate::eval::Row;
 use crate::lower::intern::FRESH;
@@ -107,6 +107,13 @@ impl Index {
     /// one group per run of equal keys (no allocation per group). Keys of
     /// one or two symbols (the common case) sort as one `u64`.
     pub fn build(snapshot: &Snapshot, spec: &IndexSpec) -> Index {
+        Index::build_with(snapshot, spec, true)
+    }
+
+    /// [`Index::build`], with small groups in slots only when `slots`
+    /// (the tests build both layouts).
+    pub(super) fn build_with(snapshot: &Snapshot, spec: &IndexSpec, slots: bool) -> Index {
+        let allow_slots = slots;
         let rows = snapshot.rows(spec.rel);
         let sym_at = |row: &[Value], column: &usize| match row.get(*column) {
             Some(Value::Sym(s)) => Some(s.0),
@@ -114,7 +121,8 @@ impl Index {
         };
         let syms_only = (1..=2).contains(&spec.key.len())
             && rows.iter().all(|row| spec.key.iter().all(|column| sym_at(row, column).is_some()));
-        let (mut leading, mut slots, mut slotted_stand_ins) = (None, None, false);
+        let (mut leading, mut slots) = (None, None);
+        let stand_ins;
         let (groups, values) = if syms_only {
             let one = spec.key.len() == 1;
             let key_of = |row: &[Value]| {
@@ -123,23 +131,11 @@ impl Index {
             let (spans, values) = grouped(rows, key_of, &spec.values);
             let first = |key: u64| if one { key as u32 } else { (key >> 32) as u32 };
             leading = leading_bits(spans.iter().map(|(key, _)| first(*key)), spans.len());
-            // Small groups of ordinary symbols into slots; the rest below.
-            slotted_stand_ins = values.iter().any(is_stand_in);
-            let ordinary = |key: &u64| first(*key) < FRESH[0].0;
-            let candidates: Vec<(u32, Option<u32>, Span)> = spans
-                .iter()
-                .filter(|(key, _)| ordinary(key))
-                .map(|(key, span)| (first(*key), (!one).then_some(*key as u32), *span))
-                .collect();
-            let (spans, values) = match Slots::choose(&candidates, &values, spec.values.len(), !one) {
-                Some((chosen, placed)) => {
-                    let mut placed = placed.into_iter();
-                    let keep: Vec<bool> =
-                        spans.iter().map(|(key, _)| !(ordinary(key) && placed.next().unwrap_or(false))).collect();
-                    slots = Some(chosen);
-                    without_placed(spans, &values, spec.values.len(), &keep)
-                }
-                None => (spans, values),
+            // Every value, before slots take some of them.
+            stand_ins = values.iter().any(is_stand_in);
+            let (spans, values) = match allow_slots {
+                true => with_slots(spans, values, one, spec.values.len(), &mut slots),
+                false => (spans, values),
             };
             let groups = match (dense_prefix(spans.iter().map(|(key, _)| first(*key))), one) {
                 (Some(dense), true) => Groups::OneDense(Directory::new(
@@ -177,10 +173,9 @@ impl Index {
                 2 => Groups::Two(spans.into_iter().map(|(k, span)| ((k[0], k[1]), span)).collect()),
                 _ => Groups::More(spans.into_iter().map(|(k, span)| ((k[0], k[1], k[2], k[3]), span)).collect()),
             };
+            stand_ins = values.iter().any(is_stand_in);
             (groups, values)
         };
-        // Before slots took some values away, or after.
-        let stand_ins = slotted_stand_ins || values.iter().any(is_stand_in);
         Index { groups, values, width: spec.values.len(), leading, stand_ins, slots }
     }
 
@@ -406,6 +401,30 @@ fn grouped<K: Copy + Ord>(
 
 fn is_stand_in(value: &Value) -> bool {
     matches!(value, Value::Sym(s) if FRESH.contains(s))
+}
+
+/// Moves the small groups of ordinary symbols (not stand-ins) of `spans`
+/// (keys of one or two symbols packed as by [`Index::build`]) into slots,
+/// when they pay ([`Slots::choose`]); the groups left, with their values.
+fn with_slots(
+    spans: Vec<(u64, Span)>,
+    values: Vec<Value>,
+    one: bool,
+    width: usize,
+    slots: &mut Option<Slots>,
+) -> (Vec<(u64, Span)>, Vec<Value>) {
+    let first = |key: u64| if one { key as u32 } else { (key >> 32) as u32 };
+    let ordinary = |key: u64| first(key) < FRESH[0].0;
+    let candidates: Vec<Group> = spans
+        .iter()
+        .filter(|(key, _)| ordinary(*key))
+        .map(|(key, span)| (first(*key), (!one).then_some(*key as u32), *span))
+        .collect();
+    let Some((chosen, placed)) = Slots::choose(&candidates, &values, width, !one) else { return (spans, values) };
+    let mut placed = placed.into_iter();
+    let keep: Vec<bool> = spans.iter().map(|(key, _)| !(ordinary(*key) && placed.next().unwrap_or(false))).collect();
+    *slots = Some(chosen);
+    without_placed(spans, &values, width, &keep)
 }
 
 /// The groups of `spans` whose `keep` is set, with their values (`width`

@@ -52,8 +52,8 @@ fn index_rows() -> impl Strategy<Value = Vec<Row>> {
 
 proptest! {
     /// Every index layout (an array directory by the first symbol, with
-    /// stand-ins aside; a hash map; keys of one or two columns; no returned
-    /// column) answers a probe with exactly the matching tuples' returned
+    /// stand-ins aside; slots for small groups; a hash map; keys of one or
+    /// two columns; no returned column) answers a probe with exactly the matching tuples' returned
     /// values, in the order of the relation.
     #[test]
     fn an_index_returns_exactly_the_matching_tuples(rows in index_rows(), extra in symbol(5_000_000)) {
@@ -66,9 +66,9 @@ proptest! {
         };
         let specs: [(&[usize], &[usize]); 6] =
             [(&[0], &[1, 2]), (&[0], &[]), (&[0, 1], &[2]), (&[0, 1], &[]), (&[1, 0], &[2]), (&[2], &[0])];
-        for (key_columns, returned) in specs {
+        for ((key_columns, returned), slots) in specs.into_iter().flat_map(|spec| [(spec, false), (spec, true)]) {
             let spec = IndexSpec { rel: RelId(0), key: key_columns.to_vec(), values: returned.to_vec() };
-            let index = Index::build(&snapshot, &spec);
+            let index = Index::build_with(&snapshot, &spec, slots);
             let mut probes: Vec<Vec<Value>> =
                 rows.iter().map(|row| key_columns.iter().map(|c| row[*c]).collect()).collect();
             probes.push(vec![extra; key_columns.len()]);
@@ -91,7 +91,8 @@ proptest! {
     }
 }
 
-/// The index over `rows` by `key` returning `returned`, and its answer for each probe.
+/// The index over `rows` by `key` returning `returned` (without slots:
+/// these tests are about the directory), and its answer for each probe.
 fn probe_all(rows: Vec<Row>, key: &[usize], returned: &[usize], probes: &[Vec<Value>]) -> Vec<Vec<Value>> {
     let snapshot = Snapshot {
         relations: vec![Arc::new(rows)],
@@ -100,7 +101,9 @@ fn probe_all(rows: Vec<Row>, key: &[usize], returned: &[usize], probes: &[Vec<Va
         base: Vec::new(),
         fresh: false,
     };
-    let index = Index::build(&snapshot, &IndexSpec { rel: RelId(0), key: key.to_vec(), values: returned.to_vec() });
+    let spec = IndexSpec { rel: RelId(0), key: key.to_vec(), values: returned.to_vec() };
+    let index = Index::build_with(&snapshot, &spec, false);
+    assert!(!index.has_slots());
     probes
         .iter()
         .map(|probe| {
@@ -152,6 +155,8 @@ fn slots_return_every_tuple_of_a_key_in_order_and_defer_the_crowded_symbols() {
         rows.push(vec![sym(s), sym(100), Value::Int(i64::from(s) + 1000)]);
     }
     rows.extend((0..40u32).map(|i| vec![sym(60), sym(100 + i % 2), Value::Int(i64::from(i))]));
+    // A stand-in's tuples stay in the directory.
+    rows.push(vec![Value::Sym(FRESH[0]), sym(100), Value::Int(9)]);
     let snapshot = Snapshot {
         relations: vec![Arc::new(rows.clone())],
         columns: Vec::new(),
@@ -162,8 +167,9 @@ fn slots_return_every_tuple_of_a_key_in_order_and_defer_the_crowded_symbols() {
     for (key, returned) in [(&[0, 1][..], &[2][..]), (&[0][..], &[2][..]), (&[0, 1][..], &[][..])] {
         let index = Index::build(&snapshot, &IndexSpec { rel: RelId(0), key: key.to_vec(), values: returned.to_vec() });
         assert!(index.has_slots(), "no slots for key {key:?}");
-        for probe in [vec![sym(7), sym(100)], vec![sym(7), sym(101)], vec![sym(60), sym(101)], vec![sym(55), sym(100)]]
-        {
+        let past = [vec![sym(90), sym(100)], vec![Value::Sym(FRESH[0]), sym(100)], vec![Value::Int(7), sym(100)]];
+        let probes = [vec![sym(7), sym(100)], vec![sym(7), sym(101)], vec![sym(60), sym(101)], vec![sym(55), sym(100)]];
+        for probe in probes.into_iter().chain(past) {
             let probe = probe.get(..key.len()).unwrap_or(&[]).to_vec();
             let matching: Vec<&Row> =
                 rows.iter().filter(|row| key.iter().zip(&probe).all(|(c, v)| row[*c] == *v)).collect();
