@@ -251,7 +251,7 @@ impl<'p> Run<'p> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn key(&self, slots: &[Slot], regs: &Regs) -> Option<Key> {
         let mut key = [0; MAX_KEY];
         for (value, slot) in key.iter_mut().zip(slots) {

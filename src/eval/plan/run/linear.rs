@@ -26,45 +26,17 @@ impl Run<'_> {
             return Flow::Break(());
         }
         let Some(probe) = linear.probes.get(at) else { return self.emit_head(rule, regs, emit) };
-        match probe.source {
-            Source::Goal(goal) if probe.mode == Mode::Each => self.each_answer_of(rule, linear, at, goal, regs, emit),
-            Source::Index(index) if probe.mode == Mode::Each && !probe.out.is_empty() => {
-                self.each_tuple(rule, linear, at, index, regs, emit)
+        let index = match probe.source {
+            Source::Index(index) => index,
+            Source::Goal(goal) if probe.mode == Mode::Each => {
+                return self.each_answer_of(rule, linear, at, goal, regs, emit);
             }
-            // Without returned columns, an `each` probe only asks whether a tuple exists.
-            source => {
-                let Some(found) = self.exists(probe, source, regs) else { return Flow::Break(()) };
-                if found != (probe.mode == Mode::NotExists) {
-                    self.go_on(rule, linear, at, regs, emit)
-                } else {
-                    Flow::Continue(())
-                }
-            }
+            Source::Goal(_) => return self.then_if_found(rule, linear, at, regs, emit),
+        };
+        // Without returned columns, an `each` probe only asks whether a tuple exists.
+        if probe.mode != Mode::Each || probe.out.is_empty() {
+            return self.then_if_found(rule, linear, at, regs, emit);
         }
-    }
-
-    /// Once the probe at `at` matched (its variables bound): its conditions,
-    /// then the next probe.
-    fn go_on(&mut self, rule: &RulePlan, linear: &Linear, at: usize, regs: &mut Regs, emit: Emit) -> Flow {
-        let tests = linear.probes.get(at).map_or(&[][..], |probe| &probe.tests[..]);
-        match self.tests(tests, regs) {
-            Some(true) => self.probe(rule, linear, at + 1, regs, emit),
-            Some(false) => Flow::Continue(()),
-            None => Flow::Break(()),
-        }
-    }
-
-    /// Each tuple of an index probe that binds variables, then the rest.
-    fn each_tuple(
-        &mut self,
-        rule: &RulePlan,
-        linear: &Linear,
-        at: usize,
-        index: u32,
-        regs: &mut Regs,
-        emit: Emit,
-    ) -> Flow {
-        let Some(probe) = linear.probes.get(at) else { return Flow::Continue(()) };
         let plan = self.plan;
         let (Some(index), Some(key)) = (plan.indexes.get(index as usize), self.key(&probe.key, regs)) else {
             return Flow::Continue(());
@@ -92,7 +64,31 @@ impl Run<'_> {
         Flow::Continue(())
     }
 
+    /// Once the probe at `at` matched (its variables bound): its conditions,
+    /// then the next probe.
+    #[inline]
+    fn go_on(&mut self, rule: &RulePlan, linear: &Linear, at: usize, regs: &mut Regs, emit: Emit) -> Flow {
+        let tests = linear.probes.get(at).map_or(&[][..], |probe| &probe.tests[..]);
+        match self.tests(tests, regs) {
+            Some(true) => self.probe(rule, linear, at + 1, regs, emit),
+            Some(false) => Flow::Continue(()),
+            None => Flow::Break(()),
+        }
+    }
+
+    /// An `exists` or `not exists` probe at `at`: the rest when it passes.
+    #[inline(never)]
+    fn then_if_found(&mut self, rule: &RulePlan, linear: &Linear, at: usize, regs: &mut Regs, emit: Emit) -> Flow {
+        let Some(probe) = linear.probes.get(at) else { return Flow::Continue(()) };
+        match self.exists(probe, regs) {
+            None => Flow::Break(()),
+            Some(found) if found != (probe.mode == Mode::NotExists) => self.go_on(rule, linear, at, regs, emit),
+            Some(_) => Flow::Continue(()),
+        }
+    }
+
     /// Each answer of a goal called with variables to bind, then the rest.
+    #[inline(never)]
     fn each_answer_of(
         &mut self,
         rule: &RulePlan,
@@ -116,9 +112,8 @@ impl Run<'_> {
 
     /// Whether a probe (of an index, or a call) has a matching tuple;
     /// `None` when the budget ran out inside a call.
-    fn exists(&mut self, probe: &Probe, source: Source, regs: &Regs) -> Option<bool> {
-        let mut scratch = *regs;
-        match source {
+    fn exists(&mut self, probe: &Probe, regs: &Regs) -> Option<bool> {
+        match probe.source {
             Source::Index(index) => {
                 let plan = self.plan;
                 let (Some(index), Some(key)) = (plan.indexes.get(index as usize), self.key(&probe.key, regs)) else {
@@ -128,13 +123,14 @@ impl Run<'_> {
                     return Some(index.contains(&key));
                 }
                 let foreign_from = self.foreign_from_in(index);
+                let mut scratch = *regs;
                 let mut rows = index.get(&key).chunks_exact(index.width().max(1));
                 Some(rows.any(|row| !is_foreign(foreign_from, row) && self.bind(&probe.out, row, &mut scratch)))
             }
             Source::Goal(goal) => {
                 let mut input = [PAD; MAX_ARITY];
                 let Some(input) = self.arguments(&probe.key, regs, &mut input) else { return Some(false) };
-                let mut found = false;
+                let (mut scratch, mut found) = (*regs, false);
                 let flow = self.solve(goal, input, &mut |run, row| {
                     if !run.foreign(row) && run.bind(&probe.out, row, &mut scratch) {
                         found = true;

@@ -220,6 +220,7 @@ impl Index {
     }
 
     /// The tuples of `key` when its first symbol's are in a slot.
+    #[inline(always)]
     fn in_slot(&self, key: &Key) -> Found<'_> {
         let Some(slots) = &self.slots else { return Found::Elsewhere };
         let Some(first) = sym_of(key[0]) else { return Found::Here(0, &[]) };
@@ -242,6 +243,7 @@ impl Index {
     }
 
     /// Whether some tuple has this key.
+    #[inline]
     pub fn contains(&self, key: &Key) -> bool {
         match self.in_slot(key) {
             Found::Here(tuples, _) => tuples > 0,
@@ -250,6 +252,7 @@ impl Index {
     }
 
     /// The returned columns of every tuple with this key, `width` values each.
+    #[inline]
     pub fn get(&self, key: &Key) -> &[Value] {
         if let Found::Here(_, values) = self.in_slot(key) {
             return values;

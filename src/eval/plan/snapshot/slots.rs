@@ -115,6 +115,7 @@ impl Slots {
     }
 
     /// The tuples of `first` (and `second`, for two-column keys).
+    #[inline(always)]
     pub(super) fn find(&self, first: u32, second: Option<u32>) -> Found<'_> {
         let len = match self.lens.get(first as usize) {
             Some(&ELSEWHERE) => return Found::Elsewhere,
