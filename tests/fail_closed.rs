@@ -188,6 +188,31 @@ allow U see on O if U in ctx.team, doc(O);
     }
 }
 
+/// A `not` over an atom that reads a missing `ctx` key does not fire its
+/// rule (SPEC section 5: a literal reading a missing key is false), on
+/// every strategy: the compiled plan runs such a rule as nested loops, and
+/// an absent key there must not count as "no matching tuple".
+#[test]
+fn a_negated_atom_over_a_missing_ctx_key_grants_nothing_on_any_strategy() {
+    let policy = "
+owner(alice, doc:1);
+revocation(s1);
+allow U read on O if owner(U, O), not revocation(ctx.session);
+";
+    let engine = Engine::from_source("p.warden", policy).unwrap();
+    assert!(engine.check_plan().is_some(), "no check plan: {:?}", engine.compile_plan().err());
+    let mut full = engine.clone();
+    full.set_strategy(warden::Strategy::Full);
+    let without = warden::live::Request::new("alice", "read", "doc:1").at_micros(0);
+    let with = |session: &str| without.clone().ctx("session", session);
+    for (request, expected) in [(without.clone(), false), (with("s1"), false), (with("s2"), true)] {
+        assert_eq!(full.check(&request).allowed, expected, "{request:?} (full)");
+        assert_eq!(engine.is_allowed(&request), expected, "{request:?} (compiled)");
+        assert_eq!(engine.check(&request).allowed, expected, "{request:?} (check)");
+        assert_eq!(engine.is_allowed_prepared(&engine.prepare(&request)), expected, "{request:?} (prepared)");
+    }
+}
+
 #[test]
 fn an_error_inside_a_list_follows_the_rule_kind() {
     let policy = "

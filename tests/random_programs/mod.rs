@@ -241,7 +241,8 @@ pub fn random_timed_program(seed: u64) -> String {
 /// A random program of the shape most services check: roles that extend
 /// others and grant permissions (some only on pages), scoped and global
 /// assignments with `from` and `until`, expiring direct grants, pages in
-/// projects, sometimes a deny rule, and no conditional grant, so the
+/// projects, sometimes a deny rule or atoms keyed by `ctx.session`, and no
+/// conditional grant, so the
 /// plan's `allowed` rules are probes, calls and compiled conditions only
 /// (see `warden::internals::eval::plan::linear`). Conditions on the
 /// request elsewhere are [`random_timed_program`]'s.
@@ -285,6 +286,12 @@ pub fn random_role_program(seed: u64) -> String {
         // A deny rule: the `allowed` rules call `denied`.
         let locked = rng.pick(&["page:1", "page:2", "p1"]);
         out.push_str(&format!("locked({locked});\ndeny U {} on O if locked(O);\n", rng.pick(&perms)));
+    }
+    if rng.chance(50) {
+        // Atoms keyed by the request's context (a missing key: no match, negated or not).
+        out.push_str("revoked(s1);\nsession_of(a, s2);\n");
+        out.push_str(&format!("allow U {} on O if within(O, p1), not revoked(ctx.session);\n", rng.pick(&perms)));
+        out.push_str(&format!("allow U {} on O if session_of(U, ctx.session), within(O, p2);\n", rng.pick(&perms)));
     }
     out
 }

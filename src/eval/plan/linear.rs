@@ -11,7 +11,7 @@
 use super::{Mode, Out, Slot, Step, fast};
 use crate::lower::ir::{Expr, RuleId};
 
-/// A rule of probes and compiled conditions.
+/// A rule of probes, calls and compiled conditions.
 #[derive(Clone, Debug)]
 pub struct Linear {
     /// Conditions on the head's variables, tested before the first probe.

@@ -164,8 +164,8 @@ pub struct RulePlan {
     pub preset: Vec<(u8, Value)>,
     /// The body, in execution order.
     pub steps: Vec<Step>,
-    /// The body as nested loops, when it is only probes and compiled
-    /// conditions (the runner then takes this form).
+    /// The body as nested loops, when it is only probes, calls and
+    /// compiled conditions (the runner then takes this form).
     pub linear: Option<linear::Linear>,
     /// Variable names (for `warden plan`).
     pub var_names: Vec<String>,

@@ -8,7 +8,8 @@
 use super::{Emit, Flow, Regs, Run, is_foreign};
 use crate::eval::plan::linear::{Linear, Probe, Source, Test};
 use crate::eval::plan::snapshot::PAD;
-use crate::eval::plan::{MAX_ARITY, Mode, RulePlan};
+use crate::eval::plan::{MAX_ARITY, Mode, RulePlan, Slot};
+use crate::lower::ir::Value;
 
 impl Run<'_> {
     /// Runs a rule in its linear form (its head already entered into `regs`).
@@ -81,9 +82,9 @@ impl Run<'_> {
     fn then_if_found(&mut self, rule: &RulePlan, linear: &Linear, at: usize, regs: &mut Regs, emit: Emit) -> Flow {
         let Some(probe) = linear.probes.get(at) else { return Flow::Continue(()) };
         match self.exists(probe, regs) {
-            None => Flow::Break(()),
-            Some(found) if found != (probe.mode == Mode::NotExists) => self.go_on(rule, linear, at, regs, emit),
-            Some(_) => Flow::Continue(()),
+            Ok(found) if found != (probe.mode == Mode::NotExists) => self.go_on(rule, linear, at, regs, emit),
+            Ok(_) => Flow::Continue(()),
+            Err(flow) => flow,
         }
     }
 
@@ -110,26 +111,28 @@ impl Run<'_> {
         })
     }
 
-    /// Whether a probe (of an index, or a call) has a matching tuple;
-    /// `None` when the budget ran out inside a call.
-    fn exists(&mut self, probe: &Probe, regs: &Regs) -> Option<bool> {
+    /// Whether a probe (of an index, or a call) has a matching tuple. `Err`
+    /// when the rule stops here whatever the mode: `Continue` when its key
+    /// reads a missing `ctx` key (the literal is false, SPEC section 5,
+    /// negated or not), `Break` when the budget ran out inside a call.
+    fn exists(&mut self, probe: &Probe, regs: &Regs) -> Result<bool, Flow> {
         match probe.source {
             Source::Index(index) => {
                 let plan = self.plan;
                 let (Some(index), Some(key)) = (plan.indexes.get(index as usize), self.key(&probe.key, regs)) else {
-                    return Some(false);
+                    return Err(Flow::Continue(()));
                 };
                 if probe.out.is_empty() {
-                    return Some(index.contains(&key));
+                    return Ok(index.contains(&key));
                 }
                 let foreign_from = self.foreign_from_in(index);
                 let mut scratch = *regs;
                 let mut rows = index.get(&key).chunks_exact(index.width().max(1));
-                Some(rows.any(|row| !is_foreign(foreign_from, row) && self.bind(&probe.out, row, &mut scratch)))
+                Ok(rows.any(|row| !is_foreign(foreign_from, row) && self.bind(&probe.out, row, &mut scratch)))
             }
             Source::Goal(goal) => {
                 let mut input = [PAD; MAX_ARITY];
-                let Some(input) = self.arguments(&probe.key, regs, &mut input) else { return Some(false) };
+                let Some(input) = self.arguments(&probe.key, regs, &mut input) else { return Err(Flow::Continue(())) };
                 let (mut scratch, mut found) = (*regs, false);
                 let flow = self.solve(goal, input, &mut |run, row| {
                     if !run.foreign(row) && run.bind(&probe.out, row, &mut scratch) {
@@ -139,18 +142,13 @@ impl Run<'_> {
                         Flow::Continue(())
                     }
                 });
-                if flow.is_break() && self.failure.is_some() { None } else { Some(found) }
+                if flow.is_break() && self.failure.is_some() { Err(Flow::Break(())) } else { Ok(found) }
             }
         }
     }
 
     /// A call's bound arguments, in `buffer`; `None` for a missing `ctx` key.
-    fn arguments<'b>(
-        &self,
-        slots: &[crate::eval::plan::Slot],
-        regs: &Regs,
-        buffer: &'b mut [crate::lower::ir::Value; MAX_ARITY],
-    ) -> Option<&'b [crate::lower::ir::Value]> {
+    fn arguments<'b>(&self, slots: &[Slot], regs: &Regs, buffer: &'b mut [Value; MAX_ARITY]) -> Option<&'b [Value]> {
         for (value, slot) in buffer.iter_mut().zip(slots) {
             *value = self.resolve(*slot, regs)?;
         }

@@ -112,8 +112,7 @@ impl Index {
 
     /// [`Index::build`], with small groups in slots only when `slots`
     /// (the tests build both layouts).
-    pub(super) fn build_with(snapshot: &Snapshot, spec: &IndexSpec, slots: bool) -> Index {
-        let allow_slots = slots;
+    pub(super) fn build_with(snapshot: &Snapshot, spec: &IndexSpec, allow_slots: bool) -> Index {
         let rows = snapshot.rows(spec.rel);
         let sym_at = |row: &[Value], column: &usize| match row.get(*column) {
             Some(Value::Sym(s)) => Some(s.0),
