@@ -181,3 +181,27 @@ fn a_constant_only_a_test_block_names_is_unknown_to_the_plan() {
     assert_eq!(engine.check_compiled(&by_condition), None);
     assert!(engine.check(&by_condition).allowed);
 }
+
+/// `type(..)` of unknown constants is their own type, whichever stand-in
+/// each takes: with an unknown user and an unknown page in one check (two
+/// stand-ins, both of types the program names), each condition reads its
+/// own constant's type.
+#[test]
+fn each_unknown_constant_has_its_own_type() {
+    let policy = "
+group:staff in org:1;
+page:1 in project:1;
+allow U read on O if type(O) == page, type(U) == group;
+allow U write on O if type(O) == group;
+";
+    let engine = Engine::from_source("types.warden", policy).unwrap();
+    for (user, perm, object, expected) in [
+        ("group:new", "read", "page:new", true),
+        ("page:new", "read", "group:new", false),
+        ("group:new", "write", "page:new", false),
+        ("page:new", "write", "group:new", true),
+        ("user:new", "read", "page:new", false),
+    ] {
+        assert_eq!(decided_on_the_plan(&engine, &request(user, perm, object)), expected, "{user} {perm} {object}");
+    }
+}
