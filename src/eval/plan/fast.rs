@@ -6,7 +6,7 @@
 //! values of other kinds, errors) returns `None`, and the caller evaluates the
 //! expression with the general evaluator, so both give the same answers.
 
-use crate::lower::intern::{FRESH, Sym};
+use crate::lower::intern::Sym;
 use crate::lower::ir::{BinOp, Builtin, Callee, Expr, Term, Value};
 use crate::time;
 
@@ -48,10 +48,6 @@ pub struct Inputs<'a> {
     pub now: i64,
     /// `type(..)` of each program symbol.
     pub types: &'a [Option<Sym>],
-    /// `type(..)` of the names the [`FRESH`] stand-ins take in this check,
-    /// in order (`None`: not a program symbol, so the general evaluator
-    /// decides).
-    pub fresh_types: &'a [Option<Sym>],
 }
 
 impl Cond {
@@ -111,13 +107,7 @@ impl Operand {
                 _ => None,
             },
             Operand::Type(v) => match inputs.regs.get(*v as usize)? {
-                Value::Sym(s) => match inputs.types.get(s.0 as usize) {
-                    Some(ty) => ty.map(Value::Sym),
-                    None => {
-                        let stand_in = FRESH.iter().position(|fresh| fresh == s)?;
-                        inputs.fresh_types.get(stand_in).copied().flatten().map(Value::Sym)
-                    }
-                },
+                Value::Sym(s) => inputs.types.get(s.0 as usize).copied().flatten().map(Value::Sym),
                 _ => None,
             },
         }

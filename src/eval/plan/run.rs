@@ -10,7 +10,7 @@ use super::snapshot::{Index, Key, MAX_KEY, PAD, pack};
 use super::{CheckPlan, Goal, HeadIn, MAX_ARITY, MAX_VARS, Mode, Out, RulePlan, Slot, Step};
 use crate::eval::functions::Env;
 use crate::eval::{EvalError, Membership, Reading, condition, member_values};
-use crate::lower::intern::{FRESH, Sym};
+use crate::lower::intern::FRESH;
 use crate::lower::ir::{Expr, OriginId, RuleId, Value};
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
@@ -41,9 +41,6 @@ pub struct Run<'p> {
     /// unknown constants do not use: the snapshot's tuples over them are not
     /// of this check's domain and are skipped.
     foreign_from: u64,
-    /// `type(..)` of the names this check's stand-ins take, so a compiled
-    /// condition on an unknown constant's type needs no string.
-    fresh_types: [Option<Sym>; FRESH.len()],
 }
 
 impl<'p> Run<'p> {
@@ -55,12 +52,7 @@ impl<'p> Run<'p> {
             _ => u64::MAX,
         };
         let (budget, limit, errors, failure) = (max_steps, max_steps, BTreeSet::new(), None);
-        let mut fresh_types = [None; FRESH.len()];
-        for (ty, stand_in) in fresh_types.iter_mut().zip(FRESH).take(env.symbols.fresh_in_use()) {
-            let name = env.symbols.resolve(stand_in);
-            *ty = env.program.symbols.get(crate::eval::functions::type_of(&name));
-        }
-        Run { plan, env, budget, limit, errors, failure, foreign_from, fresh_types }
+        Run { plan, env, budget, limit, errors, failure, foreign_from }
     }
 
     /// Where the foreign stand-ins begin for the tuples of `index`: only an
@@ -144,7 +136,7 @@ impl<'p> Run<'p> {
     /// else by the general evaluator (which records an error it meets).
     #[inline]
     fn test(&mut self, fast: Option<&fast::Cond>, expr: &Expr, source: RuleId, regs: &Regs) -> bool {
-        let inputs = Inputs { regs, now: self.env.now, types: &self.plan.types, fresh_types: &self.fresh_types };
+        let inputs = Inputs { regs, now: self.env.now, types: &self.plan.types };
         match fast.and_then(|f| f.eval(&inputs)) {
             Some(holds) => holds,
             None => match self.env.program.rules.get(source.0 as usize) {
