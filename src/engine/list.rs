@@ -198,7 +198,7 @@ impl Engine {
             check_type(ty, "user")?;
         }
         // `*` or `page:*` as the object is the question about every object, as in a check.
-        let object_text = if is_wildcard(object) { object.to_string() } else { quote_if_needed(object) };
+        let object_text = if is_wildcard(object) { object.to_string() } else { quote_if_needed(object).into_owned() };
         let fresh = subject_type.map_or_else(|| "*".to_string(), |ty| format!("{ty}:*"));
         // The same wildcard twice is one value (a subject acting on itself): no exact probe then.
         let inspects =
@@ -299,7 +299,7 @@ impl Engine {
         if let Some(decision) = self.check_compiled(request).filter(|decision| decision.errors.is_empty()) {
             return Ok(Ok((decision.allowed, Vec::new())));
         }
-        let text = |name: &str| if is_wildcard(name) { name.to_string() } else { quote_if_needed(name) };
+        let text = |name: &str| if is_wildcard(name) { name.to_string() } else { quote_if_needed(name).into_owned() };
         let question = format!("allowed({}, {}, {})", text(&request.user), text(&request.perm), text(&request.object));
         let answer = self.query(&question, options)?;
         Ok(match answer.stopped {

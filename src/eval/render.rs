@@ -32,11 +32,11 @@ const KEYWORDS: [&str; 23] = [
 
 /// A string as it would be written in a policy: bare when it reads back as the
 /// same constant (`alice`, `page:7`), quoted otherwise (`"Q3 plan"`).
-pub fn quote_if_needed(s: &str) -> String {
+pub fn quote_if_needed(s: &str) -> std::borrow::Cow<'_, str> {
     if s == "*" || is_bare(s) || is_typed(s) {
-        return s.to_string();
+        return std::borrow::Cow::Borrowed(s);
     }
-    string_literal(s)
+    std::borrow::Cow::Owned(string_literal(s))
 }
 
 /// A string as a policy string literal, always quoted (`"a \"b\""`).
@@ -82,7 +82,7 @@ pub fn value(v: Value, symbols: &Symbols) -> String {
         Value::Sym(s) if crate::lower::intern::FRESH.contains(&s) && is_wildcard(&symbols.resolve(s)) => {
             symbols.resolve(s).to_string()
         }
-        Value::Sym(s) => quote_if_needed(&symbols.resolve(s)),
+        Value::Sym(s) => quote_if_needed(&symbols.resolve(s)).into_owned(),
         Value::Int(n) => n.to_string(),
         Value::Time(t) => time::format_timestamp(t),
         Value::Dur(d) => time::format_duration(d),

@@ -260,38 +260,57 @@ impl LiveFact {
 
     /// The fact as one policy statement, every value quoted where needed.
     pub fn to_statement(&self) -> String {
-        let holding = |keyword: &str, h: &Holding| {
-            let mut out = format!("{keyword} {} {}", quote_if_needed(&h.subject), quote_if_needed(&h.what));
+        let mut out = String::new();
+        self.write_statement(&mut out);
+        out
+    }
+
+    /// Appends [`LiveFact::to_statement`] to `out` (no allocation per fact
+    /// beyond `out`'s growth and quoting).
+    pub(crate) fn write_statement(&self, out: &mut String) {
+        use std::fmt::Write;
+        let holding = |out: &mut String, keyword: &str, h: &Holding| {
+            let _ = write!(out, "{keyword} {} {}", quote_if_needed(&h.subject), quote_if_needed(&h.what));
             if let Some(on) = &h.on {
-                out.push_str(&format!(" on {}", quote_if_needed(on)));
+                let _ = write!(out, " on {}", quote_if_needed(on));
             }
             if let Some(from) = h.from {
-                out.push_str(&format!(" from {}", time::format_timestamp(from)));
+                let _ = write!(out, " from {}", time::format_timestamp(from));
             }
             if let Some(until) = h.until {
-                out.push_str(&format!(" until {}", time::format_timestamp(until)));
+                let _ = write!(out, " until {}", time::format_timestamp(until));
             }
-            out
         };
-        let text = match self {
+        let _ = match self {
             LiveFact::In { member, container } => {
-                format!("{} in {}", quote_if_needed(member), quote_if_needed(container))
+                write!(out, "{} in {};", quote_if_needed(member), quote_if_needed(container))
             }
-            LiveFact::Assign(h) => holding("assign", h),
-            LiveFact::Grant(h) => holding("grant", h),
-            LiveFact::Superuser(u) => format!("superuser {}", quote_if_needed(u)),
-            LiveFact::Inactive(u) => format!("inactive {}", quote_if_needed(u)),
+            LiveFact::Assign(h) => {
+                holding(out, "assign", h);
+                write!(out, ";")
+            }
+            LiveFact::Grant(h) => {
+                holding(out, "grant", h);
+                write!(out, ";")
+            }
+            LiveFact::Superuser(u) => write!(out, "superuser {};", quote_if_needed(u)),
+            LiveFact::Inactive(u) => write!(out, "inactive {};", quote_if_needed(u)),
             LiveFact::Relation { name, args } => {
-                let args: Vec<String> = args.iter().map(constant_text).collect();
-                format!("{name}({})", args.join(", "))
+                let _ = write!(out, "{name}(");
+                for (i, arg) in args.iter().enumerate() {
+                    let _ = write!(out, "{}{}", if i > 0 { ", " } else { "" }, constant_text(arg));
+                }
+                write!(out, ");")
             }
-            LiveFact::Role(name) => return format!("role {} {{}}", quote_if_needed(name)),
+            LiveFact::Role(name) => write!(out, "role {} {{}}", quote_if_needed(name)),
             LiveFact::RolePermission { role, perm, on } => {
-                let on = on.as_ref().map(|t| format!(" on {}", quote_if_needed(t))).unwrap_or_default();
-                return format!("role {} {{ {}{on}; }}", quote_if_needed(role), quote_if_needed(perm));
+                let _ = write!(out, "role {} {{ {}", quote_if_needed(role), quote_if_needed(perm));
+                if let Some(on) = on {
+                    let _ = write!(out, " on {}", quote_if_needed(on));
+                }
+                write!(out, "; }}")
             }
         };
-        text + ";"
     }
 
     /// Checks the fact's names and that its statement text says exactly it
@@ -393,7 +412,7 @@ fn role_facts(
 /// A constant as policy text (strings quoted where needed).
 fn constant_text(c: &Constant) -> String {
     match c {
-        Constant::Str(s) => quote_if_needed(s),
+        Constant::Str(s) => quote_if_needed(s).into_owned(),
         Constant::Int(n) => n.to_string(),
         Constant::Time(t) => time::format_timestamp(*t),
         Constant::Dur(d) => time::format_duration(*d),

@@ -26,42 +26,41 @@ impl Engine {
             });
         }
         let name = format!("<update {}>", self.sources().files().count());
-        self.with_source_facts(&name, inserted, removed)
+        self.with_source_facts(&name, inserted.iter(), removed.iter())
     }
 
     /// Applies base-fact changes whose names are checked (an update's, or
     /// a database's rows, see [`crate::sources`]): each inserted fact's
     /// statement is built directly, shown in a source named `name`, one
     /// per line.
-    pub(crate) fn with_source_facts(
+    pub(crate) fn with_source_facts<'f>(
         &self,
         name: &str,
-        inserted: &[LiveFact],
-        removed: &[LiveFact],
+        inserted: impl ExactSizeIterator<Item = &'f LiveFact> + Clone,
+        removed: impl Iterator<Item = &'f LiveFact>,
     ) -> Result<Engine, LoadError> {
         let mut sources = self.sources().clone();
         let mut text = String::new();
         let mut spans = Vec::with_capacity(inserted.len());
-        for fact in inserted {
+        for fact in inserted.clone() {
             let start = text.len();
-            text.push_str(&fact.to_statement());
+            fact.write_statement(&mut text);
             spans.push((start, text.len()));
             text.push('\n');
         }
         let file = sources.add(name, text);
         let statements: Vec<_> = inserted
-            .iter()
             .zip(spans)
             .map(|(fact, (start, end))| fact.statement(crate::syntax::span::Span::new(file, start, end)))
             .collect();
         self.apply(sources, &statements, removed)
     }
 
-    fn apply(
+    fn apply<'f>(
         &self,
         sources: crate::syntax::span::SourceMap,
         statements: &[crate::syntax::ast::Statement],
-        removed: &[LiveFact],
+        removed: impl Iterator<Item = &'f LiveFact>,
     ) -> Result<Engine, LoadError> {
         let mut changes = BaseChanges::default();
         for fact in removed {

@@ -377,9 +377,7 @@ pub fn apply(
     inserted: &BTreeSet<LiveFact>,
     removed: &BTreeSet<LiveFact>,
 ) -> Result<Engine, LoadError> {
-    let inserted: Vec<LiveFact> = inserted.iter().cloned().collect();
-    let removed: Vec<LiveFact> = removed.iter().cloned().collect();
-    snapshot.with_source_facts(&format!("<{database}>"), &inserted, &removed)
+    snapshot.with_source_facts(&format!("<{database}>"), inserted.iter(), removed.iter())
 }
 
 /// Each binding against the program's relations.
