@@ -351,13 +351,15 @@ proptest! {
         for _ in &picks {
             let names = [rng.pick(&["a", "b", "c", "d"]), rng.pick(&["read", "write", "share", "comment"]), rng.pick(&["page:1", "page:2", "c", "p1", "b"])];
             let Some(values) = names.iter().map(|n| program.symbols.get(n).map(Value::Sym)).collect::<Option<Vec<_>>>() else { continue };
-            // The context by symbol: `session` (read by atoms) and `n` (`x`
-            // makes `ctx.n > 1` err), when the program names them.
+            // The context by symbol, when the program names the key:
+            // `session` (read by atoms), `k`, and `n` (`x` makes `ctx.n > 1` err).
             let mut ctx = BTreeMap::new();
-            for (key, values) in [("session", ["s1", "s2"]), ("n", ["2", "x"])] {
+            for (key, values) in [("session", &["s1", "s2"][..]), ("k", &["a", "b"]), ("n", &["0", "2", "x"])] {
                 if let (true, Some(key)) = (rng.chance(60), program.symbols.get(key)) {
-                    let value = rng.pick(&values);
-                    let value = program.symbols.get(value).map_or(Value::Int(2), Value::Sym);
+                    let value = match rng.pick(values) {
+                        number @ ("0" | "2") => Value::Int(number.parse().unwrap()),
+                        name => Value::Sym(symbols.intern(name)),
+                    };
                     ctx.insert(key, value);
                 }
             }

@@ -444,6 +444,15 @@ impl Compiler<'_> {
         let mut key = Vec::new();
         let mut key_columns = Vec::new();
         let mut value_columns = Vec::new();
+        // A `ctx` value goes into the key, whose look-up stops the rule when
+        // the request lacks it (SPEC section 5: the literal is false, negated
+        // or not); compared as a returned column, a missing key would only
+        // fail to match, and a `not` would pass.
+        let reads_ctx = |(term, given): (&Term, &Given)| *given == Given::Bound && matches!(term, Term::Ctx(_));
+        let mut ctx_left = atom.args.iter().zip(&pattern).filter(|pair| reads_ctx(*pair)).count();
+        if !dynamic && ctx_left > MAX_KEY {
+            return Err(NotCompiled::Unsupported(self.name(atom.rel), "more context values than key columns"));
+        }
         for (column, (term, given)) in atom.args.iter().zip(&pattern).enumerate() {
             let slot = match given {
                 Given::Const(c) => Slot::Const(*c),
@@ -452,8 +461,10 @@ impl Compiler<'_> {
             if dynamic && matches!(given, Given::Const(_)) {
                 continue;
             }
+            let from_ctx = reads_ctx((term, given));
+            ctx_left -= usize::from(from_ctx);
             let given = *given != Given::Free;
-            if given && (dynamic || key.len() < MAX_KEY) {
+            if given && (dynamic || from_ctx || key.len() + ctx_left < MAX_KEY) {
                 key.push(slot);
                 key_columns.push(column);
                 continue;

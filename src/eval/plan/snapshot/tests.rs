@@ -53,17 +53,11 @@ fn index_rows() -> impl Strategy<Value = Vec<Row>> {
 proptest! {
     /// Every index layout (an array directory by the first symbol, with
     /// stand-ins aside; slots for small groups; a hash map; keys of one or
-    /// two columns; no returned column) answers a probe with exactly the matching tuples' returned
-    /// values, in the order of the relation.
+    /// two columns; no returned column) answers a probe with exactly the
+    /// matching tuples' returned values, in the order of the relation.
     #[test]
     fn an_index_returns_exactly_the_matching_tuples(rows in index_rows(), extra in symbol(5_000_000)) {
-        let snapshot = Snapshot {
-            relations: vec![Arc::new(rows.clone())],
-            columns: Vec::new(),
-            domain: Domain::default(),
-            base: Vec::new(),
-            fresh: false,
-        };
+        let snapshot = one_relation(rows.clone());
         let specs: [(&[usize], &[usize]); 6] =
             [(&[0], &[1, 2]), (&[0], &[]), (&[0, 1], &[2]), (&[0, 1], &[]), (&[1, 0], &[2]), (&[2], &[0])];
         for ((key_columns, returned), slots) in specs.into_iter().flat_map(|spec| [(spec, false), (spec, true)]) {
@@ -94,13 +88,7 @@ proptest! {
 /// The index over `rows` by `key` returning `returned` (without slots:
 /// these tests are about the directory), and its answer for each probe.
 fn probe_all(rows: Vec<Row>, key: &[usize], returned: &[usize], probes: &[Vec<Value>]) -> Vec<Vec<Value>> {
-    let snapshot = Snapshot {
-        relations: vec![Arc::new(rows)],
-        columns: Vec::new(),
-        domain: Domain::default(),
-        base: Vec::new(),
-        fresh: false,
-    };
+    let snapshot = one_relation(rows);
     let spec = IndexSpec { rel: RelId(0), key: key.to_vec(), values: returned.to_vec() };
     let index = Index::build_with(&snapshot, &spec, false);
     assert!(!index.has_slots());
@@ -157,13 +145,7 @@ fn slots_return_every_tuple_of_a_key_in_order_and_defer_the_crowded_symbols() {
     rows.extend((0..40u32).map(|i| vec![sym(60), sym(100 + i % 2), Value::Int(i64::from(i))]));
     // A stand-in's tuples stay in the directory.
     rows.push(vec![Value::Sym(FRESH[0]), sym(100), Value::Int(9)]);
-    let snapshot = Snapshot {
-        relations: vec![Arc::new(rows.clone())],
-        columns: Vec::new(),
-        domain: Domain::default(),
-        base: Vec::new(),
-        fresh: false,
-    };
+    let snapshot = one_relation(rows.clone());
     for (key, returned) in [(&[0, 1][..], &[2][..]), (&[0][..], &[2][..]), (&[0, 1][..], &[][..])] {
         let index = Index::build(&snapshot, &IndexSpec { rel: RelId(0), key: key.to_vec(), values: returned.to_vec() });
         assert!(index.has_slots(), "no slots for key {key:?}");
@@ -181,5 +163,16 @@ fn slots_return_every_tuple_of_a_key_in_order_and_defer_the_crowded_symbols() {
             assert_eq!(index.get(&packed), &expected[..], "probe {probe:?} of key {key:?}");
             assert_eq!(index.contains(&packed), !matching.is_empty(), "probe {probe:?} of key {key:?}");
         }
+    }
+}
+
+/// A snapshot of one relation, `rows`.
+fn one_relation(rows: Vec<Row>) -> Snapshot {
+    Snapshot {
+        relations: vec![Arc::new(rows)],
+        columns: Vec::new(),
+        domain: Domain::default(),
+        base: Vec::new(),
+        fresh: false,
     }
 }
