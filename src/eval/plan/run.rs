@@ -125,11 +125,37 @@ impl<'p> Run<'p> {
     #[inline]
     fn emit_head(&mut self, rule: &RulePlan, regs: &Regs, emit: Emit) -> Flow {
         let mut out = [PAD; MAX_ARITY];
-        for (value, slot) in out.iter_mut().zip(&rule.outputs) {
-            let Some(v) = self.resolve(*slot, regs) else { return Flow::Continue(()) };
-            *value = v;
+        let Some(out) = self.arguments(&rule.outputs, regs, &mut out) else { return Flow::Continue(()) };
+        emit(self, out)
+    }
+
+    /// Whether `index` has a tuple for `key` that matches `out` (foreign
+    /// stand-ins skipped; nothing bound).
+    #[inline]
+    fn index_has(&self, index: &Index, key: &Key, out: &[Out], regs: &Regs) -> bool {
+        if out.is_empty() {
+            return index.contains(key);
         }
-        emit(self, out.get(..rule.outputs.len()).unwrap_or(&[]))
+        let foreign_from = self.foreign_from_in(index);
+        let mut scratch = *regs;
+        let mut rows = index.get(key).chunks_exact(index.width().max(1));
+        rows.any(|row| !is_foreign(foreign_from, row) && self.bind(out, row, &mut scratch))
+    }
+
+    /// Whether `goal` has an answer for `input` that matches `out`
+    /// (foreign stand-ins skipped; nothing bound); `None` when the budget
+    /// ran out inside it.
+    fn goal_has(&mut self, goal: u32, input: &[Value], out: &[Out], regs: &Regs) -> Option<bool> {
+        let (mut scratch, mut found) = (*regs, false);
+        let flow = self.solve(goal, input, &mut |run, row| {
+            if !run.foreign(row) && run.bind(out, row, &mut scratch) {
+                found = true;
+                Flow::Break(())
+            } else {
+                Flow::Continue(())
+            }
+        });
+        if flow.is_break() && self.failure.is_some() { None } else { Some(found) }
     }
 
     /// Whether a condition holds: by its compiled form when that decides,
@@ -160,31 +186,24 @@ impl<'p> Run<'p> {
                 let Some(key) = self.key(key, regs) else { return Flow::Continue(()) };
                 let plan = self.plan;
                 let Some(index) = plan.indexes.get(*index as usize) else { return Flow::Continue(()) };
-                if out.is_empty() {
-                    return self.then(index.contains(&key) != (*mode == Mode::NotExists), rule, at, regs, emit);
+                if out.is_empty() || *mode != Mode::Each {
+                    let found = self.index_has(index, &key, out, regs);
+                    return self.then(found != (*mode == Mode::NotExists), rule, at, regs, emit);
                 }
-                let width = index.width().max(1);
                 let foreign_from = self.foreign_from_in(index);
-                let rows = index.get(&key).chunks_exact(width).filter(|row| !is_foreign(foreign_from, row));
-                if *mode == Mode::Each {
-                    for row in rows {
-                        if self.bind(out, row, regs) && self.steps(rule, at + 1, regs, emit).is_break() {
-                            return Flow::Break(());
-                        }
+                for row in index.get(&key).chunks_exact(index.width().max(1)) {
+                    if !is_foreign(foreign_from, row)
+                        && self.bind(out, row, regs)
+                        && self.steps(rule, at + 1, regs, emit).is_break()
+                    {
+                        return Flow::Break(());
                     }
-                    return Flow::Continue(());
                 }
-                let mut scratch = *regs;
-                let found = rows.into_iter().any(|row| self.bind(out, row, &mut scratch));
-                self.then(found != (*mode == Mode::NotExists), rule, at, regs, emit)
+                Flow::Continue(())
             }
             Step::Call { goal, args, out, mode } => {
                 let mut input = [PAD; MAX_ARITY];
-                for (value, slot) in input.iter_mut().zip(args) {
-                    let Some(v) = self.resolve(*slot, regs) else { return Flow::Continue(()) };
-                    *value = v;
-                }
-                let input = input.get(..args.len()).unwrap_or(&[]);
+                let Some(input) = self.arguments(args, regs, &mut input) else { return Flow::Continue(()) };
                 if *mode == Mode::Each {
                     return self.solve(*goal, input, &mut |run, row| {
                         if !run.foreign(row) && run.bind(out, row, regs) {
@@ -194,19 +213,7 @@ impl<'p> Run<'p> {
                         }
                     });
                 }
-                let mut scratch = *regs;
-                let mut found = false;
-                let flow = self.solve(*goal, input, &mut |run, row| {
-                    if !run.foreign(row) && run.bind(out, row, &mut scratch) {
-                        found = true;
-                        Flow::Break(())
-                    } else {
-                        Flow::Continue(())
-                    }
-                });
-                if flow.is_break() && self.failure.is_some() {
-                    return Flow::Break(());
-                }
+                let Some(found) = self.goal_has(*goal, input, out, regs) else { return Flow::Break(()) };
                 self.then(found != (*mode == Mode::NotExists), rule, at, regs, emit)
             }
             Step::Cond { expr, fast, source } => {
@@ -238,6 +245,15 @@ impl<'p> Run<'p> {
     /// Goes on with the next step when `pass`.
     fn then(&mut self, pass: bool, rule: &RulePlan, at: usize, regs: &mut Regs, emit: Emit) -> Flow {
         if pass { self.steps(rule, at + 1, regs, emit) } else { Flow::Continue(()) }
+    }
+
+    /// The values of `slots` (a call's bound arguments, a head's outputs)
+    /// in `buffer`; `None` for a missing `ctx` key.
+    fn arguments<'b>(&self, slots: &[Slot], regs: &Regs, buffer: &'b mut [Value; MAX_ARITY]) -> Option<&'b [Value]> {
+        for (value, slot) in buffer.iter_mut().zip(slots) {
+            *value = self.resolve(*slot, regs)?;
+        }
+        buffer.get(..slots.len())
     }
 
     /// A value at run time; `None` for a missing `ctx` key.

@@ -8,8 +8,7 @@
 use super::{Emit, Flow, Regs, Run, is_foreign};
 use crate::eval::plan::linear::{Linear, Probe, Source, Test};
 use crate::eval::plan::snapshot::PAD;
-use crate::eval::plan::{MAX_ARITY, Mode, RulePlan, Slot};
-use crate::lower::ir::Value;
+use crate::eval::plan::{MAX_ARITY, Mode, RulePlan};
 
 impl Run<'_> {
     /// Runs a rule in its linear form (its head already entered into `regs`).
@@ -122,37 +121,14 @@ impl Run<'_> {
                 let (Some(index), Some(key)) = (plan.indexes.get(index as usize), self.key(&probe.key, regs)) else {
                     return Err(Flow::Continue(()));
                 };
-                if probe.out.is_empty() {
-                    return Ok(index.contains(&key));
-                }
-                let foreign_from = self.foreign_from_in(index);
-                let mut scratch = *regs;
-                let mut rows = index.get(&key).chunks_exact(index.width().max(1));
-                Ok(rows.any(|row| !is_foreign(foreign_from, row) && self.bind(&probe.out, row, &mut scratch)))
+                Ok(self.index_has(index, &key, &probe.out, regs))
             }
             Source::Goal(goal) => {
                 let mut input = [PAD; MAX_ARITY];
                 let Some(input) = self.arguments(&probe.key, regs, &mut input) else { return Err(Flow::Continue(())) };
-                let (mut scratch, mut found) = (*regs, false);
-                let flow = self.solve(goal, input, &mut |run, row| {
-                    if !run.foreign(row) && run.bind(&probe.out, row, &mut scratch) {
-                        found = true;
-                        Flow::Break(())
-                    } else {
-                        Flow::Continue(())
-                    }
-                });
-                if flow.is_break() && self.failure.is_some() { Err(Flow::Break(())) } else { Ok(found) }
+                self.goal_has(goal, input, &probe.out, regs).ok_or(Flow::Break(()))
             }
         }
-    }
-
-    /// A call's bound arguments, in `buffer`; `None` for a missing `ctx` key.
-    fn arguments<'b>(&self, slots: &[Slot], regs: &Regs, buffer: &'b mut [Value; MAX_ARITY]) -> Option<&'b [Value]> {
-        for (value, slot) in buffer.iter_mut().zip(slots) {
-            *value = self.resolve(*slot, regs)?;
-        }
-        buffer.get(..slots.len())
     }
 
     /// Whether every condition holds, one step each; `None` when the budget
