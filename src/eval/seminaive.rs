@@ -15,6 +15,8 @@
 //! caller says which tuples positive atoms and `not` atoms read, and whether
 //! an erroring condition holds.
 
+mod linear;
+
 use super::base::{Lookup, Prepared, RequestBase, consistent, pick};
 use super::functions::Env;
 use super::{EvalError, Limits, Reading, Row, Rows, condition, member_values};
@@ -142,6 +144,15 @@ pub fn eval_stratum(
     env: &Env,
     (limits, deadline): (Limits, std::time::Instant),
 ) -> Result<Vec<(RelId, Rows)>, EvalError> {
+    let total: usize = reads.positive.iter().map(|r| r.len()).sum::<usize>() + reads.held_elsewhere;
+    let held = super::rows_bytes(reads.positive).saturating_sub(reads.shared_bytes);
+    let bytes = limits.max_bytes.saturating_sub(held + reads.held_elsewhere * super::row_bytes(3));
+    let budget = Budget { rows: limits.max_tuples.saturating_sub(total), bytes, deadline, limits };
+    if stratum.recursive
+        && let Some(evaluated) = linear::eval_stratum(stratum, rules, reads, errors, prepared, env, budget)
+    {
+        return evaluated;
+    }
     let mut iteration = Iteration::new();
     let mut sources: BTreeMap<RelId, Variable<Row>> = BTreeMap::new();
     let mut source = |rel: RelId, iteration: &mut Iteration| -> Variable<Row> {
@@ -161,10 +172,6 @@ pub fn eval_stratum(
     for rule in rules {
         pipelines.push(compile(rule, stratum, &mut iteration, reads, prepared, &mut source));
     }
-    let total: usize = reads.positive.iter().map(|r| r.len()).sum::<usize>() + reads.held_elsewhere;
-    let held = super::rows_bytes(reads.positive).saturating_sub(reads.shared_bytes);
-    let bytes = limits.max_bytes.saturating_sub(held + reads.held_elsewhere * super::row_bytes(3));
-    let budget = Budget { rows: limits.max_tuples.saturating_sub(total), bytes, deadline, limits };
     if !stratum.recursive {
         // No rule reads this stratum's own relations: one pass of every pipeline suffices.
         return eval_once(stratum, &pipelines, reads, env, errors, budget);
@@ -215,12 +222,32 @@ fn compile<'r>(
     prepared: &Prepared,
     source: &mut dyn FnMut(RelId, &mut Iteration) -> Variable<Row>,
 ) -> Pipeline<'r> {
+    let start = Start { pending: rule.body.iter().collect(), order: Vec::new() };
+    compile_from(rule, start, stratum, iteration, reads, prepared, source)
+}
+
+/// Where a rule's plan starts: the literals still to plan and the variables
+/// a binding row already holds, in order.
+struct Start<'r> {
+    pending: Vec<&'r Literal>,
+    order: Vec<VarId>,
+}
+
+/// Plans the literals of `start` after the variables it has bound (see [`compile`]).
+fn compile_from<'r>(
+    rule: &'r Rule,
+    start: Start<'r>,
+    stratum: &Stratum,
+    iteration: &mut Iteration,
+    reads: &Reads,
+    prepared: &Prepared,
+    source: &mut dyn FnMut(RelId, &mut Iteration) -> Variable<Row>,
+) -> Pipeline<'r> {
     let empty = Arc::default();
     let rows_of = |rel: RelId| reads.positive.get(rel.0 as usize).unwrap_or(&empty);
     let negated_rows_of = |rel: RelId| reads.negated.get(rel.0 as usize).unwrap_or(&empty);
-    let mut order: Vec<VarId> = Vec::new();
+    let Start { mut pending, mut order } = start;
     let mut steps = Vec::new();
-    let mut pending: Vec<&Literal> = rule.body.iter().collect();
     let position = |order: &[VarId], v: VarId| order.iter().position(|w| *w == v);
     loop {
         // Conditions, negations and checks whose variables are all bound.
@@ -437,17 +464,35 @@ fn merge_join(a: &[(Row, Row)], b: &[(Row, Row)], out: &mut Vec<Row>, budget: &B
 
 /// The head tuple of a rule for a final binding row.
 fn project_head(pipeline: &Pipeline, row: &[Value]) -> Row {
-    pipeline
-        .rule
-        .head
-        .args
-        .iter()
-        .map(|t| match t {
-            Term::Var(v) => lookup(&pipeline.order, row, *v).unwrap_or(Value::Bool(false)),
-            Term::Const(c) => *c,
-            Term::Now | Term::Ctx(_) => Value::Bool(false),
-        })
-        .collect()
+    pipeline.rule.head.args.iter().map(|t| head_value(pipeline, row, t)).collect()
+}
+
+/// The value of one term of a rule's head for a final binding row.
+fn head_value(pipeline: &Pipeline, row: &[Value], term: &Term) -> Value {
+    match term {
+        Term::Var(v) => lookup(&pipeline.order, row, *v).unwrap_or(Value::Bool(false)),
+        Term::Const(c) => *c,
+        Term::Now | Term::Ctx(_) => Value::Bool(false),
+    }
+}
+
+/// The final bindings of a pipeline whose steps read only complete
+/// relations (no [`Step::Join`]), from the bindings `rows` it starts with.
+fn through(
+    pipeline: &Pipeline,
+    mut rows: Vec<Row>,
+    (env, reading): (&Env, Reading),
+    errors: &mut Errors,
+    budget: &Budget,
+) -> Result<Vec<Row>, EvalError> {
+    for step in &pipeline.steps {
+        rows = apply(step, &rows, &pipeline.order, (pipeline.rule, env, reading), errors, budget)?;
+        super::cancel::check(budget.deadline, &budget.limits)?;
+        if rows.is_empty() {
+            break;
+        }
+    }
+    Ok(rows)
 }
 
 /// One step that reads only complete relations, applied to a set of bindings.
@@ -532,14 +577,7 @@ fn eval_once(
     let mut derived: BTreeMap<RelId, Vec<Row>> = BTreeMap::new();
     let (mut size, mut bytes) = (0usize, 0usize);
     for pipeline in pipelines {
-        let mut rows: Vec<Row> = vec![Vec::new()];
-        for step in &pipeline.steps {
-            rows = apply(step, &rows, &pipeline.order, (pipeline.rule, env, reads.reading), errors, &budget)?;
-            super::cancel::check(budget.deadline, &budget.limits)?;
-            if rows.is_empty() {
-                break;
-            }
-        }
+        let rows = through(pipeline, vec![Vec::new()], (env, reads.reading), errors, &budget)?;
         size += rows.len();
         bytes = bytes.saturating_add(rows.len().saturating_mul(super::row_bytes(rows.first().map_or(0, Vec::len))));
         if size > budget.rows {

@@ -1,0 +1,217 @@
+//! Linear recursive strata on fixed-width tuples.
+//!
+//! Most recursive strata are *linear*: every rule reads at most one relation
+//! of its own stratum, as a closure does (`path(X, Z) :- edge(X, Y),
+//! path(Y, Z)`, `within`, the role hierarchy, nested groups). Such a stratum
+//! needs no join between two growing relations: each round, a rule starts
+//! from the tuples its one recursive atom gained in the last round (the delta
+//! rule of semi-naive evaluation) and looks everything else up in the
+//! indexes of complete relations. So the stratum keeps no intermediate
+//! bindings between rounds and no keyed copies of its relations.
+//!
+//! The stratum's relations are held as arrays of `N` values (`N` the widest
+//! arity, at most [`MAX_WIDTH`]; narrower tuples padded with one constant),
+//! which datafrog sorts, deduplicates and merges without a heap allocation
+//! per tuple. The padding keeps the arrays in the order of their rows, so the
+//! complete relations come out sorted.
+//!
+//! Any other recursive stratum (a rule with two atoms of its stratum, a
+//! relation wider than [`MAX_WIDTH`]) runs on the general pipelines of
+//! [`super`]; both are checked against the naive reference.
+
+use super::{Budget, Errors, Pipeline, Reads, Start, Step, compile_from, head_value, through};
+use crate::analyze::Stratum;
+use crate::eval::base::{Prepared, consistent, pick};
+use crate::eval::functions::Env;
+use crate::eval::{EvalError, Row, Rows, row_bytes};
+use crate::lower::ir::{Literal, RelId, Rule, Term, Value, VarId};
+use datafrog::{Iteration, Relation, Variable};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// The widest relation a linear stratum holds as fixed-width tuples.
+const MAX_WIDTH: usize = 4;
+
+/// The value that fills a tuple past its relation's arity.
+const PAD: Value = Value::Bool(false);
+
+/// A rule of a linear stratum, planned to start from its recursive atom.
+struct DeltaRule<'r> {
+    /// The atom of the stratum the rule reads, if any: its relation, its
+    /// arguments, and the position in it of each variable it binds, in the
+    /// order of the pipeline's first bindings. A rule without one seeds the
+    /// stratum in the first round.
+    recursive: Option<(RelId, &'r [Term], Vec<usize>)>,
+    /// The rest of the rule, over complete relations only.
+    pipeline: Pipeline<'r>,
+}
+
+/// Evaluates a recursive `stratum` on fixed-width tuples when it is linear
+/// and no relation of it is wider than [`MAX_WIDTH`]; `None` when it is not
+/// (the general pipelines evaluate it then).
+pub(super) fn eval_stratum(
+    stratum: &Stratum,
+    rules: &[Cow<Rule>],
+    reads: &Reads,
+    errors: &mut Errors,
+    prepared: &Prepared,
+    env: &Env,
+    budget: Budget,
+) -> Option<Result<Vec<(RelId, Rows)>, EvalError>> {
+    let arities: Vec<(RelId, usize)> = stratum
+        .relations
+        .iter()
+        .map(|rel| Some((*rel, env.program.relations.get(rel.0 as usize)?.arity)))
+        .collect::<Option<_>>()?;
+    let width = arities.iter().map(|(_, arity)| *arity).max()?;
+    if width > MAX_WIDTH {
+        return None;
+    }
+    let plans = rules.iter().map(|rule| plan(rule, stratum, reads, prepared)).collect::<Option<Vec<_>>>()?;
+    let stratum = Linear { arities, rules: plans, reads, env };
+    Some(match width {
+        0 | 1 => stratum.eval::<1>(errors, &budget),
+        2 => stratum.eval::<2>(errors, &budget),
+        3 => stratum.eval::<3>(errors, &budget),
+        _ => stratum.eval::<4>(errors, &budget),
+    })
+}
+
+/// Plans `rule` to start from its one atom of `stratum`; `None` when it
+/// reads two or more of them.
+fn plan<'r>(rule: &'r Rule, stratum: &Stratum, reads: &Reads, prepared: &Prepared) -> Option<DeltaRule<'r>> {
+    let of_stratum = |literal: &Literal| matches!(literal, Literal::Pos(a) if stratum.relations.contains(&a.rel));
+    let mut recursive = rule.body.iter().filter(|literal| of_stratum(literal));
+    let atom = match (recursive.next(), recursive.next()) {
+        (None, _) => None,
+        (Some(Literal::Pos(atom)), None) => Some(atom),
+        _ => return None,
+    };
+    let mut order: Vec<VarId> = Vec::new();
+    let mut positions = Vec::new();
+    for (i, term) in atom.map_or(&[][..], |a| &a.args).iter().enumerate() {
+        if let Term::Var(v) = term
+            && !order.contains(v)
+        {
+            order.push(*v);
+            positions.push(i);
+        }
+    }
+    let start = Start { pending: rule.body.iter().filter(|literal| !of_stratum(literal)).collect(), order };
+    // The rest reads no relation of the stratum, so it has no join and
+    // creates no variable in this iteration.
+    let mut unused = Iteration::new();
+    let pipeline = compile_from(rule, start, stratum, &mut unused, reads, prepared, &mut |_, it| it.variable("unused"));
+    if pipeline.steps.iter().any(|step| matches!(step, Step::Join { .. })) {
+        return None;
+    }
+    Some(DeltaRule { recursive: atom.map(|a| (a.rel, &a.args[..], positions)), pipeline })
+}
+
+/// A linear stratum, planned.
+struct Linear<'a, 'r> {
+    /// Its relations with their arities.
+    arities: Vec<(RelId, usize)>,
+    rules: Vec<DeltaRule<'r>>,
+    reads: &'a Reads<'a>,
+    env: &'a Env<'a>,
+}
+
+impl Linear<'_, '_> {
+    /// Rounds to a fixpoint over tuples of `N` values; the complete relations.
+    fn eval<const N: usize>(&self, errors: &mut Errors, budget: &Budget) -> Result<Vec<(RelId, Rows)>, EvalError> {
+        let mut iteration = Iteration::new();
+        let variables: Vec<Variable<[Value; N]>> = self
+            .arities
+            .iter()
+            .map(|(rel, _)| {
+                let variable = iteration.variable("relation");
+                let facts = self.reads.positive.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter());
+                variable.extend(facts.map(|row| padded::<N>(row)));
+                variable
+            })
+            .collect();
+        let variable_of = |rel: RelId| self.arities.iter().position(|(r, _)| *r == rel).and_then(|i| variables.get(i));
+        let reading = (self.env, self.reads.reading);
+        // The first round: the rules that read no relation of the stratum.
+        for rule in self.rules.iter().filter(|rule| rule.recursive.is_none()) {
+            let bindings = through(&rule.pipeline, vec![Vec::new()], reading, errors, budget)?;
+            if let Some(head) = variable_of(rule.pipeline.rule.head.rel) {
+                head.insert(heads::<N>(&rule.pipeline, &bindings));
+            }
+        }
+        while iteration.changed() {
+            for rule in &self.rules {
+                let Some((rel, args, positions)) = &rule.recursive else { continue };
+                let (Some(input), Some(head)) = (variable_of(*rel), variable_of(rule.pipeline.rule.head.rel)) else {
+                    continue;
+                };
+                let arity = args.len().min(N);
+                let start: Vec<Row> = input
+                    .recent
+                    .borrow()
+                    .iter()
+                    .filter(|tuple| consistent(args, &tuple[..arity]))
+                    .map(|tuple| pick(tuple, positions))
+                    .collect();
+                if start.is_empty() {
+                    continue;
+                }
+                let bindings = through(&rule.pipeline, start, reading, errors, budget)?;
+                head.insert(heads::<N>(&rule.pipeline, &bindings));
+            }
+            self.spent(&variables, budget)?;
+        }
+        Ok(self
+            .arities
+            .iter()
+            .zip(variables)
+            .map(|((rel, arity), variable)| {
+                let rows = variable.complete().elements.iter().map(|tuple| tuple[..*arity].to_vec()).collect();
+                (*rel, Arc::new(rows))
+            })
+            .collect())
+    }
+
+    /// An error once the stratum's relations hold more tuples (or estimated
+    /// bytes, counted as rows of their arity, as the general pipelines
+    /// count them) than the budget, or once past the deadline.
+    fn spent<const N: usize>(&self, variables: &[Variable<[Value; N]>], budget: &Budget) -> Result<(), EvalError> {
+        let (mut size, mut bytes) = (0usize, 0usize);
+        for ((_, arity), variable) in self.arities.iter().zip(variables) {
+            let stable = variable.stable.borrow();
+            let rows = stable.iter().map(|batch| batch.elements.len()).sum::<usize>() + variable.recent.borrow().len();
+            size += rows;
+            bytes = bytes.saturating_add(rows.saturating_mul(row_bytes(*arity)));
+        }
+        if size > budget.rows {
+            return Err(EvalError::TooManyTuples(budget.limits.max_tuples));
+        }
+        if bytes > budget.bytes {
+            return Err(EvalError::TooMuchMemory(budget.limits.max_bytes >> 20));
+        }
+        crate::eval::cancel::check(budget.deadline, &budget.limits)
+    }
+}
+
+/// A row as a tuple of `N` values, padded past its arity.
+fn padded<const N: usize>(row: &[Value]) -> [Value; N] {
+    let mut tuple = [PAD; N];
+    for (slot, value) in tuple.iter_mut().zip(row) {
+        *slot = *value;
+    }
+    tuple
+}
+
+/// The head tuples of a rule for its final bindings.
+fn heads<const N: usize>(pipeline: &Pipeline, bindings: &[Row]) -> Relation<[Value; N]> {
+    let head = &pipeline.rule.head.args;
+    let tuples = bindings.iter().map(|row| {
+        let mut tuple = [PAD; N];
+        for (slot, term) in tuple.iter_mut().zip(head) {
+            *slot = head_value(pipeline, row, term);
+        }
+        tuple
+    });
+    Relation::from_vec(tuples.collect())
+}
