@@ -220,3 +220,19 @@ fn explaining_an_unknown_deny_says_it_is_unknown() {
     let text = explanation.to_text();
     assert!(text.contains("is unknown") && text.contains("risk"), "{text}");
 }
+
+/// A closure's rule with a condition: the condition runs only for the
+/// bindings every atom of the rule matches (`false && unknown` is false), so
+/// a closure that matches nothing meets no error. Here `p(Y, Z)` holds for
+/// `(a, b)` and `(c, d)`, but no `e(X, a)` or `e(X, c)` joins them: `risk`
+/// is never called, and a full evaluation says nothing permits.
+#[test]
+fn a_condition_of_a_recursive_rule_errs_only_where_the_atoms_match() {
+    let source = "extern fn risk(x);\ne(a, b); e(c, d);\np(X, Y) :- e(X, Y);\n\
+                  p(X, Z) :- e(X, Y), p(Y, Z), risk(Z) > 1;\nallow U read on O if p(U, O);\n";
+    let mut engine = Engine::from_source("p.warden", source).unwrap();
+    engine.set_strategy(Strategy::Full);
+    let decision = engine.check(&Request::new("a", "read", "d").at("2026-11-23T10:00:00Z").unwrap());
+    assert_eq!(decision.reason, "denied: nothing permits a to read d");
+    assert!(decision.errors.is_empty(), "{:?}", decision.errors);
+}

@@ -11,6 +11,10 @@
 //! bound; a `not` atom (always of a complete relation) removes the bindings
 //! found in its index. Rounds repeat to a fixpoint.
 //!
+//! A recursive stratum whose rules each read at most one relation of the
+//! stratum (a closure, a hierarchy) runs instead on fixed-width tuples,
+//! every rule starting from its recursive atom's new tuples (module `linear`).
+//!
 //! A stratum is evaluated for one [`Reading`] at a time (see [`super`]): the
 //! caller says which tuples positive atoms and `not` atoms read, and whether
 //! an erroring condition holds.
@@ -125,6 +129,18 @@ impl Budget {
         Ok(())
     }
 
+    /// An error once the relations of a stratum hold more than the budget's
+    /// rows or (estimated) bytes.
+    fn holds(&self, rows: usize, bytes: usize) -> Result<(), EvalError> {
+        if rows > self.rows {
+            return Err(EvalError::TooManyTuples(self.limits.max_tuples));
+        }
+        if bytes > self.bytes {
+            return Err(EvalError::TooMuchMemory(self.limits.max_bytes >> 20));
+        }
+        Ok(())
+    }
+
     /// Every 4,096 rows looked at, an error once past the deadline (or cancelled).
     fn tick(&self, looked_at: usize) -> Result<(), EvalError> {
         if looked_at.is_multiple_of(4096) {
@@ -149,7 +165,7 @@ pub fn eval_stratum(
     let bytes = limits.max_bytes.saturating_sub(held + reads.held_elsewhere * super::row_bytes(3));
     let budget = Budget { rows: limits.max_tuples.saturating_sub(total), bytes, deadline, limits };
     if stratum.recursive
-        && let Some(evaluated) = linear::eval_stratum(stratum, rules, reads, errors, prepared, env, budget)
+        && let Some(evaluated) = linear::try_eval(stratum, rules, reads, errors, prepared, env, budget)
     {
         return evaluated;
     }
@@ -170,7 +186,24 @@ pub fn eval_stratum(
     }
     let mut pipelines = Vec::new();
     for rule in rules {
-        pipelines.push(compile(rule, stratum, &mut iteration, reads, prepared, &mut source));
+        // An atom of this stratum is a join with its relation's variable;
+        // any other relation is complete, and read by lookups.
+        let mut read_atom = |atom: Atom, keys: AtomKeys| {
+            if !stratum.relations.contains(&atom.rel) {
+                return lookup_step(&atom, keys, reads, prepared);
+            }
+            let AtomKeys { key_from_row, key_from_atom, new_from_atom } = keys;
+            Step::Join {
+                source: source(atom.rel, &mut iteration),
+                args: atom.args,
+                key_from_row,
+                key_from_atom,
+                new_from_atom,
+                left: iteration.variable("left"),
+                right: iteration.variable("right"),
+            }
+        };
+        pipelines.push(compile(rule, Start::whole(rule), reads, prepared, &mut read_atom));
     }
     if !stratum.recursive {
         // No rule reads this stratum's own relations: one pass of every pipeline suffices.
@@ -196,12 +229,7 @@ pub fn eval_stratum(
             size += rows;
             bytes = bytes.saturating_add(rows.saturating_mul(super::row_bytes(width)));
         }
-        if size > budget.rows {
-            return Err(EvalError::TooManyTuples(limits.max_tuples));
-        }
-        if bytes > budget.bytes {
-            return Err(EvalError::TooMuchMemory(limits.max_bytes >> 20));
-        }
+        budget.holds(size, bytes)?;
         super::cancel::check(deadline, &limits)?;
     }
     Ok(stratum
@@ -211,42 +239,50 @@ pub fn eval_stratum(
         .collect())
 }
 
-/// Plans a rule: positive atoms in an order that joins on shared variables,
-/// each condition and `not` as soon as its variables are bound, active-domain
-/// joins last.
-fn compile<'r>(
-    rule: &'r Rule,
-    stratum: &Stratum,
-    iteration: &mut Iteration,
-    reads: &Reads,
-    prepared: &Prepared,
-    source: &mut dyn FnMut(RelId, &mut Iteration) -> Variable<Row>,
-) -> Pipeline<'r> {
-    let start = Start { pending: rule.body.iter().collect(), order: Vec::new() };
-    compile_from(rule, start, stratum, iteration, reads, prepared, source)
-}
-
 /// Where a rule's plan starts: the literals still to plan and the variables
 /// a binding row already holds, in order.
 struct Start<'r> {
     pending: Vec<&'r Literal>,
     order: Vec<VarId>,
+    /// Whether conditions (and `in` lists) wait until every positive atom
+    /// is joined, rather than running as soon as their variables are bound:
+    /// a plan that does not start from the rule's first atom then evaluates
+    /// them only for bindings the general plan would also reach (so a
+    /// condition that errs records no error the general plan would not).
+    conditions_last: bool,
 }
 
-/// Plans the literals of `start` after the variables it has bound (see [`compile`]).
-fn compile_from<'r>(
+impl<'r> Start<'r> {
+    /// The whole rule, from no binding.
+    fn whole(rule: &'r Rule) -> Start<'r> {
+        Start { pending: rule.body.iter().collect(), order: Vec::new(), conditions_last: false }
+    }
+}
+
+/// Where a positive atom meets the bindings before it.
+struct AtomKeys {
+    /// Positions in the binding row of the variables the atom shares.
+    key_from_row: Vec<usize>,
+    /// Positions in the atom of those same variables.
+    key_from_atom: Vec<usize>,
+    /// Positions in the atom of the variables it binds for the first time.
+    new_from_atom: Vec<usize>,
+}
+
+/// Plans a rule from `start`: positive atoms in an order that joins on
+/// shared variables (each read as `read_atom` says), each condition and
+/// `not` as soon as its variables are bound, active-domain joins last.
+fn compile<'r>(
     rule: &'r Rule,
     start: Start<'r>,
-    stratum: &Stratum,
-    iteration: &mut Iteration,
     reads: &Reads,
     prepared: &Prepared,
-    source: &mut dyn FnMut(RelId, &mut Iteration) -> Variable<Row>,
+    read_atom: &mut dyn FnMut(Atom, AtomKeys) -> Step,
 ) -> Pipeline<'r> {
     let empty = Arc::default();
     let rows_of = |rel: RelId| reads.positive.get(rel.0 as usize).unwrap_or(&empty);
     let negated_rows_of = |rel: RelId| reads.negated.get(rel.0 as usize).unwrap_or(&empty);
-    let Start { mut pending, mut order } = start;
+    let Start { mut pending, mut order, conditions_last } = start;
     let mut steps = Vec::new();
     let position = |order: &[VarId], v: VarId| order.iter().position(|w| *w == v);
     loop {
@@ -256,12 +292,15 @@ fn compile_from<'r>(
             progressed = false;
             let mut i = 0;
             while let Some(literal) = pending.get(i) {
+                let atoms_joined = !conditions_last || !pending.iter().any(|l| matches!(l, Literal::Pos(_)));
                 let ready = match literal {
-                    Literal::Cond(e) => vars_of(e).iter().all(|v| order.contains(v)),
+                    Literal::Cond(e) => atoms_joined && vars_of(e).iter().all(|v| order.contains(v)),
                     Literal::Neg(a) => atom_vars(a, rule).iter().all(|v| order.contains(v)),
                     Literal::Member(v, items) => {
                         let needs: BTreeSet<VarId> = items.iter().flat_map(vars_of).collect();
-                        needs.iter().all(|w| order.contains(w)) && (order.contains(v) || !bound_by_atom(*v, &pending))
+                        atoms_joined
+                            && needs.iter().all(|w| order.contains(w))
+                            && (order.contains(v) || !bound_by_atom(*v, &pending))
                     }
                     _ => false,
                 };
@@ -328,44 +367,32 @@ fn compile_from<'r>(
             Literal::Domain(v) => Atom { rel: builtins::ADOM, args: vec![Term::Var(*v)] },
             _ => break,
         };
-        let mut key_from_row = Vec::new();
-        let mut key_from_atom = Vec::new();
-        let mut new_from_atom = Vec::new();
+        let mut keys = AtomKeys { key_from_row: Vec::new(), key_from_atom: Vec::new(), new_from_atom: Vec::new() };
         let mut fresh: Vec<VarId> = Vec::new();
         for (i, term) in atom.args.iter().enumerate() {
             if let Term::Var(v) = term {
                 if let Some(p) = position(&order, *v) {
-                    key_from_row.push(p);
-                    key_from_atom.push(i);
+                    keys.key_from_row.push(p);
+                    keys.key_from_atom.push(i);
                 } else if !fresh.contains(v) {
                     fresh.push(*v);
-                    new_from_atom.push(i);
+                    keys.new_from_atom.push(i);
                 }
             }
         }
         order.extend(fresh);
-        if stratum.relations.contains(&atom.rel) {
-            let right = iteration.variable("right");
-            steps.push(Step::Join {
-                source: source(atom.rel, iteration),
-                args: atom.args,
-                key_from_row,
-                key_from_atom,
-                new_from_atom,
-                left: iteration.variable("left"),
-                right,
-            });
-        } else {
-            let index = prepared.index(
-                atom.rel,
-                rows_of(atom.rel),
-                reads.request,
-                (&atom.args, &key_from_atom, &new_from_atom),
-            );
-            steps.push(Step::Lookup { key_from_row, index });
-        }
+        steps.push(read_atom(atom, keys));
     }
     Pipeline { rule, steps, stages: Vec::new(), order }
+}
+
+/// Reads a positive atom of a complete relation: a lookup of each binding in
+/// an index of the relation keyed by the variables the atom shares.
+fn lookup_step(atom: &Atom, keys: AtomKeys, reads: &Reads, prepared: &Prepared) -> Step {
+    let empty = Arc::default();
+    let rows = reads.positive.get(atom.rel.0 as usize).unwrap_or(&empty);
+    let index = prepared.index(atom.rel, rows, reads.request, (&atom.args, &keys.key_from_atom, &keys.new_from_atom));
+    Step::Lookup { key_from_row: keys.key_from_row, index }
 }
 
 /// One round of a rule: every step reads the new tuples of its input stage.
@@ -580,12 +607,7 @@ fn eval_once(
         let rows = through(pipeline, vec![Vec::new()], (env, reads.reading), errors, &budget)?;
         size += rows.len();
         bytes = bytes.saturating_add(rows.len().saturating_mul(super::row_bytes(rows.first().map_or(0, Vec::len))));
-        if size > budget.rows {
-            return Err(EvalError::TooManyTuples(budget.limits.max_tuples));
-        }
-        if bytes > budget.bytes {
-            return Err(EvalError::TooMuchMemory(budget.limits.max_bytes >> 20));
-        }
+        budget.holds(size, bytes)?;
         let heads = derived.entry(pipeline.rule.head.rel).or_default();
         heads.extend(rows.iter().map(|row| project_head(pipeline, row)));
     }

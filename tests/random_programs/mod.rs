@@ -295,3 +295,97 @@ pub fn random_role_program(seed: u64) -> String {
     }
     out
 }
+
+/// Constants of every kind: strings (bare, typed ids, quoted), integers,
+/// timestamps, durations and booleans (`false` is also what fixed-width
+/// tuples pad with).
+const MIXED: [&str; 12] = [
+    "a",
+    "b",
+    "page:1",
+    "user:7",
+    "\"x y\"",
+    "1",
+    "-2",
+    "2026-01-01T00:00:00Z",
+    "2026-06-01T10:00:00Z",
+    "7d",
+    "true",
+    "false",
+];
+const WIDE_VARS: [&str; 6] = ["X", "Y", "Z", "W", "V", "U"];
+
+/// A random program over relations of arities 1 to 6 whose facts mix every
+/// kind of value, with recursion through several relations at once (every
+/// derived relation may read every other), negation of base relations,
+/// comparisons across kinds (which err for some bindings: SPEC section 5)
+/// and arithmetic.
+pub fn random_wide_program(seed: u64) -> String {
+    let mut rng = Rng(seed ^ 0x0000_71de);
+    let mut out = String::new();
+    // A few constants per program, so that joins over wide atoms match.
+    let values: Vec<&str> = (0..4).map(|_| rng.pick(&MIXED)).collect();
+    let base: Vec<(String, usize)> = (0..3).map(|i| (format!("b{i}"), 1 + rng.below(6))).collect();
+    for (name, arity) in &base {
+        for _ in 0..2 + rng.below(9) {
+            let args: Vec<&str> = (0..*arity).map(|_| rng.pick(&values)).collect();
+            out.push_str(&format!("{name}({});\n", args.join(", ")));
+        }
+    }
+    let derived: Vec<(String, usize)> = (0..3).map(|i| (format!("w{i}"), 1 + rng.below(6))).collect();
+    let atoms: Vec<&(String, usize)> = base.iter().chain(derived.iter()).collect();
+    for (head, head_arity) in &derived {
+        for _ in 0..1 + rng.below(3) {
+            let mut body = Vec::new();
+            let mut bound: Vec<&str> = Vec::new();
+            for _ in 0..1 + rng.below(3) {
+                let (name, arity) = atoms[rng.below(atoms.len())];
+                let args: Vec<&str> = (0..*arity)
+                    .map(|_| {
+                        if rng.chance(10) {
+                            rng.pick(&values)
+                        } else {
+                            let v = rng.pick(&WIDE_VARS);
+                            if !bound.contains(&v) {
+                                bound.push(v);
+                            }
+                            v
+                        }
+                    })
+                    .collect();
+                body.push(format!("{name}({})", args.join(", ")));
+            }
+            if bound.is_empty() {
+                let (name, arity) = &base[0];
+                let args: Vec<&str> = WIDE_VARS[..*arity].to_vec();
+                bound.extend(&args);
+                body.push(format!("{name}({})", args.join(", ")));
+            }
+            if rng.chance(35) {
+                let (name, arity) = &base[rng.below(base.len())];
+                let args: Vec<&str> = (0..*arity)
+                    .map(|_| match rng.below(4) {
+                        0 => "_",
+                        1 => rng.pick(&values),
+                        _ => bound[rng.below(bound.len())],
+                    })
+                    .collect();
+                body.push(format!("not {name}({})", args.join(", ")));
+            }
+            if rng.chance(35) {
+                let left = bound[rng.below(bound.len())];
+                let right = if rng.chance(50) { bound[rng.below(bound.len())] } else { rng.pick(&values) };
+                body.push(format!("{left} {} {right}", rng.pick(&OPS)));
+            }
+            if rng.chance(15) {
+                let x = bound[rng.below(bound.len())];
+                body.push(format!("{x} + 1 > {}", rng.pick(&["0", "2026-01-01T00:00:00Z"])));
+            }
+            let head_args: Vec<&str> = (0..*head_arity)
+                .map(|_| if rng.chance(8) { rng.pick(&values) } else { bound[rng.below(bound.len())] })
+                .collect();
+            out.push_str(&format!("{head}({}) :- {};\n", head_args.join(", "), body.join(", ")));
+        }
+    }
+    out
+}

@@ -19,12 +19,12 @@
 //! relation wider than [`MAX_WIDTH`]) runs on the general pipelines of
 //! [`super`]; both are checked against the naive reference.
 
-use super::{Budget, Errors, Pipeline, Reads, Start, Step, compile_from, head_value, through};
+use super::{AtomKeys, Budget, Errors, Pipeline, Reads, Start, compile, head_value, lookup_step, through};
 use crate::analyze::Stratum;
 use crate::eval::base::{Prepared, consistent, pick};
 use crate::eval::functions::Env;
 use crate::eval::{EvalError, Row, Rows, row_bytes};
-use crate::lower::ir::{Literal, RelId, Rule, Term, Value, VarId};
+use crate::lower::ir::{Atom, Literal, RelId, Rule, Term, Value, VarId};
 use datafrog::{Iteration, Relation, Variable};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -37,19 +37,26 @@ const PAD: Value = Value::Bool(false);
 
 /// A rule of a linear stratum, planned to start from its recursive atom.
 struct DeltaRule<'r> {
-    /// The atom of the stratum the rule reads, if any: its relation, its
-    /// arguments, and the position in it of each variable it binds, in the
-    /// order of the pipeline's first bindings. A rule without one seeds the
+    /// The atom of the stratum the rule reads; a rule without one seeds the
     /// stratum in the first round.
-    recursive: Option<(RelId, &'r [Term], Vec<usize>)>,
+    recursive: Option<Recursive<'r>>,
     /// The rest of the rule, over complete relations only.
     pipeline: Pipeline<'r>,
+}
+
+/// The one atom of its own stratum a linear rule reads.
+struct Recursive<'r> {
+    rel: RelId,
+    args: &'r [Term],
+    /// The position in the atom of each variable it binds, in the order of
+    /// the pipeline's first bindings.
+    positions: Vec<usize>,
 }
 
 /// Evaluates a recursive `stratum` on fixed-width tuples when it is linear
 /// and no relation of it is wider than [`MAX_WIDTH`]; `None` when it is not
 /// (the general pipelines evaluate it then).
-pub(super) fn eval_stratum(
+pub(super) fn try_eval(
     stratum: &Stratum,
     rules: &[Cow<Rule>],
     reads: &Reads,
@@ -58,35 +65,49 @@ pub(super) fn eval_stratum(
     env: &Env,
     budget: Budget,
 ) -> Option<Result<Vec<(RelId, Rows)>, EvalError>> {
-    let arities: Vec<(RelId, usize)> = stratum
-        .relations
-        .iter()
-        .map(|rel| Some((*rel, env.program.relations.get(rel.0 as usize)?.arity)))
-        .collect::<Option<_>>()?;
+    let arities: Vec<(RelId, usize)> =
+        stratum.relations.iter().map(|rel| Some((*rel, arity(*rel, rules, reads)?))).collect::<Option<_>>()?;
     let width = arities.iter().map(|(_, arity)| *arity).max()?;
     if width > MAX_WIDTH {
         return None;
     }
-    let plans = rules.iter().map(|rule| plan(rule, stratum, reads, prepared)).collect::<Option<Vec<_>>>()?;
-    let stratum = Linear { arities, rules: plans, reads, env };
+    let recursive = rules.iter().map(|rule| recursive_atom(rule, stratum)).collect::<Option<Vec<_>>>()?;
+    let plans = rules.iter().zip(recursive).map(|(rule, atom)| plan(rule, atom, reads, prepared)).collect();
+    let linear = Linear { arities, rules: plans, reads, env };
     Some(match width {
-        0 | 1 => stratum.eval::<1>(errors, &budget),
-        2 => stratum.eval::<2>(errors, &budget),
-        3 => stratum.eval::<3>(errors, &budget),
-        _ => stratum.eval::<4>(errors, &budget),
+        0 | 1 => linear.eval::<1>(errors, &budget),
+        2 => linear.eval::<2>(errors, &budget),
+        3 => linear.eval::<3>(errors, &budget),
+        _ => linear.eval::<4>(errors, &budget),
     })
 }
 
-/// Plans `rule` to start from its one atom of `stratum`; `None` when it
-/// reads two or more of them.
-fn plan<'r>(rule: &'r Rule, stratum: &Stratum, reads: &Reads, prepared: &Prepared) -> Option<DeltaRule<'r>> {
-    let of_stratum = |literal: &Literal| matches!(literal, Literal::Pos(a) if stratum.relations.contains(&a.rel));
-    let mut recursive = rule.body.iter().filter(|literal| of_stratum(literal));
-    let atom = match (recursive.next(), recursive.next()) {
-        (None, _) => None,
-        (Some(Literal::Pos(atom)), None) => Some(atom),
-        _ => return None,
-    };
+/// The arity of a relation of the stratum, from its rules' heads and its
+/// facts; `None` when they disagree.
+fn arity(rel: RelId, rules: &[Cow<Rule>], reads: &Reads) -> Option<usize> {
+    let heads = rules.iter().filter(|rule| rule.head.rel == rel).map(|rule| rule.head.args.len());
+    let facts = reads.positive.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter().map(Vec::len));
+    let mut widths = heads.chain(facts);
+    let first = widths.next().unwrap_or(0);
+    widths.all(|width| width == first).then_some(first)
+}
+
+/// The one positive atom of `stratum` that `rule` reads (`Some(None)` when
+/// it reads none); `None` when it reads two or more.
+fn recursive_atom<'r>(rule: &'r Rule, stratum: &Stratum) -> Option<Option<&'r Atom>> {
+    let mut atoms = rule.body.iter().filter_map(|literal| match literal {
+        Literal::Pos(atom) if stratum.relations.contains(&atom.rel) => Some(atom),
+        _ => None,
+    });
+    match (atoms.next(), atoms.next()) {
+        (first, None) => Some(first),
+        _ => None,
+    }
+}
+
+/// Plans `rule` to start from the bindings of its recursive `atom` (if
+/// any); the rest of it reads complete relations only, by lookups.
+fn plan<'r>(rule: &'r Rule, atom: Option<&'r Atom>, reads: &Reads, prepared: &Prepared) -> DeltaRule<'r> {
     let mut order: Vec<VarId> = Vec::new();
     let mut positions = Vec::new();
     for (i, term) in atom.map_or(&[][..], |a| &a.args).iter().enumerate() {
@@ -97,15 +118,14 @@ fn plan<'r>(rule: &'r Rule, stratum: &Stratum, reads: &Reads, prepared: &Prepare
             positions.push(i);
         }
     }
-    let start = Start { pending: rule.body.iter().filter(|literal| !of_stratum(literal)).collect(), order };
-    // The rest reads no relation of the stratum, so it has no join and
-    // creates no variable in this iteration.
-    let mut unused = Iteration::new();
-    let pipeline = compile_from(rule, start, stratum, &mut unused, reads, prepared, &mut |_, it| it.variable("unused"));
-    if pipeline.steps.iter().any(|step| matches!(step, Step::Join { .. })) {
-        return None;
-    }
-    Some(DeltaRule { recursive: atom.map(|a| (a.rel, &a.args[..], positions)), pipeline })
+    let is_recursive =
+        |literal: &&Literal| matches!(literal, Literal::Pos(a) if atom.is_some_and(|r| std::ptr::eq(a, r)));
+    let pending = rule.body.iter().filter(|literal| !is_recursive(literal)).collect();
+    let start = Start { pending, order, conditions_last: atom.is_some() };
+    let mut read_atom = |atom: Atom, keys: AtomKeys| lookup_step(&atom, keys, reads, prepared);
+    let pipeline = compile(rule, start, reads, prepared, &mut read_atom);
+    let recursive = atom.map(|a| Recursive { rel: a.rel, args: &a.args, positions });
+    DeltaRule { recursive, pipeline }
 }
 
 /// A linear stratum, planned.
@@ -133,7 +153,7 @@ impl Linear<'_, '_> {
             .collect();
         let variable_of = |rel: RelId| self.arities.iter().position(|(r, _)| *r == rel).and_then(|i| variables.get(i));
         let reading = (self.env, self.reads.reading);
-        // The first round: the rules that read no relation of the stratum.
+        // The first round: head :- rules that read no relation of the stratum.
         for rule in self.rules.iter().filter(|rule| rule.recursive.is_none()) {
             let bindings = through(&rule.pipeline, vec![Vec::new()], reading, errors, budget)?;
             if let Some(head) = variable_of(rule.pipeline.rule.head.rel) {
@@ -142,10 +162,11 @@ impl Linear<'_, '_> {
         }
         while iteration.changed() {
             for rule in &self.rules {
-                let Some((rel, args, positions)) = &rule.recursive else { continue };
+                let Some(Recursive { rel, args, positions }) = &rule.recursive else { continue };
                 let (Some(input), Some(head)) = (variable_of(*rel), variable_of(rule.pipeline.rule.head.rel)) else {
                     continue;
                 };
+                // head :- Δatom(args), the rest over complete relations.
                 let arity = args.len().min(N);
                 let start: Vec<Row> = input
                     .recent
@@ -184,12 +205,7 @@ impl Linear<'_, '_> {
             size += rows;
             bytes = bytes.saturating_add(rows.saturating_mul(row_bytes(*arity)));
         }
-        if size > budget.rows {
-            return Err(EvalError::TooManyTuples(budget.limits.max_tuples));
-        }
-        if bytes > budget.bytes {
-            return Err(EvalError::TooMuchMemory(budget.limits.max_bytes >> 20));
-        }
+        budget.holds(size, bytes)?;
         crate::eval::cancel::check(budget.deadline, &budget.limits)
     }
 }
