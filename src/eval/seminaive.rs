@@ -20,6 +20,7 @@
 //! an erroring condition holds.
 
 mod linear;
+mod word;
 
 use super::base::{Lookup, Prepared, RequestBase, consistent, pick};
 use super::functions::Env;
@@ -545,11 +546,15 @@ fn apply(
         // bindings(order ++ new) :- bindings(order), rel(args), with rel complete.
         Step::Lookup { key_from_row, index } => {
             let mut results = Vec::new();
+            let mut key = Vec::with_capacity(key_from_row.len());
             for row in rows {
                 let mut spent = Ok(());
-                index.each(&pick(row, key_from_row), |values| {
+                key.clear();
+                key.extend(key_from_row.iter().filter_map(|p| row.get(*p)));
+                index.each(&key, |values| {
                     if spent.is_ok() {
-                        let mut extended = row.clone();
+                        let mut extended = Vec::with_capacity(row.len() + values.len());
+                        extended.extend_from_slice(row);
                         extended.extend_from_slice(values);
                         let width = extended.len();
                         results.push(extended);
@@ -561,7 +566,13 @@ fn apply(
             results
         }
         Step::Anti { key_from_row, index } => {
-            rows.iter().filter(|row| !index.contains(&pick(row, key_from_row))).cloned().collect()
+            let mut key = Vec::with_capacity(key_from_row.len());
+            let mut absent = |row: &Row| {
+                key.clear();
+                key.extend(key_from_row.iter().filter_map(|p| row.get(*p)));
+                !index.contains(&key)
+            };
+            rows.iter().filter(|row| absent(row)).cloned().collect()
         }
         Step::Member { position, items, domain } => {
             let mut results = Vec::new();

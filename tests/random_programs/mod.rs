@@ -296,10 +296,10 @@ pub fn random_role_program(seed: u64) -> String {
     out
 }
 
-/// Constants of every kind: strings (bare, typed ids, quoted), integers,
-/// timestamps, durations and booleans (`false` is also what fixed-width
-/// tuples pad with).
-const MIXED: [&str; 12] = [
+/// Constants of every kind: strings (bare, typed ids, quoted), integers
+/// (one too wide for a 64-bit word of a linear stratum), timestamps,
+/// durations and booleans.
+const MIXED: [&str; 13] = [
     "a",
     "b",
     "page:1",
@@ -307,6 +307,7 @@ const MIXED: [&str; 12] = [
     "\"x y\"",
     "1",
     "-2",
+    "9223372036854775807",
     "2026-01-01T00:00:00Z",
     "2026-06-01T10:00:00Z",
     "7d",

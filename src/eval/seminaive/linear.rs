@@ -9,16 +9,19 @@
 //! indexes of complete relations. So the stratum keeps no intermediate
 //! bindings between rounds and no keyed copies of its relations.
 //!
-//! The stratum's relations are held as arrays of `N` values (`N` the widest
+//! The stratum's relations are held as arrays of `N` words (`N` the widest
 //! arity, at most [`MAX_WIDTH`]; narrower tuples padded with one constant),
-//! which datafrog sorts, deduplicates and merges without a heap allocation
-//! per tuple. The padding keeps the arrays in the order of their rows, so the
-//! complete relations come out sorted.
+//! which datafrog sorts, deduplicates and merges as plain integers, without
+//! a heap allocation per tuple. A value is one 64-bit word when every value
+//! the stratum meets fits one, else one 128-bit word (see [`Word`]); words
+//! compare as the values do, so with the padding the arrays are in the
+//! order of their rows, and the complete relations come out sorted.
 //!
 //! Any other recursive stratum (a rule with two atoms of its stratum, a
 //! relation wider than [`MAX_WIDTH`]) runs on the general pipelines of
 //! [`super`]; both are checked against the naive reference.
 
+use super::word::{Too, Word};
 use super::{AtomKeys, Budget, Errors, Pipeline, Reads, Start, compile, head_value, lookup_step, through};
 use crate::analyze::Stratum;
 use crate::eval::base::{Prepared, consistent, pick};
@@ -31,9 +34,6 @@ use std::sync::Arc;
 
 /// The widest relation a linear stratum holds as fixed-width tuples.
 const MAX_WIDTH: usize = 4;
-
-/// The value that fills a tuple past its relation's arity.
-const PAD: Value = Value::Bool(false);
 
 /// A rule of a linear stratum, planned to start from its recursive atom.
 struct DeltaRule<'r> {
@@ -74,12 +74,8 @@ pub(super) fn try_eval(
     let recursive = rules.iter().map(|rule| recursive_atom(rule, stratum)).collect::<Option<Vec<_>>>()?;
     let plans = rules.iter().zip(recursive).map(|(rule, atom)| plan(rule, atom, reads, prepared)).collect();
     let linear = Linear { arities, rules: plans, reads, env };
-    Some(match width {
-        0 | 1 => linear.eval::<1>(errors, &budget),
-        2 => linear.eval::<2>(errors, &budget),
-        3 => linear.eval::<3>(errors, &budget),
-        _ => linear.eval::<4>(errors, &budget),
-    })
+    // Narrow words first; should a value not fit one, start again on wide ones.
+    linear.attempt::<u64>(width, errors, &budget).or_else(|| linear.attempt::<u128>(width, errors, &budget))
 }
 
 /// The arity of a relation of the stratum, from its rules' heads and its
@@ -138,26 +134,56 @@ struct Linear<'a, 'r> {
 }
 
 impl Linear<'_, '_> {
-    /// Rounds to a fixpoint over tuples of `N` values; the complete relations.
-    fn eval<const N: usize>(&self, errors: &mut Errors, budget: &Budget) -> Result<Vec<(RelId, Rows)>, EvalError> {
+    /// The stratum on words of type `W`, or `None` (and no error met) when
+    /// a value does not fit one.
+    fn attempt<W: Word>(
+        &self,
+        width: usize,
+        errors: &mut Errors,
+        budget: &Budget,
+    ) -> Option<Result<Vec<(RelId, Rows)>, EvalError>> {
+        let mut met = errors.clone();
+        let evaluated = match self.eval_with::<W>(width, &mut met, budget) {
+            Ok(relations) => Ok(relations),
+            Err(Too::Costly(error)) => Err(error),
+            Err(Too::Wide) => return None,
+        };
+        *errors = met;
+        Some(evaluated)
+    }
+
+    /// The stratum on tuples of `width` words of type `W`.
+    fn eval_with<W: Word>(
+        &self,
+        width: usize,
+        errors: &mut Errors,
+        budget: &Budget,
+    ) -> Result<Vec<(RelId, Rows)>, Too> {
+        match width {
+            0 | 1 => self.eval::<W, 1>(errors, budget),
+            2 => self.eval::<W, 2>(errors, budget),
+            3 => self.eval::<W, 3>(errors, budget),
+            _ => self.eval::<W, 4>(errors, budget),
+        }
+    }
+
+    /// Rounds to a fixpoint over tuples of `N` words; the complete relations.
+    fn eval<W: Word, const N: usize>(&self, errors: &mut Errors, budget: &Budget) -> Result<Vec<(RelId, Rows)>, Too> {
         let mut iteration = Iteration::new();
-        let variables: Vec<Variable<[Value; N]>> = self
-            .arities
-            .iter()
-            .map(|(rel, _)| {
-                let variable = iteration.variable("relation");
-                let facts = self.reads.positive.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter());
-                variable.extend(facts.map(|row| padded::<N>(row)));
-                variable
-            })
-            .collect();
+        let mut variables: Vec<Variable<[W; N]>> = Vec::new();
+        for (rel, _) in &self.arities {
+            let variable = iteration.variable("relation");
+            let facts = self.reads.positive.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter());
+            variable.insert(facts.map(|row| padded::<W, N>(row)).collect::<Option<Vec<_>>>().ok_or(Too::Wide)?.into());
+            variables.push(variable);
+        }
         let variable_of = |rel: RelId| self.arities.iter().position(|(r, _)| *r == rel).and_then(|i| variables.get(i));
         let reading = (self.env, self.reads.reading);
         // The first round: head :- rules that read no relation of the stratum.
         for rule in self.rules.iter().filter(|rule| rule.recursive.is_none()) {
             let bindings = through(&rule.pipeline, vec![Vec::new()], reading, errors, budget)?;
             if let Some(head) = variable_of(rule.pipeline.rule.head.rel) {
-                head.insert(heads::<N>(&rule.pipeline, &bindings));
+                head.insert(heads::<W, N>(&rule.pipeline, &bindings)?);
             }
         }
         while iteration.changed() {
@@ -172,14 +198,15 @@ impl Linear<'_, '_> {
                     .recent
                     .borrow()
                     .iter()
-                    .filter(|tuple| consistent(args, &tuple[..arity]))
-                    .map(|tuple| pick(tuple, positions))
+                    .map(|tuple| tuple.map(W::decode))
+                    .filter(|values| consistent(args, &values[..arity]))
+                    .map(|values| pick(&values, positions))
                     .collect();
                 if start.is_empty() {
                     continue;
                 }
                 let bindings = through(&rule.pipeline, start, reading, errors, budget)?;
-                head.insert(heads::<N>(&rule.pipeline, &bindings));
+                head.insert(heads::<W, N>(&rule.pipeline, &bindings)?);
             }
             self.spent(&variables, budget)?;
         }
@@ -188,7 +215,8 @@ impl Linear<'_, '_> {
             .iter()
             .zip(variables)
             .map(|((rel, arity), variable)| {
-                let rows = variable.complete().elements.iter().map(|tuple| tuple[..*arity].to_vec()).collect();
+                let tuples = variable.complete().elements;
+                let rows = tuples.iter().map(|tuple| tuple[..*arity].iter().map(|w| w.decode()).collect()).collect();
                 (*rel, Arc::new(rows))
             })
             .collect())
@@ -197,7 +225,7 @@ impl Linear<'_, '_> {
     /// An error once the stratum's relations hold more tuples (or estimated
     /// bytes, counted as rows of their arity, as the general pipelines
     /// count them) than the budget, or once past the deadline.
-    fn spent<const N: usize>(&self, variables: &[Variable<[Value; N]>], budget: &Budget) -> Result<(), EvalError> {
+    fn spent<W: Word, const N: usize>(&self, variables: &[Variable<[W; N]>], budget: &Budget) -> Result<(), EvalError> {
         let (mut size, mut bytes) = (0usize, 0usize);
         for ((_, arity), variable) in self.arities.iter().zip(variables) {
             let stable = variable.stable.borrow();
@@ -210,24 +238,25 @@ impl Linear<'_, '_> {
     }
 }
 
-/// A row as a tuple of `N` values, padded past its arity.
-fn padded<const N: usize>(row: &[Value]) -> [Value; N] {
-    let mut tuple = [PAD; N];
+/// A row as a tuple of `N` words, padded past its arity; `None` when a
+/// value does not fit a word.
+fn padded<W: Word, const N: usize>(row: &[Value]) -> Option<[W; N]> {
+    let mut tuple = [W::PAD; N];
     for (slot, value) in tuple.iter_mut().zip(row) {
-        *slot = *value;
+        *slot = W::encode(*value)?;
     }
-    tuple
+    Some(tuple)
 }
 
 /// The head tuples of a rule for its final bindings.
-fn heads<const N: usize>(pipeline: &Pipeline, bindings: &[Row]) -> Relation<[Value; N]> {
+fn heads<W: Word, const N: usize>(pipeline: &Pipeline, bindings: &[Row]) -> Result<Relation<[W; N]>, Too> {
     let head = &pipeline.rule.head.args;
     let tuples = bindings.iter().map(|row| {
-        let mut tuple = [PAD; N];
+        let mut tuple = [W::PAD; N];
         for (slot, term) in tuple.iter_mut().zip(head) {
-            *slot = head_value(pipeline, row, term);
+            *slot = W::encode(head_value(pipeline, row, term))?;
         }
-        tuple
+        Some(tuple)
     });
-    Relation::from_vec(tuples.collect())
+    Ok(Relation::from_vec(tuples.collect::<Option<_>>().ok_or(Too::Wide)?))
 }
