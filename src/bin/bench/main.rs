@@ -324,8 +324,8 @@ fn row(label: &str, load_seconds: f64, times: &[f64], baseline_p50: f64) {
     );
 }
 
-/// 20 single-fact insertions through `Live::update` of a grant and of a
-/// scoped assignment, each removed again and checked to take effect,
+/// 20 single-fact insertions through `Live::update` of a grant, of a
+/// scoped assignment and of a page's containment, each removed again and checked to take effect,
 /// against loading from scratch.
 fn updates(policy: &str, load_seconds: f64) -> String {
     let live = warden::live::Live::from_source("bench.warden", policy).unwrap_or_else(|e| {
@@ -336,9 +336,12 @@ fn updates(policy: &str, load_seconds: f64) -> String {
     // A direct grant, and a project-scoped role assignment (which the plan
     // joins with containment: more to rebuild).
     type Statement = fn(usize) -> String;
-    let kinds: [(&str, Statement); 2] = [
+    let kinds: [(&str, Statement); 3] = [
         ("grant", |i| format!("grant u{i} export on page:{i};")),
         ("assign", |i| format!("assign u{i} r0 on project:{i};")),
+        // A page moved under a second project: containment (a recursive
+        // static relation) changes.
+        ("in", |i| format!("page:{i} in project:{};", i + 1)),
     ];
     let mut line = format!("single-fact update at {facts} base facts, until checks see it (p50):");
     for (kind, statement_of) in kinds {
