@@ -236,3 +236,25 @@ fn a_condition_of_a_recursive_rule_errs_only_where_the_atoms_match() {
     assert_eq!(decision.reason, "denied: nothing permits a to read d");
     assert!(decision.errors.is_empty(), "{:?}", decision.errors);
 }
+
+/// Conditions ready at the same point of a rule are one conjunction: for a
+/// binding one of them makes false, another's error is not recorded
+/// (`false && unknown` is false), whatever their order in the rule. In a
+/// closure's recursive rule (planned from its recursive atom) and in a
+/// plain rule alike, `X == c` is false for every binding that reaches
+/// `risk`, so a full evaluation meets no error.
+#[test]
+fn a_false_condition_hides_the_error_of_a_condition_beside_it() {
+    let rules = [
+        "p(X, Y) :- e(X, Y);\np(X, Z) :- e(X, Y), p(Y, Z), risk(Z) > 1, X == c;",
+        "p(X, Y) :- e(X, Y), risk(Y) > 1, X == c;",
+    ];
+    for rule in rules {
+        let source = format!("extern fn risk(x);\ne(a, b); e(b, c);\n{rule}\nallow U read on O if p(U, O);\n");
+        let mut engine = Engine::from_source("p.warden", &source).unwrap();
+        engine.set_strategy(Strategy::Full);
+        let decision = engine.check(&Request::new("a", "read", "c").at("2026-11-23T10:00:00Z").unwrap());
+        assert_eq!(decision.reason, "denied: nothing permits a to read c", "{rule}");
+        assert!(decision.errors.is_empty(), "{rule}: {:?}", decision.errors);
+    }
+}

@@ -20,15 +20,16 @@
 //! an erroring condition holds.
 
 mod linear;
+mod plan;
 mod word;
 
 use super::base::{Lookup, Prepared, RequestBase, consistent, pick};
 use super::functions::Env;
 use super::{EvalError, Limits, Reading, Row, Rows, condition, member_values};
-use crate::analyze::{Stratum, expr_vars};
-use crate::lower::builtins;
-use crate::lower::ir::{Atom, Expr, Literal, OriginId, RelId, Rule, Term, Value, VarId};
+use crate::analyze::Stratum;
+use crate::lower::ir::{Atom, Expr, OriginId, RelId, Rule, Term, Value, VarId};
 use datafrog::{Iteration, Relation, Variable};
+use plan::{AtomKeys, Start, compile, lookup_step};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -56,8 +57,11 @@ enum Step {
         key_from_row: Vec<usize>,
         index: Lookup,
     },
-    /// Keep bindings for which a condition holds.
-    Filter(Expr),
+    /// Keep bindings for which every condition of a group (those ready
+    /// at the same point of the plan) holds. A condition's error is
+    /// recorded only for a binding that no other condition of the group
+    /// makes false: `false && unknown` is false, not unknown.
+    Filter(Vec<Expr>),
     /// Remove bindings that match a `not` atom.
     Anti {
         /// Positions in the binding row of the atom's (non-anonymous) variables.
@@ -240,162 +244,6 @@ pub fn eval_stratum(
         .collect())
 }
 
-/// Where a rule's plan starts: the literals still to plan and the variables
-/// a binding row already holds, in order.
-struct Start<'r> {
-    pending: Vec<&'r Literal>,
-    order: Vec<VarId>,
-    /// Whether conditions (and `in` lists) wait until every positive atom
-    /// is joined, rather than running as soon as their variables are bound:
-    /// a plan that does not start from the rule's first atom then evaluates
-    /// them only for bindings the general plan would also reach (so a
-    /// condition that errs records no error the general plan would not).
-    conditions_last: bool,
-}
-
-impl<'r> Start<'r> {
-    /// The whole rule, from no binding.
-    fn whole(rule: &'r Rule) -> Start<'r> {
-        Start { pending: rule.body.iter().collect(), order: Vec::new(), conditions_last: false }
-    }
-}
-
-/// Where a positive atom meets the bindings before it.
-struct AtomKeys {
-    /// Positions in the binding row of the variables the atom shares.
-    key_from_row: Vec<usize>,
-    /// Positions in the atom of those same variables.
-    key_from_atom: Vec<usize>,
-    /// Positions in the atom of the variables it binds for the first time.
-    new_from_atom: Vec<usize>,
-}
-
-/// Plans a rule from `start`: positive atoms in an order that joins on
-/// shared variables (each read as `read_atom` says), each condition and
-/// `not` as soon as its variables are bound, active-domain joins last.
-fn compile<'r>(
-    rule: &'r Rule,
-    start: Start<'r>,
-    reads: &Reads,
-    prepared: &Prepared,
-    read_atom: &mut dyn FnMut(Atom, AtomKeys) -> Step,
-) -> Pipeline<'r> {
-    let empty = Arc::default();
-    let rows_of = |rel: RelId| reads.positive.get(rel.0 as usize).unwrap_or(&empty);
-    let negated_rows_of = |rel: RelId| reads.negated.get(rel.0 as usize).unwrap_or(&empty);
-    let Start { mut pending, mut order, conditions_last } = start;
-    let mut steps = Vec::new();
-    let position = |order: &[VarId], v: VarId| order.iter().position(|w| *w == v);
-    loop {
-        // Conditions, negations and checks whose variables are all bound.
-        let mut progressed = true;
-        while progressed {
-            progressed = false;
-            let mut i = 0;
-            while let Some(literal) = pending.get(i) {
-                let atoms_joined = !conditions_last || !pending.iter().any(|l| matches!(l, Literal::Pos(_)));
-                let ready = match literal {
-                    Literal::Cond(e) => atoms_joined && vars_of(e).iter().all(|v| order.contains(v)),
-                    Literal::Neg(a) => atom_vars(a, rule).iter().all(|v| order.contains(v)),
-                    Literal::Member(v, items) => {
-                        let needs: BTreeSet<VarId> = items.iter().flat_map(vars_of).collect();
-                        atoms_joined
-                            && needs.iter().all(|w| order.contains(w))
-                            && (order.contains(v) || !bound_by_atom(*v, &pending))
-                    }
-                    _ => false,
-                };
-                if !ready {
-                    i += 1;
-                    continue;
-                }
-                let literal = pending.remove(i);
-                let step = match literal {
-                    Literal::Cond(e) => Step::Filter(e.clone()),
-                    Literal::Neg(a) => {
-                        let named = atom_vars(a, rule);
-                        let key_from_row = named.iter().filter_map(|v| position(&order, *v)).collect();
-                        let key_from_atom: Vec<usize> =
-                            named.iter().filter_map(|v| a.args.iter().position(|t| t == &Term::Var(*v))).collect();
-                        let index = prepared.index(
-                            a.rel,
-                            negated_rows_of(a.rel),
-                            reads.request,
-                            (&a.args, &key_from_atom, &[]),
-                        );
-                        Step::Anti { key_from_row, index }
-                    }
-                    Literal::Member(v, items) => {
-                        let at = position(&order, *v);
-                        if at.is_none() {
-                            order.push(*v);
-                        }
-                        let domain = rows_of(builtins::ADOM).clone();
-                        Step::Member { position: at, items: items.clone(), domain }
-                    }
-                    _ => continue,
-                };
-                steps.push(step);
-                progressed = true;
-            }
-        }
-        // The next atom: the first sharing a bound variable, else the first
-        // positive atom, else an active-domain literal.
-        let shares = |l: &&Literal| match l {
-            Literal::Pos(a) => {
-                a.args.iter().any(|t| matches!(t, Term::Var(v) if order.contains(v)))
-                    || a.args.iter().all(|t| !matches!(t, Term::Var(_)))
-            }
-            _ => false,
-        };
-        let pick = pending
-            .iter()
-            .position(shares)
-            .or_else(|| pending.iter().position(|l| matches!(l, Literal::Pos(_))))
-            .or_else(|| pending.iter().position(|l| matches!(l, Literal::Domain(_))));
-        let Some(pick) = pick else {
-            // INVARIANT: analysis makes every literal ready eventually. Should one
-            // not be, its truth is unknown: a condition that errs (an internal
-            // error, recorded, so the certain pass runs and fails it).
-            if !pending.is_empty() {
-                let unknown = crate::lower::ir::Callee::Extern(u32::MAX);
-                steps.push(Step::Filter(Expr::Call(unknown, Vec::new())));
-            }
-            break;
-        };
-        let atom = match pending.remove(pick) {
-            Literal::Pos(a) => a.clone(),
-            Literal::Domain(v) => Atom { rel: builtins::ADOM, args: vec![Term::Var(*v)] },
-            _ => break,
-        };
-        let mut keys = AtomKeys { key_from_row: Vec::new(), key_from_atom: Vec::new(), new_from_atom: Vec::new() };
-        let mut fresh: Vec<VarId> = Vec::new();
-        for (i, term) in atom.args.iter().enumerate() {
-            if let Term::Var(v) = term {
-                if let Some(p) = position(&order, *v) {
-                    keys.key_from_row.push(p);
-                    keys.key_from_atom.push(i);
-                } else if !fresh.contains(v) {
-                    fresh.push(*v);
-                    keys.new_from_atom.push(i);
-                }
-            }
-        }
-        order.extend(fresh);
-        steps.push(read_atom(atom, keys));
-    }
-    Pipeline { rule, steps, stages: Vec::new(), order }
-}
-
-/// Reads a positive atom of a complete relation: a lookup of each binding in
-/// an index of the relation keyed by the variables the atom shares.
-fn lookup_step(atom: &Atom, keys: AtomKeys, reads: &Reads, prepared: &Prepared) -> Step {
-    let empty = Arc::default();
-    let rows = reads.positive.get(atom.rel.0 as usize).unwrap_or(&empty);
-    let index = prepared.index(atom.rel, rows, reads.request, (&atom.args, &keys.key_from_atom, &keys.new_from_atom));
-    Step::Lookup { key_from_row: keys.key_from_row, index }
-}
-
 /// One round of a rule: every step reads the new tuples of its input stage.
 fn run(
     pipeline: &Pipeline,
@@ -533,11 +381,24 @@ fn apply(
     budget: &Budget,
 ) -> Result<Vec<Row>, EvalError> {
     Ok(match step {
-        Step::Filter(e) => {
+        Step::Filter(conditions) => {
             let mut kept = Vec::new();
-            for (i, row) in rows.iter().enumerate() {
+            let (mut met, mut one) = (Errors::new(), Errors::new());
+            'rows: for (i, row) in rows.iter().enumerate() {
                 budget.tick(i + 1)?;
-                if condition(env, rule, e, &|v| lookup(order, row, v), reading, errors) {
+                let mut holds = true;
+                for e in conditions {
+                    let value = condition(env, rule, e, &|v| lookup(order, row, v), reading, &mut one);
+                    if one.is_empty() && !value {
+                        // False: the binding fails whatever the others say.
+                        met.clear();
+                        continue 'rows;
+                    }
+                    holds &= value;
+                    met.append(&mut one);
+                }
+                errors.append(&mut met);
+                if holds {
                     kept.push(row.clone());
                 }
             }
@@ -635,29 +496,4 @@ fn eval_once(
 
 fn lookup(order: &[VarId], row: &[Value], v: VarId) -> Option<Value> {
     order.iter().position(|w| *w == v).and_then(|p| row.get(p).copied())
-}
-
-fn vars_of(e: &Expr) -> BTreeSet<VarId> {
-    let mut out = BTreeSet::new();
-    expr_vars(e, &mut out);
-    out
-}
-
-/// The named (non-`_`) variables of a negated atom, in order of first occurrence.
-fn atom_vars(a: &Atom, rule: &Rule) -> Vec<VarId> {
-    let mut out = Vec::new();
-    for t in &a.args {
-        if let Term::Var(v) = t {
-            let anonymous = rule.var_names.get(v.0 as usize).is_some_and(|n| n == "_");
-            if !anonymous && !out.contains(v) {
-                out.push(*v);
-            }
-        }
-    }
-    out
-}
-
-/// Whether a positive atom still pending will bind `v`.
-fn bound_by_atom(v: VarId, pending: &[&Literal]) -> bool {
-    pending.iter().any(|l| matches!(l, Literal::Pos(a) if a.args.contains(&Term::Var(v))))
 }

@@ -1,4 +1,4 @@
-//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates] [--explain] [--database] [--listing] [--server [--server-checks N]] [--export FILE]`
+//! `cargo run --release --bin bench -- [small|default|large] [--warden-checks N] [--seed S] [--plan] [--warm] [--updates] [--explain] [--database] [--listing] [--queries] [--server [--server-checks N]] [--export FILE]`
 //!
 //! Generates the workload of `BENCH.md`, decides its checks with a hand-written
 //! Rust baseline (hash maps, role closure as bit masks) and with Warden
@@ -9,7 +9,8 @@
 //! caches, `--updates` the cost of live updates, `--explain` the cost of
 //! explanations (`explain_load`), `--database` facts read from SQLite and
 //! PostgreSQL (`db_load`), `--listing` listings of the pages a user may
-//! read (`list_load`), `--server` the server's
+//! read (`list_load`), `--queries` the open queries `allowed(U, P, page:G)`
+//! and `allowed(uN, P, O)` (`query_load`), `--server` the server's
 //! checks/s and latency under load, with and without a writer
 //! (`server_load`). `--export FILE` writes the workload and the baseline's
 //! decisions as JSON for the Python benchmark and stops.
@@ -33,6 +34,9 @@ mod list_load;
 
 #[path = "filter_load.rs"]
 mod filter_load;
+
+#[path = "query_load.rs"]
+mod query_load;
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -218,6 +222,9 @@ pub fn main() {
     let unknown_times = time_each(n, &unknown_decisions, "is_allowed (unknown)", |i| engine.is_allowed(&unknown[i]));
     let batch_line = check_many(&engine, &baseline, &workload.checks, &requests, &decisions);
     let update_line = args.iter().any(|a| a == "--updates").then(|| updates(&policy, warden_load));
+    if args.iter().any(|a| a == "--queries") {
+        query_load::run(&engine, &workload, &baseline);
+    }
     let bp50 = percentile(&baseline_times, 0.5);
     println!("same decisions on the first {n} checks");
     println!("| engine | load | check p50 | check p99 | checks/s | p50 vs baseline |");

@@ -21,8 +21,9 @@
 //! relation wider than [`MAX_WIDTH`]) runs on the general pipelines of
 //! [`super`]; both are checked against the naive reference.
 
+use super::plan::{AtomKeys, Start, compile, lookup_step};
 use super::word::{Too, Word};
-use super::{AtomKeys, Budget, Errors, Pipeline, Reads, Start, compile, head_value, lookup_step, through};
+use super::{Budget, Errors, Pipeline, Reads, head_value, through};
 use crate::analyze::Stratum;
 use crate::eval::base::{Prepared, consistent, pick};
 use crate::eval::functions::Env;
@@ -199,7 +200,7 @@ impl Linear<'_, '_> {
                     .borrow()
                     .iter()
                     .map(|tuple| tuple.map(W::decode))
-                    .filter(|values| consistent(args, &values[..arity]))
+                    .filter(|values| values.get(..arity).is_some_and(|values| consistent(args, values)))
                     .map(|values| pick(&values, positions))
                     .collect();
                 if start.is_empty() {
@@ -216,7 +217,7 @@ impl Linear<'_, '_> {
             .zip(variables)
             .map(|((rel, arity), variable)| {
                 let tuples = variable.complete().elements;
-                let rows = tuples.iter().map(|tuple| tuple[..*arity].iter().map(|w| w.decode()).collect()).collect();
+                let rows = tuples.iter().map(|tuple| tuple.iter().take(*arity).map(|w| w.decode()).collect()).collect();
                 (*rel, Arc::new(rows))
             })
             .collect())

@@ -78,6 +78,8 @@ impl Word for u64 {
 
     fn decode(self) -> Value {
         let payload = i128::from(self & ((1 << PAYLOAD_64) - 1)) - OFFSET_64;
+        // INVARIANT: every word of a value is one `encode` made; the others
+        // (padding past a relation's arity) are never read as values.
         join((self >> PAYLOAD_64) as u8, payload).unwrap_or(Value::Bool(false))
     }
 }
@@ -92,6 +94,7 @@ impl Word for u128 {
 
     fn decode(self) -> Value {
         let payload = (self & ((1 << 65) - 1)).cast_signed() - OFFSET_128;
+        // INVARIANT: as for 64-bit words.
         join((self >> 65) as u8, payload).unwrap_or(Value::Bool(false))
     }
 }
@@ -109,6 +112,7 @@ mod tests {
             any::<i64>().prop_map(Value::Int),
             prop::sample::select(edges.to_vec()).prop_map(Value::Int),
             (-(1i64 << 58)..(1i64 << 58)).prop_map(Value::Time),
+            prop::sample::select(edges.to_vec()).prop_map(Value::Time),
             prop::sample::select(edges.to_vec()).prop_map(Value::Dur),
             any::<bool>().prop_map(Value::Bool),
         ]
