@@ -248,9 +248,12 @@ fn a_false_condition_hides_the_error_of_a_condition_beside_it() {
     let rules = [
         "p(X, Y) :- e(X, Y);\np(X, Z) :- e(X, Y), p(Y, Z), risk(Z) > 1, X == c;",
         "p(X, Y) :- e(X, Y), risk(Y) > 1, X == c;",
+        // A `not` between them tests the same bindings: still one group.
+        "p(X, Y) :- e(X, Y);\np(X, Z) :- e(X, Y), p(Y, Z), risk(Z) > 1, not q(X), X == c;",
+        "p(X, Y) :- e(X, Y), risk(Y) > 1, not q(X), X == c;",
     ];
     for rule in rules {
-        let source = format!("extern fn risk(x);\ne(a, b); e(b, c);\n{rule}\nallow U read on O if p(U, O);\n");
+        let source = format!("extern fn risk(x);\ne(a, b); e(b, c); q(z);\n{rule}\nallow U read on O if p(U, O);\n");
         let mut engine = Engine::from_source("p.warden", &source).unwrap();
         engine.set_strategy(Strategy::Full);
         let decision = engine.check(&Request::new("a", "read", "c").at("2026-11-23T10:00:00Z").unwrap());

@@ -21,17 +21,19 @@
 
 mod linear;
 mod plan;
+mod steps;
 mod word;
 
 use super::base::{Lookup, Prepared, RequestBase, consistent, pick};
 use super::functions::Env;
-use super::{EvalError, Limits, Reading, Row, Rows, condition, member_values};
+use super::{EvalError, Limits, Reading, Row, Rows};
 use crate::analyze::Stratum;
 use crate::lower::ir::{Atom, Expr, OriginId, RelId, Rule, Term, Value, VarId};
 use datafrog::{Iteration, Relation, Variable};
 use plan::{AtomKeys, Start, compile, lookup_step};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use steps::{Bindings, apply, project_head, through};
 
 /// One operation of a rule's pipeline, from the bindings so far to the next.
 #[expect(clippy::large_enum_variant, reason = "a few steps per rule, built once per evaluation")]
@@ -273,9 +275,9 @@ fn run(
                 join_bounded(left, right, output, budget)?;
             }
             other => {
-                let results =
-                    apply(other, &input.recent.borrow(), &pipeline.order, (rule, env, reading), errors, budget)?;
-                output.insert(Relation::from_vec(results));
+                let rows = Bindings::of_rows(&input.recent.borrow());
+                let results = apply(other, &rows, &pipeline.order, (rule, env, reading), errors, budget)?;
+                output.insert(Relation::from_vec(results.rows().map(<[Value]>::to_vec).collect()));
             }
         }
     }
@@ -338,131 +340,6 @@ fn merge_join(a: &[(Row, Row)], b: &[(Row, Row)], out: &mut Vec<Row>, budget: &B
     Ok(())
 }
 
-/// The head tuple of a rule for a final binding row.
-fn project_head(pipeline: &Pipeline, row: &[Value]) -> Row {
-    pipeline.rule.head.args.iter().map(|t| head_value(pipeline, row, t)).collect()
-}
-
-/// The value of one term of a rule's head for a final binding row.
-fn head_value(pipeline: &Pipeline, row: &[Value], term: &Term) -> Value {
-    match term {
-        Term::Var(v) => lookup(&pipeline.order, row, *v).unwrap_or(Value::Bool(false)),
-        Term::Const(c) => *c,
-        Term::Now | Term::Ctx(_) => Value::Bool(false),
-    }
-}
-
-/// The final bindings of a pipeline whose steps read only complete
-/// relations (no [`Step::Join`]), from the bindings `rows` it starts with.
-fn through(
-    pipeline: &Pipeline,
-    mut rows: Vec<Row>,
-    (env, reading): (&Env, Reading),
-    errors: &mut Errors,
-    budget: &Budget,
-) -> Result<Vec<Row>, EvalError> {
-    for step in &pipeline.steps {
-        rows = apply(step, &rows, &pipeline.order, (pipeline.rule, env, reading), errors, budget)?;
-        super::cancel::check(budget.deadline, &budget.limits)?;
-        if rows.is_empty() {
-            break;
-        }
-    }
-    Ok(rows)
-}
-
-/// One step that reads only complete relations, applied to a set of bindings.
-fn apply(
-    step: &Step,
-    rows: &[Row],
-    order: &[VarId],
-    (rule, env, reading): (&Rule, &Env, Reading),
-    errors: &mut Errors,
-    budget: &Budget,
-) -> Result<Vec<Row>, EvalError> {
-    Ok(match step {
-        Step::Filter(conditions) => {
-            let mut kept = Vec::new();
-            let (mut met, mut one) = (Errors::new(), Errors::new());
-            'rows: for (i, row) in rows.iter().enumerate() {
-                budget.tick(i + 1)?;
-                let mut holds = true;
-                for e in conditions {
-                    let value = condition(env, rule, e, &|v| lookup(order, row, v), reading, &mut one);
-                    if one.is_empty() && !value {
-                        // False: the binding fails whatever the others say.
-                        met.clear();
-                        continue 'rows;
-                    }
-                    holds &= value;
-                    met.append(&mut one);
-                }
-                errors.append(&mut met);
-                if holds {
-                    kept.push(row.clone());
-                }
-            }
-            kept
-        }
-        // bindings(order ++ new) :- bindings(order), rel(args), with rel complete.
-        Step::Lookup { key_from_row, index } => {
-            let mut results = Vec::new();
-            let mut key = Vec::with_capacity(key_from_row.len());
-            for row in rows {
-                let mut spent = Ok(());
-                key.clear();
-                key.extend(key_from_row.iter().filter_map(|p| row.get(*p)));
-                index.each(&key, |values| {
-                    if spent.is_ok() {
-                        let mut extended = Vec::with_capacity(row.len() + values.len());
-                        extended.extend_from_slice(row);
-                        extended.extend_from_slice(values);
-                        let width = extended.len();
-                        results.push(extended);
-                        spent = budget.spend(results.len(), width);
-                    }
-                });
-                spent?;
-            }
-            results
-        }
-        Step::Anti { key_from_row, index } => {
-            let mut key = Vec::with_capacity(key_from_row.len());
-            let mut absent = |row: &Row| {
-                key.clear();
-                key.extend(key_from_row.iter().filter_map(|p| row.get(*p)));
-                !index.contains(&key)
-            };
-            rows.iter().filter(|row| absent(row)).cloned().collect()
-        }
-        Step::Member { position, items, domain } => {
-            let mut results = Vec::new();
-            for row in rows {
-                let membership = member_values(env, rule, items, &|v| lookup(order, row, v), reading, errors);
-                match position {
-                    Some(p) => {
-                        if row.get(*p).is_some_and(|x| membership.admits(x)) {
-                            results.push(row.clone());
-                        }
-                    }
-                    None => {
-                        for value in membership.values(domain) {
-                            let mut extended = row.clone();
-                            extended.push(value);
-                            let width = extended.len();
-                            results.push(extended);
-                            budget.spend(results.len(), width)?;
-                        }
-                    }
-                }
-            }
-            results
-        }
-        // INVARIANT: a join reads this stratum's own relations, so only recursive strata have one.
-        Step::Join { .. } => Vec::new(),
-    })
-}
-
 /// A non-recursive stratum: every rule's pipeline runs once over complete
 /// relations, without datafrog's rounds.
 fn eval_once(
@@ -476,12 +353,12 @@ fn eval_once(
     let mut derived: BTreeMap<RelId, Vec<Row>> = BTreeMap::new();
     let (mut size, mut bytes) = (0usize, 0usize);
     for pipeline in pipelines {
-        let rows = through(pipeline, vec![Vec::new()], (env, reads.reading), errors, &budget)?;
+        let rows = through(pipeline, Bindings::start(), (env, reads.reading), errors, &budget)?;
         size += rows.len();
-        bytes = bytes.saturating_add(rows.len().saturating_mul(super::row_bytes(rows.first().map_or(0, Vec::len))));
+        bytes = bytes.saturating_add(rows.len().saturating_mul(super::row_bytes(rows.width())));
         budget.holds(size, bytes)?;
         let heads = derived.entry(pipeline.rule.head.rel).or_default();
-        heads.extend(rows.iter().map(|row| project_head(pipeline, row)));
+        heads.extend(rows.rows().map(|row| project_head(pipeline, row)));
     }
     let mut out = Vec::new();
     for rel in &stratum.relations {
@@ -492,8 +369,4 @@ fn eval_once(
         out.push((*rel, Arc::new(rows)));
     }
     Ok(out)
-}
-
-fn lookup(order: &[VarId], row: &[Value], v: VarId) -> Option<Value> {
-    order.iter().position(|w| *w == v).and_then(|p| row.get(p).copied())
 }

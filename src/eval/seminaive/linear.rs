@@ -22,12 +22,13 @@
 //! [`super`]; both are checked against the naive reference.
 
 use super::plan::{AtomKeys, Start, compile, lookup_step};
+use super::steps::{Bindings, head_value, through};
 use super::word::{Too, Word};
-use super::{Budget, Errors, Pipeline, Reads, head_value, through};
+use super::{Budget, Errors, Pipeline, Reads};
 use crate::analyze::Stratum;
-use crate::eval::base::{Prepared, consistent, pick};
+use crate::eval::base::{Prepared, consistent};
 use crate::eval::functions::Env;
-use crate::eval::{EvalError, Row, Rows, row_bytes};
+use crate::eval::{EvalError, Rows, row_bytes};
 use crate::lower::ir::{Atom, Literal, RelId, Rule, Term, Value, VarId};
 use datafrog::{Iteration, Relation, Variable};
 use std::borrow::Cow;
@@ -182,7 +183,7 @@ impl Linear<'_, '_> {
         let reading = (self.env, self.reads.reading);
         // The first round: head :- rules that read no relation of the stratum.
         for rule in self.rules.iter().filter(|rule| rule.recursive.is_none()) {
-            let bindings = through(&rule.pipeline, vec![Vec::new()], reading, errors, budget)?;
+            let bindings = through(&rule.pipeline, Bindings::start(), reading, errors, budget)?;
             if let Some(head) = variable_of(rule.pipeline.rule.head.rel) {
                 head.insert(heads::<W, N>(&rule.pipeline, &bindings)?);
             }
@@ -195,14 +196,13 @@ impl Linear<'_, '_> {
                 };
                 // head :- Δatom(args), the rest over complete relations.
                 let arity = args.len().min(N);
-                let start: Vec<Row> = input
-                    .recent
-                    .borrow()
-                    .iter()
-                    .map(|tuple| tuple.map(W::decode))
-                    .filter(|values| values.get(..arity).is_some_and(|values| consistent(args, values)))
-                    .map(|values| pick(&values, positions))
-                    .collect();
+                let mut start = Bindings::empty(positions.len());
+                for tuple in input.recent.borrow().iter() {
+                    let values = tuple.map(W::decode);
+                    if values.get(..arity).is_some_and(|values| consistent(args, values)) {
+                        start.push_picked(&values, positions);
+                    }
+                }
                 if start.is_empty() {
                     continue;
                 }
@@ -250,9 +250,9 @@ fn padded<W: Word, const N: usize>(row: &[Value]) -> Option<[W; N]> {
 }
 
 /// The head tuples of a rule for its final bindings.
-fn heads<W: Word, const N: usize>(pipeline: &Pipeline, bindings: &[Row]) -> Result<Relation<[W; N]>, Too> {
+fn heads<W: Word, const N: usize>(pipeline: &Pipeline, bindings: &Bindings) -> Result<Relation<[W; N]>, Too> {
     let head = &pipeline.rule.head.args;
-    let tuples = bindings.iter().map(|row| {
+    let tuples = bindings.rows().map(|row| {
         let mut tuple = [W::PAD; N];
         for (slot, term) in tuple.iter_mut().zip(head) {
             *slot = W::encode(head_value(pipeline, row, term))?;

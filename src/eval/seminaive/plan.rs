@@ -86,9 +86,21 @@ pub(super) fn compile<'r>(
                 progressed = true;
                 let step = match literal {
                     Literal::Cond(e) => {
-                        match steps.last_mut() {
-                            Some(Step::Filter(group)) => group.push(e.clone()),
-                            _ => steps.push(Step::Filter(vec![e.clone()])),
+                        // The steps since the last one that bound a variable
+                        // test the same bindings: a condition joins their
+                        // group of conditions, if they have one.
+                        let tests_only = |step: &&mut Step| match step {
+                            Step::Filter(_) | Step::Anti { .. } => true,
+                            Step::Member { position, .. } => position.is_some(),
+                            Step::Join { .. } | Step::Lookup { .. } => false,
+                        };
+                        let group = steps.iter_mut().rev().take_while(tests_only).find_map(|step| match step {
+                            Step::Filter(group) => Some(group),
+                            _ => None,
+                        });
+                        match group {
+                            Some(group) => group.push(e.clone()),
+                            None => steps.push(Step::Filter(vec![e.clone()])),
                         }
                         continue;
                     }
