@@ -31,6 +31,30 @@ pub const CONSTANTS: [&str; 7] = ["a", "b", "c", "d", "1", "2", "3"];
 const VARS: [&str; 4] = ["X", "Y", "Z", "W"];
 const OPS: [&str; 6] = ["==", "!=", "<", "<=", ">", ">="];
 
+/// A positive atom's arguments: each a constant (with `percent` chance)
+/// or a variable, recorded in `bound` when new.
+fn atom_args<'a>(
+    rng: &mut Rng,
+    arity: usize,
+    (constants, percent): (&'a [&'a str], u64),
+    vars: &'a [&'a str],
+    bound: &mut Vec<&'a str>,
+) -> Vec<&'a str> {
+    (0..arity)
+        .map(|_| {
+            if rng.chance(percent) {
+                rng.pick(constants)
+            } else {
+                let v = rng.pick(vars);
+                if !bound.contains(&v) {
+                    bound.push(v);
+                }
+                v
+            }
+        })
+        .collect()
+}
+
 /// A random stratified, safe program as policy text.
 pub fn random_program(seed: u64) -> String {
     random_program_with(seed, Shapes::All)
@@ -73,19 +97,7 @@ pub fn random_program_with(seed: u64, shapes: Shapes) -> String {
                 // Positive atoms: base relations, earlier strata, or this relation (recursion).
                 let choices: Vec<&(String, usize)> = base.iter().chain(derived.iter().take(level + 1)).collect();
                 let (name, arity) = choices[rng.below(choices.len())];
-                let args: Vec<&str> = (0..*arity)
-                    .map(|_| {
-                        if rng.chance(12) {
-                            rng.pick(&CONSTANTS)
-                        } else {
-                            let v = rng.pick(&VARS);
-                            if !bound.contains(&v) {
-                                bound.push(v);
-                            }
-                            v
-                        }
-                    })
-                    .collect();
+                let args = atom_args(&mut rng, *arity, (&CONSTANTS, 12), &VARS, &mut bound);
                 body.push(format!("{name}({})", args.join(", ")));
             }
             if bound.is_empty() {
@@ -341,19 +353,7 @@ pub fn random_wide_program(seed: u64) -> String {
             let mut bound: Vec<&str> = Vec::new();
             for _ in 0..1 + rng.below(3) {
                 let (name, arity) = atoms[rng.below(atoms.len())];
-                let args: Vec<&str> = (0..*arity)
-                    .map(|_| {
-                        if rng.chance(10) {
-                            rng.pick(&values)
-                        } else {
-                            let v = rng.pick(&WIDE_VARS);
-                            if !bound.contains(&v) {
-                                bound.push(v);
-                            }
-                            v
-                        }
-                    })
-                    .collect();
+                let args = atom_args(&mut rng, *arity, (&values, 10), &WIDE_VARS, &mut bound);
                 body.push(format!("{name}({})", args.join(", ")));
             }
             if bound.is_empty() {
