@@ -332,8 +332,9 @@ fn row(label: &str, load_seconds: f64, times: &[f64], baseline_p50: f64) {
 }
 
 /// 20 single-fact insertions through `Live::update` of a grant, of a
-/// scoped assignment and of a page's containment, each removed again and checked to take effect,
-/// against loading from scratch.
+/// scoped assignment and of a page's containment, each removed again (a
+/// grant's insertion checked to allow, every removal checked to restore
+/// the decision before it), against loading from scratch.
 fn updates(policy: &str, load_seconds: f64) -> String {
     let live = warden::live::Live::from_source("bench.warden", policy).unwrap_or_else(|e| {
         eprintln!("{}", e.render(false));

@@ -27,11 +27,10 @@ pub(super) fn run(engine: &Engine, workload: &Workload, baseline: &Baseline) {
     for &(user, page) in &asked {
         // Who may do what on the page.
         let t = Instant::now();
-        let answer = engine.query(&format!("allowed(U, P, page:{page})"), &options);
+        let answer = answered(engine.query(&format!("allowed(U, P, page:{page})"), &options));
         on_page.push(t.elapsed().as_secs_f64());
-        let got: BTreeSet<(String, String)> = answer
-            .map(|a| a.rows.into_iter().filter_map(|row| Some((row.first()?.clone(), row.get(1)?.clone()))).collect())
-            .unwrap_or_default();
+        let got: BTreeSet<(String, String)> =
+            answer.rows.into_iter().filter_map(|row| Some((row.first()?.clone(), row.get(1)?.clone()))).collect();
         let expected: BTreeSet<(String, String)> = (0..users)
             .flat_map(|u| (0..PERMS.len()).map(move |p| (u, p)))
             .filter(|&(u, p)| baseline.check(u, p, page))
@@ -40,14 +39,11 @@ pub(super) fn run(engine: &Engine, workload: &Workload, baseline: &Baseline) {
         differs_exit(&format!("allowed(U, P, page:{page})"), &got, &expected);
         // What the user may do on every page.
         let t = Instant::now();
-        let answer = engine.query(&format!("allowed(u{user}, P, O)"), &options);
+        let answer = answered(engine.query(&format!("allowed(u{user}, P, O)"), &options));
         of_user.push(t.elapsed().as_secs_f64());
-        let got: BTreeSet<(String, String)> = answer
-            .map(|a| {
-                let pages = a.rows.into_iter().filter(|row| row.get(1).is_some_and(|o| o.starts_with("page:")));
-                pages.filter_map(|row| Some((row.first()?.clone(), row.get(1)?.clone()))).collect()
-            })
-            .unwrap_or_default();
+        let page_rows = answer.rows.into_iter().filter(|row| row.get(1).is_some_and(|o| o.starts_with("page:")));
+        let got: BTreeSet<(String, String)> =
+            page_rows.filter_map(|row| Some((row.first()?.clone(), row.get(1)?.clone()))).collect();
         let expected: BTreeSet<(String, String)> = (0..pages)
             .flat_map(|g| (0..PERMS.len()).map(move |p| (p, g)))
             .filter(|&(p, g)| baseline.check(user, p, g))
@@ -70,6 +66,21 @@ pub(super) fn run(engine: &Engine, workload: &Workload, baseline: &Baseline) {
         ms(&of_user, 0.5),
         ms(&of_user, 0.99)
     );
+}
+
+/// The answer of a query that finished; exits with an error otherwise.
+fn answered(answer: Result<warden::Answer, warden::LoadError>) -> warden::Answer {
+    match answer {
+        Ok(answer) if answer.stopped.is_none() => answer,
+        Ok(answer) => {
+            eprintln!("a query stopped: {:?}", answer.stopped);
+            std::process::exit(1)
+        }
+        Err(e) => {
+            eprintln!("a query failed:\n{}", e.render(false));
+            std::process::exit(1)
+        }
+    }
 }
 
 /// Exits with an error when a query's answers are not the baseline's.

@@ -23,7 +23,7 @@
 
 use super::plan::{AtomKeys, Start, compile, lookup_step};
 use super::steps::{Bindings, head_value, through};
-use super::word::{Too, Word};
+use super::word::{Halt, Word};
 use super::{Budget, Errors, Pipeline, Reads};
 use crate::analyze::Stratum;
 use crate::eval::base::{Prepared, consistent};
@@ -48,7 +48,9 @@ struct DeltaRule<'r> {
 
 /// The one atom of its own stratum a linear rule reads.
 struct Recursive<'r> {
+    /// The relation it reads.
     rel: RelId,
+    /// Its arguments.
     args: &'r [Term],
     /// The position in the atom of each variable it binds, in the order of
     /// the pipeline's first bindings.
@@ -130,8 +132,11 @@ fn plan<'r>(rule: &'r Rule, atom: Option<&'r Atom>, reads: &Reads, prepared: &Pr
 struct Linear<'a, 'r> {
     /// Its relations with their arities.
     arities: Vec<(RelId, usize)>,
+    /// Its rules, each planned from its recursive atom.
     rules: Vec<DeltaRule<'r>>,
+    /// What the stratum reads.
     reads: &'a Reads<'a>,
+    /// The request's environment (conditions).
     env: &'a Env<'a>,
 }
 
@@ -147,8 +152,8 @@ impl Linear<'_, '_> {
         let mut met = errors.clone();
         let evaluated = match self.eval_with::<W>(width, &mut met, budget) {
             Ok(relations) => Ok(relations),
-            Err(Too::Costly(error)) => Err(error),
-            Err(Too::Wide) => return None,
+            Err(Halt::Error(error)) => Err(error),
+            Err(Halt::TooWide) => return None,
         };
         *errors = met;
         Some(evaluated)
@@ -160,7 +165,7 @@ impl Linear<'_, '_> {
         width: usize,
         errors: &mut Errors,
         budget: &Budget,
-    ) -> Result<Vec<(RelId, Rows)>, Too> {
+    ) -> Result<Vec<(RelId, Rows)>, Halt> {
         match width {
             0 | 1 => self.eval::<W, 1>(errors, budget),
             2 => self.eval::<W, 2>(errors, budget),
@@ -170,25 +175,33 @@ impl Linear<'_, '_> {
     }
 
     /// Rounds to a fixpoint over tuples of `N` words; the complete relations.
-    fn eval<W: Word, const N: usize>(&self, errors: &mut Errors, budget: &Budget) -> Result<Vec<(RelId, Rows)>, Too> {
+    fn eval<W: Word, const N: usize>(&self, errors: &mut Errors, budget: &Budget) -> Result<Vec<(RelId, Rows)>, Halt> {
         let mut iteration = Iteration::new();
         let mut variables: Vec<Variable<[W; N]>> = Vec::new();
         for (rel, _) in &self.arities {
             let variable = iteration.variable("relation");
             let facts = self.reads.positive.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter());
-            variable.insert(facts.map(|row| padded::<W, N>(row)).collect::<Option<Vec<_>>>().ok_or(Too::Wide)?.into());
+            variable
+                .insert(facts.map(|row| padded::<W, N>(row)).collect::<Option<Vec<_>>>().ok_or(Halt::TooWide)?.into());
             variables.push(variable);
         }
         let variable_of = |rel: RelId| self.arities.iter().position(|(r, _)| *r == rel).and_then(|i| variables.get(i));
         let reading = (self.env, self.reads.reading);
+        // The tuples inserted since the last round, not yet among the
+        // variables' (counted against the budget with them).
+        let mut pending = 0;
         // The first round: head :- rules that read no relation of the stratum.
         for rule in self.rules.iter().filter(|rule| rule.recursive.is_none()) {
             let bindings = through(&rule.pipeline, Bindings::start(), reading, errors, budget)?;
             if let Some(head) = variable_of(rule.pipeline.rule.head.rel) {
-                head.insert(heads::<W, N>(&rule.pipeline, &bindings)?);
+                let tuples = heads::<W, N>(&rule.pipeline, &bindings)?;
+                pending += tuples.len();
+                head.insert(tuples);
+                self.spent(&variables, pending, budget)?;
             }
         }
         while iteration.changed() {
+            pending = 0;
             for rule in &self.rules {
                 let Some(Recursive { rel, args, positions }) = &rule.recursive else { continue };
                 let (Some(input), Some(head)) = (variable_of(*rel), variable_of(rule.pipeline.rule.head.rel)) else {
@@ -207,9 +220,11 @@ impl Linear<'_, '_> {
                     continue;
                 }
                 let bindings = through(&rule.pipeline, start, reading, errors, budget)?;
-                head.insert(heads::<W, N>(&rule.pipeline, &bindings)?);
+                let tuples = heads::<W, N>(&rule.pipeline, &bindings)?;
+                pending += tuples.len();
+                head.insert(tuples);
+                self.spent(&variables, pending, budget)?;
             }
-            self.spent(&variables, budget)?;
         }
         Ok(self
             .arities
@@ -223,11 +238,18 @@ impl Linear<'_, '_> {
             .collect())
     }
 
-    /// An error once the stratum's relations hold more tuples (or estimated
-    /// bytes, counted as rows of their arity, as the general pipelines
-    /// count them) than the budget, or once past the deadline.
-    fn spent<W: Word, const N: usize>(&self, variables: &[Variable<[W; N]>], budget: &Budget) -> Result<(), EvalError> {
-        let (mut size, mut bytes) = (0usize, 0usize);
+    /// An error once the stratum's relations with the `pending` tuples
+    /// inserted since the last round hold more tuples (or estimated bytes,
+    /// counted as rows of their arity, as the general pipelines count them;
+    /// the pending ones as rows of the widest) than the budget, or once past
+    /// the deadline.
+    fn spent<W: Word, const N: usize>(
+        &self,
+        variables: &[Variable<[W; N]>],
+        pending: usize,
+        budget: &Budget,
+    ) -> Result<(), EvalError> {
+        let (mut size, mut bytes) = (pending, pending.saturating_mul(row_bytes(N)));
         for ((_, arity), variable) in self.arities.iter().zip(variables) {
             let stable = variable.stable.borrow();
             let rows = stable.iter().map(|batch| batch.elements.len()).sum::<usize>() + variable.recent.borrow().len();
@@ -250,7 +272,7 @@ fn padded<W: Word, const N: usize>(row: &[Value]) -> Option<[W; N]> {
 }
 
 /// The head tuples of a rule for its final bindings.
-fn heads<W: Word, const N: usize>(pipeline: &Pipeline, bindings: &Bindings) -> Result<Relation<[W; N]>, Too> {
+fn heads<W: Word, const N: usize>(pipeline: &Pipeline, bindings: &Bindings) -> Result<Relation<[W; N]>, Halt> {
     let head = &pipeline.rule.head.args;
     let tuples = bindings.rows().map(|row| {
         let mut tuple = [W::PAD; N];
@@ -259,5 +281,5 @@ fn heads<W: Word, const N: usize>(pipeline: &Pipeline, bindings: &Bindings) -> R
         }
         Some(tuple)
     });
-    Ok(Relation::from_vec(tuples.collect::<Option<_>>().ok_or(Too::Wide)?))
+    Ok(Relation::from_vec(tuples.collect::<Option<_>>().ok_or(Halt::TooWide)?))
 }

@@ -13,7 +13,9 @@ use std::sync::Arc;
 /// Where a rule's plan starts: the literals still to plan and the variables
 /// a binding row already holds, in order.
 pub(super) struct Start<'r> {
+    /// The literals still to plan.
     pub(super) pending: Vec<&'r Literal>,
+    /// The variables the binding rows hold, in order.
     pub(super) order: Vec<VarId>,
     /// Whether conditions (and `in` lists) wait until every positive atom
     /// is joined, rather than running as soon as their variables are bound.
@@ -187,6 +189,7 @@ pub(super) fn lookup_step(atom: &Atom, keys: AtomKeys, reads: &Reads, prepared: 
     Step::Lookup { key_from_row: keys.key_from_row, index }
 }
 
+/// The variables of a condition.
 fn vars_of(e: &Expr) -> BTreeSet<VarId> {
     let mut out = BTreeSet::new();
     expr_vars(e, &mut out);

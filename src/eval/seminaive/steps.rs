@@ -12,8 +12,11 @@ use crate::lower::ir::{Rule, Term, Value, VarId};
 /// Binding rows of one width (the values of a pipeline's variables so far,
 /// in its order), stored one after another.
 pub(super) struct Bindings {
+    /// The values a row holds.
     width: usize,
+    /// How many rows it holds (rows of width 0 take no values).
     len: usize,
+    /// The rows' values, row after row.
     values: Vec<Value>,
 }
 

@@ -22,22 +22,22 @@ pub(super) trait Word: Copy + Ord + 'static {
 }
 
 /// Why a linear stratum stopped without its relations.
-pub(super) enum Too {
+pub(super) enum Halt {
     /// A value does not fit the stratum's words (start again on wider ones).
-    Wide,
+    TooWide,
     /// The evaluation's own error (a limit, the deadline).
-    Costly(EvalError),
+    Error(EvalError),
 }
 
-impl From<EvalError> for Too {
-    fn from(error: EvalError) -> Too {
-        Too::Costly(error)
+impl From<EvalError> for Halt {
+    fn from(error: EvalError) -> Halt {
+        Halt::Error(error)
     }
 }
 
 /// The kind of a value, in the order of [`Value`]'s variants, and its
 /// payload as an integer whose order is the value's within its kind.
-fn split(value: Value) -> (u8, i128) {
+fn kind_and_payload(value: Value) -> (u8, i128) {
     match value {
         Value::Sym(sym) => (0, i128::from(sym.0)),
         Value::Int(i) => (1, i128::from(i)),
@@ -47,9 +47,9 @@ fn split(value: Value) -> (u8, i128) {
     }
 }
 
-/// The value of a kind and payload made by [`split`] (`None` for a pair it
+/// The value of a kind and payload made by [`kind_and_payload`] (`None` for a pair it
 /// cannot have made).
-fn join(kind: u8, payload: i128) -> Option<Value> {
+fn from_kind_and_payload(kind: u8, payload: i128) -> Option<Value> {
     Some(match kind {
         0 => Value::Sym(Sym(u32::try_from(payload).ok()?)),
         1 => Value::Int(i64::try_from(payload).ok()?),
@@ -71,7 +71,7 @@ impl Word for u64 {
     const PAD: u64 = 0;
 
     fn encode(value: Value) -> Option<u64> {
-        let (kind, payload) = split(value);
+        let (kind, payload) = kind_and_payload(value);
         let shifted = u64::try_from(payload + OFFSET_64).ok().filter(|p| *p < 1 << PAYLOAD_64)?;
         Some((u64::from(kind) << PAYLOAD_64) | shifted)
     }
@@ -80,7 +80,7 @@ impl Word for u64 {
         let payload = i128::from(self & ((1 << PAYLOAD_64) - 1)) - OFFSET_64;
         // INVARIANT: every word of a value is one `encode` made; the others
         // (padding past a relation's arity) are never read as values.
-        join((self >> PAYLOAD_64) as u8, payload).unwrap_or(Value::Bool(false))
+        from_kind_and_payload((self >> PAYLOAD_64) as u8, payload).unwrap_or(Value::Bool(false))
     }
 }
 
@@ -88,14 +88,14 @@ impl Word for u128 {
     const PAD: u128 = 0;
 
     fn encode(value: Value) -> Option<u128> {
-        let (kind, payload) = split(value);
+        let (kind, payload) = kind_and_payload(value);
         Some((u128::from(kind) << 65) | (payload + OFFSET_128).cast_unsigned())
     }
 
     fn decode(self) -> Value {
         let payload = (self & ((1 << 65) - 1)).cast_signed() - OFFSET_128;
         // INVARIANT: as for 64-bit words.
-        join((self >> 65) as u8, payload).unwrap_or(Value::Bool(false))
+        from_kind_and_payload((self >> 65) as u8, payload).unwrap_or(Value::Bool(false))
     }
 }
 
@@ -127,7 +127,8 @@ mod tests {
 
         #[test]
         fn narrow_words_hold_what_fits_in_order(a in value(), b in value()) {
-            let fits = |v: Value| !matches!(v, Value::Int(i) | Value::Time(i) | Value::Dur(i) if !(-(1 << 60)..1 << 60).contains(&i));
+            let narrow = |i: i64| (-(1 << 60)..1 << 60).contains(&i);
+            let fits = |v: Value| !matches!(v, Value::Int(i) | Value::Time(i) | Value::Dur(i) if !narrow(i));
             prop_assert_eq!(u64::encode(a).is_some(), fits(a));
             if let (Some(x), Some(y)) = (u64::encode(a), u64::encode(b)) {
                 prop_assert_eq!(x.decode(), a);
