@@ -229,9 +229,8 @@ pub fn eval_stratum(
         }
         let (mut size, mut bytes) = (0usize, 0usize);
         for variable in stratum.relations.iter().filter_map(|r| sources.get(r)) {
-            let stable = variable.stable.borrow();
-            let recent = variable.recent.borrow();
-            let rows = stable.iter().map(|r| r.elements.len()).sum::<usize>() + recent.len();
+            let rows = tuples_held(variable);
+            let (stable, recent) = (variable.stable.borrow(), variable.recent.borrow());
             let width = recent.first().or_else(|| stable.first().and_then(|r| r.elements.first())).map_or(0, Vec::len);
             size += rows;
             bytes = bytes.saturating_add(rows.saturating_mul(super::row_bytes(width)));
@@ -338,6 +337,12 @@ fn merge_join(a: &[(Row, Row)], b: &[(Row, Row)], out: &mut Vec<Row>, budget: &B
         }
     }
     Ok(())
+}
+
+/// The tuples a datafrog variable holds, stable and recent (not those
+/// inserted since the last round).
+fn tuples_held<T: Ord>(variable: &Variable<T>) -> usize {
+    variable.stable.borrow().iter().map(|batch| batch.elements.len()).sum::<usize>() + variable.recent.borrow().len()
 }
 
 /// A non-recursive stratum: every rule's pipeline runs once over complete

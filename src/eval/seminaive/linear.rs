@@ -24,7 +24,7 @@
 use super::plan::{AtomKeys, Start, compile, lookup_step};
 use super::steps::{Bindings, head_value, through};
 use super::word::{Halt, Word};
-use super::{Budget, Errors, Pipeline, Reads};
+use super::{Budget, Errors, Pipeline, Reads, tuples_held};
 use crate::analyze::Stratum;
 use crate::eval::base::{Prepared, consistent};
 use crate::eval::functions::Env;
@@ -149,13 +149,13 @@ impl Linear<'_, '_> {
         errors: &mut Errors,
         budget: &Budget,
     ) -> Option<Result<Vec<(RelId, Rows)>, EvalError>> {
-        let mut met = errors.clone();
+        let mut met = Errors::new();
         let evaluated = match self.eval_with::<W>(width, &mut met, budget) {
             Ok(relations) => Ok(relations),
             Err(Halt::Error(error)) => Err(error),
             Err(Halt::TooWide) => return None,
         };
-        *errors = met;
+        errors.append(&mut met);
         Some(evaluated)
     }
 
@@ -181,8 +181,13 @@ impl Linear<'_, '_> {
         for (rel, _) in &self.arities {
             let variable = iteration.variable("relation");
             let facts = self.reads.positive.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter());
-            variable
-                .insert(facts.map(|row| padded::<W, N>(row)).collect::<Option<Vec<_>>>().ok_or(Halt::TooWide)?.into());
+            variable.insert(
+                facts
+                    .map(|row| padded::<W, N>(row.iter().copied()))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or(Halt::TooWide)?
+                    .into(),
+            );
             variables.push(variable);
         }
         let variable_of = |rel: RelId| self.arities.iter().position(|(r, _)| *r == rel).and_then(|i| variables.get(i));
@@ -251,8 +256,7 @@ impl Linear<'_, '_> {
     ) -> Result<(), EvalError> {
         let (mut size, mut bytes) = (pending, pending.saturating_mul(row_bytes(N)));
         for ((_, arity), variable) in self.arities.iter().zip(variables) {
-            let stable = variable.stable.borrow();
-            let rows = stable.iter().map(|batch| batch.elements.len()).sum::<usize>() + variable.recent.borrow().len();
+            let rows = tuples_held(variable);
             size += rows;
             bytes = bytes.saturating_add(rows.saturating_mul(row_bytes(*arity)));
         }
@@ -261,12 +265,12 @@ impl Linear<'_, '_> {
     }
 }
 
-/// A row as a tuple of `N` words, padded past its arity; `None` when a
-/// value does not fit a word.
-fn padded<W: Word, const N: usize>(row: &[Value]) -> Option<[W; N]> {
+/// A row's values as a tuple of `N` words, padded past its arity; `None`
+/// when a value does not fit a word.
+fn padded<W: Word, const N: usize>(row: impl IntoIterator<Item = Value>) -> Option<[W; N]> {
     let mut tuple = [W::PAD; N];
     for (slot, value) in tuple.iter_mut().zip(row) {
-        *slot = W::encode(*value)?;
+        *slot = W::encode(value)?;
     }
     Some(tuple)
 }
@@ -274,12 +278,6 @@ fn padded<W: Word, const N: usize>(row: &[Value]) -> Option<[W; N]> {
 /// The head tuples of a rule for its final bindings.
 fn heads<W: Word, const N: usize>(pipeline: &Pipeline, bindings: &Bindings) -> Result<Relation<[W; N]>, Halt> {
     let head = &pipeline.rule.head.args;
-    let tuples = bindings.rows().map(|row| {
-        let mut tuple = [W::PAD; N];
-        for (slot, term) in tuple.iter_mut().zip(head) {
-            *slot = W::encode(head_value(pipeline, row, term))?;
-        }
-        Some(tuple)
-    });
+    let tuples = bindings.rows().map(|row| padded(head.iter().map(|term| head_value(pipeline, row, term))));
     Ok(Relation::from_vec(tuples.collect::<Option<_>>().ok_or(Halt::TooWide)?))
 }
