@@ -29,7 +29,6 @@ use crate::sources::{self, Sources};
 use crate::syntax::span::SourceMap;
 use crate::{Diagnostic, syntax};
 use arc_swap::ArcSwap;
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -342,7 +341,7 @@ impl Live {
         let state = &mut *guard;
         let files = read_inputs(&self.inputs)?;
         let base = match &database_facts {
-            Some(facts) => sources::apply(&files, &self.database_name, facts, &BTreeSet::new())?,
+            Some(facts) => sources::apply(&files, &self.database_name, facts, &[])?,
             None => files.clone(),
         };
         let mut notes = Vec::new();

@@ -19,10 +19,11 @@ use std::sync::{Arc, Mutex};
 pub type Rows = Arc<Vec<Row>>;
 
 /// Base facts changed by a live update, for [`Prepared::updated`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BaseChanges {
-    /// The facts inserted.
-    pub inserted: Vec<crate::lower::ir::Fact>,
+    /// Where the inserted facts start in the changed program's facts (an
+    /// update appends them; they are not copied here).
+    pub inserted_from: usize,
     /// The tuples removed, per relation.
     pub removed: BTreeMap<RelId, BTreeSet<Row>>,
     /// Whether the active domain changed (`$adom` is rebuilt from it).
@@ -30,9 +31,14 @@ pub struct BaseChanges {
 }
 
 impl BaseChanges {
+    /// The facts inserted into `program` (the changed program).
+    pub fn inserted<'p>(&self, program: &'p Program) -> impl Iterator<Item = &'p crate::lower::ir::Fact> + Clone {
+        program.facts.from_index(self.inserted_from)
+    }
+
     /// The base relations whose tuples change.
-    pub fn touched(&self) -> BTreeSet<RelId> {
-        self.inserted.iter().map(|f| f.rel).chain(self.removed.keys().copied()).collect()
+    pub fn touched(&self, program: &Program) -> BTreeSet<RelId> {
+        self.inserted(program).map(|f| f.rel).chain(self.removed.keys().copied()).collect()
     }
 }
 
@@ -98,9 +104,9 @@ impl Prepared {
     /// inserted ones (`program` holds the changed facts and domain).
     pub fn updated(&self, program: &Program, changes: &BaseChanges) -> Prepared {
         let mut rebuilt: Vec<(RelId, Rows)> = Vec::new();
-        for rel in changes.touched() {
+        for rel in changes.touched(program) {
             let old = self.base.get(rel.0 as usize).cloned().unwrap_or_default();
-            let inserted = changes.inserted.iter().filter(|f| f.rel == rel).map(|f| &f.tuple);
+            let inserted = changes.inserted(program).filter(|f| f.rel == rel).map(|f| &f.tuple);
             let delta = Delta::between(&old, inserted, changes.removed.get(&rel).into_iter().flatten());
             // Unchanged after all (a fact inserted twice): share the old
             // rows, so that what was derived from them is reused.
@@ -123,7 +129,7 @@ impl Prepared {
         let kept = cache.iter().filter(|(k, _)| shared(k.rel)).map(|(k, v)| (k.clone(), v.clone())).collect();
         // A touched relation's origins go even when its rows are the same: a
         // fact removed and stated again comes from its new statement.
-        let touched = changes.touched();
+        let touched = changes.touched(program);
         let origins = self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let origins = origins
             .iter()

@@ -6,7 +6,6 @@ use crate::Diagnostic;
 use crate::engine::LoadError;
 use crate::sources::{self, Sources};
 use crate::syntax::span::SourceMap;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -115,7 +114,7 @@ impl Live {
             let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let moved = pending.version > state.database_version;
             // A fact the files state too stays when the database drops it.
-            let removed: BTreeSet<LiveFact> =
+            let removed: Vec<LiveFact> =
                 pending.removed.iter().filter(|fact| state.files.base_fact(fact).is_err()).cloned().collect();
             let inserted = &pending.inserted;
             if inserted.is_empty() && removed.is_empty() {
@@ -138,8 +137,8 @@ impl Live {
                 // Live changes stay in force over the database's.
                 let overlaid =
                     |fact: &&LiveFact| !state.overlay.inserted.contains(fact) && !state.overlay.removed.contains(fact);
-                let latest_inserted: BTreeSet<LiveFact> = inserted.iter().filter(overlaid).cloned().collect();
-                let latest_removed: BTreeSet<LiveFact> = removed.iter().filter(overlaid).cloned().collect();
+                let latest_inserted: Vec<LiveFact> = inserted.iter().filter(overlaid).cloned().collect();
+                let latest_removed: Vec<LiveFact> = removed.iter().filter(overlaid).cloned().collect();
                 let base = sources::apply(&state.base, name, inserted, &removed)?;
                 (base, sources::apply(&state.latest, name, &latest_inserted, &latest_removed)?)
             };

@@ -7,7 +7,7 @@ use super::{Direction, FactError, LiveFact};
 use crate::Diagnostic;
 use crate::engine::{Engine, LoadError};
 use crate::eval::base::BaseChanges;
-use crate::lower::ir::{self, Value};
+use crate::lower::ir;
 use std::collections::BTreeSet;
 
 impl Engine {
@@ -62,13 +62,13 @@ impl Engine {
         statements: &[crate::syntax::ast::Statement],
         removed: impl Iterator<Item = &'f LiveFact>,
     ) -> Result<Engine, LoadError> {
-        let mut changes = BaseChanges::default();
+        let mut removals: std::collections::BTreeMap<_, BTreeSet<_>> = std::collections::BTreeMap::new();
         for fact in removed {
             let (rel, tuple) = self.base_fact(fact).map_err(|e| LoadError {
                 diagnostics: vec![Diagnostic::global(format!("cannot remove `{}`: {e}", fact.to_statement()))],
                 sources: sources.clone(),
             })?;
-            changes.removed.entry(rel).or_default().insert(tuple);
+            removals.entry(rel).or_default().insert(tuple);
         }
         let (mut program, facts, errors) = crate::lower::lower_facts(self.checked().program.clone(), statements);
         if !errors.is_empty() {
@@ -76,8 +76,8 @@ impl Engine {
         }
         let before = std::mem::take(&mut program.domain);
         let mut domain = before.clone();
-        if !changes.removed.is_empty() {
-            let gone = |f: &ir::Fact| changes.removed.get(&f.rel).is_some_and(|g| g.contains(f.tuple.as_slice()));
+        if !removals.is_empty() {
+            let gone = |f: &ir::Fact| removals.get(&f.rel).is_some_and(|g| g.contains(f.tuple.as_slice()));
             // The removed facts' values may leave the domain (the relations
             // are the same before and after: an update declares none).
             let old = &self.checked().program;
@@ -93,21 +93,14 @@ impl Engine {
         }
         // The domain grows by the new facts' constants (merged in one pass: a
         // bulk load adds thousands).
-        let mut added: Vec<Value> = facts
-            .iter()
-            .flat_map(|fact| crate::lower::domain_values(&program, fact))
-            .filter(|value| domain.binary_search(value).is_err())
-            .collect();
-        if !added.is_empty() {
-            added.extend(domain.iter().copied());
-            added.sort_unstable();
-            added.dedup();
-            domain = added;
+        let added = || facts.iter().flat_map(|fact| crate::lower::domain_values(&program, fact));
+        if added().any(|value| domain.binary_search(&value).is_err()) {
+            domain = crate::lower::sorted_distinct(domain.iter().copied().chain(added()), program.symbols.len());
         }
-        program.facts.extend(facts.iter().cloned());
-        changes.domain_changed = domain != before;
+        let changes =
+            BaseChanges { inserted_from: program.facts.len(), removed: removals, domain_changed: domain != before };
+        program.facts.extend(facts);
         program.domain = domain;
-        changes.inserted = facts;
         Ok(self.with_facts(program, sources, &changes))
     }
 }

@@ -31,6 +31,17 @@ impl Facts {
         self.segments.iter().flat_map(facts as fn(&Arc<Vec<Fact>>) -> std::slice::Iter<'_, Fact>)
     }
 
+    /// The facts from the `start`-th on, in order (whole segments before
+    /// it skipped, not walked).
+    pub fn from_index(&self, start: usize) -> impl Iterator<Item = &Fact> + Clone {
+        let mut before = 0;
+        self.segments.iter().flat_map(move |segment| {
+            let skip = start.saturating_sub(before);
+            before += segment.len();
+            segment.get(skip..).unwrap_or_default()
+        })
+    }
+
     /// How many facts.
     pub fn len(&self) -> usize {
         self.len
@@ -154,6 +165,9 @@ mod tests {
         assert!(Arc::ptr_eq(&base.segments[1], &later.segments[1]));
         assert_eq!(values(&later), (0..10_000).filter(|i| *i != 3).collect::<Vec<_>>());
         assert_eq!(values(&base), (0..=10_000).collect::<Vec<_>>());
+        let tail: Vec<&Fact> = later.from_index(4_090).collect();
+        assert_eq!(tail.len(), 9_999 - 4_090);
+        assert_eq!(tail.first().map(|f| f.tuple.clone()), Some(vec![Value::Int(4_091)]));
         // Many small updates keep few segments.
         let mut many = later.clone();
         for i in 0..2_000 {

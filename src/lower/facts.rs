@@ -38,7 +38,7 @@ pub fn lower_facts(program: Program, statements: &[ast::Statement]) -> (Program,
     for role in roles {
         lowerer.role_index.insert(role, Span::new(crate::syntax::span::FileId(0), 0, 0));
     }
-    let mut facts = Vec::new();
+    let mut facts = Vec::with_capacity(statements.len());
     for statement in statements {
         if let StatementKind::Role { name, extends, entries } = &statement.kind {
             facts.extend(role_facts(&mut lowerer, name, extends, entries, statement.span));

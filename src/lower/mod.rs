@@ -94,12 +94,45 @@ pub fn lower(ast: &ast::Ast) -> (Lowered, Vec<Diagnostic>) {
 
 /// The active domain of a program: entity columns of facts, constants of rule atoms.
 pub fn domain_of(program: &Program) -> Vec<Value> {
-    let mut domain: BTreeSet<Value> = rule_constants(program).collect();
-    for fact in &program.facts {
-        domain.extend(domain_values(program, fact));
+    let values = rule_constants(program).chain(program.facts.iter().flat_map(|fact| domain_values(program, fact)));
+    sorted_distinct(values.filter(|v| *v != Value::Sym(STAR)), program.symbols.len())
+}
+
+/// The distinct `values`, sorted as [`Value`] orders them, for a program of
+/// `symbols` symbols: each symbol marked in a bit map over the ids (one
+/// pass, no sort of a million values), the few other values sorted.
+pub fn sorted_distinct(values: impl Iterator<Item = Value>, symbols: usize) -> Vec<Value> {
+    let mut marked = vec![0u64; symbols.div_ceil(64)];
+    let mut others = Vec::new();
+    for value in values {
+        match value {
+            Value::Sym(s) if (s.0 as usize) < symbols => {
+                if let Some(word) = marked.get_mut(s.0 as usize / 64) {
+                    *word |= 1 << (s.0 % 64);
+                }
+            }
+            other => others.push(other),
+        }
     }
-    domain.remove(&Value::Sym(STAR));
-    domain.into_iter().collect()
+    others.sort_unstable();
+    others.dedup();
+    let mut sorted = Vec::new();
+    for (i, &word) in marked.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            sorted.push(Value::Sym(crate::lower::intern::Sym((i * 64) as u32 + bits.trailing_zeros())));
+            bits &= bits - 1;
+        }
+    }
+    // Symbols sort before every other kind (`Value`'s order), and symbols
+    // outside the table (none in a program's facts) among the others.
+    if others.first().is_some_and(|v| matches!(v, Value::Sym(_))) {
+        sorted.extend(others);
+        sorted.sort_unstable();
+    } else {
+        sorted.extend(others);
+    }
+    sorted
 }
 
 /// The active domain after facts were removed: `domain` (the program's

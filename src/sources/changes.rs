@@ -4,7 +4,6 @@
 use super::SourceRead;
 use crate::live::LiveFact;
 use rustc_hash::FxHashSet;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// The facts each binding gave at the last committed read, and the
 /// database's version then.
@@ -23,10 +22,11 @@ pub(super) struct Known {
 /// with [`super::Sources::commit`] once the program took it.
 #[derive(Debug)]
 pub struct Pending {
-    /// Facts no binding gave before and one gives now.
-    pub inserted: BTreeSet<LiveFact>,
-    /// Facts a binding gave before and none gives now.
-    pub removed: BTreeSet<LiveFact>,
+    /// Facts no binding gave before and one gives now, each once, in the
+    /// order read (binding by binding, row by row).
+    pub inserted: Vec<LiveFact>,
+    /// Facts a binding gave before and none gives now, each once, sorted.
+    pub removed: Vec<LiveFact>,
     /// The database's version in the read's snapshot.
     pub version: Option<u64>,
     /// The bindings read again, with their facts.
@@ -37,34 +37,46 @@ pub struct Pending {
 
 impl Known {
     /// The difference `read` makes (bindings it did not read again keep
-    /// their facts).
+    /// their facts). Each fact is hashed a few times and cloned once when
+    /// new: a first read of many rows costs about as much as hashing them.
     pub(super) fn difference(&self, read: SourceRead) -> Pending {
-        let changed: Vec<(usize, FxHashSet<LiveFact>)> = read
-            .facts
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, facts)| facts.map(|facts| (i, facts.into_iter().collect())))
-            .collect();
         let empty = FxHashSet::default();
         let before = |i: usize| self.per_binding.get(i).unwrap_or(&empty);
-        let now: BTreeMap<usize, &FxHashSet<LiveFact>> = changed.iter().map(|(i, facts)| (*i, facts)).collect();
-        let bindings = self.per_binding.len().max(changed.iter().map(|(i, _)| i + 1).max().unwrap_or(0));
-        let held_before = |fact: &LiveFact| (0..bindings).any(|i| before(i).contains(fact));
-        let held_now =
-            |fact: &LiveFact| (0..bindings).any(|i| now.get(&i).copied().unwrap_or(before(i)).contains(fact));
-        let (mut inserted, mut removed) = (BTreeSet::new(), BTreeSet::new());
-        for (i, facts) in &changed {
-            for fact in facts.iter().filter(|fact| !before(*i).contains(*fact)) {
-                if !held_before(fact) {
-                    inserted.insert(fact.clone());
+        // Whether any binding gave the fact before (empty sets are not hashed into).
+        let held_before = |fact: &LiveFact| self.per_binding.iter().any(|set| !set.is_empty() && set.contains(fact));
+        let mut changed: Vec<(usize, FxHashSet<LiveFact>)> = Vec::new();
+        let mut inserted = Vec::new();
+        for (i, facts) in read.facts.into_iter().enumerate() {
+            let Some(facts) = facts else { continue };
+            let mut now = FxHashSet::with_capacity_and_hasher(facts.len(), Default::default());
+            for fact in facts {
+                if now.contains(&fact) {
+                    continue;
                 }
-            }
-            for fact in before(*i).iter().filter(|fact| !facts.contains(*fact)) {
-                if !held_now(fact) {
-                    removed.insert(fact.clone());
+                // New to the union: held by no binding before, and not
+                // already inserted by a binding read earlier in this read.
+                if !held_before(&fact) && !changed.iter().any(|(_, earlier)| earlier.contains(&fact)) {
+                    inserted.push(fact.clone());
                 }
+                now.insert(fact);
             }
+            changed.push((i, now));
         }
+        let held_now = |fact: &LiveFact| {
+            let bindings = self.per_binding.len().max(changed.last().map_or(0, |(i, _)| i + 1));
+            (0..bindings).any(|i| match changed.iter().find(|(j, _)| *j == i) {
+                Some((_, now)) => now.contains(fact),
+                None => before(i).contains(fact),
+            })
+        };
+        let mut removed: Vec<LiveFact> = changed
+            .iter()
+            .flat_map(|(i, now)| before(*i).iter().filter(|fact| !now.contains(*fact)))
+            .filter(|fact| !held_now(fact))
+            .cloned()
+            .collect();
+        removed.sort_unstable();
+        removed.dedup();
         Pending { inserted, removed, version: read.version, changed, marker: read.marker }
     }
 
@@ -83,7 +95,52 @@ impl Known {
     }
 
     /// Every fact of the last committed read.
-    pub(super) fn union(&self) -> BTreeSet<LiveFact> {
-        self.per_binding.iter().flatten().cloned().collect()
+    pub(super) fn union(&self) -> Vec<LiveFact> {
+        let mut facts: Vec<LiveFact> = self.per_binding.iter().flatten().cloned().collect();
+        facts.sort_unstable();
+        facts.dedup();
+        facts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(name: &str) -> LiveFact {
+        LiveFact::Superuser(name.to_string())
+    }
+
+    fn read(facts: Vec<Option<Vec<&str>>>) -> SourceRead {
+        let facts = facts.into_iter().map(|f| f.map(|names| names.into_iter().map(fact).collect())).collect();
+        SourceRead { facts, version: None, marker: None }
+    }
+
+    fn names(facts: &[LiveFact]) -> Vec<String> {
+        facts.iter().map(LiveFact::to_statement).collect()
+    }
+
+    #[test]
+    fn a_fact_two_bindings_give_is_inserted_once_and_removed_once_when_both_drop_it() {
+        let mut known = Known::default();
+        // Binding 0 gives `a` twice and `b`; binding 1 gives `b` too.
+        let first = known.difference(read(vec![Some(vec!["a", "b", "a"]), Some(vec!["b"])]));
+        assert_eq!(names(&first.inserted), ["superuser a;", "superuser b;"]);
+        assert!(first.removed.is_empty());
+        known.commit(first);
+        // Binding 0 drops `b`, which binding 1 (not read again) still gives.
+        let second = known.difference(read(vec![Some(vec!["a"]), None]));
+        assert!(second.inserted.is_empty() && second.removed.is_empty());
+        known.commit(second);
+        // Binding 1 drops it too, and gives `c`, which binding 0 gave before: only `b` goes.
+        let third = known.difference(read(vec![Some(vec![]), Some(vec!["c", "a"])]));
+        assert_eq!(names(&third.inserted), ["superuser c;"]);
+        assert_eq!(names(&third.removed), ["superuser b;"]);
+        known.commit(third);
+        assert_eq!(names(&known.union()), ["superuser a;", "superuser c;"]);
+        // Both give `c`, then both drop it in one read: removed once.
+        known.commit(known.difference(read(vec![Some(vec!["c"]), Some(vec!["c", "a"])])));
+        let last = known.difference(read(vec![Some(vec![]), Some(vec![])]));
+        assert_eq!(names(&last.removed), ["superuser a;", "superuser c;"]);
     }
 }

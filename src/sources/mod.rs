@@ -28,7 +28,7 @@ pub use rows::parse_sql_timestamp;
 use crate::Diagnostic;
 use crate::engine::{Engine, LoadError};
 use crate::live::LiveFact;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -259,8 +259,8 @@ impl Sources {
         }
     }
 
-    /// Every fact of the last committed read.
-    pub fn facts(&self) -> BTreeSet<LiveFact> {
+    /// Every fact of the last committed read, sorted.
+    pub fn facts(&self) -> Vec<LiveFact> {
         self.known.union()
     }
 
@@ -282,7 +282,7 @@ impl Sources {
     /// Reads every binding and adds the facts to a program loaded from files.
     pub fn load(&mut self, program: &Engine) -> Result<Engine, LoadError> {
         let pending = self.read_changes().map_err(SourceError::into_load_error)?;
-        let engine = apply(program, &self.describe(), &pending.inserted, &BTreeSet::new())?;
+        let engine = apply(program, &self.describe(), &pending.inserted, &[])?;
         self.commit(pending);
         Ok(engine)
     }
@@ -374,8 +374,8 @@ fn without_password(url: &str) -> String {
 pub fn apply(
     snapshot: &Engine,
     database: &str,
-    inserted: &BTreeSet<LiveFact>,
-    removed: &BTreeSet<LiveFact>,
+    inserted: &[LiveFact],
+    removed: &[LiveFact],
 ) -> Result<Engine, LoadError> {
     snapshot.with_source_facts(&format!("<{database}>"), inserted.iter(), removed.iter())
 }

@@ -145,7 +145,7 @@ fn measure(
         let read_ms = started.elapsed().as_secs_f64() * 1e3;
         if let Ok(read) = read {
             let started = Instant::now();
-            let applied = warden::sources::apply(&engine, "db", &read.inserted, &Default::default());
+            let applied = warden::sources::apply(&engine, "db", &read.inserted, &[]);
             let apply_ms = started.elapsed().as_secs_f64() * 1e3;
             let started = Instant::now();
             let planned = applied.map(|e| e.check_plan().is_some()).unwrap_or(false);
