@@ -9,8 +9,97 @@ use std::sync::Arc;
 pub struct Sym(pub u32);
 
 /// A table of strings, each with a stable id in order of first appearance.
+///
+/// Two layers: the names interned up to the last freeze, shared by every
+/// copy of the table (a live update copies the program's table: that copy
+/// must not cost a reference count per name), and the names interned
+/// since, this copy's own. A table no other copy shares adds to the shared
+/// layer in place; otherwise the recent layer is frozen into a copy of the
+/// shared one when it outgrows an eighth of it, so a copy of the table
+/// costs at most that.
 #[derive(Clone, Debug, Default)]
 pub struct Interner {
+    frozen: Arc<Layer>,
+    recent: Layer,
+}
+
+/// The fewest recent names that are frozen (below it, a copy is cheap anyway).
+const FREEZE_AT_LEAST: usize = 4096;
+
+impl Interner {
+    /// An empty table.
+    pub fn new() -> Self {
+        Interner::default()
+    }
+
+    /// The id of `name`, adding it when new.
+    pub fn intern(&mut self, name: &str) -> Sym {
+        if let Some(sym) = self.get(name) {
+            return sym;
+        }
+        // Only the program's table numbers names: a request's own holds a
+        // handful, not worth an array each request.
+        let numbers = self.frozen.first == 0;
+        if self.recent.names.is_empty()
+            && let Some(frozen) = Arc::get_mut(&mut self.frozen)
+        {
+            // No other copy shares the frozen layer: added to it in place.
+            let sym = frozen.add(Arc::from(name), numbers);
+            self.recent.first = frozen.end();
+            return sym;
+        }
+        let sym = self.recent.add(Arc::from(name), false);
+        if self.recent.len() >= FREEZE_AT_LEAST.max(self.frozen.len() / 8) {
+            self.freeze(numbers);
+        }
+        sym
+    }
+
+    /// Moves the recent names into the shared layer (copied first, as
+    /// another copy of the table shares it).
+    fn freeze(&mut self, numbers: bool) {
+        let frozen = Arc::make_mut(&mut self.frozen);
+        for name in std::mem::take(&mut self.recent).names {
+            frozen.add(name, numbers);
+        }
+        self.recent = Layer { first: frozen.end(), ..Layer::default() };
+    }
+
+    /// The id of `name` if it is already interned.
+    pub fn get(&self, name: &str) -> Option<Sym> {
+        self.frozen.get(name).or_else(|| if self.recent.names.is_empty() { None } else { self.recent.get(name) })
+    }
+
+    /// The string of an id of this table.
+    pub fn resolve(&self, sym: Sym) -> Option<&Arc<str>> {
+        if sym.0 < self.frozen.end() { self.frozen.resolve(sym) } else { self.recent.resolve(sym) }
+    }
+
+    /// How many strings the table holds.
+    pub fn len(&self) -> usize {
+        self.frozen.len() + self.recent.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes the table holds (estimated from lengths and capacities),
+    /// the shared layer counted whole.
+    pub fn heap_bytes(&self) -> usize {
+        self.frozen.heap_bytes() + self.recent.heap_bytes()
+    }
+
+    /// Every id of this table, in order.
+    pub fn syms(&self) -> impl Iterator<Item = Sym> + '_ {
+        (0..self.len()).map(|i| Sym(self.frozen.first + i as u32))
+    }
+}
+
+/// One layer of an [`Interner`]: its names, ids from `first` on.
+#[derive(Clone, Debug, Default)]
+struct Layer {
     names: Vec<Arc<str>>,
     /// Fx-hashed: every check resolves its strings here. Strings are added
     /// only by policy and data (and a request's own table holds a handful),
@@ -26,32 +115,30 @@ pub struct Interner {
     first: u32,
 }
 
-impl Interner {
-    /// An empty table.
-    pub fn new() -> Self {
-        Interner::default()
+impl Layer {
+    /// The id after this layer's last.
+    fn end(&self) -> u32 {
+        self.first.saturating_add(u32::try_from(self.names.len()).unwrap_or(u32::MAX))
     }
 
-    /// The id of `name`, adding it when new.
-    pub fn intern(&mut self, name: &str) -> Sym {
-        if let Some(&sym) = self.index.get(name) {
-            return sym;
-        }
-        let sym = Sym(self.first.saturating_add(u32::try_from(self.names.len()).unwrap_or(u32::MAX)));
+    /// Adds a name the table does not hold; `numbers`: whether a numbered
+    /// name goes into [`Layer::numbered`] (the program's shared layer) or
+    /// only into the maps.
+    fn add(&mut self, name: Arc<str>, numbers: bool) -> Sym {
+        let sym = Sym(self.end());
         // A numbered name is found by its number first: not kept twice.
-        if !self.number(name, sym)
-            && let Some(key) = short_key(name)
+        if !(numbers && self.number(&name, sym))
+            && let Some(key) = short_key(&name)
         {
             self.short.insert(key, sym);
         }
-        let name: Arc<str> = Arc::from(name);
         self.names.push(name.clone());
         self.index.insert(name, sym);
         sym
     }
 
-    /// The id of `name` if it is already interned.
-    pub fn get(&self, name: &str) -> Option<Sym> {
+    /// The id of `name` if this layer holds it.
+    fn get(&self, name: &str) -> Option<Sym> {
         if !self.numbered.is_empty()
             && let Some((prefix, n)) = typed_id(name)
             && let Some(numbered) = self.numbered.iter().find(|numbered| *numbered.prefix == *prefix)
@@ -70,15 +157,10 @@ impl Interner {
         self.index.get(name).copied()
     }
 
-    /// Records a new numbered name in [`Interner::numbered`] when its number
+    /// Records a new numbered name in [`Layer::numbered`] when its number
     /// is dense enough to index (an outlier like `page:999999999` stays
     /// in the hash map alone); whether it did.
     fn number(&mut self, name: &str, sym: Sym) -> bool {
-        // A request's own table (ids after the program's) holds a handful
-        // of names: not worth an array each request.
-        if self.first != 0 {
-            return false;
-        }
         let Some((prefix, n)) = typed_id(name) else { return false };
         let dense_up_to = 2 * self.names.len() + 4096;
         if n as usize > dense_up_to {
@@ -101,25 +183,20 @@ impl Interner {
         true
     }
 
-    /// The string of an id of this table.
-    pub fn resolve(&self, sym: Sym) -> Option<&Arc<str>> {
+    /// The string of an id of this layer.
+    fn resolve(&self, sym: Sym) -> Option<&Arc<str>> {
         self.names.get(sym.0.checked_sub(self.first)? as usize)
     }
 
-    /// How many strings the table holds.
-    pub fn len(&self) -> usize {
+    /// How many strings the layer holds.
+    fn len(&self) -> usize {
         self.names.len()
     }
 
-    /// Whether the table is empty.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
-    /// The bytes the table holds (estimated from lengths and capacities):
+    /// The bytes the layer holds (estimated from lengths and capacities):
     /// each string once (the list and the hash map share it), the hash
     /// map, and the numbered and short-name look-ups.
-    pub fn heap_bytes(&self) -> usize {
+    fn heap_bytes(&self) -> usize {
         fn table<K, V>(map: &FxHashMap<K, V>) -> usize {
             map.capacity() * (std::mem::size_of::<(K, V)>() + 1)
         }
@@ -132,11 +209,6 @@ impl Interner {
             + table(&self.short)
             + numbered
             + self.numbered.capacity() * std::mem::size_of::<Numbered>()
-    }
-
-    /// Every id of this table, in order.
-    pub fn syms(&self) -> impl Iterator<Item = Sym> + '_ {
-        (0..self.names.len()).map(|i| Sym(self.first + i as u32))
     }
 }
 
@@ -193,7 +265,8 @@ pub struct Symbols<'p> {
     program: &'p Interner,
     /// The names the [`FRESH`] ids stand for in this request, in order.
     fresh: RefCell<Vec<Arc<str>>>,
-    extra: RefCell<Interner>,
+    /// The request's own names, after the program's (no allocation until one is added).
+    extra: RefCell<Layer>,
 }
 
 impl<'p> Symbols<'p> {
@@ -207,7 +280,7 @@ impl<'p> Symbols<'p> {
     pub fn with_fresh(program: &'p Interner, names: &[&str]) -> Self {
         let first = u32::try_from(program.len()).unwrap_or(u32::MAX);
         let fresh = RefCell::new(names.iter().take(FRESH.len()).map(|name| Arc::from(*name)).collect());
-        Symbols { program, fresh, extra: RefCell::new(Interner { first, ..Interner::default() }) }
+        Symbols { program, fresh, extra: RefCell::new(Layer { first, ..Layer::default() }) }
     }
 
     /// The id of `name`, adding it to the request's table when new.
@@ -215,7 +288,11 @@ impl<'p> Symbols<'p> {
         if let Some(sym) = self.program.get(name).or_else(|| self.fresh_id(name)) {
             return sym;
         }
-        self.extra.borrow_mut().intern(name)
+        let mut extra = self.extra.borrow_mut();
+        match extra.get(name) {
+            Some(sym) => sym,
+            None => extra.add(Arc::from(name), false),
+        }
     }
 
     /// The id of `name` if known.
@@ -259,7 +336,8 @@ impl<'p> Symbols<'p> {
 
     /// The ids the request added.
     pub fn extra_syms(&self) -> Vec<Sym> {
-        self.extra.borrow().syms().collect()
+        let extra = self.extra.borrow();
+        (extra.first..extra.end()).map(Sym).collect()
     }
 }
 
@@ -323,6 +401,45 @@ mod tests {
             (Some(new), Some(page), None)
         );
         assert_eq!(&*symbols.resolve(new), "page:2");
+    }
+
+    /// A copy of a table shares its names; names added to the copy (past
+    /// freezes into a copy of the shared layer) resolve there, by number
+    /// too, and never in the original.
+    #[test]
+    fn a_copy_adds_names_without_changing_the_original() {
+        let mut original = Interner::new();
+        let first: Vec<Sym> = (0..5_000).map(|i| original.intern(&format!("page:{i}"))).collect();
+        let mut copy = original.clone();
+        assert!(Arc::ptr_eq(&original.frozen, &copy.frozen));
+        let names: Vec<String> =
+            (0..20_000).map(|i| if i % 2 == 0 { format!("page:{}", 5_000 + i) } else { format!("n{i}x") }).collect();
+        // The 4,096th new name freezes the copy's recent names into a copy
+        // of the shared layer; a copy made right then continues the ids.
+        let mut added: Vec<Sym> = names.iter().take(FREEZE_AT_LEAST).map(|n| copy.intern(n)).collect();
+        assert!(!Arc::ptr_eq(&original.frozen, &copy.frozen), "frozen into a copy");
+        let mut then = copy.clone();
+        assert_eq!(then.intern("then"), Sym(5_000 + FREEZE_AT_LEAST as u32));
+        added.extend(names.iter().skip(FREEZE_AT_LEAST).map(|n| copy.intern(n)));
+        assert_eq!(copy.len(), 25_000);
+        assert_eq!(original.len(), 5_000);
+        for (n, sym) in names.iter().zip(&added) {
+            assert_eq!(copy.get(n), Some(*sym));
+            assert_eq!(copy.resolve(*sym).map(|s| &**s), Some(n.as_str()));
+            assert_eq!(original.get(n), None);
+            assert_eq!(original.resolve(*sym), None);
+        }
+        for (i, sym) in first.iter().enumerate() {
+            assert_eq!(copy.get(&format!("page:{i}")), Some(*sym));
+            assert_eq!(copy.intern(&format!("page:{i}")), *sym);
+        }
+        assert_eq!(copy.syms().count(), 25_000);
+        assert_eq!(added.last().map(|s| s.0), Some(24_999));
+        // A copy of the copy continues its ids.
+        let mut third = copy.clone();
+        let fresh = third.intern("fresh");
+        assert_eq!((fresh, third.resolve(fresh).map(|s| &**s)), (Sym(25_000), Some("fresh")));
+        assert_eq!(third.resolve(Sym(0)).map(|s| &**s), Some("page:0"));
     }
 
     #[test]
