@@ -37,30 +37,29 @@ impl Interner {
         if let Some(sym) = self.get(name) {
             return sym;
         }
-        // Only the program's table numbers names: a request's own holds a
-        // handful, not worth an array each request.
-        let numbers = self.frozen.first == 0;
         if self.recent.names.is_empty()
             && let Some(frozen) = Arc::get_mut(&mut self.frozen)
         {
             // No other copy shares the frozen layer: added to it in place.
-            let sym = frozen.add(Arc::from(name), numbers);
+            let sym = frozen.add(Arc::from(name), true);
             self.recent.first = frozen.end();
             return sym;
         }
+        // Numbered when frozen: until then a recent `page:N` is found by
+        // its hash (at most an eighth of the names).
         let sym = self.recent.add(Arc::from(name), false);
         if self.recent.len() >= FREEZE_AT_LEAST.max(self.frozen.len() / 8) {
-            self.freeze(numbers);
+            self.freeze();
         }
         sym
     }
 
     /// Moves the recent names into the shared layer (copied first, as
     /// another copy of the table shares it).
-    fn freeze(&mut self, numbers: bool) {
+    fn freeze(&mut self) {
         let frozen = Arc::make_mut(&mut self.frozen);
         for name in std::mem::take(&mut self.recent).names {
-            frozen.add(name, numbers);
+            frozen.add(name, true);
         }
         self.recent = Layer { first: frozen.end(), ..Layer::default() };
     }
@@ -93,7 +92,7 @@ impl Interner {
 
     /// Every id of this table, in order.
     pub fn syms(&self) -> impl Iterator<Item = Sym> + '_ {
-        (0..self.len()).map(|i| Sym(self.frozen.first + i as u32))
+        (0..self.len()).map(|i| Sym(i as u32))
     }
 }
 
@@ -123,7 +122,8 @@ impl Layer {
 
     /// Adds a name the table does not hold; `numbers`: whether a numbered
     /// name goes into [`Layer::numbered`] (the program's shared layer) or
-    /// only into the maps.
+    /// only into the maps (a recent layer; a request's own names, a
+    /// handful, not worth an array each request).
     fn add(&mut self, name: Arc<str>, numbers: bool) -> Sym {
         let sym = Sym(self.end());
         // A numbered name is found by its number first: not kept twice.

@@ -124,14 +124,10 @@ pub fn sorted_distinct(values: impl Iterator<Item = Value>, symbols: usize) -> V
             bits &= bits - 1;
         }
     }
-    // Symbols sort before every other kind (`Value`'s order), and symbols
-    // outside the table (none in a program's facts) among the others.
-    if others.first().is_some_and(|v| matches!(v, Value::Sym(_))) {
-        sorted.extend(others);
-        sorted.sort_unstable();
-    } else {
-        sorted.extend(others);
-    }
+    // Symbols sort before every other kind (`Value`'s order); those beyond
+    // the table (none in a program's facts) after the table's, first among
+    // the sorted others.
+    sorted.extend(others);
     sorted
 }
 

@@ -10,7 +10,7 @@ use rustc_hash::FxHashSet;
 #[derive(Debug, Default)]
 pub(super) struct Known {
     /// Hashed, not sorted: a re-read binding of many rows is compared by
-    /// lookups (the differences themselves are sorted).
+    /// lookups.
     pub(super) per_binding: Vec<FxHashSet<LiveFact>>,
     pub(super) version: Option<u64>,
     /// Whether a read was committed (before it, every binding is read).
@@ -23,7 +23,10 @@ pub(super) struct Known {
 #[derive(Debug)]
 pub struct Pending {
     /// Facts no binding gave before and one gives now, each once, in the
-    /// order read (binding by binding, row by row).
+    /// order read (binding by binding, row by row: a query without `ORDER
+    /// BY` has no fixed order, nor then has the source text they are shown
+    /// in). Not sorted: a first read of many rows would spend longer on it
+    /// than on everything else it does.
     pub inserted: Vec<LiveFact>,
     /// Facts a binding gave before and none gives now, each once, sorted.
     pub removed: Vec<LiveFact>,
@@ -62,13 +65,12 @@ impl Known {
             }
             changed.push((i, now));
         }
-        let held_now = |fact: &LiveFact| {
-            let bindings = self.per_binding.len().max(changed.last().map_or(0, |(i, _)| i + 1));
-            (0..bindings).any(|i| match changed.iter().find(|(j, _)| *j == i) {
-                Some((_, now)) => now.contains(fact),
-                None => before(i).contains(fact),
-            })
-        };
+        // Each binding's facts after this read.
+        let bindings = self.per_binding.len().max(changed.last().map_or(0, |(i, _)| i + 1));
+        let after: Vec<&FxHashSet<LiveFact>> = (0..bindings)
+            .map(|i| changed.iter().find(|(j, _)| *j == i).map_or_else(|| before(i), |(_, now)| now))
+            .collect();
+        let held_now = |fact: &LiveFact| after.iter().any(|set| !set.is_empty() && set.contains(fact));
         let mut removed: Vec<LiveFact> = changed
             .iter()
             .flat_map(|(i, now)| before(*i).iter().filter(|fact| !now.contains(*fact)))
@@ -132,7 +134,7 @@ mod tests {
         let second = known.difference(read(vec![Some(vec!["a"]), None]));
         assert!(second.inserted.is_empty() && second.removed.is_empty());
         known.commit(second);
-        // Binding 1 drops it too, and gives `c`, which binding 0 gave before: only `b` goes.
+        // Binding 1 drops it too and gives `c` (new) and `a` (binding 0's, which drops it): only `b` goes.
         let third = known.difference(read(vec![Some(vec![]), Some(vec!["c", "a"])]));
         assert_eq!(names(&third.inserted), ["superuser c;"]);
         assert_eq!(names(&third.removed), ["superuser b;"]);
