@@ -45,8 +45,9 @@ impl Interner {
             self.recent.first = frozen.end();
             return sym;
         }
-        // Numbered when frozen: until then a recent `page:N` is found by
-        // its hash (at most an eighth of the names).
+        // Numbered when frozen: until then a recent `page:N` is found in
+        // the recent layer's maps (at most 4,096 names or an eighth of
+        // the shared layer's, whichever is more).
         let sym = self.recent.add(Arc::from(name), false);
         if self.recent.len() >= FREEZE_AT_LEAST.max(self.frozen.len() / 8) {
             self.freeze();
@@ -110,7 +111,8 @@ struct Layer {
     /// by their bytes packed into one integer ([`short_key`]): found with
     /// no string hash and no read of the table's copy of the string.
     short: FxHashMap<u64, Sym>,
-    /// Ids start here (a request-local table continues after the program's).
+    /// Ids start here: 0 in the shared layer, after it in the recent one,
+    /// after the program's in a request's own.
     first: u32,
 }
 
