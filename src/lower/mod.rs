@@ -551,3 +551,30 @@ pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a String>) -> 
         .min_by_key(|(d, c)| (*d, (*c).clone()))
         .map(|(_, c)| c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lower::intern::Sym;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            // Ids below and beyond a table of 64 symbols.
+            (0u32..80).prop_map(|id| Value::Sym(Sym(id))),
+            (-3i64..3).prop_map(Value::Int),
+            (-3i64..3).prop_map(Value::Time),
+            (-3i64..3).prop_map(Value::Dur),
+            any::<bool>().prop_map(Value::Bool),
+        ]
+    }
+
+    proptest! {
+        /// The bit map gives what sorting and deduplicating gives.
+        #[test]
+        fn sorted_distinct_sorts_and_deduplicates(values in prop::collection::vec(value(), 0..200)) {
+            let expected: Vec<Value> = values.iter().copied().collect::<BTreeSet<Value>>().into_iter().collect();
+            prop_assert_eq!(sorted_distinct(values.into_iter(), 64), expected);
+        }
+    }
+}

@@ -58,7 +58,9 @@ impl Known {
                 }
                 // New to the union: held by no binding before, and not
                 // already inserted by a binding read earlier in this read.
-                if !held_before(&fact) && !changed.iter().any(|(_, earlier)| earlier.contains(&fact)) {
+                // (This binding's own facts first: on a re-read, most are there.)
+                let held = before(i).contains(&fact) || held_before(&fact);
+                if !held && !changed.iter().any(|(_, earlier)| earlier.contains(&fact)) {
                     inserted.push(fact.clone());
                 }
                 now.insert(fact);
