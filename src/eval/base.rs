@@ -103,8 +103,9 @@ impl Prepared {
     /// relation is its old tuples without the removed ones, with the
     /// inserted ones (`program` holds the changed facts and domain).
     pub fn updated(&self, program: &Program, changes: &BaseChanges) -> Prepared {
+        let touched = changes.touched(program);
         let mut rebuilt: Vec<(RelId, Rows)> = Vec::new();
-        for rel in changes.touched(program) {
+        for &rel in &touched {
             let old = self.base.get(rel.0 as usize).cloned().unwrap_or_default();
             let inserted = changes.inserted(program).filter(|f| f.rel == rel).map(|f| &f.tuple);
             let delta = Delta::between(&old, inserted, changes.removed.get(&rel).into_iter().flatten());
@@ -129,7 +130,6 @@ impl Prepared {
         let kept = cache.iter().filter(|(k, _)| shared(k.rel)).map(|(k, v)| (k.clone(), v.clone())).collect();
         // A touched relation's origins go even when its rows are the same: a
         // fact removed and stated again comes from its new statement.
-        let touched = changes.touched(program);
         let origins = self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let origins = origins
             .iter()

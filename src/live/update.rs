@@ -8,7 +8,7 @@ use crate::Diagnostic;
 use crate::engine::{Engine, LoadError};
 use crate::eval::base::BaseChanges;
 use crate::lower::ir;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Engine {
     /// Applies base-fact changes to this snapshot without rebuilding it: the
@@ -62,7 +62,7 @@ impl Engine {
         statements: &[crate::syntax::ast::Statement],
         removed: impl Iterator<Item = &'f LiveFact>,
     ) -> Result<Engine, LoadError> {
-        let mut removals: std::collections::BTreeMap<_, BTreeSet<_>> = std::collections::BTreeMap::new();
+        let mut removals: BTreeMap<_, BTreeSet<_>> = BTreeMap::new();
         for fact in removed {
             let (rel, tuple) = self.base_fact(fact).map_err(|e| LoadError {
                 diagnostics: vec![Diagnostic::global(format!("cannot remove `{}`: {e}", fact.to_statement()))],

@@ -41,9 +41,12 @@ impl Interner {
             && let Some(frozen) = Arc::get_mut(&mut self.frozen)
         {
             // No other copy shares the frozen layer: added to it in place.
-            let sym = frozen.add(Arc::from(name), true);
-            self.recent.first = frozen.end();
-            return sym;
+            return frozen.add(Arc::from(name), true);
+        }
+        // The recent layer's ids follow the frozen layer's, which does not
+        // grow while the recent one holds names.
+        if self.recent.names.is_empty() {
+            self.recent.first = self.frozen.end();
         }
         // Numbered when frozen: until then a recent `page:N` is found in
         // the recent layer's maps (at most 4,096 names or an eighth of
@@ -62,7 +65,6 @@ impl Interner {
         for name in std::mem::take(&mut self.recent).names {
             frozen.add(name, true);
         }
-        self.recent = Layer { first: frozen.end(), ..Layer::default() };
     }
 
     /// The id of `name` if it is already interned.
@@ -111,8 +113,9 @@ struct Layer {
     /// by their bytes packed into one integer ([`short_key`]): found with
     /// no string hash and no read of the table's copy of the string.
     short: FxHashMap<u64, Sym>,
-    /// Ids start here: 0 in the shared layer, after it in the recent one,
-    /// after the program's in a request's own.
+    /// Ids start here: 0 in the shared layer, after it in the recent one
+    /// (set when its first name is added), after the program's in a
+    /// request's own.
     first: u32,
 }
 

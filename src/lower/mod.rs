@@ -23,7 +23,7 @@ use crate::syntax::span::{Span, Spanned};
 use builtins::{FOREVER_AFTER, FOREVER_BEFORE, STAR};
 use exprs::VarTable;
 pub use facts::lower_facts;
-use intern::FRESH;
+use intern::{FRESH, Sym};
 use ir::{Callee, Fact, Literal, Origin, OriginId, Program, RelId, RelationKind, Rule, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -120,7 +120,7 @@ pub fn sorted_distinct(values: impl Iterator<Item = Value>, symbols: usize) -> V
     for (i, &word) in marked.iter().enumerate() {
         let mut bits = word;
         while bits != 0 {
-            sorted.push(Value::Sym(crate::lower::intern::Sym((i * 64) as u32 + bits.trailing_zeros())));
+            sorted.push(Value::Sym(Sym((i * 64) as u32 + bits.trailing_zeros())));
             bits &= bits - 1;
         }
     }
@@ -555,7 +555,6 @@ pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a String>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lower::intern::Sym;
     use proptest::prelude::*;
 
     fn value() -> impl Strategy<Value = Value> {

@@ -45,8 +45,9 @@ impl Known {
     pub(super) fn difference(&self, read: SourceRead) -> Pending {
         let empty = FxHashSet::default();
         let before = |i: usize| self.per_binding.get(i).unwrap_or(&empty);
-        // Whether any binding gave the fact before (empty sets are not hashed into).
-        let held_before = |fact: &LiveFact| self.per_binding.iter().any(|set| !set.is_empty() && set.contains(fact));
+        // Whether any binding gave the fact before (an empty set answers
+        // without hashing it).
+        let held_before = |fact: &LiveFact| self.per_binding.iter().any(|set| set.contains(fact));
         let mut changed: Vec<(usize, FxHashSet<LiveFact>)> = Vec::new();
         let mut inserted = Vec::new();
         for (i, facts) in read.facts.into_iter().enumerate() {
@@ -72,7 +73,7 @@ impl Known {
         let after: Vec<&FxHashSet<LiveFact>> = (0..bindings)
             .map(|i| changed.iter().find(|(j, _)| *j == i).map_or_else(|| before(i), |(_, now)| now))
             .collect();
-        let held_now = |fact: &LiveFact| after.iter().any(|set| !set.is_empty() && set.contains(fact));
+        let held_now = |fact: &LiveFact| after.iter().any(|set| set.contains(fact));
         let mut removed: Vec<LiveFact> = changed
             .iter()
             .flat_map(|(i, now)| before(*i).iter().filter(|fact| !now.contains(*fact)))
