@@ -284,6 +284,24 @@ fn a_real_number_a_bad_timestamp_and_a_missing_table_are_errors() {
 }
 
 #[test]
+fn a_blob_is_an_error_and_a_writing_query_is_refused_without_writing() {
+    let error = refresh_error("INSERT INTO assignment VALUES ('user:0', X'00', NULL, NULL, NULL);");
+    assert!(error.contains("source `assign`") && error.contains("column 2 is a blob"), "{error}");
+    let (dir, policy, _, mut connection) = setup();
+    write(&mut connection, &sample());
+    let text =
+        "[database]\nsqlite = \"wiki.sqlite3\"\n[sources]\nowner = \"DELETE FROM wiki_page RETURNING owner_id, id\"\n";
+    let config = Arc::new(Config::from_text("warden.toml", text, dir.path()).unwrap());
+    let error = Live::with_sources(std::slice::from_ref(&policy), config, Arc::new(|_: &mut Engine| {}))
+        .err()
+        .unwrap()
+        .render(false);
+    assert!(error.contains("a source may only read"), "{error}");
+    let pages: i64 = connection.query_row("SELECT count(*) FROM wiki_page", [], |row| row.get(0)).unwrap();
+    assert_eq!(pages as usize, sample().pages.len(), "nothing was deleted");
+}
+
+#[test]
 fn a_source_for_an_undeclared_relation_or_of_the_wrong_width_is_refused() {
     let (dir, policy, _, mut connection) = setup();
     write(&mut connection, &sample());
