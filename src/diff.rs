@@ -123,9 +123,9 @@ fn side<'e>(
     let model = eval::evaluate(checked, &env, &additions, engine.limits()).map_err(|e| e.to_string())?;
     let render = |v: &Value| eval::render::value(*v, &symbols);
     let mut allowed = BTreeMap::new();
-    for row in model.relations.get(builtins::ALLOWED.0 as usize).map_or(&[][..], |r| r.as_slice()) {
-        if let [u, p, o] = row.as_slice() {
-            allowed.insert((render(u), render(p), render(o)), row.clone());
+    for row in model.relations.get(builtins::ALLOWED.0 as usize).map_or(&crate::eval::table::EMPTY, |r| r) {
+        if let [u, p, o] = row {
+            allowed.insert((render(u), render(p), render(o)), row.to_vec());
         }
     }
     let locate = |origin| engine.locate(origin);

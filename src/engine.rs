@@ -243,9 +243,7 @@ impl Engine {
 
     /// Whether `user` is declared `inactive`.
     pub(crate) fn is_inactive(&self, user: Value) -> bool {
-        self.prepared
-            .base_rows(builtins::INACTIVE)
-            .is_some_and(|rows| rows.binary_search_by(|row| row.as_slice().cmp(std::slice::from_ref(&user))).is_ok())
+        self.prepared.base_rows(builtins::INACTIVE).is_some_and(|rows| rows.contains(std::slice::from_ref(&user)))
     }
 
     /// How checks and queries are evaluated.
@@ -348,7 +346,8 @@ impl Engine {
         atom: &ir::Atom,
     ) -> Result<(Vec<eval::Row>, Model), eval::EvalError> {
         let (model, answers) = self.evaluate_for(env, additions, atom)?;
-        Ok((eval::answers(&model, &answers, Reading::at_boundary(atom.rel)), model))
+        let rows = eval::answers(&model, &answers, Reading::at_boundary(atom.rel));
+        Ok((rows.to_rows(), model))
     }
 
     /// Evaluates what `atom` needs (see [`Engine::decide`]); returns the model

@@ -102,7 +102,7 @@ impl Engine {
             let (model, answers, coverage) = self
                 .evaluate_covered(&env, &additions, &assertion.atom, self.limits())
                 .map_err(|e| failed(e.to_string()))?;
-            let rows = eval::answers(&model, &answers, eval::Reading::at_boundary(assertion.atom.rel));
+            let rows = eval::answers(&model, &answers, eval::Reading::at_boundary(assertion.atom.rel)).to_rows();
             let answer = self.answer(rows.clone(), &model, &assertion.atom, &assertion.var_names, symbols, &additions);
             let count = answer.rows.len() as i64;
             let failure = match assertion.expect {

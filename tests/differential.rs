@@ -40,7 +40,7 @@ fn assert_same_with(engine: &Engine, now: i64, source: &str, fresh: &[&str]) {
         let rel = warden::internals::lower::ir::RelId(i as u32);
         for (reading, expected) in [(Reading::Certain, &slow.certain[i]), (Reading::Possible, &slow.possible[i])] {
             let rows = fast.rows(rel, reading);
-            let fast_rows: BTreeSet<Row> = rows.iter().cloned().collect();
+            let fast_rows: BTreeSet<Row> = rows.iter().map(<[_]>::to_vec).collect();
             assert_eq!(fast_rows.len(), rows.len(), "duplicates in `{}`", relation.name);
             assert!(
                 fast_rows == *expected,

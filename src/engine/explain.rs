@@ -65,7 +65,7 @@ impl Engine {
                 return Ok(explanation);
             }
         };
-        let rows = eval::answers(&decided, &answers, Reading::at_boundary(atom.rel));
+        let rows = eval::answers(&decided, &answers, Reading::at_boundary(atom.rel)).to_rows();
         explanation.errors = self.render_errors(&decided);
         explanation.holds = !rows.is_empty();
         let full = match source {
@@ -138,7 +138,7 @@ impl Engine {
         for (i, row) in rows.iter().enumerate() {
             place.entry(row.as_slice()).or_insert(i);
         }
-        let found = eval::answers(&decided, &answers, Reading::at_boundary(atom.rel));
+        let found = eval::answers(&decided, &answers, Reading::at_boundary(atom.rel)).to_rows();
         // The proofs read what this one evaluation holds, and evaluate only what it lacks.
         let proved = self.with_explainer(&env, &additions, decided.clone(), coverage, |explainer| {
             let mut proofs: Vec<Option<ProofNode>> = none();

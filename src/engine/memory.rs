@@ -5,7 +5,7 @@
 //! parts, as the plan shares base relations, is counted once.
 
 use super::Engine;
-use crate::eval::plan::snapshot::rows_bytes;
+use crate::eval::Rows;
 use crate::lower::ir::RelId;
 use rustc_hash::FxHashSet;
 use std::sync::Arc;
@@ -50,11 +50,11 @@ impl Engine {
         let program = &self.checked.program;
         let mut seen: FxHashSet<usize> = FxHashSet::default();
         let mut relations: Vec<RelationMemory> = Vec::new();
-        let mut count = |rows: &Arc<Vec<Vec<crate::lower::ir::Value>>>, name: String, seen: &mut FxHashSet<usize>| {
+        let mut count = |rows: &Rows, name: String, seen: &mut FxHashSet<usize>| {
             if rows.is_empty() || !seen.insert(Arc::as_ptr(rows) as usize) {
                 return 0;
             }
-            let bytes = rows_bytes(rows);
+            let bytes = rows.bytes();
             relations.push(RelationMemory { name, tuples: rows.len(), bytes });
             bytes
         };

@@ -14,7 +14,7 @@ use super::Engine;
 use crate::eval::demand::Coverage;
 use crate::eval::functions::Env;
 use crate::eval::plan::run::Run;
-use crate::eval::{self, Additions, EvalError, Reading, Row, Rows};
+use crate::eval::{self, Additions, EvalError, Reading, Row, Rows, Table};
 use crate::explain::Tuples;
 use crate::explain::tuples::{select, select_shared};
 use crate::lower::builtins;
@@ -147,8 +147,8 @@ impl Tuples for OnDemand<'_> {
         {
             let rows = select(snapshot.rows(rel), pattern);
             // The snapshot also holds rows over the plan's stand-ins for unknown constants.
-            let own = |row: &Row| !row.iter().any(|v| matches!(v, Value::Sym(s) if FRESH.contains(s)));
-            return Arc::new(rows.into_iter().filter(own).collect());
+            let own = |row: &&[Value]| !row.iter().any(|v| matches!(v, Value::Sym(s) if FRESH.contains(s)));
+            return Arc::new(Table::from_sorted(rows.width(), rows.iter().filter(own)));
         }
         if let Some((model, coverage)) = &self.primed
             && let Some(holding) = coverage.covers(model, rel, pattern)

@@ -9,14 +9,15 @@
 //! lookup in an [`Index`]; indexes over unchanged base relations are built on
 //! first use and kept for every later evaluation of the snapshot.
 
-use super::{Additions, Row};
+use super::table::Builder;
+use super::{Additions, Row, Table};
 use crate::lower::builtins;
 use crate::lower::ir::{OriginId, Program, RelId, Term, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 /// The tuples of one relation, sorted and deduplicated, shared.
-pub type Rows = Arc<Vec<Row>>;
+pub type Rows = Arc<Table>;
 
 /// Base facts changed by a live update, for [`Prepared::updated`].
 #[derive(Debug)]
@@ -67,7 +68,7 @@ pub struct Origins {
 impl Origins {
     /// The origin of `row`, if the relation holds it.
     pub fn get(&self, row: &[Value]) -> Option<OriginId> {
-        let at = self.rows.binary_search_by(|r| r.as_slice().cmp(row)).ok()?;
+        let at = self.rows.binary_search(row).ok()?;
         self.origins.get(at).copied().flatten()
     }
 
@@ -114,7 +115,10 @@ impl Prepared {
             rebuilt.push((rel, delta.map_or(old.clone(), |delta| Arc::new(delta.apply(&old)))));
         }
         if changes.domain_changed {
-            rebuilt.push((builtins::ADOM, Arc::new(program.domain.iter().map(|v| vec![*v]).collect())));
+            rebuilt.push((
+                builtins::ADOM,
+                Arc::new(Table::from_sorted(1, program.domain.iter().map(std::slice::from_ref))),
+            ));
         }
         let mut base = self.base.clone();
         for (rel, rows) in rebuilt {
@@ -225,7 +229,7 @@ impl Prepared {
             new.extend(fact.tuple.iter().take(columns).copied());
         }
         new.remove(&Value::Sym(builtins::STAR));
-        new.retain(|v| adom.binary_search(&vec![*v]).is_err());
+        new.retain(|v| !adom.contains(std::slice::from_ref(v)));
         if !new.is_empty() {
             let delta = Delta { added: new.into_iter().map(|v| vec![v]).collect(), removed: Vec::new() };
             let rows = Arc::new(delta.apply(&adom));
@@ -258,11 +262,11 @@ impl Prepared {
             (Some((_, _, delta)), Some(base)) => Lookup {
                 base: self.cached(rel, base, args, key, values),
                 delta: Some(Box::new(IndexDelta {
-                    added: build(&delta.added, args, key, values),
-                    removed: build(&delta.removed, args, key, values),
+                    added: build(delta.added.iter().map(Vec::as_slice), args, key, values),
+                    removed: build(delta.removed.iter().map(Vec::as_slice), args, key, values),
                 })),
             },
-            _ => Lookup { base: Arc::new(build(rows, args, key, values)), delta: None },
+            _ => Lookup { base: Arc::new(build(rows.iter(), args, key, values)), delta: None },
         }
     }
 
@@ -289,7 +293,7 @@ impl Prepared {
         match cached {
             Some(index) => index,
             None => {
-                let index = Arc::new(build(rows, args, key, values));
+                let index = Arc::new(build(rows.iter(), args, key, values));
                 cache().entry(cache_key).or_insert(index).clone()
             }
         }
@@ -318,37 +322,40 @@ impl Delta {
     /// `rows`: an added tuple wins over its removal, and adding a tuple
     /// `rows` has or removing one it lacks changes nothing. `None`: no change.
     fn between<'r>(
-        rows: &[Row],
+        rows: &Table,
         added: impl Iterator<Item = &'r Row>,
         removed: impl Iterator<Item = &'r Row>,
     ) -> Option<Delta> {
         let mut added: Vec<Row> = added.cloned().collect();
         added.sort();
         added.dedup();
-        let mut removed: Vec<Row> = removed
-            .filter(|row| rows.binary_search(row).is_ok() && added.binary_search(row).is_err())
-            .cloned()
-            .collect();
+        let mut removed: Vec<Row> =
+            removed.filter(|row| rows.contains(row) && added.binary_search(row).is_err()).cloned().collect();
         removed.sort();
         removed.dedup();
-        added.retain(|row| rows.binary_search(row).is_err());
+        added.retain(|row| !rows.contains(row));
         (!added.is_empty() || !removed.is_empty()).then_some(Delta { added, removed })
     }
 
     /// The snapshot's sorted `rows` with this change: one merge.
-    fn apply(&self, rows: &[Row]) -> Vec<Row> {
-        let mut out = Vec::with_capacity(rows.len() + self.added.len());
+    fn apply(&self, rows: &Table) -> Table {
+        let width = if rows.is_empty() { self.added.first().map_or(rows.width(), Vec::len) } else { rows.width() };
+        let mut out = Builder::with_capacity(width, rows.len() + self.added.len());
         let mut added = self.added.iter().peekable();
+        let mut removed = self.removed.iter().peekable();
         for row in rows {
-            while let Some(new) = added.next_if(|new| *new < row) {
-                out.push(new.clone());
+            while let Some(new) = added.next_if(|new| new.as_slice() < row) {
+                out.push(new);
             }
-            if self.removed.binary_search(row).is_err() {
-                out.push(row.clone());
+            // Removed rows are sorted and among `rows`: a merge, not a search.
+            if removed.next_if(|gone| gone.as_slice() == row).is_none() {
+                out.push(row);
             }
         }
-        out.extend(added.cloned());
-        out
+        for new in added {
+            out.push(new);
+        }
+        out.finish_sorted()
     }
 }
 
@@ -399,26 +406,25 @@ impl Lookup {
 
 /// The program's facts per relation (and `$adom`, the program's domain),
 /// sorted and deduplicated.
-fn grouped(program: &Program) -> Vec<Vec<Row>> {
-    let mut relations: Vec<Vec<Row>> = vec![Vec::new(); program.relations.len()];
+fn grouped(program: &Program) -> Vec<Table> {
+    let mut relations: Vec<Builder> = program.relations.iter().map(|r| Builder::new(r.arity)).collect();
     for fact in &program.facts {
         if let Some(rows) = relations.get_mut(fact.rel.0 as usize) {
-            rows.push(fact.tuple.clone());
+            rows.push(&fact.tuple);
         }
     }
     if let Some(rows) = relations.get_mut(builtins::ADOM.0 as usize) {
-        rows.extend(program.domain.iter().map(|v| vec![*v]));
+        *rows = Builder::new(1);
+        for value in &program.domain {
+            rows.push(std::slice::from_ref(value));
+        }
     }
-    for rows in &mut relations {
-        rows.sort();
-        rows.dedup();
-    }
-    relations
+    relations.into_iter().map(Builder::finish).collect()
 }
 
-fn build(rows: &[Row], args: &[Term], key: &[usize], values: &[usize]) -> Index {
+fn build<'r>(rows: impl IntoIterator<Item = &'r [Value]>, args: &[Term], key: &[usize], values: &[usize]) -> Index {
     let mut index: Index = HashMap::new();
-    for row in rows.iter().filter(|row| consistent(args, row)) {
+    for row in rows.into_iter().filter(|row| consistent(args, row)) {
         index.entry(pick(row, key)).or_default().push(pick(row, values));
     }
     index
@@ -519,7 +525,7 @@ mod tests {
             }
             let (key, values) = firsts.split_at(key_width.min(firsts.len()));
             let layered = prepared.index(RelId(0), &changed, &request, (&args, key, values));
-            let fresh = build(&changed, &args, key, values);
+            let fresh = build(changed.iter(), &args, key, values);
             for k in fresh.keys().cloned().chain(layered.base.keys().cloned()) {
                 let mut got = Vec::new();
                 layered.each(&k, |v| got.push(v.clone()));
@@ -534,7 +540,7 @@ mod tests {
             expected.extend(added.iter().cloned());
             expected.sort();
             expected.dedup();
-            prop_assert_eq!(changed.as_slice(), expected.as_slice());
+            prop_assert_eq!(changed.iter().map(<[Value]>::to_vec).collect::<Vec<_>>(), expected);
         }
     }
 }

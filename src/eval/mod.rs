@@ -23,6 +23,7 @@ pub mod functions;
 pub mod plan;
 pub mod render;
 pub mod seminaive;
+pub mod table;
 
 use crate::analyze::{Checked, Stratum};
 use crate::lower::builtins;
@@ -32,6 +33,7 @@ use functions::{Env, Fault, Val};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+pub use table::Table;
 
 /// A tuple of a relation.
 pub type Row = Vec<Value>;
@@ -46,8 +48,9 @@ pub struct Limits {
     pub max_steps: usize,
     /// The longest one evaluation may take (checked between rounds and steps).
     pub max_time: std::time::Duration,
-    /// The most memory the rows of one evaluation may take, estimated as
-    /// `row_bytes` a row (checked inside joins, like `max_tuples`).
+    /// The most memory the rows of one evaluation may take: rows being
+    /// joined estimated as [`row_bytes`] a row, finished relations by their
+    /// flat size (checked inside joins, like `max_tuples`).
     pub max_bytes: usize,
 }
 
@@ -62,17 +65,19 @@ impl Default for Limits {
     }
 }
 
-/// The estimated memory of one row of `width` values: the vector (24
-/// bytes), its allocation's overhead (about 16) and 16 a value, plus 8 for
-/// its place in the relation. Measured: 20 million three-value rows take
-/// about 2 GB, 100 bytes a row.
+/// The estimated memory of one row of `width` values while a rule's
+/// pipeline joins it (a vector of its own): the vector (24 bytes), its
+/// allocation's overhead (about 16) and 16 a value, plus 8 for its place in
+/// the relation. Measured: 20 million three-value rows take about 2 GB, 100
+/// bytes a row. A finished relation stores its tuples flat ([`Table`]): 16
+/// bytes a value.
 pub fn row_bytes(width: usize) -> usize {
     48 + 16 * width
 }
 
-/// The estimated bytes of relations' rows (each relation's width read from its first row).
+/// The bytes finished relations' tuples take.
 pub(crate) fn rows_bytes(relations: &[Rows]) -> usize {
-    relations.iter().map(|r| r.len().saturating_mul(row_bytes(r.first().map_or(0, Vec::len)))).sum()
+    relations.iter().map(|r| r.bytes()).sum()
 }
 
 /// Why an evaluation stopped without a model.
@@ -126,20 +131,20 @@ pub struct Model {
 
 impl Model {
     /// The tuples of `rel` as `reading` sees them.
-    pub fn rows(&self, rel: RelId, reading: Reading) -> &[Row] {
+    pub fn rows(&self, rel: RelId, reading: Reading) -> &Table {
         let relations = match reading {
             Reading::Possible if !self.possible.is_empty() => &self.possible,
             _ => &self.relations,
         };
-        relations.get(rel.0 as usize).map_or(&[], |rows| rows.as_slice())
+        relations.get(rel.0 as usize).map_or(&table::EMPTY, |rows| rows)
     }
 
     /// Whether the tuple is unknown: possible (some derivation met an error)
     /// but not certain.
     pub fn is_unknown(&self, rel: RelId, row: &[Value]) -> bool {
         !self.possible.is_empty()
-            && self.rows(rel, Reading::Possible).binary_search_by(|r| r.as_slice().cmp(row)).is_ok()
-            && self.rows(rel, Reading::Certain).binary_search_by(|r| r.as_slice().cmp(row)).is_err()
+            && self.rows(rel, Reading::Possible).contains(row)
+            && !self.rows(rel, Reading::Certain).contains(row)
     }
 
     /// Whether some tuple of the model is unknown.
@@ -219,7 +224,7 @@ pub fn evaluate_strata(
         .iter()
         .zip(prepared.shared())
         .filter(|(rows, base)| Arc::ptr_eq(rows, base))
-        .map(|(rows, _)| rows.len().saturating_mul(row_bytes(rows.first().map_or(0, Vec::len))))
+        .map(|(rows, _)| rows.bytes())
         .sum();
     relations.resize(program.relations.len().max(relations.len()), Arc::default());
     let mut model = Model { relations, possible: Vec::new(), errors: BTreeSet::new() };
@@ -396,7 +401,7 @@ impl Membership {
 
     /// The values an unbound `X` takes, `domain` being the active domain
     /// (which an unknown literal ranges over).
-    pub fn values(self, domain: &[Row]) -> Vec<Value> {
+    pub fn values(self, domain: &Table) -> Vec<Value> {
         match self {
             Membership::Values(values) => values,
             Membership::Holds(mut values) => {
@@ -442,8 +447,9 @@ pub fn member_values(
 
 /// The answers to an atom: rows of its relation matching its constants and
 /// repeated variables, as `reading` sees them.
-pub fn answers(model: &Model, atom: &Atom, reading: Reading) -> Vec<Row> {
-    model.rows(atom.rel, reading).iter().filter(|row| matches(atom, row)).cloned().collect()
+pub fn answers(model: &Model, atom: &Atom, reading: Reading) -> Table {
+    let rows = model.rows(atom.rel, reading);
+    Table::from_sorted(rows.width(), rows.iter().filter(|row| matches(atom, row)))
 }
 
 /// Whether a row matches an atom's constants and repeated variables.

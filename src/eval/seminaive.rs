@@ -26,7 +26,8 @@ mod word;
 
 use super::base::{Lookup, Prepared, RequestBase, consistent, pick};
 use super::functions::Env;
-use super::{EvalError, Limits, Reading, Row, Rows};
+use super::table::Builder;
+use super::{EvalError, Limits, Reading, Row, Rows, Table};
 use crate::analyze::Stratum;
 use crate::lower::ir::{Atom, Expr, OriginId, RelId, Rule, Term, Value, VarId};
 use datafrog::{Iteration, Relation, Variable};
@@ -96,7 +97,7 @@ pub struct Reads<'a> {
     /// Tuples the evaluation holds besides `positive` (the other reading's
     /// own relations), which count against the tuple limit too.
     pub held_elsewhere: usize,
-    /// The estimated bytes of the snapshot's shared base rows among
+    /// The bytes of the snapshot's shared base rows among
     /// `positive`: held by the snapshot, not spent by this evaluation, so
     /// they do not count against its memory budget.
     pub shared_bytes: usize,
@@ -169,7 +170,8 @@ pub fn eval_stratum(
 ) -> Result<Vec<(RelId, Rows)>, EvalError> {
     let total: usize = reads.positive.iter().map(|r| r.len()).sum::<usize>() + reads.held_elsewhere;
     let held = super::rows_bytes(reads.positive).saturating_sub(reads.shared_bytes);
-    let bytes = limits.max_bytes.saturating_sub(held + reads.held_elsewhere * super::row_bytes(3));
+    let elsewhere = reads.held_elsewhere.saturating_mul(3 * std::mem::size_of::<Value>());
+    let bytes = limits.max_bytes.saturating_sub(held + elsewhere);
     let budget = Budget { rows: limits.max_tuples.saturating_sub(total), bytes, deadline, limits };
     if stratum.recursive
         && let Some(evaluated) = linear::try_eval(stratum, rules, reads, errors, prepared, env, budget)
@@ -183,7 +185,9 @@ pub fn eval_stratum(
             .entry(rel)
             .or_insert_with(|| {
                 let variable = iteration.variable::<Row>("relation");
-                variable.extend(reads.positive.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter()).cloned());
+                variable.extend(
+                    reads.positive.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter()).map(<[Value]>::to_vec),
+                );
                 variable
             })
             .clone()
@@ -241,7 +245,9 @@ pub fn eval_stratum(
     Ok(stratum
         .relations
         .iter()
-        .filter_map(|rel| sources.remove(rel).map(|variable| (*rel, Arc::new(variable.complete().elements))))
+        .filter_map(|rel| {
+            sources.remove(rel).map(|variable| (*rel, Arc::new(Table::of_sorted_rows(&variable.complete()))))
+        })
         .collect())
 }
 
@@ -367,11 +373,14 @@ fn eval_once(
     }
     let mut out = Vec::new();
     for rel in &stratum.relations {
-        let mut rows: Vec<Row> = reads.positive.get(rel.0 as usize).map(|r| r.to_vec()).unwrap_or_default();
-        rows.extend(derived.remove(rel).unwrap_or_default());
-        rows.sort();
-        rows.dedup();
-        out.push((*rel, Arc::new(rows)));
+        let held = reads.positive.get(rel.0 as usize);
+        let derived = derived.remove(rel).unwrap_or_default();
+        let width = held.filter(|r| !r.is_empty()).map_or_else(|| derived.first().map_or(0, Vec::len), |r| r.width());
+        let mut rows = Builder::with_capacity(width, held.map_or(0, |r| r.len()) + derived.len());
+        for row in held.into_iter().flat_map(|r| r.iter()).chain(derived.iter().map(Vec::as_slice)) {
+            rows.push(row);
+        }
+        out.push((*rel, Arc::new(rows.finish())));
     }
     Ok(out)
 }

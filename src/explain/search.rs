@@ -2,7 +2,7 @@
 //! a fact, and, when there are none, the first literal that fails.
 
 use super::Explainer;
-use crate::eval::{Reading, Row, condition, member_values};
+use crate::eval::{Reading, condition, member_values};
 use crate::lower::builtins;
 use crate::lower::ir::{Atom, Literal, Rule, Term, Value, VarId};
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,7 +100,7 @@ impl Explainer<'_> {
                     match b.get(v) {
                         Some(x) if membership.admits(x) => out.push(b.clone()),
                         Some(_) => {}
-                        None => out.extend(membership.values(&[]).into_iter().map(|x| {
+                        None => out.extend(membership.values(&crate::eval::table::EMPTY).into_iter().map(|x| {
                             let mut e = b.clone();
                             e.insert(*v, x);
                             e
@@ -184,7 +184,7 @@ pub fn instantiate(atom: &Atom, b: &Binding) -> Vec<Option<Value>> {
 }
 
 /// Whether a row matches a negated atom under `b` (`_` matches anything).
-fn unifies(b: &Binding, atom: &Atom, row: &Row, rule: &Rule) -> bool {
+fn unifies(b: &Binding, atom: &Atom, row: &[Value], rule: &Rule) -> bool {
     let mut local = b.clone();
     atom.args.iter().zip(row).all(|(term, value)| match term {
         Term::Const(c) => c == value,

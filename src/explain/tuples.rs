@@ -9,7 +9,7 @@
 
 use crate::analyze::Checked;
 use crate::eval::functions::Env;
-use crate::eval::{self, Additions, Limits, Model, Reading, Row, Rows};
+use crate::eval::{self, Additions, Limits, Model, Reading, Row, Rows, Table};
 use crate::lower::ir::{OriginId, RelId, Value};
 
 /// The tuples an explanation reads.
@@ -55,7 +55,7 @@ pub struct Evaluated<'a> {
 /// The rows of sorted `rows` that match `pattern`: all of them, shared, when
 /// it binds nothing; else a copy of those it matches (see [`select`]).
 pub fn select_shared(rows: &Rows, pattern: &[Option<Value>]) -> Rows {
-    if pattern.iter().all(Option::is_none) && rows.first().is_none_or(|r| r.len() == pattern.len()) {
+    if pattern.iter().all(Option::is_none) && (rows.is_empty() || rows.width() == pattern.len()) {
         return rows.clone();
     }
     std::sync::Arc::new(select(rows, pattern))
@@ -63,12 +63,11 @@ pub fn select_shared(rows: &Rows, pattern: &[Option<Value>]) -> Rows {
 
 /// The rows of sorted `rows` that match `pattern`: the bound leading
 /// values narrow them by binary search, the rest are filtered.
-pub fn select(rows: &[Row], pattern: &[Option<Value>]) -> Vec<Row> {
+pub fn select(rows: &Table, pattern: &[Option<Value>]) -> Table {
     let prefix: Vec<Value> = pattern.iter().map_while(|p| *p).collect();
     let start = rows.partition_point(|r| r.get(..prefix.len()).is_some_and(|head| head < prefix.as_slice()));
-    let rows = rows.get(start..).unwrap_or(&[]);
-    let end = rows.partition_point(|r| r.get(..prefix.len()) == Some(prefix.as_slice()));
-    rows.get(..end).unwrap_or(&[]).iter().filter(|r| fits(pattern, r)).cloned().collect()
+    let end = rows.partition_point(|r| r.get(..prefix.len()).is_some_and(|head| head <= prefix.as_slice()));
+    Table::from_sorted(rows.width(), rows.between(start, end).filter(|r| fits(pattern, r)))
 }
 
 impl Tuples for Evaluated<'_> {

@@ -47,8 +47,10 @@ impl Explainer<'_> {
             .collect();
         let mut roles: Vec<(usize, Value)> = granting
             .iter()
-            .flat_map(|g| self.matching(builtins::ROLE_IMPLIES, &[None, Some(*g)]).iter().cloned().collect::<Vec<_>>())
-            .filter_map(|r| r.first().copied())
+            .flat_map(|g| {
+                let implying = self.matching(builtins::ROLE_IMPLIES, &[None, Some(*g)]);
+                implying.iter().filter_map(|r| r.first().copied()).collect::<Vec<_>>()
+            })
             .collect::<BTreeSet<_>>()
             .into_iter()
             .map(|role| (self.matching(builtins::ROLE_IMPLIES, &[Some(role), None]).len(), role))

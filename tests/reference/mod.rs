@@ -60,7 +60,7 @@ pub fn evaluate(checked: &Checked, env: &Env, additions: &Additions) -> Referenc
     let program = &checked.program;
     let mut relations: Vec<Relation> = eval::base_relations(program, additions)
         .into_iter()
-        .map(|rows| rows.iter().map(|row| (row.clone(), Truth::True)).collect())
+        .map(|rows| rows.iter().map(|row| (row.to_vec(), Truth::True)).collect())
         .collect();
     for stratum in &checked.strata {
         let rules: Vec<Rule> = stratum

@@ -23,10 +23,10 @@
 
 use super::snapshot::{Columns, Snapshot};
 use crate::analyze::Checked;
+use crate::eval::Rows;
 use crate::lower::builtins;
-use crate::lower::ir::{Atom, BinOp, Expr, Literal, RelId, Rule, RuleId, Term, Value, VarId};
+use crate::lower::ir::{Atom, BinOp, Expr, Literal, RelId, Rule, RuleId, Term, VarId};
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::sync::Arc;
 
 mod views;
 pub use views::JoinIndex;
@@ -77,9 +77,6 @@ pub struct ViewRecord {
     pub(super) pairs: usize,
     pub(super) columns: Columns,
 }
-
-/// The tuples of a relation, shared.
-type Rows = Arc<Vec<Vec<Value>>>;
 
 /// Flattens the rules of the dynamic relations; builds the views into
 /// `snapshot` (reusing `previous` views over the very same inputs).

@@ -240,7 +240,7 @@ impl CheckPlan {
     /// The bytes its relations, views and indexes hold (estimated; base
     /// relations it shares with the snapshot's evaluator included).
     pub fn heap_bytes(&self) -> usize {
-        let relations: usize = self.snapshot.relations.iter().map(|rows| snapshot::rows_bytes(rows)).sum();
+        let relations: usize = self.snapshot.relations.iter().map(|rows| rows.bytes()).sum();
         relations + self.indexes.iter().map(|index| index.heap_bytes()).sum::<usize>()
     }
 

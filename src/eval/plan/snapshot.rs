@@ -12,7 +12,8 @@
 
 use super::super::base::Prepared;
 use super::super::functions::Env;
-use super::super::{Additions, EvalError, Limits, Row, Rows, evaluate_strata};
+use super::super::table::EMPTY;
+use super::super::{Additions, EvalError, Limits, Rows, Table, evaluate_strata};
 use crate::analyze::{Checked, Stratum};
 use crate::lower::builtins;
 use crate::lower::intern::FRESH;
@@ -119,7 +120,7 @@ fn expr_reads_request(e: &Expr, fns: &[bool]) -> bool {
 #[derive(Debug)]
 pub struct Snapshot {
     /// Tuples of each relation (dynamic relations are empty here).
-    pub relations: Vec<Arc<Vec<Row>>>,
+    pub relations: Vec<Rows>,
     /// Per relation, what the cost model and the folding know of its columns.
     pub columns: Vec<Columns>,
     /// The active domain (query constants outside it take the general path):
@@ -219,8 +220,8 @@ impl Snapshot {
     }
 
     /// The tuples of a relation.
-    pub fn rows(&self, rel: RelId) -> &[Row] {
-        self.relations.get(rel.0 as usize).map_or(&[], |rows| rows.as_slice())
+    pub fn rows(&self, rel: RelId) -> &Table {
+        self.relations.get(rel.0 as usize).map_or(&EMPTY, |rows| rows)
     }
 
     /// Expected distinct keys of the `bound` columns (independent columns).
@@ -318,8 +319,8 @@ impl Columns {
     /// The statistics of `rows`: symbols counted in a bitset over their
     /// ids (no hashing) when the relation has a tuple per 64 ids or more,
     /// other values (and the symbols of a sparse relation) in a hash set.
-    pub fn of(rows: &[Row]) -> Columns {
-        let arity = rows.first().map_or(0, Vec::len);
+    pub fn of(rows: &Table) -> Columns {
+        let arity = rows.width();
         let largest = rows.iter().flatten().filter_map(|v| match v {
             Value::Sym(s) if !FRESH.contains(s) => Some(s.0),
             _ => None,
@@ -419,12 +420,6 @@ impl SymbolBits {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.0.capacity() * std::mem::size_of::<u64>()
     }
-}
-
-/// The bytes `rows` hold: the tuples' vectors and their values.
-pub fn rows_bytes(rows: &[Row]) -> usize {
-    let arity = rows.first().map_or(0, Vec::len);
-    rows.len() * (std::mem::size_of::<Row>() + arity * std::mem::size_of::<Value>())
 }
 
 mod index;

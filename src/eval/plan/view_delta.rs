@@ -8,16 +8,15 @@
 //!   so the remaining tuples that agree with a candidate on the view's
 //!   variables are joined again, and a candidate they give stays.
 //!
-//! Both added and removed, or an input whose tuples are not sorted, takes
-//! the full join.
+//! Both added and removed takes the full join.
 
 use super::flatten::{JoinIndex, ViewRecord, join};
 use super::snapshot::Columns;
+use crate::eval::table::Builder;
+use crate::eval::{Rows, Table};
 use crate::lower::ir::{Atom, Term, Value, VarId};
 use rustc_hash::FxHashSet;
 use std::sync::Arc;
-
-type Rows = Arc<Vec<Vec<Value>>>;
 
 /// The view `π_out(left ⋈ right)` over `inputs`, from `old`, the same view
 /// over inputs of which one is the very same and the other has only gained
@@ -107,21 +106,22 @@ impl Change<'_> {
             shared.iter().filter_map(|p| row.get(pick(p)).copied()).collect()
         };
         let wanted: FxHashSet<Vec<Value>> = candidates.iter().map(|c| project(c, &|p| p.0)).collect();
-        let relevant = self.after.iter().filter(|row| wanted.contains(&project(row, &|p| p.1))).cloned().collect();
-        let (again, _) = self.join_delta(relevant, cache)?;
-        let again: FxHashSet<&Vec<Value>> = again.iter().collect();
-        let gone: FxHashSet<&Vec<Value>> = candidates.iter().filter(|c| !again.contains(c)).collect();
+        let relevant = self.after.iter().filter(|row| wanted.contains(&project(row, &|p| p.1)));
+        let (again, _) = self.join_delta(Table::from_sorted(self.after.width(), relevant), cache)?;
+        let again: FxHashSet<&[Value]> = again.iter().collect();
+        let gone: FxHashSet<&[Value]> = candidates.iter().filter(|c| !again.contains(c)).collect();
         if gone.is_empty() {
             return Some(self.unchanged(pairs));
         }
-        Some(self.record(self.old_rows.iter().filter(|row| !gone.contains(row)).cloned().collect(), pairs))
+        let kept = self.old_rows.iter().filter(|row| !gone.contains(row));
+        Some(self.record(Table::from_sorted(self.old_rows.width(), kept), pairs))
     }
 
     /// `π_out(rows ⋈ other)` for tuples `rows` of the changed atom, with
     /// its joined pairs. `rows` is a delta of this update: the indexes
     /// `join` builds over it are not kept (the plan keeps its join indexes
     /// until the next update, and no later join reads these).
-    fn join_delta(&self, rows: Vec<Vec<Value>>, cache: &mut Vec<JoinIndex>) -> Option<(Vec<Vec<Value>>, usize)> {
+    fn join_delta(&self, rows: Table, cache: &mut Vec<JoinIndex>) -> Option<(Table, usize)> {
         let rows = Arc::new(rows);
         let (changed, other, other_rows) = (self.changed, self.other, self.other_rows);
         let joined = join(changed, &rows, other, other_rows, self.out, self.limit, cache, self.previous);
@@ -136,7 +136,7 @@ impl Change<'_> {
     }
 
     /// The view with new tuples.
-    fn record(&self, rows: Vec<Vec<Value>>, pairs: usize) -> ViewRecord {
+    fn record(&self, rows: Table, pairs: usize) -> ViewRecord {
         let columns = Columns::of(&rows);
         ViewRecord {
             key: self.old.key.clone(),
@@ -148,13 +148,13 @@ impl Change<'_> {
     }
 }
 
-/// The tuples of `after` not in `before`, when both are sorted and `after`
-/// keeps every tuple of `before`; `None` otherwise.
-fn added(before: &[Vec<Value>], after: &[Vec<Value>]) -> Option<Vec<Vec<Value>>> {
-    if after.len() < before.len() || !before.is_sorted() || !after.is_sorted() {
+/// The tuples of `after` not in `before`, when `after` keeps every tuple
+/// of `before`; `None` otherwise.
+fn added(before: &Table, after: &Table) -> Option<Table> {
+    if after.len() < before.len() {
         return None;
     }
-    let mut added = Vec::with_capacity(after.len() - before.len());
+    let mut added = Builder::with_capacity(after.width(), after.len() - before.len());
     let mut old = before.iter().peekable();
     for row in after {
         match old.peek() {
@@ -163,15 +163,15 @@ fn added(before: &[Vec<Value>], after: &[Vec<Value>]) -> Option<Vec<Vec<Value>>>
             }
             // A tuple of `before` missing from `after`: something was removed.
             Some(o) if *o < row => return None,
-            _ => added.push(row.clone()),
+            _ => added.push(row),
         }
     }
-    old.peek().is_none().then_some(added)
+    old.peek().is_none().then(|| added.finish_sorted())
 }
 
-/// The sorted union of two sorted, duplicate-free lists.
-fn merge(a: &[Vec<Value>], b: &[Vec<Value>]) -> Vec<Vec<Value>> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
+/// The union of two tables of the same width.
+fn merge(a: &Table, b: &Table) -> Table {
+    let mut out = Builder::with_capacity(a.width().max(b.width()), a.len() + b.len());
     let (mut i, mut j) = (a.iter().peekable(), b.iter().peekable());
     loop {
         let next = match (i.peek(), j.peek()) {
@@ -185,17 +185,19 @@ fn merge(a: &[Vec<Value>], b: &[Vec<Value>]) -> Vec<Vec<Value>> {
             (None, Some(_)) => j.next(),
             (None, None) => break,
         };
-        out.extend(next.cloned());
+        if let Some(row) = next {
+            out.push(row);
+        }
     }
-    out
+    out.finish_sorted()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn rows(values: &[i64]) -> Vec<Vec<Value>> {
-        values.iter().map(|v| vec![Value::Int(*v)]).collect()
+    fn rows(values: &[i64]) -> Table {
+        Table::of_rows(values.iter().map(|v| vec![Value::Int(*v)]))
     }
 
     /// `view(Z) :- a(X, Y), b(Y, Z)` over `a` and `b`, as the flattener records it.
@@ -224,7 +226,15 @@ mod tests {
     }
 
     fn pairs(values: &[(i64, i64)]) -> Rows {
-        Arc::new(values.iter().map(|(x, y)| vec![Value::Int(*x), Value::Int(*y)]).collect())
+        Arc::new(Table::from_rows(
+            2,
+            values
+                .iter()
+                .map(|(x, y)| [Value::Int(*x), Value::Int(*y)])
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|r| r.as_slice()),
+        ))
     }
 
     #[test]
@@ -290,7 +300,6 @@ mod tests {
         assert_eq!(added(&rows(&[1, 3]), &rows(&[1, 2, 3, 4])), Some(rows(&[2, 4])));
         assert_eq!(added(&rows(&[1, 3]), &rows(&[1, 2])), None, "3 was removed");
         assert_eq!(added(&rows(&[1, 3]), &rows(&[2, 3, 4])), None, "1 was removed");
-        assert_eq!(added(&rows(&[3, 1]), &rows(&[1, 2, 3])), None, "not sorted");
         assert_eq!(merge(&rows(&[1, 3, 5]), &rows(&[2, 3, 6])), rows(&[1, 2, 3, 5, 6]));
     }
 }

@@ -28,6 +28,7 @@ use super::{Budget, Errors, Pipeline, Reads, tuples_held};
 use crate::analyze::Stratum;
 use crate::eval::base::{Prepared, consistent};
 use crate::eval::functions::Env;
+use crate::eval::table::Builder;
 use crate::eval::{EvalError, Rows, row_bytes};
 use crate::lower::ir::{Atom, Literal, RelId, Rule, Term, Value, VarId};
 use datafrog::{Iteration, Relation, Variable};
@@ -86,7 +87,7 @@ pub(super) fn try_eval(
 /// facts; `None` when they disagree.
 fn arity(rel: RelId, rules: &[Cow<Rule>], reads: &Reads) -> Option<usize> {
     let heads = rules.iter().filter(|rule| rule.head.rel == rel).map(|rule| rule.head.args.len());
-    let facts = reads.positive.get(rel.0 as usize).into_iter().flat_map(|rows| rows.iter().map(Vec::len));
+    let facts = reads.positive.get(rel.0 as usize).filter(|rows| !rows.is_empty()).map(|rows| rows.width());
     let mut widths = heads.chain(facts);
     let first = widths.next().unwrap_or(0);
     widths.all(|width| width == first).then_some(first)
@@ -237,8 +238,12 @@ impl Linear<'_, '_> {
             .zip(variables)
             .map(|((rel, arity), variable)| {
                 let tuples = variable.complete().elements;
-                let rows = tuples.iter().map(|tuple| tuple.iter().take(*arity).map(|w| w.decode()).collect()).collect();
-                (*rel, Arc::new(rows))
+                // Words compare as their values do: the tuples come sorted.
+                let mut rows = Builder::with_capacity(*arity, tuples.len());
+                for tuple in &tuples {
+                    rows.push_values(tuple.iter().take(*arity).map(|w| w.decode()));
+                }
+                (*rel, Arc::new(rows.finish_sorted()))
             })
             .collect())
     }

@@ -3,7 +3,9 @@
 //! the parent module's second step), and the joins that build them.
 
 use super::{FlatRule, Flattener, MAX_VIEW_GROWTH, Rows, ViewRecord, literal_uses, uses};
+use crate::eval::Table;
 use crate::eval::plan::snapshot::{Columns, Key, MAX_KEY, Packed, Snapshot, pack};
+use crate::eval::table::Builder;
 use crate::lower::ir::{Atom, Literal, RelId, Term, Value, VarId};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
@@ -115,7 +117,7 @@ impl Flattener<'_> {
                 grown.unwrap_or_else(|| {
                     let joined = join(left, &inputs.0, right, &inputs.1, out, limit, cache, previous);
                     let (rows, pairs) = joined.map_or((None, 0), |(rows, pairs)| (Some(Arc::new(rows)), pairs));
-                    let columns = rows.as_deref().map(|rows| Columns::of(rows)).unwrap_or_default();
+                    let columns = rows.as_deref().map(Columns::of).unwrap_or_default();
                     ViewRecord { key: key.clone(), inputs: inputs.clone(), rows, pairs, columns }
                 })
             }
@@ -203,7 +205,7 @@ pub(in crate::eval::plan) fn join(
     limit: usize,
     cache: &mut Vec<JoinIndex>,
     previous: &[JoinIndex],
-) -> Option<(Vec<Vec<Value>>, usize)> {
+) -> Option<(Table, usize)> {
     let first = |atom: &Atom, v: VarId| atom.args.iter().position(|t| *t == Term::Var(v));
     let mut shared: Vec<VarId> = left.vars().filter(|v| first(right, *v).is_some()).collect();
     shared.sort();
@@ -237,25 +239,26 @@ pub(in crate::eval::plan) fn join(
     // Counted first: a view over the limit is refused without being built,
     // and one within it is built in a buffer of its size (grown by doubling,
     // a view of millions of tuples would be copied again and again).
-    let matching = |row: &&Vec<Value>| crate::eval::base::consistent(&small.args, row);
+    let matching = |row: &&[Value]| crate::eval::base::consistent(&small.args, row);
     let total: usize =
         srows.iter().filter(matching).filter_map(|row| groups.get(&key_of(row, &small_columns))).map(Vec::len).sum();
     if total > limit {
         return None;
     }
-    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(total);
+    let mut rows = Builder::with_capacity(out.len(), total);
+    let mut row: Vec<Value> = Vec::with_capacity(out.len());
     for srow in srows.iter().filter(matching) {
         let Some(matches) = groups.get(&key_of(srow, &small_columns)) else { continue };
         for brow in matches.iter().filter_map(|i| brows.get(*i as usize)) {
             let value = |v: &VarId| {
                 first(small, *v).and_then(|i| srow.get(i)).or_else(|| first(big, *v).and_then(|i| brow.get(i))).copied()
             };
-            rows.push(out.iter().filter_map(value).collect());
+            row.clear();
+            row.extend(out.iter().filter_map(value));
+            rows.push(&row);
         }
     }
-    rows.sort_unstable();
-    rows.dedup();
-    Some((rows, total))
+    Some((rows.finish(), total))
 }
 
 /// The packed values at `columns`.

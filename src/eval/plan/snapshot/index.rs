@@ -11,7 +11,7 @@
 
 use super::slots::{Found, Group, Slots};
 use super::{Snapshot, SymbolBits};
-use crate::eval::Row;
+use crate::eval::Table;
 use crate::lower::intern::FRESH;
 use crate::lower::ir::{RelId, Value};
 use rustc_hash::FxHashMap;
@@ -379,7 +379,7 @@ fn leading_bits(firsts: impl Iterator<Item = u32> + Clone, groups: usize) -> Opt
 /// `rows` sorted by `key_of` (ties in row order), their `returned` columns
 /// stored flat, and one span (in tuples) per run of equal keys.
 fn grouped<K: Copy + Ord>(
-    rows: &[Row],
+    rows: &Table,
     key_of: impl Fn(&[Value]) -> K,
     returned: &[usize],
 ) -> (Vec<(K, Span)>, Vec<Value>) {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::eval::Row;
 use crate::lower::intern::Sym;
 use proptest::prelude::*;
 
@@ -22,7 +23,7 @@ proptest! {
         rows in prop_oneof![Just(200u32), Just(5_000_000u32)]
             .prop_flat_map(|largest| prop::collection::vec(prop::collection::vec(value(largest), 3), 0..300))
     ) {
-        let columns = Columns::of(&rows);
+        let columns = Columns::of(&Table::of_rows(rows.clone()));
         for column in 0..rows.first().map_or(0, Vec::len) {
             let values: FxHashSet<Value> = rows.iter().filter_map(|row| row.get(column).copied()).collect();
             prop_assert_eq!(columns.distinct.get(column).copied(), Some(values.len()));
@@ -46,7 +47,9 @@ fn symbol(largest: u32) -> impl Strategy<Value = Value> {
 fn index_rows() -> impl Strategy<Value = Vec<Row>> {
     prop_oneof![Just(100u32), Just(5_000_000u32)].prop_flat_map(|largest| {
         let row = (symbol(largest), symbol(largest), prop_oneof![symbol(largest), value(largest)]);
-        prop::collection::vec(row.prop_map(|(a, b, c)| vec![a, b, c]), 0..200)
+        // Sorted and distinct, as a relation's tuples are.
+        prop::collection::btree_set(row.prop_map(|(a, b, c)| vec![a, b, c]), 0..200)
+            .prop_map(|rows| rows.into_iter().collect())
     })
 }
 
@@ -145,6 +148,7 @@ fn slots_return_every_tuple_of_a_key_in_order_and_defer_the_crowded_symbols() {
     rows.extend((0..40u32).map(|i| vec![sym(60), sym(100 + i % 2), Value::Int(i64::from(i))]));
     // A stand-in's tuples stay in the directory.
     rows.push(vec![Value::Sym(FRESH[0]), sym(100), Value::Int(9)]);
+    rows.sort();
     let snapshot = one_relation(rows.clone());
     for (key, returned) in [(&[0, 1][..], &[2][..]), (&[0][..], &[2][..]), (&[0, 1][..], &[][..])] {
         let index = Index::build(&snapshot, &IndexSpec { rel: RelId(0), key: key.to_vec(), values: returned.to_vec() });
@@ -169,7 +173,7 @@ fn slots_return_every_tuple_of_a_key_in_order_and_defer_the_crowded_symbols() {
 /// A snapshot of one relation, `rows`.
 fn one_relation(rows: Vec<Row>) -> Snapshot {
     Snapshot {
-        relations: vec![Arc::new(rows)],
+        relations: vec![Arc::new(Table::of_rows(rows))],
         columns: Vec::new(),
         domain: Domain::default(),
         base: Vec::new(),
