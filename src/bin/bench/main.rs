@@ -163,6 +163,18 @@ pub fn main() {
     let has_plan = engine.check_plan().is_some();
     let plan_time = started.elapsed().as_secs_f64();
     println!("check plan: {has_plan}, built in {:.1} ms", plan_time * 1e3);
+    let memory = engine.memory_usage();
+    let mib = |bytes: usize| bytes as f64 / (1 << 20) as f64;
+    println!(
+        "memory: {:.0} MiB (symbols {:.0}, facts {:.0}, base {:.0}, base indexes {:.0}, plan relations {:.0}, plan indexes {:.0})",
+        mib(memory.total),
+        mib(memory.symbols),
+        mib(memory.facts),
+        mib(memory.base),
+        mib(memory.base_indexes),
+        mib(memory.plan_relations),
+        mib(memory.plan_indexes)
+    );
     if args.iter().any(|a| a == "--plan")
         && let Ok(plan) = engine.compile_plan()
     {
