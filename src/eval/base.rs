@@ -43,8 +43,8 @@ impl BaseChanges {
     }
 }
 
-/// Tuples grouped by the values of some columns: key → the other values.
-pub type Index = HashMap<Row, Vec<Row>>;
+mod index;
+pub use index::Index;
 
 /// What an index is built for: a relation, the atom's constants and repeated
 /// variables (filters), the columns of the key and of the values.
@@ -147,14 +147,8 @@ impl Prepared {
     /// of the facts' origins gathered for explanations (estimated from the
     /// tuples' sizes).
     pub fn index_bytes(&self) -> usize {
-        let row = |r: &Row| std::mem::size_of::<Row>() + r.len() * std::mem::size_of::<Value>();
         let cache = self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let indexes: usize = cache
-            .values()
-            .map(|index| {
-                index.iter().map(|(key, values)| row(key) + values.iter().map(row).sum::<usize>()).sum::<usize>()
-            })
-            .sum();
+        let indexes: usize = cache.values().map(|index| index.heap_bytes()).sum();
         let origins = self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let origins: usize =
             origins.values().map(|o| o.origins.capacity() * std::mem::size_of::<Option<OriginId>>()).sum();
@@ -262,11 +256,11 @@ impl Prepared {
             (Some((_, _, delta)), Some(base)) => Lookup {
                 base: self.cached(rel, base, args, key, values),
                 delta: Some(Box::new(IndexDelta {
-                    added: build(delta.added.iter().map(Vec::as_slice), args, key, values),
-                    removed: build(delta.removed.iter().map(Vec::as_slice), args, key, values),
+                    added: Index::build(delta.added.iter().map(Vec::as_slice), args, key, values),
+                    removed: Index::build(delta.removed.iter().map(Vec::as_slice), args, key, values),
                 })),
             },
-            _ => Lookup { base: Arc::new(build(rows.iter(), args, key, values)), delta: None },
+            _ => Lookup { base: Arc::new(Index::build(rows.iter(), args, key, values)), delta: None },
         }
     }
 
@@ -293,7 +287,7 @@ impl Prepared {
         match cached {
             Some(index) => index,
             None => {
-                let index = Arc::new(build(rows.iter(), args, key, values));
+                let index = Arc::new(Index::build(rows.iter(), args, key, values));
                 cache().entry(cache_key).or_insert(index).clone()
             }
         }
@@ -374,15 +368,15 @@ struct IndexDelta {
 
 impl Lookup {
     /// Calls `each` with the values of every tuple under `key`.
-    pub fn each(&self, key: &[Value], mut each: impl FnMut(&Row)) {
-        let base = self.base.get(key).map_or(&[][..], Vec::as_slice);
+    pub fn each(&self, key: &[Value], mut each: impl FnMut(&[Value])) {
+        let base = self.base.get(key);
         let Some(delta) = &self.delta else {
-            base.iter().for_each(each);
+            base.for_each(each);
             return;
         };
         // The removed tuples are among the base's: skip one occurrence each
         // (two tuples may agree on the indexed columns).
-        let mut gone: Vec<&Row> = delta.removed.get(key).into_iter().flatten().collect();
+        let mut gone: Vec<&[Value]> = delta.removed.get(key).collect();
         for values in base {
             match gone.iter().position(|g| *g == values) {
                 Some(at) => {
@@ -391,15 +385,15 @@ impl Lookup {
                 None => each(values),
             }
         }
-        delta.added.get(key).into_iter().flatten().for_each(each);
+        delta.added.get(key).for_each(each);
     }
 
     /// Whether some tuple has `key`.
     pub fn contains(&self, key: &[Value]) -> bool {
-        let base = self.base.get(key).map_or(0, Vec::len);
+        let base = self.base.count(key);
         match &self.delta {
             None => base > 0,
-            Some(delta) => base > delta.removed.get(key).map_or(0, Vec::len) || delta.added.contains_key(key),
+            Some(delta) => base > delta.removed.count(key) || delta.added.contains_key(key),
         }
     }
 }
@@ -420,14 +414,6 @@ fn grouped(program: &Program) -> Vec<Table> {
         }
     }
     relations.into_iter().map(Builder::finish).collect()
-}
-
-fn build<'r>(rows: impl IntoIterator<Item = &'r [Value]>, args: &[Term], key: &[usize], values: &[usize]) -> Index {
-    let mut index: Index = HashMap::new();
-    for row in rows.into_iter().filter(|row| consistent(args, row)) {
-        index.entry(pick(row, key)).or_default().push(pick(row, values));
-    }
-    index
 }
 
 /// Whether a tuple agrees with an atom's constants and repeated variables.
@@ -525,15 +511,15 @@ mod tests {
             }
             let (key, values) = firsts.split_at(key_width.min(firsts.len()));
             let layered = prepared.index(RelId(0), &changed, &request, (&args, key, values));
-            let fresh = build(changed.iter(), &args, key, values);
-            for k in fresh.keys().cloned().chain(layered.base.keys().cloned()) {
+            let fresh = Index::build(changed.iter(), &args, key, values);
+            for k in fresh.keys().chain(layered.base.keys()) {
                 let mut got = Vec::new();
-                layered.each(&k, |v| got.push(v.clone()));
-                let mut expected = fresh.get(&k).cloned().unwrap_or_default();
+                layered.each(k, |v| got.push(v.to_vec()));
+                let mut expected: Vec<Row> = fresh.get(k).map(<[Value]>::to_vec).collect();
                 got.sort();
                 expected.sort();
                 prop_assert_eq!(&got, &expected, "key {:?}", k);
-                prop_assert_eq!(layered.contains(&k), fresh.contains_key(&k));
+                prop_assert_eq!(layered.contains(k), fresh.contains_key(k));
             }
             // The changed rows are the old ones, without the removed, with the added.
             let mut expected: Vec<Row> = rows.iter().filter(|r| !removed.contains(r)).cloned().collect();
