@@ -1,9 +1,11 @@
 //! Parsing: policy files, queries and constants with the pest grammar
 //! (`grammar/warden.pest`); the `build` module turns its pairs into the AST.
 //!
-//! A file is first parsed whole. When that fails, the file is cut into
-//! top-level statements (with the lexer) and each is parsed on its own, so one
-//! run reports every syntax error of the file, not only the first.
+//! A file is cut into top-level statements (with the lexer): plain facts are
+//! read by hand ([`plain`]), the others by the grammar one at a time. Should
+//! any fail, the file is parsed whole with the grammar; when that fails too,
+//! each statement is parsed on its own again, so one run reports every
+//! syntax error of the file, not only the first.
 
 use super::ast::*;
 use super::diagnostic::Diagnostic;
@@ -24,6 +26,7 @@ use grammar::WardenParser;
 type Result<T> = std::result::Result<T, Diagnostic>;
 
 mod build;
+mod plain;
 use build::Builder;
 pub(crate) use build::unescape;
 
@@ -32,6 +35,40 @@ pub fn parse_file(file: FileId, text: &str) -> (Vec<Statement>, Vec<Diagnostic>)
     if let Some(error) = nesting_error(file, text) {
         return (Vec::new(), vec![error]);
     }
+    if let Some(statements) = parse_plain_first(file, text) {
+        return (statements, Vec::new());
+    }
+    parse_whole(file, text)
+}
+
+/// The statements of a file without syntax errors: plain facts read by
+/// hand, the rest by the grammar one statement at a time. `None` at the
+/// first statement that does not parse (or text between statements that is
+/// not whitespace or comments): the caller parses the file whole, for the
+/// grammar's diagnostics.
+fn parse_plain_first(file: FileId, text: &str) -> Option<Vec<Statement>> {
+    let ranges = lexer::statement_ranges(text);
+    let mut statements = Vec::with_capacity(ranges.len());
+    let mut end = 0;
+    for range in ranges {
+        if !plain::is_blank(text.get(end..range.start)?) {
+            return None;
+        }
+        end = range.end;
+        let chunk = text.get(range.clone())?;
+        if let Some(statement) = plain::statement(file, range.start, chunk) {
+            statements.push(statement);
+            continue;
+        }
+        let mut pairs = WardenParser::parse(Rule::single_statement, chunk).ok()?;
+        let pair = pairs.next()?.into_inner().find(|p| p.as_rule() != Rule::EOI)?;
+        statements.push(Builder::new(file, range.start).statement(pair).ok()?);
+    }
+    plain::is_blank(text.get(end..)?).then_some(statements)
+}
+
+/// The grammar's parse of a whole file, and of each statement when that fails.
+fn parse_whole(file: FileId, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) {
     match WardenParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
             let builder = Builder::new(file, 0);

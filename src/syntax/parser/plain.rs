@@ -1,0 +1,220 @@
+//! The plain facts of a policy file read without the grammar: `assign S R
+//! [on O];`, `grant S P [on O];` and `X in Y;` whose names are bare
+//! identifiers or typed ids (`page:7`). A large policy is mostly these (the
+//! BENCH.md large workload: 344,000 of them), and pest takes microseconds
+//! a statement where this takes a fraction of one.
+//!
+//! Anything else (strings, timestamps, comments inside the statement, a
+//! keyword where a name goes, any character this does not expect) is not
+//! read here: the caller hands the statement to the grammar, so a mistake
+//! gets the grammar's diagnostic. A property test checks that every file
+//! reads the same, statement and span, both ways.
+
+use super::super::ast::{Holding, Statement, StatementKind};
+use super::super::span::{FileId, Span, Spanned};
+
+/// The words the grammar reserves (`keyword` in `grammar/warden.pest`): none
+/// is a bare name.
+const KEYWORDS: [&str; 23] = [
+    "role",
+    "extends",
+    "assign",
+    "grant",
+    "on",
+    "until",
+    "from",
+    "in",
+    "superuser",
+    "inactive",
+    "allow",
+    "deny",
+    "if",
+    "not",
+    "fn",
+    "extern",
+    "test",
+    "assert",
+    "at",
+    "ctx",
+    "now",
+    "true",
+    "false",
+];
+
+/// The statement `chunk` (which starts at byte `offset` of `file`, at its
+/// first token, and ends with its `;`), when it is a plain fact.
+pub(super) fn statement(file: FileId, offset: usize, chunk: &str) -> Option<Statement> {
+    let words = words(chunk)?;
+    let span = |(start, end): (usize, usize)| Span::new(file, offset + start, offset + end);
+    let text = |at: (usize, usize)| chunk.get(at.0..at.1);
+    let name = |at: (usize, usize)| -> Option<Spanned<String>> {
+        let word = text(at)?;
+        is_name(word).then(|| Spanned::new(word.to_string(), span(at)))
+    };
+    let kind = match words.as_slice() {
+        [first, subject, what, rest @ ..] if matches!(text(*first), Some("assign" | "grant")) => {
+            let on = match rest {
+                [] => None,
+                [on, object] if text(*on) == Some("on") => Some(name(*object)?),
+                _ => return None,
+            };
+            let holding = Holding { subject: name(*subject)?, what: name(*what)?, on, from: None, until: None };
+            if text(*first) == Some("assign") { StatementKind::Assign(holding) } else { StatementKind::Grant(holding) }
+        }
+        [member, word_in, container] if text(*word_in) == Some("in") => {
+            StatementKind::In(name(*member)?, name(*container)?)
+        }
+        _ => return None,
+    };
+    Some(Statement { kind, span: Span::new(file, offset, offset + chunk.len()) })
+}
+
+/// The byte ranges of the words of `chunk` before its final `;`, split by
+/// whitespace; `None` when it holds anything else (a comment, a string,
+/// punctuation) or does not end with `;`.
+fn words(chunk: &str) -> Option<Vec<(usize, usize)>> {
+    let body = chunk.strip_suffix(';')?;
+    let mut words = Vec::with_capacity(5);
+    let mut start: Option<usize> = None;
+    for (at, byte) in body.bytes().enumerate() {
+        match byte {
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                if let Some(begin) = start.take() {
+                    words.push((begin, at));
+                }
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b':' | b'-' => {
+                start.get_or_insert(at);
+            }
+            _ => return None,
+        }
+    }
+    if let Some(begin) = start {
+        words.push((begin, body.len()));
+    }
+    (words.len() <= 5).then_some(words)
+}
+
+/// Whether `word` (letters, digits, `_ . : -`) is what the grammar's `name`
+/// reads as a whole: a typed id `TYPE:ID` or a bare identifier that is not
+/// a keyword.
+fn is_name(word: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    match word.split_once(':') {
+        Some((ty, id)) => {
+            ty.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && ty.chars().all(ident)
+                && !id.is_empty()
+                && id.chars().all(|c| ident(c) || c == '-' || c == '.')
+        }
+        None => {
+            word.starts_with(|c: char| c.is_ascii_lowercase())
+                && word.chars().all(|c| ident(c) || c == '.')
+                && !KEYWORDS.contains(&word)
+        }
+    }
+}
+
+/// Whether `gap` (text between statements) is only whitespace and whole
+/// comments, as the grammar skips between statements.
+pub(super) fn is_blank(gap: &str) -> bool {
+    let blank: [char; 4] = [' ', '\t', '\r', '\n'];
+    let mut rest = gap.trim_start_matches(blank);
+    while !rest.is_empty() {
+        if let Some(line) = rest.strip_prefix("//") {
+            rest = line.find('\n').and_then(|end| line.get(end..)).unwrap_or("");
+        } else if let Some(block) = rest.strip_prefix("/*") {
+            let Some(end) = block.find("*/") else { return false };
+            rest = block.get(end + 2..).unwrap_or("");
+        } else {
+            return false;
+        }
+        rest = rest.trim_start_matches(blank);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse_file, parse_whole};
+    use crate::syntax::span::SourceMap;
+    use proptest::prelude::*;
+
+    /// Names of every kind the grammar reads (and some it rejects).
+    fn name() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "u1",
+            "alice",
+            "a.b",
+            "online",
+            "in.x",
+            "on",
+            "in",
+            "true",
+            "role",
+            "Alice",
+            "_x",
+            "page:1",
+            "page:a-b.c",
+            "_t:9",
+            "P:x",
+            "p:",
+            ":x",
+            "a:b:c",
+            "u-1",
+            "12",
+            "-3",
+            "\"x y\"",
+            "doc:\"Q3 plan\"",
+            "ä",
+            "page:1é",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    /// Text between tokens.
+    fn gap() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![" ", "  ", "\n", "\t", " // c\n", " /* c */ ", "", "\u{a0}"]).prop_map(str::to_string)
+    }
+
+    fn statement() -> impl Strategy<Value = String> {
+        let holding =
+            (prop::sample::select(vec!["assign", "grant"]), name(), name(), prop::option::of(name()), gap(), gap());
+        prop_oneof![
+            4 => holding.prop_map(|(verb, s, w, on, g1, g2)| {
+                let on = on.map_or(String::new(), |o| format!(" on{g2}{o}"));
+                format!("{verb} {s}{g1} {w}{on};")
+            }),
+            3 => (name(), name(), gap()).prop_map(|(x, y, g)| format!("{x}{g} in {y};")),
+            1 => prop::sample::select(vec![
+                "assign u r until 2026-01-01T00:00:00Z;",
+                "grant u read on page:1 from 2026-01-01T00:00:00Z;",
+                "role r { read on page; }",
+                "p(X) :- q(X);",
+                "q(a);",
+                "superuser root;",
+                "assign u;",
+                "/* open",
+                "x in y",
+            ])
+            .prop_map(str::to_string),
+        ]
+    }
+
+    proptest! {
+        /// A file reads the same, statements, spans and diagnostics, with
+        /// plain facts read by hand as with the grammar alone.
+        #[test]
+        fn plain_facts_read_as_the_grammar_reads_them(
+            parts in prop::collection::vec((gap(), statement()), 0..8),
+            tail in gap(),
+        ) {
+            let text: String = parts.iter().map(|(g, s)| format!("{g}{s}")).chain([tail]).collect();
+            let mut sources = SourceMap::new();
+            let file = sources.add("p.warden", text.clone());
+            let fast = parse_file(file, &text);
+            let whole = parse_whole(file, &text);
+            prop_assert_eq!(format!("{fast:?}"), format!("{whole:?}"), "{}", text);
+        }
+    }
+}
