@@ -72,6 +72,13 @@ fn keywords_and_constants_split_like_the_grammar() {
         assert!(parse_constant(text).is_some(), "{text}");
     }
     assert!(parse_constant("role").is_none());
+    // Every keyword of SPEC section 2, a prefix of another one included
+    // (`in` of `inactive`), is reserved.
+    let keywords = "role extends assign grant on until from in superuser inactive allow deny if not fn extern test assert at ctx now";
+    for keyword in keywords.split_whitespace() {
+        assert!(parse_constant(keyword).is_none(), "{keyword} is a keyword");
+        assert!(parse_constant(&format!("{keyword}x")).is_some(), "{keyword}x is a name");
+    }
 }
 
 /// Text made of the pieces constants are made of, glued in any order:

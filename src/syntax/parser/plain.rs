@@ -7,14 +7,14 @@
 //! Anything else (strings, timestamps, comments inside the statement, a
 //! keyword where a name goes, any character this does not expect) is not
 //! read here: the caller hands the statement to the grammar, so a mistake
-//! gets the grammar's diagnostic. A property test checks that every file
-//! reads the same, statement and span, both ways.
+//! gets the grammar's diagnostic. Property tests check that files read the
+//! same, statements, spans and diagnostics, both ways.
 
 use super::super::ast::{Holding, Statement, StatementKind};
 use super::super::span::{FileId, Span, Spanned};
 
-/// The words the grammar reserves (`keyword` in `grammar/warden.pest`): none
-/// is a bare name.
+/// The words the grammar reserves (`keyword` in `grammar/warden.pest`,
+/// SPEC section 2): none is a bare name.
 const KEYWORDS: [&str; 23] = [
     "role",
     "extends",
@@ -136,69 +136,127 @@ pub(super) fn is_blank(gap: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{parse_file, parse_whole};
+    use super::super::{parse_file, parse_plain_first, parse_whole};
     use crate::syntax::span::SourceMap;
     use proptest::prelude::*;
 
-    /// Names of every kind the grammar reads (and some it rejects).
-    fn name() -> impl Strategy<Value = String> {
-        prop::sample::select(vec![
-            "u1",
-            "alice",
-            "a.b",
-            "online",
-            "in.x",
-            "on",
-            "in",
-            "true",
-            "role",
-            "Alice",
-            "_x",
-            "page:1",
-            "page:a-b.c",
-            "_t:9",
-            "P:x",
-            "p:",
-            ":x",
-            "a:b:c",
-            "u-1",
-            "12",
-            "-3",
-            "\"x y\"",
-            "doc:\"Q3 plan\"",
-            "ä",
-            "page:1é",
-        ])
-        .prop_map(str::to_string)
+    /// Names the grammar reads as a whole: bare identifiers, typed ids
+    /// (of keyword types too), ids with dots and dashes.
+    const NAMES: [&str; 16] = [
+        "u1",
+        "alice",
+        "a.b",
+        "online",
+        "in.x",
+        "inactivex",
+        "a.",
+        "page:1",
+        "page:a-b.c",
+        "_t:9",
+        "P:x",
+        "in:x",
+        "on:x",
+        "true:x",
+        "y:-z",
+        "role:admin",
+    ];
+
+    /// Names the grammar reads otherwise, or not at all.
+    const NOT_NAMES: [&str; 17] = [
+        "on",
+        "in",
+        "true",
+        "role",
+        "inactive",
+        "Alice",
+        "_x",
+        "p:",
+        ":x",
+        "a:b:c",
+        "u-1",
+        "12",
+        "-3",
+        "\"x y\"",
+        "doc:\"Q3 plan\"",
+        "ä",
+        "page:1é",
+    ];
+
+    fn name() -> BoxedStrategy<String> {
+        prop_oneof![4 => prop::sample::select(&NAMES[..]), 1 => prop::sample::select(&NOT_NAMES[..])]
+            .prop_map(str::to_string)
+            .boxed()
     }
 
-    /// Text between tokens.
-    fn gap() -> impl Strategy<Value = String> {
-        prop::sample::select(vec![" ", "  ", "\n", "\t", " // c\n", " /* c */ ", "", "\u{a0}"]).prop_map(str::to_string)
+    fn good_name() -> BoxedStrategy<String> {
+        prop::sample::select(&NAMES[..]).prop_map(str::to_string).boxed()
+    }
+
+    /// Text between tokens: whitespace, and what the hand reader leaves to the grammar.
+    fn gap() -> BoxedStrategy<String> {
+        prop_oneof![
+            4 => prop::sample::select(vec![" ", "  ", "\n", "\t", "\r\n"]),
+            1 => prop::sample::select(vec![" // c\n", " /* c */ ", "", "\u{a0}", "\u{feff}", "/**/"]),
+        ]
+        .prop_map(str::to_string)
+        .boxed()
+    }
+
+    /// A plain fact with `name`s and `gap`s.
+    fn plain(name: BoxedStrategy<String>, gap: BoxedStrategy<String>) -> impl Strategy<Value = String> {
+        let verb = prop::sample::select(vec!["assign", "grant"]);
+        let holding = (verb, name.clone(), name.clone(), prop::option::of(name.clone()), gap.clone(), gap.clone());
+        prop_oneof![
+            (holding, gap.clone()).prop_map(|((verb, s, w, on, g1, g2), g3)| {
+                let on = on.map_or(String::new(), |o| format!(" on{g2}{o}"));
+                format!("{verb} {s}{g1} {w}{on}{g3};")
+            }),
+            (name.clone(), name, gap.clone(), gap).prop_map(|(x, y, g1, g2)| format!("{x}{g1} in {y}{g2};")),
+        ]
     }
 
     fn statement() -> impl Strategy<Value = String> {
-        let holding =
-            (prop::sample::select(vec!["assign", "grant"]), name(), name(), prop::option::of(name()), gap(), gap());
         prop_oneof![
-            4 => holding.prop_map(|(verb, s, w, on, g1, g2)| {
-                let on = on.map_or(String::new(), |o| format!(" on{g2}{o}"));
-                format!("{verb} {s}{g1} {w}{on};")
-            }),
-            3 => (name(), name(), gap()).prop_map(|(x, y, g)| format!("{x}{g} in {y};")),
+            6 => plain(name(), gap()),
             1 => prop::sample::select(vec![
                 "assign u r until 2026-01-01T00:00:00Z;",
                 "grant u read on page:1 from 2026-01-01T00:00:00Z;",
+                "assign a b on c d e;",
                 "role r { read on page; }",
                 "p(X) :- q(X);",
                 "q(a);",
                 "superuser root;",
+                "x in y/* c */;",
                 "assign u;",
                 "/* open",
                 "x in y",
+                "}",
             ])
             .prop_map(str::to_string),
         ]
+    }
+
+    fn blank() -> BoxedStrategy<String> {
+        prop::sample::select(vec![" ", "\n", "\t", "\r\n"]).prop_map(str::to_string).boxed()
+    }
+
+    /// Every name, in every place of every plain fact, reads as the grammar
+    /// reads it.
+    #[test]
+    fn each_name_in_each_place_reads_as_the_grammar_reads_it() {
+        let places = ["assign {} r;", "assign u {};", "grant u p on {};", "{} in y;", "x in {};", "x in y;\n{} in y;"];
+        for name in NAMES.iter().chain(&NOT_NAMES) {
+            for place in places {
+                let text = place.replace("{}", name);
+                let mut sources = SourceMap::new();
+                let file = sources.add("p.warden", text.clone());
+                assert_eq!(
+                    format!("{:?}", parse_file(file, &text)),
+                    format!("{:?}", parse_whole(file, &text)),
+                    "{text}"
+                );
+            }
+        }
     }
 
     proptest! {
@@ -215,6 +273,26 @@ mod tests {
             let fast = parse_file(file, &text);
             let whole = parse_whole(file, &text);
             prop_assert_eq!(format!("{fast:?}"), format!("{whole:?}"), "{}", text);
+        }
+
+        /// A file of plain facts of names, between whitespace and whole
+        /// comments, takes the hand reader's path (and reads as the grammar
+        /// reads it).
+        #[test]
+        fn a_file_of_plain_facts_is_read_by_hand(
+            parts in prop::collection::vec((prop_oneof![blank(), Just(" // c\n".to_string())], plain(good_name(), blank())), 1..8),
+        ) {
+            let text: String = parts.iter().map(|(g, s)| format!("{g}{s}")).collect();
+            let mut sources = SourceMap::new();
+            let file = sources.add("p.warden", text.clone());
+            for range in crate::syntax::lexer::statement_ranges(&text) {
+                let chunk = text.get(range.clone()).unwrap_or_default();
+                prop_assert!(super::statement(file, range.start, chunk).is_some(), "{:?} of {:?}", chunk, text);
+            }
+            let fast = parse_plain_first(file, &text);
+            prop_assert!(fast.is_some(), "{}", text);
+            prop_assert_eq!(format!("{:?}", (fast.unwrap_or_default(), Vec::<()>::new())), format!("{:?}", (parse_whole(file, &text).0, Vec::<()>::new())));
+            prop_assert!(parse_whole(file, &text).1.is_empty());
         }
     }
 }
