@@ -49,7 +49,7 @@ pub struct Limits {
     /// The longest one evaluation may take (checked between rounds and steps).
     pub max_time: std::time::Duration,
     /// The most memory the rows of one evaluation may take: rows being
-    /// joined estimated as [`row_bytes`] a row, finished relations by their
+    /// joined estimated as `row_bytes` a row, finished relations by their
     /// flat size (checked inside joins, like `max_tuples`).
     pub max_bytes: usize,
 }
