@@ -13,8 +13,9 @@
 //!                    + spans   + origins
 //! ```
 //!
-//! 1. `syntax` — the pest grammar (`grammar/warden.pest`) and the YAML data
-//!    loader produce one typed AST; every node keeps its span.
+//! 1. `syntax` — the pest grammar (`grammar/warden.pest`, with plain facts
+//!    read by hand) and the YAML data loader produce one typed AST; every
+//!    node keeps its span.
 //! 2. `lower` — sugar becomes facts and rules over interned constants; the
 //!    built-in relations of SPEC section 4 are ordinary rules
 //!    (`lower::builtins`).

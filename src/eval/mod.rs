@@ -300,10 +300,11 @@ pub fn evaluate_strata(
     Ok(model)
 }
 
-/// The tuples of `other`'s relations that `main` does not share (the
-/// other reading's own copies), for the tuple limit.
-fn held_apart(other: &[Rows], main: &[Rows]) -> usize {
-    other.iter().zip(main).filter(|(o, m)| !Arc::ptr_eq(o, m)).map(|(o, _)| o.len()).sum()
+/// The tuples and bytes of `other`'s relations that `main` does not share
+/// (the other reading's own copies), for the tuple and memory limits.
+fn held_apart(other: &[Rows], main: &[Rows]) -> (usize, usize) {
+    let apart = || other.iter().zip(main).filter(|(o, m)| !Arc::ptr_eq(o, m)).map(|(o, _)| o);
+    (apart().map(|o| o.len()).sum(), apart().map(|o| o.bytes()).sum())
 }
 
 /// Puts a stratum's relations in their slots.

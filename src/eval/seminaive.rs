@@ -95,8 +95,9 @@ pub struct Reads<'a> {
     /// Whether an erroring condition holds ([`Reading::Possible`]) or fails.
     pub reading: Reading,
     /// Tuples the evaluation holds besides `positive` (the other reading's
-    /// own relations), which count against the tuple limit too.
-    pub held_elsewhere: usize,
+    /// own relations), and their bytes, which count against the tuple and
+    /// memory limits too.
+    pub held_elsewhere: (usize, usize),
     /// The bytes of the snapshot's shared base rows among
     /// `positive`: held by the snapshot, not spent by this evaluation, so
     /// they do not count against its memory budget.
@@ -168,10 +169,10 @@ pub fn eval_stratum(
     env: &Env,
     (limits, deadline): (Limits, std::time::Instant),
 ) -> Result<Vec<(RelId, Rows)>, EvalError> {
-    let total: usize = reads.positive.iter().map(|r| r.len()).sum::<usize>() + reads.held_elsewhere;
+    let (elsewhere_tuples, elsewhere_bytes) = reads.held_elsewhere;
+    let total: usize = reads.positive.iter().map(|r| r.len()).sum::<usize>() + elsewhere_tuples;
     let held = super::rows_bytes(reads.positive).saturating_sub(reads.shared_bytes);
-    let elsewhere = reads.held_elsewhere.saturating_mul(3 * std::mem::size_of::<Value>());
-    let bytes = limits.max_bytes.saturating_sub(held + elsewhere);
+    let bytes = limits.max_bytes.saturating_sub(held + elsewhere_bytes);
     let budget = Budget { rows: limits.max_tuples.saturating_sub(total), bytes, deadline, limits };
     if stratum.recursive
         && let Some(evaluated) = linear::try_eval(stratum, rules, reads, errors, prepared, env, budget)

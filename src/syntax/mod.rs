@@ -1,7 +1,8 @@
 //! Stage 1, syntax: text → typed AST with spans.
 //!
 //! Policy files (`*.warden`) are parsed by the pest grammar in
-//! `grammar/warden.pest`; data files (`*.yaml`, `*.yml`, `*.json`: JSON is YAML) by serde_yaml. Both
+//! `grammar/warden.pest` (plain facts read by hand to the same AST, see
+//! `parser::plain`); data files (`*.yaml`, `*.yml`, `*.json`: JSON is YAML) by serde_yaml. Both
 //! become the same [`ast::Statement`]s. Parsing never stops at the first error:
 //! every syntax error of every file is reported.
 

@@ -238,17 +238,23 @@ pub(in crate::eval::plan) fn join(
     let small_columns: Vec<usize> = shared.iter().filter_map(|v| first(small, *v)).collect();
     // Counted first: a view over the limit is refused without being built,
     // and one within it is built in a buffer of its size (grown by doubling,
-    // a view of millions of tuples would be copied again and again).
+    // a view of millions of tuples would be copied again and again). Each
+    // tuple probes once: its matches are kept for the build.
     let matching = |row: &&[Value]| crate::eval::base::consistent(&small.args, row);
-    let total: usize =
-        srows.iter().filter(matching).filter_map(|row| groups.get(&key_of(row, &small_columns))).map(Vec::len).sum();
-    if total > limit {
-        return None;
+    let mut probed: Vec<(&[Value], &Vec<u32>)> = Vec::new();
+    let mut total = 0usize;
+    for row in srows.iter().filter(matching) {
+        if let Some(matches) = groups.get(&key_of(row, &small_columns)) {
+            total += matches.len();
+            if total > limit {
+                return None;
+            }
+            probed.push((row, matches));
+        }
     }
     let mut rows = Builder::with_capacity(out.len(), total);
     let mut row: Vec<Value> = Vec::with_capacity(out.len());
-    for srow in srows.iter().filter(matching) {
-        let Some(matches) = groups.get(&key_of(srow, &small_columns)) else { continue };
+    for (srow, matches) in probed {
         for brow in matches.iter().filter_map(|i| brows.get(*i as usize)) {
             let value = |v: &VarId| {
                 first(small, *v).and_then(|i| srow.get(i)).or_else(|| first(big, *v).and_then(|i| brow.get(i))).copied()
