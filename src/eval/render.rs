@@ -2,33 +2,8 @@
 
 use crate::lower::intern::Symbols;
 use crate::lower::ir::Value;
+use crate::syntax::KEYWORDS;
 use crate::time;
-
-const KEYWORDS: [&str; 23] = [
-    "role",
-    "extends",
-    "assign",
-    "grant",
-    "on",
-    "until",
-    "from",
-    "in",
-    "superuser",
-    "inactive",
-    "allow",
-    "deny",
-    "if",
-    "not",
-    "fn",
-    "extern",
-    "test",
-    "assert",
-    "at",
-    "ctx",
-    "now",
-    "true",
-    "false",
-];
 
 /// A string as it would be written in a policy: bare when it reads back as the
 /// same constant (`alice`, `page:7`), quoted otherwise (`"Q3 plan"`).

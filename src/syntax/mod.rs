@@ -6,6 +6,34 @@
 //! become the same [`ast::Statement`]s. Parsing never stops at the first error:
 //! every syntax error of every file is reported.
 
+/// The reserved words of SPEC section 2 (the grammar's `keyword` rule): none
+/// is a bare name, each can still be a constant when quoted.
+pub const KEYWORDS: [&str; 23] = [
+    "role",
+    "extends",
+    "assign",
+    "grant",
+    "on",
+    "until",
+    "from",
+    "in",
+    "superuser",
+    "inactive",
+    "allow",
+    "deny",
+    "if",
+    "not",
+    "fn",
+    "extern",
+    "test",
+    "assert",
+    "at",
+    "ctx",
+    "now",
+    "true",
+    "false",
+];
+
 pub mod ast;
 pub mod diagnostic;
 mod errors;

@@ -10,36 +10,9 @@
 //! gets the grammar's diagnostic. Property tests check that files read the
 //! same, statements, spans and diagnostics, both ways.
 
+use super::super::KEYWORDS;
 use super::super::ast::{Holding, Statement, StatementKind};
 use super::super::span::{FileId, Span, Spanned};
-
-/// The words the grammar reserves (`keyword` in `grammar/warden.pest`,
-/// SPEC section 2): none is a bare name.
-const KEYWORDS: [&str; 23] = [
-    "role",
-    "extends",
-    "assign",
-    "grant",
-    "on",
-    "until",
-    "from",
-    "in",
-    "superuser",
-    "inactive",
-    "allow",
-    "deny",
-    "if",
-    "not",
-    "fn",
-    "extern",
-    "test",
-    "assert",
-    "at",
-    "ctx",
-    "now",
-    "true",
-    "false",
-];
 
 /// The statement `chunk` (which starts at byte `offset` of `file`, at its
 /// first token, and ends with its `;`), when it is a plain fact.
