@@ -418,6 +418,7 @@ impl Builder {
     }
 
     fn expr(&self, pair: Pair<Rule>) -> Result<Spanned<Expr>> {
+        let pair = innermost(pair);
         let span = self.span(&pair);
         match pair.as_rule() {
             Rule::expr => self.expr(self.need(pair.into_inner().next(), span)?),
@@ -489,6 +490,29 @@ impl Builder {
                 let term = self.term(pair)?;
                 Ok(Spanned::new(Expr::Term(term.node), term.span))
             }
+        }
+    }
+}
+
+/// The first pair down from `pair` that is not a rule wrapping one child
+/// (an `or_expr` without `||`, a `comparison` without an operator, the
+/// `expr` inside brackets, ...): such a rule builds what its child builds,
+/// so a bracket's level of nesting costs one loop step here, not six calls
+/// deep (a debug build's frames would overflow a 2 MiB stack within the
+/// nesting limit).
+fn innermost(mut pair: Pair<Rule>) -> Pair<Rule> {
+    loop {
+        let wraps = matches!(
+            pair.as_rule(),
+            Rule::expr | Rule::or_expr | Rule::and_expr | Rule::unary | Rule::comparison | Rule::additive
+        );
+        if !wraps {
+            return pair;
+        }
+        let mut inner = pair.clone().into_inner();
+        match (inner.next(), inner.next()) {
+            (Some(only), None) if only.as_rule() != Rule::bang => pair = only,
+            _ => return pair,
         }
     }
 }
