@@ -35,22 +35,13 @@ impl Table {
         table
     }
 
-    /// The table of `rows` of `width` values, in any order, repeats allowed.
+    /// The table of `rows` of `width` values, in any order, repeats allowed
+    /// (code that makes tables pushes to a [`Builder`]).
+    #[cfg(test)]
     pub fn from_rows<'r>(width: usize, rows: impl IntoIterator<Item = &'r [Value]>) -> Table {
         let mut builder = Builder::new(width);
         for row in rows {
             builder.push(row);
-        }
-        builder.finish()
-    }
-
-    /// The table of owned rows, in any order; its width is the first row's.
-    pub fn of_rows(rows: impl IntoIterator<Item = Vec<Value>>) -> Table {
-        let mut rows = rows.into_iter().peekable();
-        let width = rows.peek().map_or(0, Vec::len);
-        let mut builder = Builder::new(width);
-        for row in rows {
-            builder.push(&row);
         }
         builder.finish()
     }

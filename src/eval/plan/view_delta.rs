@@ -197,7 +197,8 @@ mod tests {
     use super::*;
 
     fn rows(values: &[i64]) -> Table {
-        Table::of_rows(values.iter().map(|v| vec![Value::Int(*v)]))
+        let values: Vec<Value> = values.iter().map(|v| Value::Int(*v)).collect();
+        Table::from_rows(1, values.iter().map(std::slice::from_ref))
     }
 
     /// `view(Z) :- a(X, Y), b(Y, Z)` over `a` and `b`, as the flattener records it.

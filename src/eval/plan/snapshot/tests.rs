@@ -23,7 +23,7 @@ proptest! {
         rows in prop_oneof![Just(200u32), Just(5_000_000u32)]
             .prop_flat_map(|largest| prop::collection::vec(prop::collection::vec(value(largest), 3), 0..300))
     ) {
-        let columns = Columns::of(&Table::of_rows(rows.clone()));
+        let columns = Columns::of(&Table::from_rows(3, rows.iter().map(Vec::as_slice)));
         for column in 0..rows.first().map_or(0, Vec::len) {
             let values: FxHashSet<Value> = rows.iter().filter_map(|row| row.get(column).copied()).collect();
             prop_assert_eq!(columns.distinct.get(column).copied(), Some(values.len()));
@@ -173,7 +173,7 @@ fn slots_return_every_tuple_of_a_key_in_order_and_defer_the_crowded_symbols() {
 /// A snapshot of one relation, `rows`.
 fn one_relation(rows: Vec<Row>) -> Snapshot {
     Snapshot {
-        relations: vec![Arc::new(Table::of_rows(rows))],
+        relations: vec![Arc::new(Table::from_rows(rows.first().map_or(0, Vec::len), rows.iter().map(Vec::as_slice)))],
         columns: Vec::new(),
         domain: Domain::default(),
         base: Vec::new(),
